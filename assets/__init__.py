@@ -1,0 +1,1 @@
+"""The reference pipeline, built with synth-pipeline's public API only."""

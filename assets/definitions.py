@@ -1,0 +1,6 @@
+"""The code location Dagster loads (see workspace.yaml): the reference pipeline and its checks."""
+
+from assets.pipeline import reference_pipeline
+from checks import reference_checks
+
+defs = reference_pipeline.to_definitions(asset_checks=reference_checks)

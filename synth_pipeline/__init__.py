@@ -1,0 +1,74 @@
+"""synth-pipeline: provenance-tagged real, synthetic, augmented and unknown data as Dagster assets.
+
+Importing this package loads no heavy library (sdv, torch, great_expectations,
+sdmetrics, scikit-learn): stages import them when they run.
+"""
+
+from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.errors import (
+    DataSourceError,
+    GenerationError,
+    ProvenanceError,
+    ReservedColumnError,
+    StoredDataNotFoundError,
+    SynthPipelineError,
+)
+from synth_pipeline.factory import SynthPipeline, build_synth_pipeline, pipeline_resources
+from synth_pipeline.integrity import build_provenance_checks
+from synth_pipeline.naming import Stage, SynthPipelineTranslator
+from synth_pipeline.provenance import (
+    PROVENANCE_COLUMNS,
+    ProvenanceKind,
+    combine,
+    ingest,
+    tag_rows,
+    user_columns,
+)
+from synth_pipeline.spec import (
+    AugmentationSpec,
+    FitOn,
+    GenerationMode,
+    MixSpec,
+    ModelSpec,
+    SourceSpec,
+    SynthesizerMethod,
+    SynthesizerSpec,
+    SynthPipelineSpec,
+    load_spec,
+)
+from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
+
+__all__ = [
+    "AugmentationSpec",
+    "Composition",
+    "DataSourceError",
+    "DatasetStore",
+    "FitOn",
+    "GenerationError",
+    "GenerationMode",
+    "MixSpec",
+    "ModelSpec",
+    "PROVENANCE_COLUMNS",
+    "ProvenanceError",
+    "ProvenanceKind",
+    "ReservedColumnError",
+    "SourceSpec",
+    "Stage",
+    "StoredDataNotFoundError",
+    "SynthPipeline",
+    "SynthPipelineError",
+    "SynthPipelineIOManager",
+    "SynthPipelineSpec",
+    "SynthPipelineTranslator",
+    "SynthesizerMethod",
+    "SynthesizerSpec",
+    "build_provenance_checks",
+    "build_synth_pipeline",
+    "combine",
+    "ingest",
+    "load_spec",
+    "pipeline_resources",
+    "summarize",
+    "tag_rows",
+    "user_columns",
+]

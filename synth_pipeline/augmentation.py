@@ -1,0 +1,83 @@
+"""Minority-class oversampling of real rows: SMOTE (Chawla et al., 2002).
+
+For each class smaller than ``target_ratio`` x the largest class, new rows are made
+until the class reaches that size. Each new row starts from a random row of the class
+(the base) and one of its ``k`` nearest neighbours in the same class, measured on
+standardised numeric columns:
+
+- numeric columns: ``base + u * (neighbour - base)`` with ``u ~ Uniform(0, 1)``;
+  integer columns are rounded back to integers;
+- every other column (categorical, text, boolean, datetime): copied from the base row.
+
+The new rows are ``augmented``: transformations of real rows, at the depth of their
+sources.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def smote_oversample(
+    rows: pd.DataFrame,
+    *,
+    label_column: str,
+    target_ratio: float,
+    k_neighbors: int,
+    seed: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Make new minority-class rows by interpolating between same-class neighbours.
+
+    Args:
+        rows: Source rows (user columns only).
+        label_column: The class label.
+        target_ratio: Top each class up to this share of the largest class.
+        k_neighbors: Neighbours to choose from for each new row.
+        seed: Makes the result repeatable.
+
+    Returns:
+        The new rows (user columns only) and, for each, the positions in ``rows`` of its
+        base row and its neighbour (shape ``(n, 2)``), so callers can carry provenance.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(seed)
+    numeric = [
+        c for c in rows.columns
+        if c != label_column and pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c])
+    ]
+    counts = rows[label_column].value_counts()
+    target = math.ceil(target_ratio * counts.max())
+    new_parts: list[pd.DataFrame] = []
+    sources: list[np.ndarray] = []
+    for label, count in counts.items():
+        needed = target - int(count)
+        positions = np.flatnonzero((rows[label_column] == label).to_numpy())
+        if needed <= 0 or len(positions) < 2:
+            continue
+        group = rows.iloc[positions]
+        values = group[numeric].to_numpy(dtype="float64")
+        filled = np.where(np.isnan(values), np.nanmean(values, axis=0), values) if numeric else values
+        scale = filled.std(axis=0) if numeric else np.ones(0)
+        scaled = (filled - filled.mean(axis=0)) / np.where(scale > 0, scale, 1.0) if numeric else np.zeros((len(group), 1))
+        k = min(k_neighbors, len(group) - 1)
+        _, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(scaled).kneighbors(scaled)
+        base = rng.integers(0, len(group), size=needed)
+        partner = neighbours[base, rng.integers(1, k + 1, size=needed)]
+        made = group.iloc[base].reset_index(drop=True).copy()
+        step = rng.uniform(0.0, 1.0, size=(needed, 1))
+        if numeric:
+            interpolated = values[base] + step * (values[partner] - values[base])
+            for index, column in enumerate(numeric):
+                column_values = interpolated[:, index]
+                if pd.api.types.is_integer_dtype(rows[column]):
+                    column_values = np.round(column_values)
+                made[column] = column_values.astype(rows[column].dtype, copy=False)
+        new_parts.append(made)
+        sources.append(np.column_stack([positions[base], positions[partner]]))
+    if not new_parts:
+        return rows.iloc[0:0].reset_index(drop=True), np.zeros((0, 2), dtype=int)
+    return pd.concat(new_parts, ignore_index=True), np.concatenate(sources)

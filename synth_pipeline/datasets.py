@@ -1,0 +1,43 @@
+"""Datasets that ship with synth-pipeline, so the reference pipeline needs no network.
+
+The real data is scikit-learn's bundled copy of the Wisconsin diagnostic breast-cancer
+dataset (569 rows, 30 numeric features, binary ``target``), read from the installed
+scikit-learn package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def breast_cancer() -> pd.DataFrame:
+    """The breast-cancer data: 30 numeric features and ``target`` (0 malignant, 1 benign).
+
+    Column names use underscores instead of spaces (``mean_radius``), as most SQL
+    and config tools prefer.
+    """
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    return frame.rename(columns=lambda c: str(c).replace(" ", "_"))
+
+
+def breast_cancer_vendor_drop(rows: int = 120, seed: int = 7) -> pd.DataFrame:
+    """A stand-in for third-party data that arrives without provenance metadata.
+
+    Rows are drawn from per-class Gaussians fitted to the real data, so they look
+    plausible but match no real record. The frame has no provenance columns: ingested
+    as-is it is ``unknown``.
+    """
+    real = breast_cancer()
+    rng = np.random.default_rng(seed)
+    features = [c for c in real.columns if c != "target"]
+    parts = []
+    for label, group in real.groupby("target"):
+        n = int(round(rows * len(group) / len(real)))
+        values = rng.multivariate_normal(group[features].mean(), group[features].cov(), size=n)
+        part = pd.DataFrame(np.abs(values), columns=features)
+        part["target"] = label
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True).round(4)

@@ -1,0 +1,29 @@
+"""Exceptions raised by synth-pipeline.
+
+Every error names the problem and the fix, so a failed Dagster run tells the user what
+to change without reading the source.
+"""
+
+
+class SynthPipelineError(ValueError):
+    """Base class for all synth-pipeline errors."""
+
+
+class ReservedColumnError(SynthPipelineError):
+    """A user column uses the prefix reserved for provenance columns."""
+
+
+class ProvenanceError(SynthPipelineError):
+    """Provenance columns are missing, partial or hold invalid values."""
+
+
+class DataSourceError(SynthPipelineError):
+    """A data source cannot be read or does not match the pipeline spec."""
+
+
+class GenerationError(SynthPipelineError):
+    """A generation key is invalid or an earlier generation is missing."""
+
+
+class StoredDataNotFoundError(SynthPipelineError):
+    """An asset (or one of its partitions) has not been materialized yet."""

@@ -1,0 +1,129 @@
+"""Building a synth-pipeline's Dagster definitions from a spec."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from synth_pipeline.generations import generations_partitions
+from synth_pipeline.naming import PIPELINE_TAG, Stage, SynthPipelineTranslator
+from synth_pipeline.spec import SynthPipelineSpec
+from synth_pipeline.stages.augmented import build_augmented
+from synth_pipeline.stages.builder import IO_MANAGER_KEY, STORE_KEY, StageBuilder
+from synth_pipeline.stages.evaluation import build_evaluation
+from synth_pipeline.stages.mix import build_training_mix
+from synth_pipeline.stages.model import build_model
+from synth_pipeline.stages.real import build_real_arrivals, build_real_source, build_split
+from synth_pipeline.stages.synthetic import build_synthetic
+from synth_pipeline.stages.unknown import build_unknown
+from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
+
+
+@dataclass(frozen=True)
+class SynthPipeline:
+    """One pipeline's Dagster assets, generation partitions and job.
+
+    Build it with :func:`build_synth_pipeline`; pass :meth:`to_definitions` to Dagster.
+
+    Attributes:
+        spec: The spec it was built from.
+        translator: Names, tags and kinds of its assets.
+        generations: The dynamic partitions holding its generations.
+        assets: One asset per stage (the holdout and train split share one multi-asset).
+        job: Materializes every stage for one generation (a partition key).
+        stages: The stages present (augmented and unknown ingestion are optional).
+    """
+
+    spec: SynthPipelineSpec
+    translator: SynthPipelineTranslator
+    generations: dg.DynamicPartitionsDefinition
+    assets: tuple[dg.AssetsDefinition, ...]
+    job: dg.UnresolvedAssetJobDefinition
+    stages: tuple[Stage, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name."""
+        return self.spec.name
+
+    def key(self, stage: Stage | str) -> dg.AssetKey:
+        """The asset key of a stage."""
+        return self.translator.get_asset_key(self.spec, Stage(stage))
+
+    def to_definitions(
+        self,
+        *,
+        data_dir: str | None = None,
+        asset_checks: Sequence[dg.AssetChecksDefinition] = (),
+    ) -> dg.Definitions:
+        """Dagster definitions with the pipeline's assets, job and resources.
+
+        Args:
+            data_dir: Where stage outputs are stored (default: see
+                :mod:`synth_pipeline.storage`).
+            asset_checks: Checks to include, e.g. from
+                :func:`~synth_pipeline.build_provenance_checks`.
+        """
+        return dg.Definitions(
+            assets=list(self.assets),
+            asset_checks=list(asset_checks),
+            jobs=[self.job],
+            resources=pipeline_resources(data_dir),
+        )
+
+
+def pipeline_resources(data_dir: str | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources every synth-pipeline needs: the dataset store and its IO manager."""
+    store = DatasetStore(base_dir=data_dir)
+    return {STORE_KEY: store, IO_MANAGER_KEY: SynthPipelineIOManager(store=store)}
+
+
+def build_synth_pipeline(
+    spec: SynthPipelineSpec, translator: SynthPipelineTranslator | None = None
+) -> SynthPipeline:
+    """Turn a spec into Dagster assets: one per stage, per-generation where it applies.
+
+    Args:
+        spec: What to build.
+        translator: Overrides asset keys, tags, kinds or descriptions.
+
+    Returns:
+        The pipeline; use ``pipeline.to_definitions()`` in a code location.
+
+    Example:
+        .. code-block:: python
+
+            pipeline = build_synth_pipeline(
+                SynthPipelineSpec(name="churn", label_column="churned",
+                                  real_source=SourceSpec(path="customers.parquet"))
+            )
+            defs = pipeline.to_definitions()
+    """
+    builder = StageBuilder(spec=spec, translator=translator or SynthPipelineTranslator(),
+                           generations=generations_partitions(spec.name))
+    stages = [Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS, Stage.SYNTHETIC]
+    assets = [build_real_source(builder), build_split(builder), build_real_arrivals(builder), build_synthetic(builder)]
+    mix_sources = [Stage.REAL_ARRIVALS, Stage.SYNTHETIC]
+    if spec.augmentation is not None:
+        stages.append(Stage.AUGMENTED)
+        assets.append(build_augmented(builder))
+        mix_sources.append(Stage.AUGMENTED)
+    if spec.unknown_source is not None:
+        stages.append(Stage.UNKNOWN)
+        assets.append(build_unknown(builder))
+        if spec.mix.include_unknown:
+            mix_sources.append(Stage.UNKNOWN)
+    stages += [Stage.TRAINING_MIX, Stage.MODEL, Stage.EVALUATION]
+    assets += [build_training_mix(builder, mix_sources), build_model(builder), build_evaluation(builder)]
+    job = dg.define_asset_job(
+        name=f"{spec.name}_generation",
+        selection=dg.AssetSelection.assets(*assets),
+        description=f"Materialize every stage of {spec.name} for one generation (partition).",
+        tags={PIPELINE_TAG: spec.name},
+    )
+    return SynthPipeline(
+        spec=spec, translator=builder.translator, generations=builder.generations,
+        assets=tuple(assets), job=job, stages=tuple(stages),
+    )

@@ -1,0 +1,57 @@
+"""Provenance-integrity asset checks: every stored row carries valid, honest provenance."""
+
+import dagster as dg
+
+from synth_pipeline.factory import SynthPipeline
+from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
+from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
+from synth_pipeline.storage import DatasetStore
+
+DATA_STAGES = (
+    Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS,
+    Stage.SYNTHETIC, Stage.AUGMENTED, Stage.UNKNOWN, Stage.TRAINING_MIX,
+)
+
+
+def build_provenance_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
+    """One blocking check per data stage: provenance columns valid and consistent with the stage.
+
+    The check fails when a row has an unrecognised kind, a negative or null depth or
+    generation, a real row has depth > 0, a content hash does not match the row, or a
+    single-kind stage holds rows of another kind (e.g. a synthetic row in the holdout).
+    The unknown stage may hold rows of any kind (data that arrived with provenance
+    columns keeps them).
+    """
+    return [_provenance_check(pipeline, stage) for stage in DATA_STAGES if stage in pipeline.stages]
+
+
+def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDefinition:
+    asset_key = pipeline.key(stage)
+    expected = STAGE_PROVENANCE[stage] if stage is not Stage.UNKNOWN else None
+
+    @dg.asset_check(
+        asset=asset_key,
+        name="provenance_valid",
+        blocking=True,
+        description=f"Rows of {asset_key.to_user_string()} carry valid provenance"
+        + (f" and are all {expected}." if expected in ("real", "synthetic", "augmented") else "."),
+    )
+    def provenance_valid(context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore) -> dg.AssetCheckResult:
+        partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
+        frame = synth_pipeline_store.read(asset_key, partition)
+        problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
+        kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
+        if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
+            problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
+        return dg.AssetCheckResult(
+            passed=not problems,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "rows": len(frame),
+                "kinds": dg.MetadataValue.json(kinds),
+                "problems": dg.MetadataValue.json(problems),
+                "generation": int(partition) if partition else 0,
+            },
+        )
+
+    return provenance_valid

@@ -1,0 +1,64 @@
+"""Dagster materialization metadata describing a stage's provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.provenance import user_columns
+
+
+def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
+    """The frame's columns and dtypes as a Dagster table schema."""
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name=str(c), type=str(frame[c].dtype)) for c in frame.columns]
+    )
+
+
+def provenance_metadata(
+    frame: pd.DataFrame,
+    *,
+    label_column: str,
+    generation: int,
+    parents: Iterable[dg.AssetKey],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metadata for a data stage: rows per kind, synthetic fraction, depth, generation, parents.
+
+    Args:
+        frame: The stage's tagged output.
+        label_column: For the per-class breakdown.
+        generation: The generation materialized (0 for stages outside generations).
+        parents: The stages whose output this one was computed from.
+        extra: Stage-specific entries added as they are.
+    """
+    composition = summarize(frame, label_column)
+    metadata: dict[str, Any] = composition_metadata(composition)
+    metadata.update(
+        {
+            "generation": generation,
+            "parents": dg.MetadataValue.json([p.to_user_string() for p in parents]),
+            "features": len(user_columns(frame)),
+            "dagster/column_schema": column_schema(frame),
+        }
+    )
+    metadata.update(extra or {})
+    return metadata
+
+
+def composition_metadata(composition: Composition) -> dict[str, Any]:
+    """A :class:`Composition` as Dagster metadata entries."""
+    return {
+        "provenance": composition.provenance,
+        "dagster/row_count": composition.rows,
+        "rows_by_kind": dg.MetadataValue.json(composition.rows_by_kind),
+        "synthetic_fraction": dg.MetadataValue.float(composition.synthetic_fraction),
+        "non_real_fraction": dg.MetadataValue.float(composition.non_real_fraction),
+        "synthetic_fraction_by_class": dg.MetadataValue.json(composition.synthetic_fraction_by_class),
+        "rows_by_class": dg.MetadataValue.json(composition.rows_by_class),
+        "max_depth": composition.max_depth,
+    }

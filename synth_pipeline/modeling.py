@@ -1,0 +1,91 @@
+"""The downstream model: training on a generation's mix and scoring on the real holdout.
+
+scikit-learn is imported inside the functions, so loading definitions stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.provenance import user_columns
+from synth_pipeline.sources import import_object
+
+
+def default_classifier(categorical: list[str], numeric: list[str], seed: int) -> Any:
+    """One-hot encoding of categorical columns plus histogram gradient boosting."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
+        remainder="passthrough",
+    )
+    return Pipeline([("encode", encode), ("classify", HistGradientBoostingClassifier(random_state=seed))])
+
+
+def feature_columns(frame: pd.DataFrame, label_column: str) -> tuple[list[str], list[str]]:
+    """Split the user feature columns into (categorical, numeric)."""
+    features = [c for c in user_columns(frame) if c != label_column]
+    numeric = [
+        c for c in features
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    return [c for c in features if c not in numeric], numeric
+
+
+def _as_categorical_text(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    converted = frame.copy()
+    for column in categorical:
+        converted[column] = converted[column].astype("string").fillna("<null>").astype(object)
+    return converted
+
+
+def train_classifier(training: pd.DataFrame, *, label_column: str, factory: str, seed: int) -> Any:
+    """Fit the spec's classifier on the user columns of ``training``.
+
+    Returns:
+        The fitted estimator, with ``feature_names_`` and ``categorical_`` attributes set
+        so it can be scored later without the training data.
+    """
+    categorical, numeric = feature_columns(training, label_column)
+    estimator = import_object(factory)(categorical, numeric, seed)
+    features = _as_categorical_text(training[categorical + numeric], categorical)
+    estimator.fit(features, training[label_column])
+    estimator.feature_names_ = categorical + numeric
+    estimator.categorical_ = categorical
+    return estimator
+
+
+def score_classifier(estimator: Any, evaluation: pd.DataFrame, *, label_column: str) -> dict[str, float]:
+    """Accuracy, balanced accuracy, macro F1 and ROC AUC of ``estimator`` on ``evaluation``.
+
+    ROC AUC is one-vs-rest for more than two classes, and NaN where it is undefined
+    (the model never saw some class).
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
+
+    features = _as_categorical_text(evaluation[estimator.feature_names_], estimator.categorical_)
+    truth = evaluation[label_column].to_numpy()
+    predicted = estimator.predict(features)
+    scores = {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
+        "f1_macro": float(f1_score(truth, predicted, average="macro")),
+    }
+    try:
+        probabilities = estimator.predict_proba(features)
+        classes = list(estimator.classes_)
+        if len(classes) == 2:
+            scores["roc_auc"] = float(roc_auc_score(truth == classes[1], probabilities[:, 1]))
+        else:
+            scores["roc_auc"] = float(
+                roc_auc_score(truth, probabilities, multi_class="ovr", labels=classes)
+            )
+    except ValueError:
+        scores["roc_auc"] = float(np.nan)
+    return scores

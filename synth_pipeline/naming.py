@@ -1,0 +1,106 @@
+"""Stage names, and the translator that turns a pipeline spec's stages into asset specs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import dagster as dg
+
+from synth_pipeline.spec import SynthPipelineSpec
+
+TAG_PREFIX = "synth_pipeline"
+PROVENANCE_TAG = f"{TAG_PREFIX}/provenance"
+STAGE_TAG = f"{TAG_PREFIX}/stage"
+PIPELINE_TAG = f"{TAG_PREFIX}/pipeline"
+
+
+class Stage(StrEnum):
+    """The stages of a synth-pipeline; each is one Dagster asset."""
+
+    REAL_SOURCE = "real_source"
+    REAL_HOLDOUT = "real_holdout"
+    REAL_TRAIN = "real_train"
+    REAL_ARRIVALS = "real_arrivals"
+    SYNTHETIC = "synthetic"
+    AUGMENTED = "augmented"
+    UNKNOWN = "unknown_ingest"
+    TRAINING_MIX = "training_mix"
+    MODEL = "model"
+    EVALUATION = "evaluation"
+
+
+STAGE_PROVENANCE: dict[Stage, str] = {
+    Stage.REAL_SOURCE: "real",
+    Stage.REAL_HOLDOUT: "real",
+    Stage.REAL_TRAIN: "real",
+    Stage.REAL_ARRIVALS: "real",
+    Stage.SYNTHETIC: "synthetic",
+    Stage.AUGMENTED: "augmented",
+    Stage.UNKNOWN: "unknown",
+    Stage.TRAINING_MIX: "mixed",
+    Stage.MODEL: "derived",
+    Stage.EVALUATION: "derived",
+}
+"""What each stage holds: a provenance kind, ``mixed``, or ``derived`` (models, reports)."""
+
+PARTITIONED_STAGES = frozenset(
+    {Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX, Stage.MODEL, Stage.EVALUATION}
+)
+"""Stages materialized once per generation; the others once for the pipeline."""
+
+_DESCRIPTIONS: dict[Stage, str] = {
+    Stage.REAL_SOURCE: "Real data as collected, tagged real (declared by this stage).",
+    Stage.REAL_HOLDOUT: "Sealed real holdout, stratified by label. Only evaluation reads it.",
+    Stage.REAL_TRAIN: "Real rows left after the holdout is sealed away.",
+    Stage.REAL_ARRIVALS: "Real rows arriving in this generation (a batch of the real train split).",
+    Stage.SYNTHETIC: "Rows sampled from an SDV synthesizer fitted on this generation's real rows or the previous training mix.",
+    Stage.AUGMENTED: "Minority-class rows made by SMOTE interpolation between real rows.",
+    Stage.UNKNOWN: "Data ingested without provenance metadata: unknown, quarantined unless the mix includes it.",
+    Stage.TRAINING_MIX: "This generation's training set: real, synthetic and augmented rows, each with its provenance.",
+    Stage.MODEL: "Downstream classifier trained on this generation's training mix.",
+    Stage.EVALUATION: "Scores on the sealed real holdout: the mix model next to real-only (TRTR) and synthetic-only (TSTR) baselines.",
+}
+
+_KINDS: dict[Stage, set[str]] = {
+    Stage.SYNTHETIC: {"pandas", "parquet", "sdv"},
+    Stage.MODEL: {"scikitlearn", "python"},
+    Stage.EVALUATION: {"pandas", "scikitlearn"},
+}
+
+
+class SynthPipelineTranslator:
+    """Decides the asset key, group, tags, kinds and description of each stage.
+
+    Subclass it to rename assets or add tags; the factory asks it for every stage.
+
+    Example:
+        .. code-block:: python
+
+            class TeamTranslator(SynthPipelineTranslator):
+                def get_asset_key(self, spec, stage):
+                    return dg.AssetKey(["ml", spec.name, f"{stage.value}_v2"])
+    """
+
+    def get_asset_key(self, spec: SynthPipelineSpec, stage: Stage) -> dg.AssetKey:
+        """Default: ``<pipeline name>/<stage>``."""
+        return dg.AssetKey([spec.name, stage.value])
+
+    def get_group_name(self, spec: SynthPipelineSpec) -> str:
+        """Default: the pipeline name."""
+        return spec.name
+
+    def get_tags(self, spec: SynthPipelineSpec, stage: Stage) -> dict[str, str]:
+        """Default: the stage's provenance, the stage name, and the pipeline name."""
+        return {
+            PROVENANCE_TAG: STAGE_PROVENANCE[stage],
+            STAGE_TAG: stage.value,
+            PIPELINE_TAG: spec.name,
+        }
+
+    def get_kinds(self, spec: SynthPipelineSpec, stage: Stage) -> set[str]:
+        """Default: pandas + parquet for data stages, sdv / scikitlearn where they act."""
+        return _KINDS.get(stage, {"pandas", "parquet"})
+
+    def get_description(self, spec: SynthPipelineSpec, stage: Stage) -> str:
+        """A one-line description shown in the Dagster UI."""
+        return _DESCRIPTIONS[stage]

@@ -1,0 +1,67 @@
+"""Plain-text reports of pipeline runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from synth_pipeline.runner import GenerationRun
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Align rows under headers, numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) for row in rows) if rows else False for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.3f}"
+    return "-" if value is None else str(value)
+
+
+def generation_summary(run: GenerationRun) -> str:
+    """Stage, provenance, rows, synthetic fraction and depth of every data stage of a run."""
+    rows = []
+    for record in run.stages:
+        metadata = record.metadata
+        if "provenance" not in metadata:
+            continue
+        rows.append(
+            [
+                record.asset_key,
+                "-" if record.generation is None else record.generation,
+                metadata["provenance"],
+                int(metadata.get("dagster/row_count", 0)),
+                float(metadata.get("synthetic_fraction", math.nan)),
+                float(metadata.get("non_real_fraction", math.nan)),
+                int(metadata.get("max_depth", 0)),
+            ]
+        )
+    table = format_table(
+        ["stage", "generation", "provenance", "rows", "synthetic fraction", "non-real fraction", "max depth"], rows
+    )
+    return table + "\n" + evaluation_summary(run)
+
+
+def evaluation_summary(run: GenerationRun) -> str:
+    """One line per trained model: its primary score on the real holdout."""
+    for record in run.stages:
+        metadata = record.metadata
+        if "primary_metric" in metadata:
+            metric = metadata["primary_metric"]
+            scores = ", ".join(
+                f"{name} {_cell(float(metadata[f'{name}_{metric}']))}"
+                for name in ("training_mix", "real_only", "synthetic_only")
+            )
+            return (
+                f"evaluation on {metadata['evaluated_on']} ({metadata['holdout_rows']} real rows), "
+                f"{metric}: {scores}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
+            )
+    return ""

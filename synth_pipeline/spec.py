@@ -1,0 +1,193 @@
+"""The pipeline spec: everything needed to build a synth-pipeline for a dataset.
+
+A spec is plain, validated data, so it can be written in Python or loaded from YAML
+(:func:`load_spec`). :func:`synth_pipeline.build_synth_pipeline` turns it into Dagster
+assets.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from synth_pipeline.errors import SynthPipelineError
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Spec):
+    """Where a stage reads external data from: a file or a Python loader.
+
+    Exactly one of ``path`` and ``loader`` is set.
+
+    Attributes:
+        path: A CSV or Parquet file. Relative paths are resolved from the working
+            directory of the process that runs the step.
+        format: ``csv`` or ``parquet``; inferred from the file suffix when omitted.
+        loader: ``"package.module:function"`` returning a ``pandas.DataFrame``; used for
+            data that ships inside an installed package.
+    """
+
+    path: str | None = None
+    format: Literal["csv", "parquet"] | None = None
+    loader: str | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> SourceSpec:
+        if (self.path is None) == (self.loader is None):
+            raise ValueError("set exactly one of 'path' (CSV/Parquet file) or 'loader' ('module:function')")
+        if self.loader is not None and not re.fullmatch(r"[\w.]+:[\w.]+", self.loader):
+            raise ValueError(f"loader must look like 'package.module:function', got {self.loader!r}")
+        return self
+
+
+class SynthesizerMethod(StrEnum):
+    """The SDV single-table synthesizers a synthetic stage can use."""
+
+    GAUSSIAN_COPULA = "gaussian_copula"
+    CTGAN = "ctgan"
+    TVAE = "tvae"
+
+
+class FitOn(StrEnum):
+    """What a generation's synthesizer is fitted on."""
+
+    REAL = "real"
+    """The real rows arriving in this generation (depth of the output: 1)."""
+    PREVIOUS_MIX = "previous_mix"
+    """Generation g-1's training mix: the recursive loop; depth grows by one each time."""
+
+
+class SynthesizerSpec(_Spec):
+    """How the synthetic stage makes rows.
+
+    Attributes:
+        method: Which SDV synthesizer to fit.
+        params: Keyword arguments for the synthesizer (e.g. ``{"epochs": 50}`` for CTGAN,
+            ``{"default_distribution": "norm"}`` for the Gaussian copula).
+        rows_per_real_row: Synthetic rows to sample per real row arriving in the
+            generation.
+        fit_on: ``real`` (safe default) or ``previous_mix`` (recursive loop).
+    """
+
+    method: SynthesizerMethod = SynthesizerMethod.GAUSSIAN_COPULA
+    params: dict[str, Any] = Field(default_factory=dict)
+    rows_per_real_row: float = Field(default=0.25, ge=0)
+    fit_on: FitOn = FitOn.REAL
+
+
+class AugmentationSpec(_Spec):
+    """Minority-class oversampling of real rows (SMOTE; see :mod:`synth_pipeline.augmentation`).
+
+    Attributes:
+        target_ratio: Each class smaller than ``target_ratio`` x the largest class is
+            topped up to that size with interpolated rows.
+        k_neighbors: Neighbours considered for interpolation.
+    """
+
+    target_ratio: float = Field(default=0.8, gt=0, le=1)
+    k_neighbors: int = Field(default=5, ge=1)
+
+
+class GenerationMode(StrEnum):
+    """How a generation's training mix relates to the previous one."""
+
+    REPLACE = "replace"
+    """Only this generation's rows; earlier data is dropped."""
+    ACCUMULATE = "accumulate"
+    """The previous mix plus this generation's new rows."""
+
+
+class MixSpec(_Spec):
+    """How the training mix of each generation is assembled.
+
+    Attributes:
+        mode: ``accumulate`` (default) or ``replace``.
+        include_unknown: Put the unknown-provenance rows in the mix. Off by default:
+            unknown data stays quarantined in its own asset.
+        real_arrival_batches: The real train split arrives in this many equal batches,
+            batch ``(g - 1) mod n`` in generation g. With 1, every generation receives
+            the whole split (no fresh rows after the first generation).
+    """
+
+    mode: GenerationMode = GenerationMode.ACCUMULATE
+    include_unknown: bool = False
+    real_arrival_batches: int = Field(default=1, ge=1)
+
+
+class ModelSpec(_Spec):
+    """The downstream model trained on each generation's mix.
+
+    Attributes:
+        factory: ``"package.module:function"`` returning an unfitted scikit-learn
+            classifier, called as ``factory(categorical_columns, numeric_columns, seed)``.
+            Default: one-hot encoding plus a histogram gradient-boosting classifier.
+    """
+
+    factory: str = "synth_pipeline.modeling:default_classifier"
+
+
+_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+class SynthPipelineSpec(_Spec):
+    """Everything :func:`~synth_pipeline.build_synth_pipeline` needs.
+
+    Attributes:
+        name: Identifier of the pipeline; prefix of every asset key and the asset group.
+        label_column: The class label (used to stratify the holdout, to balance
+            classes, and by the downstream model).
+        real_source: The real data.
+        unknown_source: Data of unknown provenance to ingest, or None for no such stage.
+        holdout_fraction: Share of each class sealed away for evaluation.
+        seed: Seed for the split, the generators, augmentation and the model.
+        synthesizer: The synthetic stage.
+        augmentation: The augmented stage, or None for no such stage.
+        mix: How each generation's training mix is assembled.
+        model: The downstream model.
+
+    Example:
+        .. code-block:: python
+
+            spec = SynthPipelineSpec(
+                name="churn",
+                label_column="churned",
+                real_source=SourceSpec(path="data/customers.parquet"),
+            )
+    """
+
+    name: str = Field(pattern=f"^{_NAME_PATTERN}$")
+    label_column: str
+    real_source: SourceSpec
+    unknown_source: SourceSpec | None = None
+    holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = 0
+    synthesizer: SynthesizerSpec = SynthesizerSpec()
+    augmentation: AugmentationSpec | None = AugmentationSpec()
+    mix: MixSpec = MixSpec()
+    model: ModelSpec = ModelSpec()
+
+
+def load_spec(path: str | Path) -> SynthPipelineSpec:
+    """Load a :class:`SynthPipelineSpec` from a YAML file.
+
+    Raises:
+        SynthPipelineError: The file is missing or its content is not a valid spec;
+            the message names the offending field.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    path = Path(path)
+    if not path.is_file():
+        raise SynthPipelineError(f"pipeline spec {path} not found")
+    try:
+        return SynthPipelineSpec.model_validate(yaml.safe_load(path.read_text()) or {})
+    except ValidationError as error:
+        raise SynthPipelineError(f"invalid pipeline spec {path}:\n{error}") from error

@@ -1,0 +1,1 @@
+"""One module per stage; each exposes a ``build_*`` function returning Dagster assets."""

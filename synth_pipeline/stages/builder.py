@@ -1,0 +1,61 @@
+"""What every stage builder needs: the spec, the translator and the wiring helpers."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
+from synth_pipeline.spec import SynthPipelineSpec
+
+IO_MANAGER_KEY = "synth_pipeline_io_manager"
+STORE_KEY = "synth_pipeline_store"
+
+
+@dataclass(frozen=True)
+class StageBuilder:
+    """Shared context for building one pipeline's stage assets.
+
+    Attributes:
+        spec: The pipeline spec.
+        translator: Names, tags and kinds of each stage.
+        generations: The dynamic partitions holding the pipeline's generations.
+    """
+
+    spec: SynthPipelineSpec
+    translator: SynthPipelineTranslator
+    generations: dg.DynamicPartitionsDefinition
+
+    def key(self, stage: Stage) -> dg.AssetKey:
+        """The asset key of a stage."""
+        return self.translator.get_asset_key(self.spec, stage)
+
+    def dataset(self, stage: Stage) -> str:
+        """The dataset name recorded in ``_sp_dataset`` for rows a stage produces."""
+        return self.key(stage).to_user_string()
+
+    def input(self, stage: Stage) -> dg.AssetIn:
+        """An input reading a stage's output."""
+        return dg.AssetIn(key=self.key(stage))
+
+    def partitions_def(self, stage: Stage) -> dg.DynamicPartitionsDefinition | None:
+        """Generations for per-generation stages, None for the others."""
+        return self.generations if stage in PARTITIONED_STAGES else None
+
+    def asset_kwargs(self, stage: Stage) -> dict[str, Any]:
+        """Keyword arguments for ``@dg.asset`` describing a stage."""
+        return {
+            "key": self.key(stage),
+            "group_name": self.translator.get_group_name(self.spec),
+            "tags": self.translator.get_tags(self.spec, stage),
+            "kinds": self.translator.get_kinds(self.spec, stage),
+            "description": self.translator.get_description(self.spec, stage),
+            "io_manager_key": IO_MANAGER_KEY,
+            "partitions_def": self.partitions_def(stage),
+        }
+
+    def asset_out(self, stage: Stage) -> dg.AssetOut:
+        """An ``AssetOut`` describing a stage, for multi-assets."""
+        kwargs = self.asset_kwargs(stage)
+        kwargs.pop("partitions_def")
+        return dg.AssetOut(**kwargs)

@@ -1,0 +1,105 @@
+"""Evaluation on the sealed real holdout, next to real-only and synthetic-only baselines."""
+
+import math
+from typing import Any
+
+import pandas as pd
+
+import dagster as dg
+
+from synth_pipeline.generations import current_generation
+from synth_pipeline.modeling import score_classifier, train_classifier
+from synth_pipeline.naming import Stage
+from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind, dataset_kind
+from synth_pipeline.stages.builder import StageBuilder
+
+PRIMARY_METRIC = "balanced_accuracy"
+METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
+        return float("nan")
+    return float(numerator / denominator)
+
+
+def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
+    """Per generation: score the model and two baselines on the real holdout.
+
+    - ``training_mix``: the downstream model, trained on the generation's mix;
+    - ``real_only`` (train on real, test on real, TRTR): same estimator, real rows of the mix;
+    - ``synthetic_only`` (train on synthetic, test on real, TSTR): same estimator,
+      this generation's synthetic rows.
+    """
+    spec = builder.spec
+    label = spec.label_column
+    holdout_key = builder.key(Stage.REAL_HOLDOUT)
+
+    @dg.asset(
+        **builder.asset_kwargs(Stage.EVALUATION),
+        ins={
+            "model": builder.input(Stage.MODEL),
+            "holdout": builder.input(Stage.REAL_HOLDOUT),
+            "mix": builder.input(Stage.TRAINING_MIX),
+            "synthetic": builder.input(Stage.SYNTHETIC),
+        },
+    )
+    def evaluation(
+        context: dg.AssetExecutionContext,
+        model: Any,
+        holdout: pd.DataFrame,
+        mix: pd.DataFrame,
+        synthetic: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        generation = current_generation(context)
+        real_rows = mix[mix[KIND_COLUMN] == ProvenanceKind.REAL.value]
+        candidates = {"training_mix": (model, len(mix))}
+        for name, rows in (("real_only", real_rows), ("synthetic_only", synthetic)):
+            if rows[label].nunique() >= 2:
+                fitted = train_classifier(rows, label_column=label, factory=spec.model.factory, seed=spec.seed)
+                candidates[name] = (fitted, len(rows))
+            else:
+                context.log.warning(f"{name}: {len(rows)} rows with fewer than two classes; not scored")
+                candidates[name] = (None, len(rows))
+        records = []
+        for name, (estimator, train_rows) in candidates.items():
+            scores = (
+                score_classifier(estimator, holdout, label_column=label)
+                if estimator is not None
+                else dict.fromkeys(METRICS, float("nan"))
+            )
+            records.append({"trained_on": name, "train_rows": train_rows, **scores})
+        report = pd.DataFrame.from_records(records)
+        report["evaluated_on"] = holdout_key.to_user_string()
+        report["holdout_rows"] = len(holdout)
+        report["generation"] = generation
+        primary = report.set_index("trained_on")[PRIMARY_METRIC]
+        tstr_trtr = _ratio(primary["synthetic_only"], primary["real_only"])
+        mix_trtr = _ratio(primary["training_mix"], primary["real_only"])
+        context.log.info(
+            f"generation {generation} on {len(holdout)} real holdout rows: {PRIMARY_METRIC} "
+            + ", ".join(f"{k}={v:.3f}" for k, v in primary.items())
+        )
+        metadata: dict[str, Any] = {
+            f"{row['trained_on']}_{metric}": dg.MetadataValue.float(float(row[metric]))
+            for row in records
+            for metric in METRICS
+        }
+        metadata.update(
+            {
+                "generation": generation,
+                "evaluated_on": holdout_key.to_user_string(),
+                "holdout_rows": len(holdout),
+                "holdout_provenance": dataset_kind(holdout),
+                "primary_metric": PRIMARY_METRIC,
+                "tstr_trtr_ratio": dg.MetadataValue.float(tstr_trtr),
+                "mix_trtr_ratio": dg.MetadataValue.float(mix_trtr),
+                "parents": dg.MetadataValue.json(
+                    [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX, Stage.SYNTHETIC)]
+                ),
+                "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *METRICS]].to_markdown(index=False)),
+            }
+        )
+        return dg.MaterializeResult(value=report, metadata=metadata)
+
+    return evaluation

@@ -1,0 +1,82 @@
+"""The training mix: each generation's training set, assembled from the data stages."""
+
+import pandas as pd
+from pydantic import Field
+
+import dagster as dg
+
+from synth_pipeline.errors import GenerationError, StoredDataNotFoundError
+from synth_pipeline.generations import current_generation, generation_key
+from synth_pipeline.metadata import provenance_metadata
+from synth_pipeline.naming import Stage
+from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
+from synth_pipeline.spec import GenerationMode
+from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
+from synth_pipeline.storage import DatasetStore
+
+
+class MixConfig(dg.Config):
+    """Run-time override of how the mix relates to the previous generation."""
+
+    mode: GenerationMode | None = Field(
+        default=None, description="replace or accumulate; None keeps the pipeline spec's mode."
+    )
+
+
+def assemble_mix(
+    new_rows: pd.DataFrame, previous: pd.DataFrame | None, mode: GenerationMode
+) -> pd.DataFrame:
+    """This generation's training set.
+
+    ``replace`` keeps only the new rows. ``accumulate`` keeps the previous mix and adds
+    the new rows it does not already hold (by content hash), so real rows that arrive
+    again are not counted twice.
+    """
+    if mode is GenerationMode.REPLACE or previous is None:
+        return new_rows.reset_index(drop=True)
+    unseen = ~new_rows[ROW_HASH_COLUMN].isin(previous[ROW_HASH_COLUMN])
+    return combine([previous, new_rows[unseen]])
+
+
+def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.AssetsDefinition:
+    """Per generation: combine the given data stages (and, in accumulate mode, the previous mix)."""
+    spec = builder.spec
+    mix_key = builder.key(Stage.TRAINING_MIX)
+
+    @dg.asset(**builder.asset_kwargs(Stage.TRAINING_MIX), ins={s.value: builder.input(s) for s in sources})
+    def training_mix(
+        context: dg.AssetExecutionContext,
+        config: MixConfig,
+        synth_pipeline_store: DatasetStore,
+        **inputs: pd.DataFrame,
+    ) -> dg.MaterializeResult:
+        generation = current_generation(context)
+        mode = config.mode or spec.mix.mode
+        new_rows = combine([inputs[s.value] for s in sources])
+        previous = None
+        if mode is GenerationMode.ACCUMULATE and generation > 1:
+            try:
+                previous = synth_pipeline_store.read(mix_key, generation_key(generation - 1))
+            except StoredDataNotFoundError as error:
+                raise GenerationError(
+                    f"accumulate mode needs generation {generation - 1} of {mix_key.to_user_string()}, "
+                    "which has not been materialized: run the generations in order "
+                    f"(synth-pipeline run --generations {generation})"
+                ) from error
+        mix = assemble_mix(new_rows, previous, mode)
+        fresh_real = int(((mix[KIND_COLUMN] == ProvenanceKind.REAL.value) & (mix[GENERATION_COLUMN] == generation)).sum())
+        context.log.info(f"generation {generation} ({mode.value}): {len(mix)} rows, {fresh_real} fresh real")
+        parents = [builder.key(s) for s in sources] + ([mix_key] if previous is not None else [])
+        return dg.MaterializeResult(
+            value=mix,
+            metadata=provenance_metadata(
+                mix, label_column=spec.label_column, generation=generation, parents=parents,
+                extra={
+                    "mode": mode.value,
+                    "fresh_real_rows": fresh_real,
+                    "previous_generation_rows": 0 if previous is None else len(previous),
+                },
+            ),
+        )
+
+    return training_mix

@@ -1,0 +1,41 @@
+"""The downstream model, trained on each generation's training mix."""
+
+import pandas as pd
+
+import dagster as dg
+
+from synth_pipeline.composition import summarize
+from synth_pipeline.generations import current_generation
+from synth_pipeline.metadata import composition_metadata
+from synth_pipeline.modeling import train_classifier
+from synth_pipeline.naming import Stage
+from synth_pipeline.stages.builder import StageBuilder
+
+
+def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
+    """Per generation: fit the spec's classifier on the training mix."""
+    spec = builder.spec
+
+    @dg.asset(**builder.asset_kwargs(Stage.MODEL), ins={"mix": builder.input(Stage.TRAINING_MIX)})
+    def model(context: dg.AssetExecutionContext, mix: pd.DataFrame) -> dg.MaterializeResult:
+        generation = current_generation(context)
+        context.log.info(f"generation {generation}: training {spec.model.factory} on {len(mix)} rows")
+        estimator = train_classifier(mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed)
+        metadata = {
+            f"trained_on_{key}": value
+            for key, value in composition_metadata(summarize(mix, spec.label_column)).items()
+            if not key.startswith("dagster/")
+        }
+        metadata.update(
+            {
+                "generation": generation,
+                "parents": dg.MetadataValue.json([builder.dataset(Stage.TRAINING_MIX)]),
+                "estimator": type(estimator).__name__,
+                "model_factory": spec.model.factory,
+                "train_rows": len(mix),
+                "classes": dg.MetadataValue.json([str(c) for c in estimator.classes_]),
+            }
+        )
+        return dg.MaterializeResult(value=estimator, metadata=metadata)
+
+    return model

@@ -1,0 +1,127 @@
+"""Real stages: the source, the sealed holdout / train split, and per-generation arrivals."""
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+import dagster as dg
+
+from synth_pipeline.errors import DataSourceError
+from synth_pipeline.generations import current_generation
+from synth_pipeline.metadata import provenance_metadata
+from synth_pipeline.naming import Stage
+from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
+from synth_pipeline.sources import describe, load_source
+from synth_pipeline.spec import SourceSpec
+from synth_pipeline.splitting import mix64, holdout_mask
+from synth_pipeline.stages.builder import StageBuilder
+
+
+class SourceConfig(dg.Config):
+    """Run-time choice of the data a source stage reads."""
+
+    path: str | None = Field(
+        default=None,
+        description="CSV or Parquet file to read instead of the source in the pipeline spec.",
+    )
+
+
+def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
+    """The real source: reads the real data and declares every row real."""
+    spec = builder.spec
+
+    @dg.asset(**builder.asset_kwargs(Stage.REAL_SOURCE))
+    def real_source(context: dg.AssetExecutionContext, config: SourceConfig) -> dg.MaterializeResult:
+        source = spec.real_source if config.path is None else SourceSpec(path=config.path)
+        context.log.info(f"reading real data from {describe(source)}")
+        raw = load_source(source)
+        if spec.label_column not in raw.columns:
+            raise DataSourceError(
+                f"label column {spec.label_column!r} not in {describe(source)} (columns: "
+                f"{list(raw.columns)[:20]}); set label_column in the pipeline spec"
+            )
+        if raw[spec.label_column].isna().any():
+            raise DataSourceError(
+                f"{int(raw[spec.label_column].isna().sum())} rows of {describe(source)} have no "
+                f"{spec.label_column!r} label; drop or fill them before ingestion"
+            )
+        frame = ingest(raw, dataset=builder.dataset(Stage.REAL_SOURCE), declared_kind=ProvenanceKind.REAL)
+        return dg.MaterializeResult(
+            value=frame,
+            metadata=provenance_metadata(
+                frame, label_column=spec.label_column, generation=0, parents=[],
+                extra={"source": describe(source)},
+            ),
+        )
+
+    return real_source
+
+
+def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
+    """The sealed real holdout and the real train split, made together from the source."""
+    spec = builder.spec
+
+    @dg.multi_asset(
+        outs={"holdout": builder.asset_out(Stage.REAL_HOLDOUT), "train": builder.asset_out(Stage.REAL_TRAIN)},
+        ins={"source": builder.input(Stage.REAL_SOURCE)},
+        name=f"{spec.name}_split",
+    )
+    def split(context: dg.AssetExecutionContext, source: pd.DataFrame):
+        mask = holdout_mask(
+            source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed
+        )
+        holdout = source[mask].reset_index(drop=True)
+        train = source[~mask].reset_index(drop=True)
+        context.log.info(f"sealed {len(holdout)} holdout rows; {len(train)} real rows left for training")
+        parents = [builder.key(Stage.REAL_SOURCE)]
+        common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed}
+        yield dg.Output(
+            holdout, output_name="holdout",
+            metadata=provenance_metadata(holdout, label_column=spec.label_column, generation=0,
+                                         parents=parents, extra={**common, "sealed": True}),
+        )
+        yield dg.Output(
+            train, output_name="train",
+            metadata=provenance_metadata(train, label_column=spec.label_column, generation=0,
+                                         parents=parents, extra=common),
+        )
+
+    return split
+
+
+def arrival_batch(train: pd.DataFrame, *, generation: int, batches: int, seed: int) -> pd.DataFrame:
+    """The real rows arriving in ``generation``: batch ``(generation - 1) mod batches``.
+
+    Rows are ordered by a seeded score of their content hash and cut into ``batches``
+    near-equal batches, so the assignment does not depend on row order.
+    """
+    order = np.argsort(mix64(train[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64) ^ np.uint64(seed + 1)), kind="stable")
+    chosen = np.array_split(order, batches)[(generation - 1) % batches]
+    arrivals = train.iloc[np.sort(chosen)].reset_index(drop=True)
+    arrivals[GENERATION_COLUMN] = np.int32(generation)
+    return arrivals
+
+
+def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
+    """Per generation: the batch of the real train split that arrives in it."""
+    spec = builder.spec
+
+    @dg.asset(**builder.asset_kwargs(Stage.REAL_ARRIVALS), ins={"train": builder.input(Stage.REAL_TRAIN)})
+    def real_arrivals(context: dg.AssetExecutionContext, train: pd.DataFrame) -> dg.MaterializeResult:
+        generation = current_generation(context)
+        batches = spec.mix.real_arrival_batches
+        arrivals = arrival_batch(train, generation=generation, batches=batches, seed=spec.seed)
+        context.log.info(
+            f"generation {generation}: {len(arrivals)} real rows arrive (batch "
+            f"{(generation - 1) % batches + 1} of {batches})"
+        )
+        return dg.MaterializeResult(
+            value=arrivals,
+            metadata=provenance_metadata(
+                arrivals, label_column=spec.label_column, generation=generation,
+                parents=[builder.key(Stage.REAL_TRAIN)],
+                extra={"batch": (generation - 1) % batches + 1, "batches": batches},
+            ),
+        )
+
+    return real_arrivals

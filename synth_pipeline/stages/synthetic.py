@@ -1,0 +1,88 @@
+"""The synthetic stage: an SDV synthesizer fitted per generation, its samples tagged synthetic."""
+
+import pandas as pd
+from pydantic import Field
+
+import dagster as dg
+
+from synth_pipeline.generations import current_generation, generation_key
+from synth_pipeline.metadata import provenance_metadata
+from synth_pipeline.naming import Stage
+from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
+from synth_pipeline.spec import FitOn, SynthesizerMethod
+from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
+from synth_pipeline.storage import DatasetStore
+from synth_pipeline.synthesizers import fit_and_sample
+
+
+class SynthesizerConfig(dg.Config):
+    """Run-time overrides of the spec's synthesizer settings (None keeps the spec's)."""
+
+    method: SynthesizerMethod | None = Field(
+        default=None, description="gaussian_copula, ctgan or tvae."
+    )
+    fit_on: FitOn | None = Field(
+        default=None,
+        description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
+    )
+    rows_per_real_row: float | None = Field(default=None, ge=0)
+    epochs: int | None = Field(default=None, ge=1, description="Training epochs for ctgan / tvae.")
+
+
+def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
+    """Per generation: fit the synthesizer and sample rows, tagged synthetic at depth d + 1."""
+    spec = builder.spec
+    settings = spec.synthesizer
+
+    @dg.asset(**builder.asset_kwargs(Stage.SYNTHETIC), ins={"arrivals": builder.input(Stage.REAL_ARRIVALS)})
+    def synthetic(
+        context: dg.AssetExecutionContext,
+        config: SynthesizerConfig,
+        arrivals: pd.DataFrame,
+        synth_pipeline_store: DatasetStore,
+    ) -> dg.MaterializeResult:
+        generation = current_generation(context)
+        method = config.method or settings.method
+        fit_on = config.fit_on or settings.fit_on
+        ratio = settings.rows_per_real_row if config.rows_per_real_row is None else config.rows_per_real_row
+        params = dict(settings.params) if method == settings.method else {}
+        if config.epochs is not None:
+            params["epochs"] = config.epochs
+        if fit_on is FitOn.PREVIOUS_MIX and generation > 1:
+            fit_parent, fit_generation = builder.key(Stage.TRAINING_MIX), generation - 1
+            fit_input = synth_pipeline_store.read(fit_parent, generation_key(fit_generation))
+        else:
+            fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
+            fit_input = arrivals
+        fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
+        num_rows = int(round(ratio * len(arrivals)))
+        depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
+        context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
+        features = fit_input[user_columns(fit_input)]
+        if num_rows:
+            sampled = fit_and_sample(
+                features, label_column=spec.label_column, method=method, params=params,
+                num_rows=num_rows, seed=spec.seed + generation, log=context.log,
+            )
+        else:
+            sampled = features.iloc[0:0]
+        frame = tag_rows(
+            sampled, kind=ProvenanceKind.SYNTHETIC, generation=generation,
+            dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
+        )
+        return dg.MaterializeResult(
+            value=frame,
+            metadata=provenance_metadata(
+                frame, label_column=spec.label_column, generation=generation,
+                parents=list(dict.fromkeys([builder.key(Stage.REAL_ARRIVALS), fit_parent])),
+                extra={
+                    "generator": f"sdv.{method.value}",
+                    "generator_params": dg.MetadataValue.json(params),
+                    "fitted_on": fitted_on,
+                    "fit_rows": len(fit_input),
+                    "fit_max_depth": depth - 1,
+                },
+            ),
+        )
+
+    return synthetic

@@ -1,0 +1,39 @@
+"""The unknown-provenance ingestion stage: external data with no provenance metadata."""
+
+import dagster as dg
+
+from synth_pipeline.errors import DataSourceError
+from synth_pipeline.metadata import provenance_metadata
+from synth_pipeline.naming import Stage
+from synth_pipeline.provenance import ingest
+from synth_pipeline.sources import describe, load_source
+from synth_pipeline.spec import SourceSpec
+from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.stages.real import SourceConfig
+
+
+def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
+    """Ingest the unknown source. Rows without provenance columns become ``unknown``."""
+    spec = builder.spec
+    assert spec.unknown_source is not None
+
+    @dg.asset(**builder.asset_kwargs(Stage.UNKNOWN))
+    def unknown_ingest(context: dg.AssetExecutionContext, config: SourceConfig) -> dg.MaterializeResult:
+        source = spec.unknown_source if config.path is None else SourceSpec(path=config.path)
+        raw = load_source(source)
+        if spec.label_column not in raw.columns:
+            raise DataSourceError(
+                f"label column {spec.label_column!r} not in {describe(source)}; unknown-provenance "
+                "data must have the same columns as the real data"
+            )
+        frame = ingest(raw, dataset=builder.dataset(Stage.UNKNOWN))
+        context.log.info(f"ingested {len(frame)} rows from {describe(source)} as {sorted(frame['_sp_kind'].unique())}")
+        return dg.MaterializeResult(
+            value=frame,
+            metadata=provenance_metadata(
+                frame, label_column=spec.label_column, generation=0, parents=[],
+                extra={"source": describe(source), "quarantined": not spec.mix.include_unknown},
+            ),
+        )
+
+    return unknown_ingest

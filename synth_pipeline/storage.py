@@ -1,0 +1,140 @@
+"""Persistence of stage outputs: Parquet for frames, pickle for models, written atomically.
+
+Layout under the data directory::
+
+    <data_dir>/<asset key path>.parquet                 unpartitioned assets
+    <data_dir>/<asset key path>/<generation>.parquet    one file per generation
+    (.pkl instead of .parquet for non-tabular values such as trained models)
+
+The data directory is, in order of precedence: the ``base_dir`` the resource is
+configured with, the ``SYNTH_PIPELINE_DATA_DIR`` environment variable, or
+``.synth_pipeline/data`` under the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.errors import StoredDataNotFoundError
+
+DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
+DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
+
+
+def resolve_data_dir(base_dir: str | None = None) -> Path:
+    """The data directory: ``base_dir``, else $SYNTH_PIPELINE_DATA_DIR, else ./.synth_pipeline/data."""
+    chosen = base_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(chosen).expanduser().absolute()
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Write via a temporary file in the same directory, then rename over ``path``.
+
+    Readers see the old file or the new one, never a partial write; a failed write
+    leaves no temporary file behind.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+class DatasetStore(dg.ConfigurableResource):
+    """Reads and writes stage outputs under the data directory.
+
+    Attributes:
+        base_dir: The data directory; see the module docs for the default.
+    """
+
+    base_dir: str | None = None
+
+    @property
+    def root(self) -> Path:
+        """The resolved data directory."""
+        return resolve_data_dir(self.base_dir)
+
+    def _stem(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
+        parts = list(asset_key.path) + ([partition_key] if partition_key is not None else [])
+        for part in parts:
+            if not _SAFE_PART.match(part):
+                raise ValueError(
+                    f"cannot store {asset_key.to_user_string()}: path part {part!r} may only "
+                    "contain letters, digits and _ . = -"
+                )
+        return self.root.joinpath(*parts)
+
+    def path_for(self, asset_key: dg.AssetKey, partition_key: str | None, value: Any) -> Path:
+        """The file a value of this type is stored in."""
+        suffix = ".parquet" if isinstance(value, pd.DataFrame) else ".pkl"
+        stem = self._stem(asset_key, partition_key)
+        return stem.with_name(stem.name + suffix)
+
+    def write(self, value: Any, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
+        """Store ``value`` atomically and return its path."""
+        path = self.path_for(asset_key, partition_key, value)
+        if isinstance(value, pd.DataFrame):
+            _atomic_write(path, lambda handle: value.to_parquet(handle, index=False))
+        else:
+            _atomic_write(path, lambda handle: pickle.dump(value, handle, protocol=5))
+        return path
+
+    def exists(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> bool:
+        """Whether a value is stored for this asset (partition)."""
+        stem = self._stem(asset_key, partition_key)
+        return any(stem.with_name(stem.name + s).is_file() for s in (".parquet", ".pkl"))
+
+    def read(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Any:
+        """Load a stored value.
+
+        Raises:
+            StoredDataNotFoundError: Nothing is stored for this asset (partition).
+        """
+        stem = self._stem(asset_key, partition_key)
+        parquet, pickled = stem.with_name(stem.name + ".parquet"), stem.with_name(stem.name + ".pkl")
+        if parquet.is_file():
+            return pd.read_parquet(parquet)
+        if pickled.is_file():
+            with open(pickled, "rb") as handle:
+                return pickle.load(handle)
+        where = asset_key.to_user_string() + (f" generation {partition_key}" if partition_key else "")
+        raise StoredDataNotFoundError(
+            f"{where} has not been materialized under {self.root}; materialize it first "
+            "(earlier generations before later ones), or point the store at the data "
+            f"directory that holds it (${DATA_DIR_ENV})"
+        )
+
+
+class SynthPipelineIOManager(dg.ConfigurableIOManager):
+    """Dagster IO manager that persists stage outputs through a :class:`DatasetStore`.
+
+    Attributes:
+        store: Where the files live.
+    """
+
+    store: DatasetStore
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        path = self.store.write(obj, context.asset_key, partition)
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        return self.store.read(context.asset_key, partition)
