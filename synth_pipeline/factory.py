@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -75,9 +76,18 @@ class SynthPipeline:
 
 
 def pipeline_resources(data_dir: str | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The resources every synth-pipeline needs: the dataset store and its IO manager."""
+    """The resources every synth-pipeline needs: the dataset store and its IO manager.
+
+    The same objects are returned for the same ``data_dir``, so the definitions of
+    several pipelines can be combined with ``dg.Definitions.merge``.
+    """
+    return dict(_shared_resources(data_dir))
+
+
+@functools.cache
+def _shared_resources(data_dir: str | None) -> tuple[tuple[str, dg.ConfigurableResource], ...]:
     store = DatasetStore(base_dir=data_dir)
-    return {STORE_KEY: store, IO_MANAGER_KEY: SynthPipelineIOManager(store=store)}
+    return ((STORE_KEY, store), (IO_MANAGER_KEY, SynthPipelineIOManager(store=store)))
 
 
 def build_synth_pipeline(

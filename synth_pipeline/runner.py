@@ -32,6 +32,17 @@ class StageRecord:
 
 
 @dataclass(frozen=True)
+class CheckRecord:
+    """The outcome of one asset check in a run."""
+
+    asset_key: str
+    name: str
+    passed: bool
+    severity: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class GenerationRun:
     """The outcome of running one generation.
 
@@ -41,6 +52,7 @@ class GenerationRun:
         success: Whether every step succeeded.
         seconds: Wall-clock time of the run.
         stages: Each materialized stage with its metadata, in pipeline order.
+        checks: Each asset check evaluated in the run.
         failures: ``(step, message)`` for each failed step.
     """
 
@@ -49,6 +61,7 @@ class GenerationRun:
     success: bool
     seconds: float
     stages: list[StageRecord] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -163,14 +176,24 @@ def _summarize_run(
         for event in result.all_events
         if event.is_step_failure
     ]
+    checks = [
+        CheckRecord(
+            asset_key=evaluation.asset_key.to_user_string(),
+            name=evaluation.check_name,
+            passed=evaluation.passed,
+            severity=evaluation.severity.value,
+            metadata={k: getattr(v, "value", v) for k, v in evaluation.metadata.items()},
+        )
+        for evaluation in result.get_asset_check_evaluations()
+    ]
     return GenerationRun(
         generation=generation, run_id=result.run_id, success=result.success,
-        seconds=seconds, stages=stages, failures=failures,
+        seconds=seconds, stages=stages, checks=checks, failures=failures,
     )
 
 
 def _root_cause(error: Any) -> str:
-    """The innermost error message: the user's exception, not Dagster's wrapper."""
-    while error is not None and error.cause is not None:
+    """The message of the exception user code raised, not of Dagster's wrappers around it."""
+    while error is not None and error.cls_name and error.cls_name.startswith("Dagster") and error.cause is not None:
         error = error.cause
     return error.message.strip() if error is not None else "unknown error"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -172,6 +172,24 @@ class SynthPipelineSpec(_Spec):
     augmentation: AugmentationSpec | None = AugmentationSpec()
     mix: MixSpec = MixSpec()
     model: ModelSpec = ModelSpec()
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def parse_choice(choices: type[_Choice], value: str | None, default: _Choice, *, field: str) -> _Choice:
+    """``value`` as a member of ``choices`` (``default`` when None), or a clear error.
+
+    Used for run-time config, where Dagster takes plain strings.
+    """
+    if value is None:
+        return default
+    try:
+        return choices(value)
+    except ValueError:
+        raise SynthPipelineError(
+            f"config {field}={value!r} is not one of {[c.value for c in choices]}"
+        ) from None
 
 
 def load_spec(path: str | Path) -> SynthPipelineSpec:

@@ -71,10 +71,10 @@ class DatasetStore(dg.ConfigurableResource):
     def _stem(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
         parts = list(asset_key.path) + ([partition_key] if partition_key is not None else [])
         for part in parts:
-            if not _SAFE_PART.match(part):
+            if not _SAFE_PART.match(part) or not part.strip("."):
                 raise ValueError(
                     f"cannot store {asset_key.to_user_string()}: path part {part!r} may only "
-                    "contain letters, digits and _ . = -"
+                    "contain letters, digits and _ . = - (and not only dots)"
                 )
         return self.root.joinpath(*parts)
 

@@ -10,15 +10,15 @@ from synth_pipeline.generations import current_generation, generation_key
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
-from synth_pipeline.spec import GenerationMode
-from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
+from synth_pipeline.spec import GenerationMode, parse_choice
+from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 
 
 class MixConfig(dg.Config):
     """Run-time override of how the mix relates to the previous generation."""
 
-    mode: GenerationMode | None = Field(
+    mode: str | None = Field(
         default=None, description="replace or accumulate; None keeps the pipeline spec's mode."
     )
 
@@ -51,7 +51,7 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
         **inputs: pd.DataFrame,
     ) -> dg.MaterializeResult:
         generation = current_generation(context)
-        mode = config.mode or spec.mix.mode
+        mode = parse_choice(GenerationMode, config.mode, spec.mix.mode, field="mode")
         new_rows = combine([inputs[s.value] for s in sources])
         previous = None
         if mode is GenerationMode.ACCUMULATE and generation > 1:

@@ -9,8 +9,8 @@ from synth_pipeline.generations import current_generation, generation_key
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
-from synth_pipeline.spec import FitOn, SynthesizerMethod
-from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
+from synth_pipeline.spec import FitOn, SynthesizerMethod, parse_choice
+from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.synthesizers import fit_and_sample
 
@@ -18,10 +18,10 @@ from synth_pipeline.synthesizers import fit_and_sample
 class SynthesizerConfig(dg.Config):
     """Run-time overrides of the spec's synthesizer settings (None keeps the spec's)."""
 
-    method: SynthesizerMethod | None = Field(
+    method: str | None = Field(
         default=None, description="gaussian_copula, ctgan or tvae."
     )
-    fit_on: FitOn | None = Field(
+    fit_on: str | None = Field(
         default=None,
         description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
     )
@@ -42,8 +42,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
         synth_pipeline_store: DatasetStore,
     ) -> dg.MaterializeResult:
         generation = current_generation(context)
-        method = config.method or settings.method
-        fit_on = config.fit_on or settings.fit_on
+        method = parse_choice(SynthesizerMethod, config.method, settings.method, field="method")
+        fit_on = parse_choice(FitOn, config.fit_on, settings.fit_on, field="fit_on")
         ratio = settings.rows_per_real_row if config.rows_per_real_row is None else config.rows_per_real_row
         params = dict(settings.params) if method == settings.method else {}
         if config.epochs is not None:

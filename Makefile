@@ -1,0 +1,30 @@
+# Set-up and everyday commands. Each target creates .venv and installs the project
+# (with constraints.txt, which keeps torch on its CPU build) the first time it runs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DAGSTER_HOME_DIR := $(CURDIR)/.synth_pipeline/dagster_home
+
+.PHONY: setup run test ui clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(INSTALLED)
+
+setup: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/synth-pipeline run $(ARGS)
+
+test: $(INSTALLED)
+	$(BIN)/pytest $(ARGS)
+
+ui: $(INSTALLED)
+	mkdir -p $(DAGSTER_HOME_DIR) && touch $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf .synth_pipeline
