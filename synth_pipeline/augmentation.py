@@ -60,13 +60,11 @@ def smote_oversample(
             continue
         group = rows.iloc[positions]
         values = group[numeric].to_numpy(dtype="float64")
-        filled = np.where(np.isnan(values), np.nanmean(values, axis=0), values) if numeric else values
-        scale = filled.std(axis=0) if numeric else np.ones(0)
-        scaled = (filled - filled.mean(axis=0)) / np.where(scale > 0, scale, 1.0) if numeric else np.zeros((len(group), 1))
         k = min(k_neighbors, len(group) - 1)
-        _, neighbours = NearestNeighbors(n_neighbors=k + 1).fit(scaled).kneighbors(scaled)
+        # kneighbors() without arguments leaves each row out of its own neighbours.
+        _, neighbours = NearestNeighbors(n_neighbors=k).fit(_standardized(values)).kneighbors()
         base = rng.integers(0, len(group), size=needed)
-        partner = neighbours[base, rng.integers(1, k + 1, size=needed)]
+        partner = neighbours[base, rng.integers(0, k, size=needed)]
         made = group.iloc[base].reset_index(drop=True).copy()
         step = rng.uniform(0.0, 1.0, size=(needed, 1))
         if numeric:
@@ -81,3 +79,13 @@ def smote_oversample(
     if not new_parts:
         return rows.iloc[0:0].reset_index(drop=True), np.zeros((0, 2), dtype=int)
     return pd.concat(new_parts, ignore_index=True), np.concatenate(sources)
+
+
+def _standardized(values: np.ndarray) -> np.ndarray:
+    """Zero-mean, unit-variance columns with missing values at the mean (a constant column
+    when there are no numeric features, so every row is equally near)."""
+    if values.shape[1] == 0:
+        return np.zeros((len(values), 1))
+    filled = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+    scale = filled.std(axis=0)
+    return (filled - filled.mean(axis=0)) / np.where(scale > 0, scale, 1.0)

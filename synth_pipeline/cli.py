@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Materialize every stage for generations START..START+N-1 and print a summary per generation.",
     )
     run.add_argument("-m", "--module", default="assets.definitions",
-                     help="module holding the Dagster Definitions as `defs` (default: %(default)s, the reference pipeline)")
+                     help="module holding the Dagster Definitions as `defs` "
+                     "(default: %(default)s, the reference pipeline)")
     run.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
     run.add_argument("--generations", type=int, default=1, metavar="N", help="how many generations to run (default: 1)")
     run.add_argument("--start", type=int, default=1, metavar="G", help="first generation to run (default: 1)")
@@ -37,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--synthesizer", choices=[m.value for m in SynthesizerMethod], help="override the synthesizer")
     run.add_argument("--epochs", type=int, help="training epochs for ctgan / tvae")
     run.add_argument("--source", metavar="PATH", help="CSV or Parquet file for the real source (same label column)")
-    run.add_argument("--data-dir", metavar="DIR", help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
+    run.add_argument("--data-dir", metavar="DIR",
+                     help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     return parser
 
@@ -60,7 +62,8 @@ def _load_definitions(module_name: str):
 
 def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
     config: dict[Stage, dict] = {}
-    synthetic = {k: v for k, v in {"method": args.synthesizer, "fit_on": args.fit_on, "epochs": args.epochs}.items() if v is not None}
+    synthetic = {"method": args.synthesizer, "fit_on": args.fit_on, "epochs": args.epochs}
+    synthetic = {key: value for key, value in synthetic.items() if value is not None}
     if synthetic:
         config[Stage.SYNTHETIC] = synthetic
     if args.mode:

@@ -36,7 +36,9 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
         description=f"Rows of {asset_key.to_user_string()} carry valid provenance"
         + (f" and are all {expected}." if expected in ("real", "synthetic", "augmented") else "."),
     )
-    def provenance_valid(context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore) -> dg.AssetCheckResult:
+    def provenance_valid(
+        context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore
+    ) -> dg.AssetCheckResult:
         partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
         frame = synth_pipeline_store.read(asset_key, partition)
         problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]

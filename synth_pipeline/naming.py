@@ -53,12 +53,14 @@ _DESCRIPTIONS: dict[Stage, str] = {
     Stage.REAL_HOLDOUT: "Sealed real holdout, stratified by label. Only evaluation reads it.",
     Stage.REAL_TRAIN: "Real rows left after the holdout is sealed away.",
     Stage.REAL_ARRIVALS: "Real rows arriving in this generation (a batch of the real train split).",
-    Stage.SYNTHETIC: "Rows sampled from an SDV synthesizer fitted on this generation's real rows or the previous training mix.",
+    Stage.SYNTHETIC: "Rows sampled from an SDV synthesizer fitted on this generation's real rows "
+    "or on the previous generation's training mix.",
     Stage.AUGMENTED: "Minority-class rows made by SMOTE interpolation between real rows.",
     Stage.UNKNOWN: "Data ingested without provenance metadata: unknown, quarantined unless the mix includes it.",
     Stage.TRAINING_MIX: "This generation's training set: real, synthetic and augmented rows, each with its provenance.",
     Stage.MODEL: "Downstream classifier trained on this generation's training mix.",
-    Stage.EVALUATION: "Scores on the sealed real holdout: the mix model next to real-only (TRTR) and synthetic-only (TSTR) baselines.",
+    Stage.EVALUATION: "Scores on the sealed real holdout: the mix model next to real-only (TRTR) "
+    "and synthetic-only (TSTR) baselines.",
 }
 
 _KINDS: dict[Stage, set[str]] = {

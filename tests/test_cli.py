@@ -10,7 +10,8 @@ CLI = [sys.executable, "-m", "synth_pipeline.cli"]
 
 
 def _run(args, tmp_path):
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "SYNTH_PIPELINE_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"),
+           "SYNTH_PIPELINE_DATA_DIR": str(tmp_path / "data")}
     return subprocess.run(CLI + args, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -19,7 +20,8 @@ def test_run_materializes_the_reference_pipeline_and_prints_a_summary(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "generation 1 done" in out
-    for stage in ["real_source", "real_holdout", "real_train", "synthetic", "augmented", "unknown_ingest", "training_mix"]:
+    stages = ["real_source", "real_holdout", "real_train", "synthetic", "augmented", "unknown_ingest", "training_mix"]
+    for stage in stages:
         assert f"breast_cancer/{stage}" in out
     assert "stage" in out and "provenance" in out and "synthetic fraction" in out and "max depth" in out
     assert "evaluation on breast_cancer/real_holdout (113 real rows)" in out

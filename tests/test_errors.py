@@ -2,10 +2,9 @@
 
 import pandas as pd
 
+from conftest import FAST_SYNTHESIZER
 from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
 from synth_pipeline.naming import Stage
-
-from conftest import FAST_SYNTHESIZER
 
 
 def _pipeline(path, label="label"):

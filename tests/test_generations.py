@@ -2,11 +2,10 @@
 
 import pytest
 
+from conftest import FAST_SYNTHESIZER, fast_spec
 from synth_pipeline import FitOn, GenerationMode, MixSpec, SynthesizerSpec, build_synth_pipeline
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN
-
-from conftest import FAST_SYNTHESIZER, fast_spec
 
 RECURSIVE = SynthesizerSpec(params=FAST_SYNTHESIZER.params, fit_on=FitOn.PREVIOUS_MIX)
 

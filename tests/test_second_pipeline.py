@@ -5,20 +5,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from assets.pipeline import reference_pipeline
+from conftest import FAST_SYNTHESIZER
 from synth_pipeline import (
     AugmentationSpec,
     SourceSpec,
+    SynthesizerSpec,
     SynthPipelineSpec,
     SynthPipelineTranslator,
-    SynthesizerSpec,
     build_provenance_checks,
     build_synth_pipeline,
 )
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN
-
-from assets.pipeline import reference_pipeline
-from conftest import FAST_SYNTHESIZER
 
 
 class WineTranslator(SynthPipelineTranslator):

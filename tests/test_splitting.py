@@ -22,7 +22,7 @@ def test_split_is_deterministic_for_a_seed_and_changes_with_it(tagged):
 
 def test_split_is_stratified(tagged):
     mask = holdout_mask(tagged, label_column="target", fraction=0.2, seed=0)
-    for label, group in tagged.groupby("target"):
+    for _, group in tagged.groupby("target"):
         assert mask[group.index].sum() == round(0.2 * len(group))
 
 

@@ -5,8 +5,9 @@ import math
 import pandas as pd
 import pytest
 
+from conftest import Runner, fast_spec
 from synth_pipeline import build_provenance_checks, build_synth_pipeline, summarize
-from synth_pipeline.naming import STAGE_PROVENANCE, Stage
+from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import (
     DATASET_COLUMN,
     DEPTH_COLUMN,
@@ -15,8 +16,6 @@ from synth_pipeline.provenance import (
     ROW_HASH_COLUMN,
     provenance_problems,
 )
-
-from conftest import Runner, fast_spec
 
 DATA_STAGES = [
     Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS,
@@ -35,7 +34,7 @@ def generation_one(tmp_path_factory):
 
 def _frame(generation_one, stage: Stage) -> pd.DataFrame:
     runner, pipeline, _ = generation_one
-    return runner.read(pipeline, stage, 1 if stage in (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX) else None)
+    return runner.read(pipeline, stage, 1 if stage in PARTITIONED_STAGES else None)
 
 
 def _metadata(generation_one, stage: Stage) -> dict:
@@ -115,7 +114,7 @@ def test_training_mix_is_the_union_of_its_stages(generation_one):
     parts = [_frame(generation_one, s) for s in (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED)]
     assert sorted(mix[ROW_HASH_COLUMN]) == sorted(pd.concat(parts)[ROW_HASH_COLUMN])
     counts = mix[KIND_COLUMN].value_counts().to_dict()
-    assert counts == {k: len(p) for k, p in zip(["real", "synthetic", "augmented"], parts)}
+    assert counts == {k: len(p) for k, p in zip(["real", "synthetic", "augmented"], parts, strict=True)}
     assert _metadata(generation_one, Stage.TRAINING_MIX)["fresh_real_rows"] == len(parts[0])
 
 

@@ -4,11 +4,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from conftest import fast_spec
 from synth_pipeline import DatasetStore, StoredDataNotFoundError, build_synth_pipeline
 from synth_pipeline.naming import Stage
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
-
-from conftest import fast_spec
 
 
 def test_frames_and_objects_round_trip_without_leftover_files(tmp_path):
@@ -41,7 +40,8 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_half_written(tmp_p
 
 def test_missing_data_names_the_asset_and_the_fix(tmp_path):
     store = DatasetStore(base_dir=str(tmp_path))
-    with pytest.raises(StoredDataNotFoundError, match=r"p/stage generation 2 has not been materialized.*materialize it first"):
+    expected = r"p/stage generation 2 has not been materialized.*materialize it first"
+    with pytest.raises(StoredDataNotFoundError, match=expected):
         store.read(dg.AssetKey(["p", "stage"]), "2")
 
 

@@ -1,9 +1,8 @@
 """The augmented stage: SMOTE oversampling of each generation's real minority-class rows."""
 
+import dagster as dg
 import numpy as np
 import pandas as pd
-
-import dagster as dg
 
 from synth_pipeline.augmentation import smote_oversample
 from synth_pipeline.generations import current_generation
@@ -34,7 +33,9 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
             made, kind=ProvenanceKind.AUGMENTED, generation=generation,
             dataset=builder.dataset(Stage.AUGMENTED), depth=depth,
         )
-        context.log.info(f"generation {generation}: {len(frame)} augmented rows (SMOTE, target ratio {settings.target_ratio})")
+        context.log.info(
+            f"generation {generation}: {len(frame)} augmented rows (SMOTE, target ratio {settings.target_ratio})"
+        )
         return dg.MaterializeResult(
             value=frame,
             metadata=provenance_metadata(

@@ -3,9 +3,8 @@
 import math
 from typing import Any
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 
 from synth_pipeline.generations import current_generation
 from synth_pipeline.modeling import score_classifier, train_classifier

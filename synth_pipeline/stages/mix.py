@@ -1,9 +1,8 @@
 """The training mix: each generation's training set, assembled from the data stages."""
 
+import dagster as dg
 import pandas as pd
 from pydantic import Field
-
-import dagster as dg
 
 from synth_pipeline.errors import GenerationError, StoredDataNotFoundError
 from synth_pipeline.generations import current_generation, generation_key
@@ -64,7 +63,8 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
                     f"(synth-pipeline run --generations {generation})"
                 ) from error
         mix = assemble_mix(new_rows, previous, mode)
-        fresh_real = int(((mix[KIND_COLUMN] == ProvenanceKind.REAL.value) & (mix[GENERATION_COLUMN] == generation)).sum())
+        is_real = mix[KIND_COLUMN] == ProvenanceKind.REAL.value
+        fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())
         context.log.info(f"generation {generation} ({mode.value}): {len(mix)} rows, {fresh_real} fresh real")
         parents = [builder.key(s) for s in sources] + ([mix_key] if previous is not None else [])
         return dg.MaterializeResult(

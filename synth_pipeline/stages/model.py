@@ -1,8 +1,7 @@
 """The downstream model, trained on each generation's training mix."""
 
-import pandas as pd
-
 import dagster as dg
+import pandas as pd
 
 from synth_pipeline.composition import summarize
 from synth_pipeline.generations import current_generation

@@ -1,10 +1,9 @@
 """Real stages: the source, the sealed holdout / train split, and per-generation arrivals."""
 
+import dagster as dg
 import numpy as np
 import pandas as pd
 from pydantic import Field
-
-import dagster as dg
 
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.generations import current_generation
@@ -13,7 +12,7 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
 from synth_pipeline.sources import describe, load_source
 from synth_pipeline.spec import SourceSpec
-from synth_pipeline.splitting import mix64, holdout_mask
+from synth_pipeline.splitting import holdout_mask, mix64
 from synth_pipeline.stages.builder import StageBuilder
 
 

@@ -1,9 +1,8 @@
 """The synthetic stage: an SDV synthesizer fitted per generation, its samples tagged synthetic."""
 
+import dagster as dg
 import pandas as pd
 from pydantic import Field
-
-import dagster as dg
 
 from synth_pipeline.generations import current_generation, generation_key
 from synth_pipeline.metadata import provenance_metadata
