@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import current_generation, generation_key
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
@@ -17,9 +18,7 @@ from synth_pipeline.synthesizers import fit_and_sample
 class SynthesizerConfig(dg.Config):
     """Run-time overrides of the spec's synthesizer settings (None keeps the spec's)."""
 
-    method: str | None = Field(
-        default=None, description="gaussian_copula, ctgan or tvae."
-    )
+    method: str | None = Field(default=None, description="gaussian_copula, ctgan or tvae.")
     fit_on: str | None = Field(
         default=None,
         description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
@@ -46,6 +45,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
         ratio = settings.rows_per_real_row if config.rows_per_real_row is None else config.rows_per_real_row
         params = dict(settings.params) if method == settings.method else {}
         if config.epochs is not None:
+            if method is SynthesizerMethod.GAUSSIAN_COPULA:
+                raise SynthPipelineError("config epochs applies to ctgan and tvae only, not gaussian_copula")
             params["epochs"] = config.epochs
         if fit_on is FitOn.PREVIOUS_MIX and generation > 1:
             fit_parent, fit_generation = builder.key(Stage.TRAINING_MIX), generation - 1
