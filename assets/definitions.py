@@ -1,6 +1,6 @@
 """The code location Dagster loads (see workspace.yaml): the reference pipeline and its checks."""
 
 from assets.pipeline import reference_pipeline
-from checks import reference_checks
+from checks import reference_policy
 
-defs = reference_pipeline.to_definitions(asset_checks=reference_checks)
+defs = reference_pipeline.to_definitions(policy=reference_policy)

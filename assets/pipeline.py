@@ -5,13 +5,16 @@ source at your own file at launch time (Dagster config of ``real_source``: ``pat
 or copy this file and change the spec.
 """
 
-from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
+from synth_pipeline import MixSpec, SourceSpec, SynthPipelineSpec, build_synth_pipeline
 
 REFERENCE_SPEC = SynthPipelineSpec(
     name="breast_cancer",
     label_column="target",
     real_source=SourceSpec(loader="synth_pipeline.datasets:breast_cancer"),
     unknown_source=SourceSpec(loader="synth_pipeline.datasets:breast_cancer_vendor_drop"),
+    # The real train split arrives over four generations, so generations 1-4 each bring
+    # fresh real rows; from generation 5 on none arrive and generation_budget fails.
+    mix=MixSpec(real_arrival_batches=4),
 )
 
 reference_pipeline = build_synth_pipeline(REFERENCE_SPEC)

@@ -1,6 +1,13 @@
-"""Asset checks of the reference pipeline."""
+"""The reference pipeline's policy: the limits its asset checks enforce.
 
-from assets.pipeline import reference_pipeline
-from synth_pipeline import build_provenance_checks
+The checks themselves (provenance validity and the seven policy checks) are added by
+``SynthPipeline.to_definitions``; edit ``policy.yaml`` to change the limits.
+"""
 
-reference_checks = build_provenance_checks(reference_pipeline)
+from pathlib import Path
+
+from synth_pipeline import SynthPolicy
+
+POLICY_FILE = Path(__file__).with_name("policy.yaml")
+
+reference_policy = SynthPolicy.from_yaml(POLICY_FILE)

@@ -13,9 +13,11 @@ from synth_pipeline.errors import (
     StoredDataNotFoundError,
     SynthPipelineError,
 )
-from synth_pipeline.factory import SynthPipeline, build_synth_pipeline, pipeline_resources
+from synth_pipeline.factory import SynthPipeline, build_synth_pipeline, pipeline_resources, policy_resource_key
 from synth_pipeline.integrity import build_provenance_checks
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.policy_checks import build_policy_checks
 from synth_pipeline.provenance import (
     PROVENANCE_COLUMNS,
     ProvenanceKind,
@@ -62,12 +64,15 @@ __all__ = [
     "SynthPipelineTranslator",
     "SynthesizerMethod",
     "SynthesizerSpec",
+    "SynthPolicy",
+    "build_policy_checks",
     "build_provenance_checks",
     "build_synth_pipeline",
     "combine",
     "ingest",
     "load_spec",
     "pipeline_resources",
+    "policy_resource_key",
     "summarize",
     "tag_rows",
     "user_columns",

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.naming import Stage
-from synth_pipeline.reporting import generation_summary
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.reporting import check_failures, generation_summary
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--source", metavar="PATH", help="CSV or Parquet file for the real source (same label column)")
     run.add_argument("--data-dir", metavar="DIR",
                      help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
+    run.add_argument("--policy", metavar="FILE",
+                     help="YAML policy for these runs (overrides the one in the definitions)")
+    run.add_argument("--keep-going", action="store_true",
+                     help="run the remaining generations after one fails (simulations); exit code still 1")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     return parser
 
@@ -92,13 +97,16 @@ def _run(args: argparse.Namespace) -> int:
     for run in run_generations(
         defs, pipeline=pipeline, generations=generations, instance=instance,
         stage_config=_stage_config(args), quiet=not args.verbose,
+        policy=SynthPolicy.from_yaml(args.policy) if args.policy else None, keep_going=args.keep_going,
         on_start=lambda g: print(f"\ngeneration {g}: materializing all stages ...", flush=True),
     ):
         status = "done" if run.success else "FAILED"
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
         print(generation_summary(run))
+        for line in check_failures(run):
+            print(line, file=sys.stderr)
         for step, message in run.failures:
-            print(f"  failed step {step}: {message}", file=sys.stderr)
+            print(f"step {step} FAILED: {message}", file=sys.stderr)
         failed = failed or not run.success
     return 1 if failed else 0
 

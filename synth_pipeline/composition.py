@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from synth_pipeline.provenance import (
-    ALL_KINDS,
-    DEPTH_COLUMN,
-    KIND_COLUMN,
-    ProvenanceKind,
-    dataset_kind,
-)
+from synth_pipeline.provenance import ALL_KINDS, DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind
 
 
 @dataclass(frozen=True)
@@ -59,6 +54,13 @@ class Composition:
         }
 
     @property
+    def minority_class(self) -> str | None:
+        """The class with the fewest real rows (None without a per-class breakdown)."""
+        if not self.rows_by_class:
+            return None
+        return min(self.rows_by_class, key=lambda label: (self.rows_by_class[label]["real"], label))
+
+    @property
     def synthetic_fraction_by_class(self) -> dict[str, float]:
         """Per label value, the share of synthetic rows."""
         return self.class_fraction(ProvenanceKind.SYNTHETIC)
@@ -77,28 +79,52 @@ class Composition:
         }
 
 
-def summarize(frame: pd.DataFrame, label_column: str | None = None) -> Composition:
-    """Count a tagged frame's rows per kind (and per class), and find its max depth.
+def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) -> Composition:
+    """Count a tagged dataset's rows per kind (and per class), and find its max depth.
+
+    The counting is one DuckDB ``GROUP BY``, over an in-memory frame or straight over a
+    Parquet file (which is then never loaded into pandas).
 
     Args:
-        frame: A frame with provenance columns.
+        data: A frame with provenance columns, or the path of a Parquet file holding one.
         label_column: The class label; when given, counts are also broken down per class.
 
     Returns:
-        The frame's :class:`Composition`.
+        The dataset's :class:`Composition`.
     """
-    kinds = frame[KIND_COLUMN].astype("string")
-    counts = kinds.value_counts()
-    rows_by_kind = {k.value: int(counts.get(k.value, 0)) for k in ALL_KINDS}
+    import duckdb
+
+    connection = duckdb.connect()
+    if isinstance(data, pd.DataFrame):
+        connection.register("source_rows", data)
+        source, params = "source_rows", {}
+    else:
+        source, params = "read_parquet($path)", {"path": str(data)}
+    label = f"coalesce(CAST({quote_identifier(label_column)} AS VARCHAR), '<null>')" if label_column else "NULL"
+    groups = connection.execute(
+        f"SELECT {label} AS label, CAST({KIND_COLUMN} AS VARCHAR) AS kind, count(*) AS n, "
+        f"max({DEPTH_COLUMN}) AS max_depth FROM {source} GROUP BY ALL",
+        params,
+    ).fetchall()
+    connection.close()
+    rows_by_kind = {k.value: 0 for k in ALL_KINDS}
     rows_by_class: dict[str, dict[str, int]] = {}
-    if label_column is not None and len(frame):
-        table = pd.crosstab(frame[label_column].astype("string").fillna("<null>"), kinds)
-        for label, row in table.iterrows():
-            rows_by_class[str(label)] = {k.value: int(row.get(k.value, 0)) for k in ALL_KINDS}
+    max_depth = 0
+    for label_value, kind, count, depth in groups:
+        rows_by_kind[kind] += count
+        max_depth = max(max_depth, int(depth))
+        if label_column is not None:
+            rows_by_class.setdefault(label_value, {k.value: 0 for k in ALL_KINDS})[kind] += count
+    present = [kind for kind, count in rows_by_kind.items() if count]
     return Composition(
-        rows=len(frame),
+        rows=sum(rows_by_kind.values()),
         rows_by_kind=rows_by_kind,
-        provenance=dataset_kind(frame),
-        max_depth=int(frame[DEPTH_COLUMN].max()) if len(frame) else 0,
-        rows_by_class=rows_by_class,
+        provenance=present[0] if len(present) == 1 else ("mixed" if present else "empty"),
+        max_depth=max_depth,
+        rows_by_class=dict(sorted(rows_by_class.items())),
     )
+
+
+def quote_identifier(name: str) -> str:
+    """A column name quoted for SQL (double quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'

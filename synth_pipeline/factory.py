@@ -10,6 +10,7 @@ import dagster as dg
 
 from synth_pipeline.generations import generations_partitions
 from synth_pipeline.naming import PIPELINE_TAG, Stage, SynthPipelineTranslator
+from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.augmented import build_augmented
 from synth_pipeline.stages.builder import IO_MANAGER_KEY, STORE_KEY, StageBuilder
@@ -57,22 +58,36 @@ class SynthPipeline:
         self,
         *,
         data_dir: str | None = None,
+        policy: SynthPolicy | None = None,
+        include_checks: bool = True,
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
     ) -> dg.Definitions:
-        """Dagster definitions with the pipeline's assets, job and resources.
+        """Dagster definitions with the pipeline's assets, checks, job and resources.
 
         Args:
             data_dir: Where stage outputs are stored (default: see
                 :mod:`synth_pipeline.storage`).
-            asset_checks: Checks to include, e.g. from
-                :func:`~synth_pipeline.build_provenance_checks`.
+            policy: The limits the policy checks enforce (default: ``SynthPolicy()``),
+                bound as the resource ``<pipeline>_policy``.
+            include_checks: Include the provenance and policy checks (on by default;
+                turning them off removes every guard rail).
+            asset_checks: Further checks of your own.
         """
+        from synth_pipeline.integrity import build_provenance_checks
+        from synth_pipeline.policy_checks import build_policy_checks
+
+        checks = [*build_provenance_checks(self), *build_policy_checks(self)] if include_checks else []
         return dg.Definitions(
             assets=list(self.assets),
-            asset_checks=list(asset_checks),
+            asset_checks=[*checks, *asset_checks],
             jobs=[self.job],
-            resources=pipeline_resources(data_dir),
+            resources={**pipeline_resources(data_dir), policy_resource_key(self.name): policy or SynthPolicy()},
         )
+
+
+def policy_resource_key(pipeline_name: str) -> str:
+    """The resource key of a pipeline's :class:`~synth_pipeline.policy.SynthPolicy`."""
+    return f"{pipeline_name}_policy"
 
 
 def pipeline_resources(data_dir: str | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -42,3 +42,13 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(
         canonical, index=False, hash_key=_HASH_KEY, categorize=True
     ).to_numpy(dtype="uint64")
+
+
+def set_digest(hashes: np.ndarray) -> str:
+    """An order-independent digest of a multiset of row hashes: row count and wrapped sum.
+
+    Two datasets with the same rows (in any order) have the same digest, so a report can
+    prove which data it was computed on without holding the data.
+    """
+    total = int(np.asarray(hashes, dtype=np.uint64).sum(dtype=np.uint64))
+    return f"{len(hashes)}:{total:016x}"

@@ -25,7 +25,10 @@ def default_classifier(categorical: list[str], numeric: list[str], seed: int) ->
         [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
         remainder="passthrough",
     )
-    return Pipeline([("encode", encode), ("classify", HistGradientBoostingClassifier(random_state=seed))])
+    # min_samples_leaf=5 (sklearn's default is 20) lets the model learn from the few dozen
+    # rows a small synthetic sample can have.
+    classify = HistGradientBoostingClassifier(min_samples_leaf=5, random_state=seed)
+    return Pipeline([("encode", encode), ("classify", classify)])
 
 
 def feature_columns(frame: pd.DataFrame, label_column: str) -> tuple[list[str], list[str]]:

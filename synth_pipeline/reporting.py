@@ -66,3 +66,23 @@ def evaluation_summary(run: GenerationRun) -> str:
                 f"{metric}: {scores}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
             )
     return ""
+
+
+def check_failures(run: GenerationRun) -> list[str]:
+    """One line per failed check: which check, on which asset and generation, observed vs threshold."""
+    lines = []
+    for check in run.failed_checks:
+        metadata = check.metadata
+        comparison = ">" if metadata.get("bound") == "max" else "<"
+        lines.append(
+            f"check {check.name} FAILED on {check.asset_key}, generation {metadata.get('generation', run.generation)}: "
+            f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
+            f"threshold {_number(metadata.get('threshold'))}"
+        )
+    return lines
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and not math.isnan(value):
+        return str(int(value)) if value.is_integer() else f"{value:.4g}"
+    return str(value)

@@ -15,8 +15,10 @@ from typing import Any
 import dagster as dg
 
 from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.factory import policy_resource_key
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
+from synth_pipeline.policy import SynthPolicy
 
 DEFAULT_DAGSTER_HOME = Path(".synth_pipeline") / "dagster_home"
 
@@ -53,7 +55,7 @@ class GenerationRun:
         seconds: Wall-clock time of the run.
         stages: Each materialized stage with its metadata, in pipeline order.
         checks: Each asset check evaluated in the run.
-        failures: ``(step, message)`` for each failed step.
+        failures: ``(step, message)`` for each failed step (failed checks are in ``checks``).
     """
 
     generation: int
@@ -63,6 +65,15 @@ class GenerationRun:
     stages: list[StageRecord] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckRecord]:
+        """Checks that failed with ERROR severity."""
+        return [check for check in self.checks if not check.passed and check.severity == "ERROR"]
+
+    def check(self, name: str) -> CheckRecord:
+        """The result of the check with this name (the first, if several assets have one)."""
+        return next(check for check in self.checks if check.name == name)
 
 
 def default_instance() -> dg.DagsterInstance:
@@ -103,12 +114,15 @@ def run_generations(
     generations: list[int],
     instance: dg.DagsterInstance,
     stage_config: dict[Stage, dict[str, Any]] | None = None,
+    policy: SynthPolicy | None = None,
+    keep_going: bool = False,
     quiet: bool = True,
     on_start: Callable[[int], None] | None = None,
 ) -> Iterator[GenerationRun]:
     """Materialize every stage of ``pipeline`` for each generation, in order.
 
-    Stops after the first generation that fails (later ones depend on it).
+    Stops after the first generation that fails (a step error or a failed blocking
+    check), unless ``keep_going``.
 
     Args:
         defs: Definitions holding the pipeline (e.g. ``pipeline.to_definitions()``).
@@ -116,7 +130,9 @@ def run_generations(
         generations: Generation numbers to run, in order.
         instance: Where runs, materializations and partitions are recorded.
         stage_config: Run config per stage (e.g. ``{Stage.TRAINING_MIX: {"mode": "replace"}}``).
-        quiet: Only log warnings and errors from Dagster.
+        policy: Overrides the policy bound in ``defs`` for these runs.
+        keep_going: Run the remaining generations after a failed one (for simulations).
+        quiet: Silence Dagster's console log (failures are still in the returned runs).
         on_start: Called with each generation number before its run starts.
 
     Yields:
@@ -134,8 +150,10 @@ def run_generations(
     run_config: dict[str, Any] = {
         "ops": {stages[stage][1]: {"config": config} for stage, config in (stage_config or {}).items()}
     }
+    if policy is not None:
+        run_config["resources"] = {policy_resource_key(pipeline): {"config": policy.to_mapping()}}
     if quiet:
-        run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     partitions_name = f"{pipeline}_generations"
     stage_of = {key: stage for stage, (key, _) in stages.items()}
     for generation in generations:
@@ -150,7 +168,7 @@ def run_generations(
         )
         run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
         yield run
-        if not run.success:
+        if not run.success and not keep_going:
             return
 
 
@@ -174,7 +192,7 @@ def _summarize_run(
     failures = [
         (event.step_key or "?", _root_cause(event.step_failure_data.error))
         for event in result.all_events
-        if event.is_step_failure
+        if event.is_step_failure and _reported_elsewhere(event.step_failure_data.error) is False
     ]
     checks = [
         CheckRecord(
@@ -190,6 +208,11 @@ def _summarize_run(
         generation=generation, run_id=result.run_id, success=result.success,
         seconds=seconds, stages=stages, checks=checks, failures=failures,
     )
+
+
+def _reported_elsewhere(error: Any) -> bool:
+    """A failed blocking check fails its step too; the check result already reports it."""
+    return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
 
 
 def _root_cause(error: Any) -> str:

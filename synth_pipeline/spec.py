@@ -91,7 +91,7 @@ class AugmentationSpec(_Spec):
         k_neighbors: Neighbours considered for interpolation.
     """
 
-    target_ratio: float = Field(default=0.8, gt=0, le=1)
+    target_ratio: float = Field(default=0.7, gt=0, le=1)
     k_neighbors: int = Field(default=5, ge=1)
 
 

@@ -18,7 +18,7 @@ import pickle
 import re
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import dagster as dg
 import pandas as pd
@@ -98,6 +98,23 @@ class DatasetStore(dg.ConfigurableResource):
         stem = self._stem(asset_key, partition_key)
         return any(stem.with_name(stem.name + s).is_file() for s in (".parquet", ".pkl"))
 
+    def parquet_path(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
+        """The Parquet file of a stored frame.
+
+        Raises:
+            StoredDataNotFoundError: No frame is stored for this asset (partition).
+        """
+        stem = self._stem(asset_key, partition_key)
+        path = stem.with_name(stem.name + ".parquet")
+        if not path.is_file():
+            self._not_found(asset_key, partition_key)
+        return path
+
+    def stored_partitions(self, asset_key: dg.AssetKey) -> list[str]:
+        """The partition keys stored for an asset (frames only), in name order."""
+        directory = self._stem(asset_key, None)
+        return sorted(p.stem for p in directory.glob("*.parquet")) if directory.is_dir() else []
+
     def read(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Any:
         """Load a stored value.
 
@@ -111,6 +128,9 @@ class DatasetStore(dg.ConfigurableResource):
         if pickled.is_file():
             with open(pickled, "rb") as handle:
                 return pickle.load(handle)
+        self._not_found(asset_key, partition_key)
+
+    def _not_found(self, asset_key: dg.AssetKey, partition_key: str | None) -> NoReturn:
         where = asset_key.to_user_string() + (f" generation {partition_key}" if partition_key else "")
         raise StoredDataNotFoundError(
             f"{where} has not been materialized under {self.root}; materialize it first "

@@ -66,6 +66,9 @@ def fit_and_sample(
         warnings.filterwarnings("ignore", message=".*save_to_json.*")
         synthesizer = synthesizer_class(metadata, **params)
         synthesizer.fit({_TABLE: training})
+        # SDV samples from a fixed seed unless told otherwise, so refits on the same data
+        # would return the very same rows; SDV exposes seeding only through this method.
+        synthesizer._set_random_state(seed)
         sampled = synthesizer.sample(num_rows)[_TABLE]
     if log:
         log.info(f"fitted and sampled {num_rows} rows in {time.perf_counter() - started:.1f}s")

@@ -7,9 +7,10 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.generations import current_generation
+from synth_pipeline.hashing import set_digest
 from synth_pipeline.modeling import score_classifier, train_classifier
 from synth_pipeline.naming import Stage
-from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind, dataset_kind
+from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
 from synth_pipeline.stages.builder import StageBuilder
 
 PRIMARY_METRIC = "balanced_accuracy"
@@ -26,9 +27,9 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
     """Per generation: score the model and two baselines on the real holdout.
 
     - ``training_mix``: the downstream model, trained on the generation's mix;
-    - ``real_only`` (train on real, test on real, TRTR): same estimator, real rows of the mix;
-    - ``synthetic_only`` (train on synthetic, test on real, TSTR): same estimator,
-      this generation's synthetic rows.
+    - ``real_only`` (train on real, test on real, TRTR): same estimator, the mix's real rows;
+    - ``synthetic_only`` (train on synthetic, test on real, TSTR): same estimator, the
+      mix's synthetic rows (in accumulate mode, those of every generation so far).
     """
     spec = builder.spec
     label = spec.label_column
@@ -40,7 +41,6 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             "model": builder.input(Stage.MODEL),
             "holdout": builder.input(Stage.REAL_HOLDOUT),
             "mix": builder.input(Stage.TRAINING_MIX),
-            "synthetic": builder.input(Stage.SYNTHETIC),
         },
     )
     def evaluation(
@@ -48,12 +48,11 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         model: Any,
         holdout: pd.DataFrame,
         mix: pd.DataFrame,
-        synthetic: pd.DataFrame,
     ) -> dg.MaterializeResult:
         generation = current_generation(context)
-        real_rows = mix[mix[KIND_COLUMN] == ProvenanceKind.REAL.value]
         candidates = {"training_mix": (model, len(mix))}
-        for name, rows in (("real_only", real_rows), ("synthetic_only", synthetic)):
+        for name, kind in (("real_only", ProvenanceKind.REAL), ("synthetic_only", ProvenanceKind.SYNTHETIC)):
+            rows = mix[mix[KIND_COLUMN] == kind.value]
             if rows[label].nunique() >= 2:
                 fitted = train_classifier(rows, label_column=label, factory=spec.model.factory, seed=spec.seed)
                 candidates[name] = (fitted, len(rows))
@@ -71,6 +70,9 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         report = pd.DataFrame.from_records(records)
         report["evaluated_on"] = holdout_key.to_user_string()
         report["holdout_rows"] = len(holdout)
+        # Proof of what was scored on: the evaluation_on_real check compares it with the holdout.
+        report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
+        report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
         report["generation"] = generation
         primary = report.set_index("trained_on")[PRIMARY_METRIC]
         tstr_trtr = _ratio(primary["synthetic_only"], primary["real_only"])
@@ -94,7 +96,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
                 "tstr_trtr_ratio": dg.MetadataValue.float(tstr_trtr),
                 "mix_trtr_ratio": dg.MetadataValue.float(mix_trtr),
                 "parents": dg.MetadataValue.json(
-                    [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX, Stage.SYNTHETIC)]
+                    [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX)]
                 ),
                 "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *METRICS]].to_markdown(index=False)),
             }

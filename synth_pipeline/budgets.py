@@ -1,0 +1,113 @@
+"""The policy's rules as plain functions of dataset compositions.
+
+Each rule returns a :class:`RuleOutcome` (observed value against a threshold); the
+asset checks in :mod:`synth_pipeline.policy_checks` only gather the inputs and report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from synth_pipeline.composition import Composition
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.provenance import ProvenanceKind
+
+_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """One rule evaluated on one dataset.
+
+    Attributes:
+        rule: What was measured, e.g. ``synthetic fraction, class 0 (minority)``.
+        observed: The measured value.
+        threshold: The policy's limit.
+        bound: ``max`` when observed may not exceed the threshold, ``min`` when it may
+            not fall below it.
+    """
+
+    rule: str
+    observed: float
+    threshold: float
+    bound: Literal["max", "min"]
+
+    @property
+    def passed(self) -> bool:
+        """Whether the observed value respects the threshold."""
+        if self.bound == "max":
+            return self.observed <= self.threshold + _TOLERANCE
+        return self.observed >= self.threshold - _TOLERANCE
+
+    @property
+    def margin(self) -> float:
+        """Distance to the threshold; negative when the rule fails (-inf for an unmeasurable NaN)."""
+        if math.isnan(self.observed):
+            return -math.inf
+        return self.threshold - self.observed if self.bound == "max" else self.observed - self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view, with ``passed``."""
+        return {**asdict(self), "passed": self.passed}
+
+
+def deciding_outcome(outcomes: list[RuleOutcome]) -> RuleOutcome:
+    """The outcome to headline: the worst failure, else the rule closest to failing."""
+    return min(outcomes, key=lambda outcome: outcome.margin)
+
+
+def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
+    """Budgeted fraction overall and per class; the minority class gets the stricter limit."""
+    kinds = policy.budgeted_kinds()
+    outcomes = [RuleOutcome("synthetic fraction, overall", composition.fraction(*kinds),
+                            policy.max_synthetic_fraction, "max")]
+    minority = composition.minority_class
+    for label, fraction in composition.class_fraction(*kinds).items():
+        if label == minority and len(composition.rows_by_class) > 1:
+            outcomes.append(RuleOutcome(f"synthetic fraction, class {label} (minority)", fraction,
+                                        policy.max_minority_class_synthetic_fraction, "max"))
+        else:
+            outcomes.append(RuleOutcome(f"synthetic fraction, class {label}", fraction,
+                                        policy.max_class_synthetic_fraction, "max"))
+    return outcomes
+
+
+def generation_budget(
+    current: Composition, previous: Composition | None, fresh_real_rows: int, policy: SynthPolicy
+) -> list[RuleOutcome]:
+    """Growth of the budgeted fraction since the previous generation, and fresh real rows.
+
+    Args:
+        current: This generation's training mix.
+        previous: The previous generation's training mix, or None for the first generation.
+        fresh_real_rows: Real rows in this mix that no earlier generation's mix held.
+        policy: The limits.
+    """
+    kinds = policy.budgeted_kinds()
+    growth = current.fraction(*kinds) - previous.fraction(*kinds) if previous is not None else 0.0
+    return [
+        RuleOutcome("synthetic fraction growth since previous generation", growth,
+                    policy.max_synthetic_fraction_growth, "max"),
+        RuleOutcome("fresh real rows", float(fresh_real_rows), float(policy.min_fresh_real_rows), "min"),
+    ]
+
+
+def recursion_depth(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
+    """The deepest row's generator depth."""
+    return [RuleOutcome("max depth", float(composition.max_depth), float(policy.max_depth), "max")]
+
+
+def unknown_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
+    """The share of unknown-provenance rows."""
+    return [RuleOutcome("unknown fraction", composition.fraction(ProvenanceKind.UNKNOWN),
+                        policy.max_unknown_fraction, "max")]
+
+
+def holdout_purity(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
+    """The holdout is entirely real and large enough."""
+    return [
+        RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min"),
+        RuleOutcome("holdout rows", float(composition.rows), float(policy.min_holdout_rows), "min"),
+    ]

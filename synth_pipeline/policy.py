@@ -1,0 +1,98 @@
+"""The policy: every limit the asset checks enforce, in one validated object.
+
+``SynthPolicy`` is a Dagster resource, so the same object is set in Python, loaded from
+YAML (:meth:`SynthPolicy.from_yaml`), or overridden per run in the launchpad under
+``resources: <pipeline>_policy: config:``. Out-of-range values and unknown keys are
+rejected with a message naming the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import ConfigDict, Field, ValidationError
+
+from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.provenance import ProvenanceKind
+
+_FRACTION = {"ge": 0.0, "le": 1.0}
+
+
+class SynthPolicy(dg.ConfigurableResource):
+    """Limits that keep synthetic data from degrading a training pipeline.
+
+    Attributes:
+        max_synthetic_fraction: Largest share of budgeted rows (see below) in a training mix.
+        max_class_synthetic_fraction: Largest share of budgeted rows within any class.
+        max_minority_class_synthetic_fraction: Stricter limit for the minority class (the
+            class with the fewest real rows); common guidance is 30-50 %.
+        max_synthetic_fraction_growth: Largest increase of the overall budgeted fraction
+            from one generation to the next (absolute, e.g. 0.1 = 10 points).
+        min_fresh_real_rows: Real rows each generation must bring that no earlier
+            generation's training mix held.
+        max_depth: Largest generator depth of any training row (1 = only generators fitted
+            on real data).
+        max_unknown_fraction: Largest share of unknown-provenance rows in a training mix.
+        unknown_counts_as_synthetic: Count unknown rows in the synthetic budgets.
+        augmented_counts_as_synthetic: Count augmented rows in the synthetic budgets.
+        min_holdout_rows: Smallest sealed real holdout that may be used for evaluation.
+        min_tstr_trtr_ratio: Smallest ratio of the train-on-synthetic to the train-on-real
+            score on the holdout (the primary metric, balanced accuracy).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
+    max_class_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
+    max_minority_class_synthetic_fraction: float = Field(default=0.4, **_FRACTION)
+    max_synthetic_fraction_growth: float = Field(default=0.1, **_FRACTION)
+    min_fresh_real_rows: int = Field(default=1, ge=0)
+    max_depth: int = Field(default=3, ge=0)
+    max_unknown_fraction: float = Field(default=0.0, **_FRACTION)
+    unknown_counts_as_synthetic: bool = True
+    augmented_counts_as_synthetic: bool = True
+    min_holdout_rows: int = Field(default=100, ge=1)
+    min_tstr_trtr_ratio: float = Field(default=0.7, ge=0.0)
+
+    def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:
+        """The kinds counted against the synthetic budgets."""
+        kinds = [ProvenanceKind.SYNTHETIC]
+        if self.augmented_counts_as_synthetic:
+            kinds.append(ProvenanceKind.AUGMENTED)
+        if self.unknown_counts_as_synthetic:
+            kinds.append(ProvenanceKind.UNKNOWN)
+        return tuple(kinds)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SynthPolicy:
+        """Load a policy from a YAML mapping of field names to values (missing fields keep defaults).
+
+        Raises:
+            SynthPipelineError: The file is missing, not a mapping, or holds an unknown
+                field or an out-of-range value; the message names the field.
+        """
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise SynthPipelineError(f"policy file {path} not found")
+        values = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(values, dict):
+            raise SynthPipelineError(f"policy file {path} must hold a mapping of field: value")
+        return cls.from_mapping(values, source=str(path))
+
+    @classmethod
+    def from_mapping(cls, values: dict, *, source: str = "policy") -> SynthPolicy:
+        """Build a policy from a mapping, with errors that name the offending field."""
+        try:
+            return cls(**values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise SynthPipelineError(f"invalid {source}: {problems}") from None
+
+    def to_mapping(self) -> dict:
+        """The policy's fields and values, e.g. for run config."""
+        return {name: getattr(self, name) for name in type(self).model_fields}

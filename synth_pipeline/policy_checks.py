@@ -1,0 +1,248 @@
+"""The policy's rules as blocking Dagster asset checks.
+
+=====================  ===============  =====================================================
+check                  asset            rule
+=====================  ===============  =====================================================
+holdout_purity         real_holdout     100 % real and at least ``min_holdout_rows`` rows
+holdout_isolation      training_mix     no holdout row (by content hash) in any real arrival
+                                        (a generator's fit input), synthetic or augmented
+                                        output, or training mix, in this or any earlier
+                                        generation
+synthetic_budget       training_mix     budgeted fraction overall and per class (stricter
+                                        for the minority class)
+generation_budget      training_mix     growth of the budgeted fraction since generation
+                                        g-1; fresh real rows present
+recursion_depth        training_mix     max depth of any row within ``max_depth``
+unknown_budget         training_mix     unknown fraction within ``max_unknown_fraction``
+evaluation_on_real     evaluation       scores computed on the sealed holdout (digest
+                                        match, all rows real); TSTR/TRTR ratio
+=====================  ===============  =====================================================
+
+All are ``blocking=True`` with ERROR severity: a failure stops the stages after the
+checked asset in that run (the model is not trained on a mix that breaks the policy)
+and fails the run, while the check result and its metadata are recorded. Every result
+carries ``observed``, ``threshold``, ``rule`` and ``generation``, and ``rules`` lists
+each rule evaluated.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.budgets import (
+    RuleOutcome,
+    deciding_outcome,
+    generation_budget,
+    holdout_purity,
+    recursion_depth,
+    synthetic_budget,
+    unknown_budget,
+)
+from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.factory import SynthPipeline, policy_resource_key
+from synth_pipeline.generations import generation_key, parse_generation
+from synth_pipeline.hashing import set_digest
+from synth_pipeline.isolation import fresh_real_rows, leaked_rows
+from synth_pipeline.naming import PARTITIONED_STAGES, Stage
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
+from synth_pipeline.stages.builder import STORE_KEY
+from synth_pipeline.stages.evaluation import PRIMARY_METRIC
+from synth_pipeline.storage import DatasetStore
+
+
+@dataclass(frozen=True)
+class CheckInputs:
+    """What a rule evaluation can look at."""
+
+    pipeline: SynthPipeline
+    store: DatasetStore
+    policy: SynthPolicy
+    generation: int
+
+    def path(self, stage: Stage, generation: int | None = None):
+        """The stored Parquet file of a stage (this generation's for per-generation stages)."""
+        partition = generation_key(generation or self.generation) if stage in PARTITIONED_STAGES else None
+        return self.store.parquet_path(self.pipeline.key(stage), partition)
+
+    def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
+        """Stored Parquet files of a per-generation stage for generations 1..through."""
+        key = self.pipeline.key(stage)
+        generations = sorted(int(p) for p in self.store.stored_partitions(key) if p.isdigit())
+        return {g: self.store.parquet_path(key, str(g)) for g in generations if g <= through}
+
+    def mix(self, generation: int | None = None) -> Composition:
+        """Composition of a generation's training mix."""
+        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.spec.label_column)
+
+
+Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
+
+
+def build_policy_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
+    """The seven policy checks of a pipeline (see the module docs), reading its policy resource."""
+    mix = Stage.TRAINING_MIX
+    return [
+        _policy_check(pipeline, Stage.REAL_HOLDOUT, "holdout_purity", _holdout_purity,
+                      "The sealed holdout is 100 % real and at least min_holdout_rows rows."),
+        _policy_check(pipeline, mix, "holdout_isolation", _holdout_isolation,
+                      "No holdout row reached a generator's input, a synthetic or augmented output, or a "
+                      "training mix, in this or any earlier generation."),
+        _policy_check(pipeline, mix, "synthetic_budget", _synthetic_budget,
+                      "Synthetic fraction within the policy, overall and per class (minority stricter)."),
+        _policy_check(pipeline, mix, "generation_budget", _generation_budget,
+                      "Synthetic fraction grows at most max_synthetic_fraction_growth per generation, and "
+                      "each generation brings at least min_fresh_real_rows fresh real rows."),
+        _policy_check(pipeline, mix, "recursion_depth", _recursion_depth,
+                      "No training row is deeper than max_depth generator hops from real data."),
+        _policy_check(pipeline, mix, "unknown_budget", _unknown_budget,
+                      "Unknown-provenance rows within max_unknown_fraction."),
+        _policy_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
+                      "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."),
+    ]
+
+
+def _policy_check(
+    pipeline: SynthPipeline, stage: Stage, name: str, evaluate: Evaluation, description: str
+) -> dg.AssetChecksDefinition:
+    asset_key = pipeline.key(stage)
+    policy_key = policy_resource_key(pipeline.name)
+
+    @dg.asset_check(
+        asset=asset_key, name=name, blocking=True, description=description,
+        required_resource_keys={STORE_KEY, policy_key},
+    )
+    def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        generation = (
+            parse_generation(context.op_execution_context.partition_key) if stage in PARTITIONED_STAGES else 0
+        )
+        inputs = CheckInputs(
+            pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
+            policy=getattr(context.resources, policy_key), generation=generation,
+        )
+        outcomes, extra = evaluate(inputs)
+        return _result(outcomes, generation, extra)
+
+    return policy_check
+
+
+def _result(outcomes: list[RuleOutcome], generation: int, extra: dict[str, Any]) -> dg.AssetCheckResult:
+    headline = deciding_outcome(outcomes)
+    failed = [o for o in outcomes if not o.passed]
+    metadata: dict[str, Any] = {
+        "observed": dg.MetadataValue.float(float(headline.observed)),
+        "threshold": dg.MetadataValue.float(float(headline.threshold)),
+        "bound": headline.bound,
+        "rule": headline.rule,
+        "generation": generation,
+        "failed_rules": len(failed),
+        "rules": dg.MetadataValue.json([o.to_dict() for o in outcomes]),
+    }
+    metadata.update(extra)
+    comparison = ">" if headline.bound == "max" else "<"
+    description = (
+        f"{len(failed)} rule(s) failed; {headline.rule}: {headline.observed:.4g} {comparison} {headline.threshold:.4g}"
+        if failed
+        else f"all {len(outcomes)} rule(s) passed"
+    )
+    return dg.AssetCheckResult(
+        passed=not failed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata, description=description
+    )
+
+
+def _composition_metadata(composition: Composition) -> dict[str, Any]:
+    return {
+        "rows": composition.rows,
+        "rows_by_kind": dg.MetadataValue.json(composition.rows_by_kind),
+    }
+
+
+def _holdout_purity(inputs: CheckInputs):
+    composition = summarize(inputs.path(Stage.REAL_HOLDOUT), inputs.pipeline.spec.label_column)
+    return holdout_purity(composition, inputs.policy), _composition_metadata(composition)
+
+
+def _holdout_isolation(inputs: CheckInputs):
+    stages = [s for s in (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
+              if s in inputs.pipeline.stages]
+    names = {
+        path: f"{inputs.pipeline.key(stage).to_user_string()}[{generation}]"
+        for stage in stages
+        for generation, path in inputs.history(stage, through=inputs.generation).items()
+    }
+    leaks = leaked_rows(inputs.path(Stage.REAL_HOLDOUT), list(names))
+    total = sum(leaks.values())
+    outcome = RuleOutcome("holdout rows found in generator inputs, outputs or training mixes", float(total), 0.0, "max")
+    return [outcome], {
+        "leaked_rows": total,
+        "leaks": dg.MetadataValue.json({names[p]: n for p, n in sorted(leaks.items())}),
+        "datasets_scanned": len(names),
+    }
+
+
+def _synthetic_budget(inputs: CheckInputs):
+    composition = inputs.mix()
+    return synthetic_budget(composition, inputs.policy), {
+        **_composition_metadata(composition),
+        "rows_by_class": dg.MetadataValue.json(composition.rows_by_class),
+        "minority_class": str(composition.minority_class),
+        "budgeted_kinds": dg.MetadataValue.json([k.value for k in inputs.policy.budgeted_kinds()]),
+    }
+
+
+def _generation_budget(inputs: CheckInputs):
+    generation = inputs.generation
+    earlier = inputs.history(Stage.TRAINING_MIX, through=generation - 1)
+    current = inputs.mix()
+    previous = inputs.mix(generation - 1) if generation - 1 in earlier else None
+    fresh = fresh_real_rows(inputs.path(Stage.TRAINING_MIX), list(earlier.values()))
+    outcomes = generation_budget(current, previous, fresh, inputs.policy)
+    if generation > 1 and previous is None:
+        outcomes.append(RuleOutcome(f"generation {generation - 1} training mix stored", 0.0, 1.0, "min"))
+    kinds = inputs.policy.budgeted_kinds()
+    return outcomes, {
+        "synthetic_fraction": dg.MetadataValue.float(current.fraction(*kinds)),
+        "previous_synthetic_fraction": dg.MetadataValue.float(previous.fraction(*kinds) if previous else float("nan")),
+        "fresh_real_rows": fresh,
+        "earlier_generations": dg.MetadataValue.json(sorted(earlier)),
+    }
+
+
+def _recursion_depth(inputs: CheckInputs):
+    composition = inputs.mix()
+    return recursion_depth(composition, inputs.policy), _composition_metadata(composition)
+
+
+def _unknown_budget(inputs: CheckInputs):
+    composition = inputs.mix()
+    return unknown_budget(composition, inputs.policy), _composition_metadata(composition)
+
+
+def _evaluation_on_real(inputs: CheckInputs):
+    holdout_key = inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string()
+    report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
+    holdout = pd.read_parquet(inputs.path(Stage.REAL_HOLDOUT), columns=[ROW_HASH_COLUMN, KIND_COLUMN])
+    digest = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
+    on_holdout = bool(
+        (report["evaluated_on"] == holdout_key).all() and (report["evaluation_set_digest"] == digest).all()
+    )
+    evaluated_kinds = set(",".join(report["evaluation_set_kinds"]).split(","))
+    holdout_real = float((holdout[KIND_COLUMN] == ProvenanceKind.REAL.value).mean()) if len(holdout) else 0.0
+    scores = report[PRIMARY_METRIC]
+    ratio = float(scores["synthetic_only"] / scores["real_only"]) if scores["real_only"] else float("nan")
+    outcomes = [
+        RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min"),
+        RuleOutcome("real fraction of the evaluation set",
+                    holdout_real if evaluated_kinds == {ProvenanceKind.REAL.value} else 0.0, 1.0, "min"),
+        RuleOutcome(f"TSTR/TRTR ratio ({PRIMARY_METRIC})", ratio, inputs.policy.min_tstr_trtr_ratio, "min"),
+    ]
+    return outcomes, {
+        "evaluated_on": holdout_key,
+        "evaluation_set_digest": str(report["evaluation_set_digest"].iloc[0]),
+        "holdout_digest": digest,
+        "tstr_score": dg.MetadataValue.float(float(scores["synthetic_only"])),
+        "trtr_score": dg.MetadataValue.float(float(scores["real_only"])),
+    }
