@@ -54,8 +54,9 @@ class RuleOutcome:
 
 
 def deciding_outcome(outcomes: list[RuleOutcome]) -> RuleOutcome:
-    """The outcome to headline: the worst failure, else the rule closest to failing."""
-    return min(outcomes, key=lambda outcome: outcome.margin)
+    """The outcome to headline: the worst failure, else the first (most telling) rule."""
+    failed = [outcome for outcome in outcomes if not outcome.passed]
+    return min(failed, key=lambda outcome: outcome.margin) if failed else outcomes[0]
 
 
 def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
@@ -108,6 +109,6 @@ def unknown_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOu
 def holdout_purity(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
     """The holdout is entirely real and large enough."""
     return [
-        RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min"),
         RuleOutcome("holdout rows", float(composition.rows), float(policy.min_holdout_rows), "min"),
+        RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min"),
     ]

@@ -234,10 +234,10 @@ def _evaluation_on_real(inputs: CheckInputs):
     scores = report[PRIMARY_METRIC]
     ratio = float(scores["synthetic_only"] / scores["real_only"]) if scores["real_only"] else float("nan")
     outcomes = [
+        RuleOutcome(f"TSTR/TRTR ratio ({PRIMARY_METRIC})", ratio, inputs.policy.min_tstr_trtr_ratio, "min"),
         RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min"),
         RuleOutcome("real fraction of the evaluation set",
                     holdout_real if evaluated_kinds == {ProvenanceKind.REAL.value} else 0.0, 1.0, "min"),
-        RuleOutcome(f"TSTR/TRTR ratio ({PRIMARY_METRIC})", ratio, inputs.policy.min_tstr_trtr_ratio, "min"),
     ]
     return outcomes, {
         "evaluated_on": holdout_key,

@@ -14,6 +14,7 @@ from synth_pipeline import (
     SynthesizerSpec,
     SynthPipeline,
     SynthPipelineSpec,
+    SynthPolicy,
 )
 from synth_pipeline.naming import Stage
 from synth_pipeline.runner import GenerationRun, run_generations
@@ -48,13 +49,15 @@ class Runner:
         pipeline: SynthPipeline,
         generations: list[int],
         stage_config: dict[Stage, dict] | None = None,
-        asset_checks=(),
+        policy: SynthPolicy | None = None,
+        keep_going: bool = False,
     ) -> list[GenerationRun]:
-        defs = pipeline.to_definitions(data_dir=str(self.data_dir), asset_checks=asset_checks)
+        """Run generations with every check of the pipeline, under ``policy`` (default: defaults)."""
+        defs = pipeline.to_definitions(data_dir=str(self.data_dir), policy=policy)
         return list(
             run_generations(
                 defs, pipeline=pipeline.name, generations=generations,
-                instance=self.instance, stage_config=stage_config,
+                instance=self.instance, stage_config=stage_config, keep_going=keep_going,
             )
         )
 
@@ -65,3 +68,10 @@ class Runner:
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     return Runner(tmp_path / "data")
+
+
+def why(run: GenerationRun) -> str:
+    """Why a run failed, for assertion messages."""
+    from synth_pipeline.reporting import check_failures
+
+    return "\n".join([*check_failures(run), *(f"{step}: {message}" for step, message in run.failures)])

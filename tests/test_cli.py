@@ -45,3 +45,22 @@ def test_usage_errors_exit_2(tmp_path):
     result = _run(["run", "--pipeline", "nope"], tmp_path)
     assert result.returncode == 2
     assert "no synth-pipeline named 'nope'" in result.stderr
+
+
+def test_a_failing_blocking_check_exits_1_and_names_check_asset_generation_and_values(tmp_path):
+    policy = tmp_path / "strict.yaml"
+    policy.write_text("max_synthetic_fraction: 0.05\n")
+    result = _run(["run", "--policy", str(policy)], tmp_path)
+    assert result.returncode == 1
+    line = next(line for line in result.stderr.splitlines() if "synthetic_budget" in line)
+    assert line.startswith("check synthetic_budget FAILED on breast_cancer/training_mix, generation 1: ")
+    assert "synthetic fraction, overall: observed 0.2" in line and "> threshold 0.05" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_policy_file_is_a_usage_error_naming_the_field(tmp_path):
+    policy = tmp_path / "bad.yaml"
+    policy.write_text("max_depth: -2\n")
+    result = _run(["run", "--policy", str(policy)], tmp_path)
+    assert result.returncode == 2
+    assert "max_depth" in result.stderr

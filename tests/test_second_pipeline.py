@@ -6,13 +6,14 @@ import pandas as pd
 import pytest
 
 from assets.pipeline import reference_pipeline
-from conftest import FAST_SYNTHESIZER
+from conftest import FAST_SYNTHESIZER, why
 from synth_pipeline import (
     AugmentationSpec,
     SourceSpec,
     SynthesizerSpec,
     SynthPipelineSpec,
     SynthPipelineTranslator,
+    SynthPolicy,
     build_provenance_checks,
     build_synth_pipeline,
 )
@@ -47,15 +48,16 @@ def test_second_pipeline_with_other_names_and_data(runner, wine_csv):
         label_column="cultivar",
         real_source=SourceSpec(path=str(wine_csv)),
         holdout_fraction=0.25,
-        synthesizer=SynthesizerSpec(params=FAST_SYNTHESIZER.params, rows_per_real_row=1.0),
-        augmentation=AugmentationSpec(target_ratio=1.0),
+        synthesizer=SynthesizerSpec(params=FAST_SYNTHESIZER.params, rows_per_real_row=0.4),
+        augmentation=AugmentationSpec(target_ratio=0.9),
     )
     pipeline = build_synth_pipeline(spec, translator=WineTranslator())
     assert pipeline.key(Stage.SYNTHETIC) == dg.AssetKey(["cellar", "wine", "synthetic_v2"])
     assert Stage.UNKNOWN not in pipeline.stages
-    [run] = runner.run(pipeline, [1], asset_checks=build_provenance_checks(pipeline))
-    assert run.success, run.failures
-    assert all(c.passed for c in run.checks) and len(run.checks) == 7
+    # 178 rows: a 25 % holdout has 45 rows, fewer than the default policy's 100
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=40))
+    assert run.success, why(run)
+    assert all(c.passed for c in run.checks) and len(run.checks) == len(build_provenance_checks(pipeline)) + 7
 
     mix = runner.read(pipeline, Stage.TRAINING_MIX, 1)
     assert set(mix["cultivar"]) == {"barolo", "grignolino", "barbera"}
@@ -111,6 +113,6 @@ def test_frames_from_a_user_loader_work(runner, tmp_path):
         SynthPipelineSpec(name="tiny", label_column="label", real_source=SourceSpec(path=str(path)),
                           synthesizer=FAST_SYNTHESIZER, augmentation=None)
     )
-    [run] = runner.run(pipeline, [1])
-    assert run.success, run.failures
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=40))
+    assert run.success, why(run)
     assert len(runner.read(pipeline, Stage.REAL_SOURCE)) == 200

@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import Runner, fast_spec
-from synth_pipeline import build_provenance_checks, build_synth_pipeline, summarize
+from conftest import Runner, fast_spec, why
+from synth_pipeline import AugmentationSpec, build_provenance_checks, build_synth_pipeline, summarize
 from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import (
     DATASET_COLUMN,
@@ -27,8 +27,8 @@ DATA_STAGES = [
 def generation_one(tmp_path_factory):
     runner = Runner(tmp_path_factory.mktemp("stages") / "data")
     pipeline = build_synth_pipeline(fast_spec())
-    [run] = runner.run(pipeline, [1], asset_checks=build_provenance_checks(pipeline))
-    assert run.success, run.failures
+    [run] = runner.run(pipeline, [1])
+    assert run.success, why(run)
     return runner, pipeline, run
 
 
@@ -98,7 +98,7 @@ def test_augmentation_tops_up_the_minority_class_with_depth_zero_rows(generation
     augmented, arrivals = _frame(generation_one, Stage.AUGMENTED), _frame(generation_one, Stage.REAL_ARRIVALS)
     counts = arrivals["target"].value_counts()
     assert set(augmented["target"]) == {counts.idxmin()}
-    assert len(augmented) == math.ceil(0.8 * counts.max()) - counts.min()
+    assert len(augmented) == math.ceil(AugmentationSpec().target_ratio * counts.max()) - counts.min()
     assert set(augmented[DEPTH_COLUMN]) == {0}
 
 
@@ -126,7 +126,7 @@ def test_evaluation_is_on_the_real_holdout_next_to_baselines(generation_one):
     assert report["train_rows"].to_dict() == {
         "training_mix": len(_frame(generation_one, Stage.TRAINING_MIX)),
         "real_only": len(_frame(generation_one, Stage.REAL_ARRIVALS)),
-        "synthetic_only": len(_frame(generation_one, Stage.SYNTHETIC)),
+        "synthetic_only": len(_frame(generation_one, Stage.SYNTHETIC)),  # generation 1: the mix's only ones
     }
     assert (report["balanced_accuracy"] > 0.7).all()  # breast cancer is easy; a broken model is not
     metadata = _metadata(generation_one, Stage.EVALUATION)
@@ -146,12 +146,13 @@ def test_model_is_stored_and_scores_the_holdout(generation_one):
     assert scores["accuracy"] == pytest.approx(report.loc["training_mix", "accuracy"])
 
 
-def test_provenance_checks_ran_and_passed(generation_one):
+def test_every_check_ran_and_passed(generation_one):
     _, pipeline, run = generation_one
     checked = {(c.asset_key, c.name): c.passed for c in run.checks}
-    assert len(checked) == 8
+    assert len(checked) == len(build_provenance_checks(pipeline)) + 7 == 15
     assert all(checked.values())
     assert (pipeline.key(Stage.REAL_HOLDOUT).to_user_string(), "provenance_valid") in checked
+    assert (pipeline.key(Stage.TRAINING_MIX).to_user_string(), "synthetic_budget") in checked
 
 
 def test_assets_carry_provenance_tags_and_kinds(generation_one):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import fast_spec
-from synth_pipeline import DatasetStore, StoredDataNotFoundError, build_synth_pipeline
+from synth_pipeline import DatasetStore, MixSpec, StoredDataNotFoundError, build_synth_pipeline
 from synth_pipeline.naming import Stage
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 
@@ -60,7 +60,7 @@ def test_data_dir_defaults(monkeypatch, tmp_path):
 
 
 def test_a_later_run_reads_what_an_earlier_run_stored(runner):
-    pipeline = build_synth_pipeline(fast_spec(name="persist", unknown_source=None))
+    pipeline = build_synth_pipeline(fast_spec(name="persist", unknown_source=None, mix=MixSpec(real_arrival_batches=2)))
     runner.run(pipeline, [1])
     holdout_before = runner.read(pipeline, Stage.REAL_HOLDOUT)
     # A new process would see the same files: a fresh store on the same directory reads them.

@@ -2,18 +2,20 @@
 
 import pytest
 
+from conftest import fast_spec
 from synth_pipeline import build_synth_pipeline
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, KIND_COLUMN
-
-from conftest import fast_spec
 
 
 @pytest.mark.parametrize("method", ["ctgan", "tvae"])
 def test_neural_synthesizers_selected_by_config(runner, method):
     pipeline = build_synth_pipeline(fast_spec(name=f"nn_{method}", unknown_source=None, augmentation=None))
     [run] = runner.run(pipeline, [1], stage_config={Stage.SYNTHETIC: {"method": method, "epochs": 2}})
-    assert run.success, run.failures
+    # Two epochs make a poor generator (TVAE may emit a single class): only the utility
+    # check may object.
+    assert not run.failures
+    assert {c.name for c in run.failed_checks} <= {"evaluation_on_real"}
     metadata = {r.stage: r.metadata for r in run.stages}[Stage.SYNTHETIC]
     assert metadata["generator"] == f"sdv.{method}"
     assert metadata["generator_params"] == {"epochs": 2}
