@@ -23,7 +23,8 @@ test: $(INSTALLED)
 	$(BIN)/pytest $(ARGS)
 
 ui: $(INSTALLED)
-	mkdir -p $(DAGSTER_HOME_DIR) && touch $(DAGSTER_HOME_DIR)/dagster.yaml
+	mkdir -p $(DAGSTER_HOME_DIR)
+	test -f $(DAGSTER_HOME_DIR)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean:

@@ -84,7 +84,11 @@ def default_instance() -> dg.DagsterInstance:
     """
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).absolute()
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # an empty file: Dagster's defaults, stored under home
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # Dagster's defaults (everything stored under home), without usage telemetry:
+        # pipelines here run with no network.
+        settings.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
