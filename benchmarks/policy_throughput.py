@@ -107,7 +107,7 @@ def main() -> None:
         write_tagged(candidates, half, seed=4, hashes=candidate_hashes)
 
     def ours_isolation() -> int:
-        return sum(leaked_rows(holdout, [candidates]).values())
+        return sum(leaked_rows(holdout, [candidates])[0].values())
 
     def bare_isolation() -> int:
         with duckdb.connect() as connection:

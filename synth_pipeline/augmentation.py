@@ -49,6 +49,8 @@ def smote_oversample(
         c for c in rows.columns
         if c != label_column and pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c])
     ]
+    if rows.empty:
+        return rows.reset_index(drop=True), np.zeros((0, 2), dtype=int)
     counts = rows[label_column].value_counts()
     target = math.ceil(target_ratio * counts.max())
     new_parts: list[pd.DataFrame] = []
@@ -73,7 +75,7 @@ def smote_oversample(
                 column_values = interpolated[:, index]
                 if pd.api.types.is_integer_dtype(rows[column]):
                     column_values = np.round(column_values)
-                made[column] = column_values.astype(rows[column].dtype, copy=False)
+                made[column] = pd.Series(column_values).astype(rows[column].dtype)
         new_parts.append(made)
         sources.append(np.column_stack([positions[base], positions[partner]]))
     if not new_parts:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from synth_pipeline.provenance import ALL_KINDS, DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind
+from synth_pipeline.provenance import ALL_KINDS, DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind, kind_label
 
 
 @dataclass(frozen=True)
@@ -65,19 +64,6 @@ class Composition:
         """Per label value, the share of synthetic rows."""
         return self.class_fraction(ProvenanceKind.SYNTHETIC)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view, fractions included."""
-        return {
-            "rows": self.rows,
-            "provenance": self.provenance,
-            "rows_by_kind": self.rows_by_kind,
-            "synthetic_fraction": self.synthetic_fraction,
-            "non_real_fraction": self.non_real_fraction,
-            "max_depth": self.max_depth,
-            "rows_by_class": self.rows_by_class,
-            "synthetic_fraction_by_class": self.synthetic_fraction_by_class,
-        }
-
 
 def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) -> Composition:
     """Count a tagged dataset's rows per kind (and per class), and find its max depth.
@@ -117,11 +103,10 @@ def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) 
         if label_column is not None:
             name = "<null>" if label_value is None else str(label_value)
             rows_by_class.setdefault(name, {k.value: 0 for k in ALL_KINDS})[kind] += count
-    present = [kind for kind, count in rows_by_kind.items() if count]
     return Composition(
         rows=sum(rows_by_kind.values()),
         rows_by_kind=rows_by_kind,
-        provenance=present[0] if len(present) == 1 else ("mixed" if present else "empty"),
+        provenance=kind_label([kind for kind, count in rows_by_kind.items() if count]),
         max_depth=max_depth,
         rows_by_class=dict(sorted(rows_by_class.items())),
     )

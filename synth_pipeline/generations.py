@@ -7,6 +7,8 @@ generation's materializations, checks and metadata side by side in the Dagster U
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 
 from synth_pipeline.errors import GenerationError
@@ -30,9 +32,10 @@ def parse_generation(partition_key: str) -> int:
     Raises:
         GenerationError: The key is not a positive decimal number.
     """
-    if not partition_key.isdigit() or int(partition_key) < 1:
+    if not re.fullmatch(r"[1-9][0-9]*", partition_key):
         raise GenerationError(
-            f"generation partition key {partition_key!r} is not a positive number; add "
+            f"generation partition key {partition_key!r} is not a positive number without leading "
+            "zeros; add "
             "generations as '1', '2', ... (synth-pipeline run does this for you)"
         )
     return int(partition_key)

@@ -2,8 +2,10 @@
 
 The hash identifies a row by its values, so the same record is recognised wherever it
 travels (holdout isolation, exact-copy detection). It is independent of column order,
-of the row index, and of numeric dtype (``1``, ``1.0`` and ``True`` hash alike, which
-keeps the hash stable through CSV, Parquet and generator round trips).
+of the row index, and of the dtype of numeric and boolean columns (``1``, ``1.0`` and
+``True`` hash alike, which keeps the hash stable through CSV, Parquet and generator
+round trips); numbers are compared as float64, so integers beyond 2**53 may collide.
+Other columns hash by their text.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ _NULL_TOKEN = "\x00null"
 
 def _canonical_column(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        as_float = values.astype("float64").to_numpy(copy=True)
+        as_float = values.astype("float64").to_numpy(copy=True, na_value=np.nan)
         as_float += 0.0  # folds -0.0 into 0.0
+        as_float[np.isnan(as_float)] = np.nan  # one bit pattern for every NaN
         return pd.Series(as_float)
     if pd.api.types.is_datetime64_any_dtype(values):
         return pd.Series(values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").fillna(_NULL_TOKEN).to_numpy())

@@ -45,10 +45,16 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
         kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
         if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
             problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
+        if problems:
+            synth_pipeline_store.quarantine(asset_key, partition, "provenance_valid", problems[0])
         return dg.AssetCheckResult(
             passed=not problems,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
+                "observed": len(problems),
+                "threshold": 0,
+                "bound": "max",
+                "rule": problems[0] if problems else "provenance problems",
                 "rows": len(frame),
                 "kinds": dg.MetadataValue.json(kinds),
                 "problems": dg.MetadataValue.json(problems),

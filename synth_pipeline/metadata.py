@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.composition import Composition, summarize
-from synth_pipeline.provenance import user_columns
+from synth_pipeline.provenance import ProvenanceKind, user_columns
 
 
 def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
@@ -59,6 +59,9 @@ def composition_metadata(composition: Composition) -> dict[str, Any]:
         "synthetic_fraction": dg.MetadataValue.float(composition.synthetic_fraction),
         "non_real_fraction": dg.MetadataValue.float(composition.non_real_fraction),
         "synthetic_fraction_by_class": dg.MetadataValue.json(composition.synthetic_fraction_by_class),
+        "non_real_fraction_by_class": dg.MetadataValue.json(
+            composition.class_fraction(ProvenanceKind.SYNTHETIC, ProvenanceKind.AUGMENTED, ProvenanceKind.UNKNOWN)
+        ),
         "rows_by_class": dg.MetadataValue.json(composition.rows_by_class),
         "max_depth": composition.max_depth,
     }

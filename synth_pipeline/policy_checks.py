@@ -124,7 +124,11 @@ def _policy_check(
             policy=getattr(context.resources, policy_key), generation=generation,
         )
         outcomes, extra = evaluate(inputs)
-        return _result(outcomes, generation, extra)
+        result = _result(outcomes, generation, extra)
+        if not result.passed:
+            partition = generation_key(generation) if stage in PARTITIONED_STAGES else None
+            inputs.store.quarantine(asset_key, partition, name, result.description or name)
+        return result
 
     return policy_check
 
@@ -173,11 +177,11 @@ def _holdout_isolation(inputs: CheckInputs):
         for stage in stages
         for generation, path in inputs.history(stage, through=inputs.generation).items()
     }
-    leaks = leaked_rows(inputs.path(Stage.REAL_HOLDOUT), list(names))
-    total = sum(leaks.values())
-    outcome = RuleOutcome("holdout rows found in generator inputs, outputs or training mixes", float(total), 0.0, "max")
+    leaks, distinct = leaked_rows(inputs.path(Stage.REAL_HOLDOUT), list(names))
+    outcome = RuleOutcome("holdout rows found in generator inputs, outputs or training mixes",
+                          float(distinct), 0.0, "max")
     return [outcome], {
-        "leaked_rows": total,
+        "leaked_rows": sum(leaks.values()),
         "leaks": dg.MetadataValue.json({names[p]: n for p, n in sorted(leaks.items())}),
         "datasets_scanned": len(names),
     }

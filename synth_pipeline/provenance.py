@@ -248,8 +248,12 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def dataset_kind(frame: pd.DataFrame) -> str:
-    """The dataset-level provenance: the single kind of all rows, or ``mixed``."""
-    kinds = frame[KIND_COLUMN].unique()
-    if len(kinds) == 1:
-        return str(kinds[0])
-    return "mixed" if len(kinds) else "empty"
+    """The dataset-level provenance: the single kind of all rows, ``mixed`` or ``empty``."""
+    return kind_label([str(kind) for kind in frame[KIND_COLUMN].unique()])
+
+
+def kind_label(kinds_present: list[str]) -> str:
+    """The single kind present, ``mixed`` for several, ``empty`` for none."""
+    if len(kinds_present) == 1:
+        return kinds_present[0]
+    return "mixed" if kinds_present else "empty"

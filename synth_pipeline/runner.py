@@ -72,8 +72,15 @@ class GenerationRun:
         return [check for check in self.checks if not check.passed and check.severity == "ERROR"]
 
     def check(self, name: str) -> CheckRecord:
-        """The result of the check with this name (the first, if several assets have one)."""
-        return next(check for check in self.checks if check.name == name)
+        """The result of the check with this name (the first, if several assets have one).
+
+        Raises:
+            KeyError: No check of that name ran (e.g. it was skipped after an upstream failure).
+        """
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"check {name!r} did not run in generation {self.generation}")
 
 
 def default_instance() -> dg.DagsterInstance:
@@ -135,7 +142,8 @@ def run_generations(
         instance: Where runs, materializations and partitions are recorded.
         stage_config: Run config per stage (e.g. ``{Stage.TRAINING_MIX: {"mode": "replace"}}``).
         policy: Overrides the policy bound in ``defs`` for these runs.
-        keep_going: Run the remaining generations after a failed one (for simulations).
+        keep_going: Run the remaining generations after a failed one, letting them build on
+            the failed generation's mix (for simulations of the loop).
         quiet: Silence Dagster's console log (failures are still in the returned runs).
         on_start: Called with each generation number before its run starts.
 
@@ -151,8 +159,12 @@ def run_generations(
     unknown = sorted(s.value for s in (stage_config or {}) if s not in stages)
     if unknown:
         raise SynthPipelineError(f"pipeline {pipeline!r} has no stage(s) {unknown}")
+    stage_config = {stage: dict(config) for stage, config in (stage_config or {}).items()}
+    if keep_going:  # later generations may then build on a mix that failed its checks
+        for stage in (Stage.SYNTHETIC, Stage.TRAINING_MIX):
+            stage_config.setdefault(stage, {})["allow_failed_previous"] = True
     run_config: dict[str, Any] = {
-        "ops": {stages[stage][1]: {"config": config} for stage, config in (stage_config or {}).items()}
+        "ops": {stages[stage][1]: {"config": config} for stage, config in stage_config.items()}
     }
     if policy is not None:
         run_config["resources"] = {policy_resource_key(pipeline): {"config": policy.to_mapping()}}

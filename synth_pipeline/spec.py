@@ -167,7 +167,7 @@ class SynthPipelineSpec(_Spec):
     real_source: SourceSpec
     unknown_source: SourceSpec | None = None
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)
     synthesizer: SynthesizerSpec = SynthesizerSpec()
     augmentation: AugmentationSpec | None = AugmentationSpec()
     mix: MixSpec = MixSpec()

@@ -85,13 +85,32 @@ class DatasetStore(dg.ConfigurableResource):
         return stem.with_name(stem.name + suffix)
 
     def write(self, value: Any, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
-        """Store ``value`` atomically and return its path."""
+        """Store ``value`` atomically and return its path; lifts any quarantine of the old value."""
         path = self.path_for(asset_key, partition_key, value)
         if isinstance(value, pd.DataFrame):
             _atomic_write(path, lambda handle: value.to_parquet(handle, index=False))
         else:
             _atomic_write(path, lambda handle: pickle.dump(value, handle, protocol=5))
+        for marker in self._quarantine_markers(asset_key, partition_key):
+            marker.unlink(missing_ok=True)
         return path
+
+    def quarantine(self, asset_key: dg.AssetKey, partition_key: str | None, check_name: str, reason: str) -> None:
+        """Mark a stored value as failing a blocking check, until it is written again."""
+        stem = self._stem(asset_key, partition_key)
+        marker = stem.with_name(f"{stem.name}.quarantine.{check_name}.txt")
+        _atomic_write(marker, lambda handle: handle.write(reason.encode()))
+
+    def quarantine_reasons(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> dict[str, str]:
+        """Check name -> reason for every blocking check the stored value failed."""
+        return {
+            marker.name.split(".quarantine.")[1].removesuffix(".txt"): marker.read_text()
+            for marker in self._quarantine_markers(asset_key, partition_key)
+        }
+
+    def _quarantine_markers(self, asset_key: dg.AssetKey, partition_key: str | None) -> list[Path]:
+        stem = self._stem(asset_key, partition_key)
+        return sorted(stem.parent.glob(f"{stem.name}.quarantine.*.txt")) if stem.parent.is_dir() else []
 
     def exists(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> bool:
         """Whether a value is stored for this asset (partition)."""

@@ -39,3 +39,12 @@ def test_balanced_data_needs_no_new_rows():
     rows = pd.DataFrame({"x": range(10), "label": [0, 1] * 5})
     made, sources = smote_oversample(rows, label_column="label", target_ratio=1.0, k_neighbors=3, seed=0)
     assert made.empty and sources.shape == (0, 2)
+
+
+def test_empty_input_and_nullable_integers():
+    empty = pd.DataFrame({"x": pd.Series([], dtype="float64"), "label": pd.Series([], dtype="int64")})
+    made, sources = smote_oversample(empty, label_column="label", target_ratio=0.8, k_neighbors=3, seed=0)
+    assert made.empty and sources.shape == (0, 2)
+    rows = pd.DataFrame({"n": pd.array([1, 2, 3, 4, 10, 11], dtype="Int64"), "label": [0, 0, 0, 0, 1, 1]})
+    made, _ = smote_oversample(rows, label_column="label", target_ratio=1.0, k_neighbors=1, seed=0)
+    assert len(made) == 2 and made["n"].dtype == "Int64" and made["n"].between(10, 11).all()

@@ -5,7 +5,6 @@ after generation 1 (one arrival batch) and refits the generator on the previous 
 mix; accumulate mode gets a fresh sixth of the real data every generation.
 """
 
-import pytest
 
 from conftest import FAST_SYNTHESIZER, fast_spec
 from synth_pipeline import FitOn, GenerationMode, MixSpec, SynthesizerSpec, SynthPolicy, build_synth_pipeline
@@ -53,11 +52,10 @@ def test_accumulate_mode_with_fresh_real_data_passes_every_generation(runner):
     assert max(growth) <= POLICY.max_synthetic_fraction_growth
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.ACCUMULATE])
-def test_depth_is_independent_of_the_mode(runner, mode):
+def test_accumulate_mode_refitting_on_the_previous_mix_trips_depth_only(runner):
     """Refitting on the previous mix deepens rows in accumulate mode too: only the
     across-generation budget tells the two modes apart."""
-    spec = _spec("accumulate_recursive", mode, FitOn.PREVIOUS_MIX, batches=len(GENERATIONS))
+    spec = _spec("accumulate_recursive", GenerationMode.ACCUMULATE, FitOn.PREVIOUS_MIX, batches=len(GENERATIONS))
     runs = runner.run(build_synth_pipeline(spec), GENERATIONS, policy=POLICY, keep_going=True)
     assert _failing_generations(runs, "recursion_depth") == GENERATIONS[POLICY.max_depth:]
     assert _failing_generations(runs, "generation_budget") == []

@@ -78,5 +78,15 @@ def test_accumulating_a_generation_whose_predecessor_is_missing_fails_clearly(ru
     assert not run.success
     [(step, message)] = run.failures
     assert "training_mix" in step
-    assert "needs generation 1" in message and "--generations 2" in message
+    assert "generation 1 of loop_accumulate/training_mix has not been materialized" in message
+    assert "--generations 2" in message
     assert not runner.store.exists(pipeline.key(Stage.TRAINING_MIX), "2")
+
+
+@pytest.mark.parametrize("key", ["0", "01", "-1", "²", "one"])
+def test_generation_keys_must_be_canonical_positive_numbers(key):
+    from synth_pipeline.errors import GenerationError
+    from synth_pipeline.generations import parse_generation
+
+    with pytest.raises(GenerationError, match="not a positive number"):
+        parse_generation(key)

@@ -39,7 +39,14 @@ def test_yaml_loading_keeps_defaults_for_omitted_fields(tmp_path):
 def test_reference_policy_file_is_valid():
     from checks import POLICY_FILE, reference_policy
 
-    assert SynthPolicy.from_yaml(POLICY_FILE) == reference_policy
+    assert reference_policy.to_mapping() == {
+        "max_synthetic_fraction": 0.5, "max_class_synthetic_fraction": 0.5,
+        "max_minority_class_synthetic_fraction": 0.4, "max_synthetic_fraction_growth": 0.1,
+        "min_fresh_real_rows": 1, "max_depth": 3, "max_unknown_fraction": 0.0,
+        "unknown_counts_as_synthetic": True, "augmented_counts_as_synthetic": True,
+        "min_holdout_rows": 100, "min_tstr_trtr_ratio": 0.7,
+    }
+    assert POLICY_FILE.name == "policy.yaml"
 
 
 def test_unknown_counts_as_synthetic_unless_the_policy_says_otherwise():

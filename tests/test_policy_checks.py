@@ -1,6 +1,5 @@
 """Every policy check, passing and failing, on real pipeline runs."""
 
-import pandas as pd
 import pytest
 
 from conftest import FAST_SYNTHESIZER, Runner, fast_spec, why
@@ -153,4 +152,24 @@ def test_stored_data_agrees_with_the_check(runner):
     budgeted = mix["_sp_kind"].isin(["synthetic", "augmented", "unknown"]).mean()
     overall = next(r for r in run.check("synthetic_budget").metadata["rules"] if r["rule"].endswith("overall"))
     assert overall["observed"] == pytest.approx(budgeted)
-    assert isinstance(mix, pd.DataFrame)
+
+
+def test_a_generation_that_failed_its_checks_does_not_seed_the_next(runner):
+    pipeline = build_synth_pipeline(fast_spec(name="seed_guard", unknown_source=None))
+    first, second = runner.run(pipeline, [1, 2])  # the second fails generation_budget
+    assert first.success and not second.success
+    failed = {check.name for check in second.failed_checks}
+    assert "generation_budget" in failed
+    assert set(runner.store.quarantine_reasons(pipeline.key(Stage.TRAINING_MIX), "2")) == failed
+    [third] = runner.run(pipeline, [3])
+    [(step, message)] = third.failures
+    assert step.endswith("training_mix")
+    assert "generation 2 of seed_guard/training_mix failed blocking checks" in message
+    assert "generation_budget" in message and "allow_failed_previous" in message
+    # an explicit opt-in (what --keep-going does) lets a simulation go on
+    [third] = runner.run(pipeline, [3], keep_going=True)
+    assert not third.failures
+    # re-materializing generation 2 lifts its quarantine
+    runner.run(pipeline, [2], policy=SynthPolicy(min_fresh_real_rows=0, max_synthetic_fraction_growth=1,
+                                                  max_minority_class_synthetic_fraction=1))
+    assert runner.store.quarantine_reasons(pipeline.key(Stage.TRAINING_MIX), "2") == {}

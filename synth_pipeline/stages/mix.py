@@ -4,13 +4,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from synth_pipeline.errors import GenerationError, StoredDataNotFoundError
-from synth_pipeline.generations import current_generation, generation_key
+from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
 from synth_pipeline.spec import GenerationMode, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
 
 
@@ -20,6 +20,7 @@ class MixConfig(dg.Config):
     mode: str | None = Field(
         default=None, description="replace or accumulate; None keeps the pipeline spec's mode."
     )
+    allow_failed_previous: bool = ALLOW_FAILED_PREVIOUS
 
 
 def assemble_mix(
@@ -54,14 +55,10 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
         new_rows = combine([inputs[s.value] for s in sources])
         previous = None
         if mode is GenerationMode.ACCUMULATE and generation > 1:
-            try:
-                previous = synth_pipeline_store.read(mix_key, generation_key(generation - 1))
-            except StoredDataNotFoundError as error:
-                raise GenerationError(
-                    f"accumulate mode needs generation {generation - 1} of {mix_key.to_user_string()}, "
-                    "which has not been materialized: run the generations in order "
-                    f"(synth-pipeline run --generations {generation})"
-                ) from error
+            previous = read_previous_mix(
+                synth_pipeline_store, mix_key, generation - 1,
+                allow_failed=config.allow_failed_previous, log=context.log,
+            )
         mix = assemble_mix(new_rows, previous, mode)
         is_real = mix[KIND_COLUMN] == ProvenanceKind.REAL.value
         fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())

@@ -92,12 +92,14 @@ def arrival_batch(train: pd.DataFrame, *, generation: int, batches: int, seed: i
     """The real rows arriving in ``generation``: batch ``(generation - 1) mod batches``.
 
     Rows are ordered by a seeded score of their content hash and cut into ``batches``
-    near-equal batches, so the assignment does not depend on row order.
+    near-equal batches, so the assignment does not depend on row order. Each row is
+    stamped with the generation it first arrived in: once the batches run out, rows
+    arrive again but are not fresh.
     """
     order = np.argsort(mix64(train[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64) ^ np.uint64(seed + 1)), kind="stable")
-    chosen = np.array_split(order, batches)[(generation - 1) % batches]
-    arrivals = train.iloc[np.sort(chosen)].reset_index(drop=True)
-    arrivals[GENERATION_COLUMN] = np.int32(generation)
+    batch = (generation - 1) % batches
+    arrivals = train.iloc[np.sort(np.array_split(order, batches)[batch])].reset_index(drop=True)
+    arrivals[GENERATION_COLUMN] = np.int32(batch + 1)
     return arrivals
 
 

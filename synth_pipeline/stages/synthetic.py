@@ -5,12 +5,13 @@ import pandas as pd
 from pydantic import Field
 
 from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.generations import current_generation, generation_key
+from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
 from synth_pipeline.spec import FitOn, SynthesizerMethod, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.synthesizers import fit_and_sample
 
@@ -25,6 +26,7 @@ class SynthesizerConfig(dg.Config):
     )
     rows_per_real_row: float | None = Field(default=None, ge=0)
     epochs: int | None = Field(default=None, ge=1, description="Training epochs for ctgan / tvae.")
+    allow_failed_previous: bool = ALLOW_FAILED_PREVIOUS
 
 
 def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -50,7 +52,10 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             params["epochs"] = config.epochs
         if fit_on is FitOn.PREVIOUS_MIX and generation > 1:
             fit_parent, fit_generation = builder.key(Stage.TRAINING_MIX), generation - 1
-            fit_input = synth_pipeline_store.read(fit_parent, generation_key(fit_generation))
+            fit_input = read_previous_mix(
+                synth_pipeline_store, fit_parent, fit_generation,
+                allow_failed=config.allow_failed_previous, log=context.log,
+            )
         else:
             fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
             fit_input = arrivals
