@@ -33,3 +33,4 @@ def test_reference_definitions_are_valid():
 
     dg.Definitions.validate_loadable(defs)
     assert defs.resolve_job_def("breast_cancer_generation") is not None
+

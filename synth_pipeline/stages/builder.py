@@ -9,6 +9,8 @@ from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTransl
 from synth_pipeline.spec import SynthPipelineSpec
 
 IO_MANAGER_KEY = "synth_pipeline_io_manager"
+# Assets take the store as a parameter of this very name (Dagster binds resources by
+# parameter name; a mismatch fails definition validation, see tests/test_definitions.py).
 STORE_KEY = "synth_pipeline_store"
 
 
