@@ -3,6 +3,7 @@
 import dagster as dg
 
 from synth_pipeline.factory import SynthPipeline
+from synth_pipeline.lineage.recorder import CheckLineage
 from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
 from synth_pipeline.storage import DatasetStore
@@ -40,26 +41,36 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
         context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore
     ) -> dg.AssetCheckResult:
         partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
-        frame = synth_pipeline_store.read(asset_key, partition)
-        problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
-        kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
-        if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
-            problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
-        if problems:
-            synth_pipeline_store.quarantine(asset_key, partition, "provenance_valid", problems[0])
-        return dg.AssetCheckResult(
-            passed=not problems,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "observed": len(problems),
-                "threshold": 0,
-                "bound": "max",
-                "rule": problems[0] if problems else "provenance problems",
-                "rows": len(frame),
-                "kinds": dg.MetadataValue.json(kinds),
-                "problems": dg.MetadataValue.json(problems),
-                "generation": int(partition) if partition else 0,
-            },
-        )
+        with CheckLineage(
+            context.op_execution_context, synth_pipeline_store, asset_key=asset_key, partition=partition,
+            check_name="provenance_valid",
+        ) as lineage:
+            frame = synth_pipeline_store.read(asset_key, partition)
+            problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
+            kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
+            if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
+                problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
+            if problems:
+                synth_pipeline_store.quarantine(asset_key, partition, "provenance_valid", problems[0])
+            generation = int(partition) if partition else 0
+            result = dg.AssetCheckResult(
+                passed=not problems,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={
+                    "observed": len(problems),
+                    "threshold": 0,
+                    "bound": "max",
+                    "rule": problems[0] if problems else "provenance problems",
+                    "rows": len(frame),
+                    "kinds": dg.MetadataValue.json(kinds),
+                    "problems": dg.MetadataValue.json(problems),
+                    "generation": generation,
+                },
+            )
+            rules = [{"rule": problem, "passed": False, "observed": 1, "threshold": 0, "bound": "max"}
+                     for problem in problems]
+            clean = {"rule": "provenance problems", "passed": True, "observed": 0, "threshold": 0, "bound": "max"}
+            lineage.record(result, rules or [clean], generation=generation)
+            return result
 
     return provenance_valid

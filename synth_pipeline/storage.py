@@ -36,7 +36,7 @@ def resolve_data_dir(base_dir: str | None = None) -> Path:
     return Path(chosen).expanduser().absolute()
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     """Write via a temporary file in the same directory, then rename over ``path``.
 
     Readers see the old file or the new one, never a partial write; a failed write
@@ -88,9 +88,9 @@ class DatasetStore(dg.ConfigurableResource):
         """Store ``value`` atomically and return its path; lifts any quarantine of the old value."""
         path = self.path_for(asset_key, partition_key, value)
         if isinstance(value, pd.DataFrame):
-            _atomic_write(path, lambda handle: value.to_parquet(handle, index=False))
+            atomic_write(path, lambda handle: value.to_parquet(handle, index=False))
         else:
-            _atomic_write(path, lambda handle: pickle.dump(value, handle, protocol=5))
+            atomic_write(path, lambda handle: pickle.dump(value, handle, protocol=5))
         for marker in self._quarantine_markers(asset_key, partition_key):
             marker.unlink(missing_ok=True)
         return path
@@ -99,7 +99,7 @@ class DatasetStore(dg.ConfigurableResource):
         """Mark a stored value as failing a blocking check, until it is written again."""
         stem = self._stem(asset_key, partition_key)
         marker = stem.with_name(f"{stem.name}.quarantine.{check_name}.txt")
-        _atomic_write(marker, lambda handle: handle.write(reason.encode()))
+        atomic_write(marker, lambda handle: handle.write(reason.encode()))
 
     def quarantine_reasons(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> dict[str, str]:
         """Check name -> reason for every blocking check the stored value failed."""
@@ -116,6 +116,19 @@ class DatasetStore(dg.ConfigurableResource):
         """Whether a value is stored for this asset (partition)."""
         stem = self._stem(asset_key, partition_key)
         return any(stem.with_name(stem.name + s).is_file() for s in (".parquet", ".pkl"))
+
+    def path_of(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
+        """The file a value is stored in (Parquet or pickle).
+
+        Raises:
+            StoredDataNotFoundError: Nothing is stored for this asset (partition).
+        """
+        stem = self._stem(asset_key, partition_key)
+        for suffix in (".parquet", ".pkl"):
+            path = stem.with_name(stem.name + suffix)
+            if path.is_file():
+                return path
+        self._not_found(asset_key, partition_key)
 
     def parquet_path(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
         """The Parquet file of a stored frame.

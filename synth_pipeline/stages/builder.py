@@ -5,8 +5,10 @@ from typing import Any
 
 import dagster as dg
 
+from synth_pipeline.lineage.recorder import OutputSpec, StepLineage, stored_ref
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
 from synth_pipeline.spec import SynthPipelineSpec
+from synth_pipeline.storage import DatasetStore
 
 IO_MANAGER_KEY = "synth_pipeline_io_manager"
 # Assets take the store as a parameter of this very name (Dagster binds resources by
@@ -61,3 +63,38 @@ class StageBuilder:
         kwargs = self.asset_kwargs(stage)
         kwargs.pop("partitions_def")
         return dg.AssetOut(**kwargs)
+
+    def partition(self, stage: Stage, generation: int) -> str | None:
+        """The partition of ``stage`` read or written in ``generation`` (None for unpartitioned stages)."""
+        return str(generation) if stage in PARTITIONED_STAGES and generation > 0 else None
+
+    def lineage(
+        self,
+        context: dg.AssetExecutionContext,
+        store: DatasetStore,
+        *,
+        relation: str,
+        outputs: list[Stage],
+        inputs: dict[Stage, str] | None = None,
+        generation: int = 0,
+    ) -> StepLineage:
+        """Lineage recording for a stage step (use it as a context manager).
+
+        Args:
+            context: The asset's execution context.
+            store: The dataset store (outputs are written through it).
+            relation: ``ingest``, ``split``, ``generate``, ``augment``, ``mix``, ``train`` or ``evaluate``.
+            outputs: The stages the step materializes.
+            inputs: Stages read as Dagster inputs, with the role each plays.
+            generation: The generation materialized (0 outside generations).
+        """
+        return StepLineage(
+            context.op_execution_context, store, pipeline=self.spec.name, relation=relation,
+            outputs={
+                stage.value: OutputSpec(self.key(stage), self.partition(stage, generation)) for stage in outputs
+            },
+            inputs=[
+                stored_ref(store, self.key(stage), self.partition(stage, generation), role=role)
+                for stage, role in (inputs or {}).items()
+            ],
+        )

@@ -12,6 +12,7 @@ from synth_pipeline.modeling import score_classifier, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
 from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.storage import DatasetStore
 
 PRIMARY_METRIC = "balanced_accuracy"
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
@@ -48,8 +49,20 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         model: Any,
         holdout: pd.DataFrame,
         mix: pd.DataFrame,
+        synth_pipeline_store: DatasetStore,
     ) -> dg.MaterializeResult:
         generation = current_generation(context)
+        with builder.lineage(
+            context, synth_pipeline_store, relation="evaluate", outputs=[Stage.EVALUATION],
+            inputs={Stage.MODEL: "model", Stage.REAL_HOLDOUT: "holdout", Stage.TRAINING_MIX: "data"},
+            generation=generation,
+        ) as lineage:
+            report, metadata = _evaluate(context, model, holdout, mix, generation)
+            return lineage.publish(Stage.EVALUATION, report, generation=generation, metadata=metadata)
+
+    def _evaluate(
+        context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
         candidates = {"training_mix": (model, len(mix))}
         for name, kind in (("real_only", ProvenanceKind.REAL), ("synthetic_only", ProvenanceKind.SYNTHETIC)):
             rows = mix[mix[KIND_COLUMN] == kind.value]
@@ -101,6 +114,6 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
                 "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *METRICS]].to_markdown(index=False)),
             }
         )
-        return dg.MaterializeResult(value=report, metadata=metadata)
+        return report, metadata
 
     return evaluation

@@ -5,6 +5,7 @@ import pandas as pd
 from pydantic import Field
 
 from synth_pipeline.generations import current_generation
+from synth_pipeline.lineage.recorder import stored_ref
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
@@ -52,28 +53,33 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
     ) -> dg.MaterializeResult:
         generation = current_generation(context)
         mode = parse_choice(GenerationMode, config.mode, spec.mix.mode, field="mode")
-        new_rows = combine([inputs[s.value] for s in sources])
-        previous = None
-        if mode is GenerationMode.ACCUMULATE and generation > 1:
-            previous = read_previous_mix(
-                synth_pipeline_store, mix_key, generation - 1,
-                allow_failed=config.allow_failed_previous, log=context.log,
+        with builder.lineage(
+            context, synth_pipeline_store, relation="mix", outputs=[Stage.TRAINING_MIX],
+            inputs=dict.fromkeys(sources, "data"), generation=generation,
+        ) as lineage:
+            new_rows = combine([inputs[s.value] for s in sources])
+            previous = None
+            if mode is GenerationMode.ACCUMULATE and generation > 1:
+                previous = read_previous_mix(
+                    synth_pipeline_store, mix_key, generation - 1,
+                    allow_failed=config.allow_failed_previous, log=context.log,
+                )
+                lineage.add_input(stored_ref(synth_pipeline_store, mix_key, str(generation - 1), role="previous"))
+            mix = assemble_mix(new_rows, previous, mode)
+            is_real = mix[KIND_COLUMN] == ProvenanceKind.REAL.value
+            fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())
+            context.log.info(f"generation {generation} ({mode.value}): {len(mix)} rows, {fresh_real} fresh real")
+            parents = [builder.key(s) for s in sources] + ([mix_key] if previous is not None else [])
+            return lineage.publish(
+                Stage.TRAINING_MIX, mix, generation=generation,
+                metadata=provenance_metadata(
+                    mix, label_column=spec.label_column, generation=generation, parents=parents,
+                    extra={
+                        "mode": mode.value,
+                        "fresh_real_rows": fresh_real,
+                        "previous_generation_rows": 0 if previous is None else len(previous),
+                    },
+                ),
             )
-        mix = assemble_mix(new_rows, previous, mode)
-        is_real = mix[KIND_COLUMN] == ProvenanceKind.REAL.value
-        fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())
-        context.log.info(f"generation {generation} ({mode.value}): {len(mix)} rows, {fresh_real} fresh real")
-        parents = [builder.key(s) for s in sources] + ([mix_key] if previous is not None else [])
-        return dg.MaterializeResult(
-            value=mix,
-            metadata=provenance_metadata(
-                mix, label_column=spec.label_column, generation=generation, parents=parents,
-                extra={
-                    "mode": mode.value,
-                    "fresh_real_rows": fresh_real,
-                    "previous_generation_rows": 0 if previous is None else len(previous),
-                },
-            ),
-        )
 
     return training_mix

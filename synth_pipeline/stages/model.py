@@ -9,6 +9,7 @@ from synth_pipeline.metadata import composition_metadata
 from synth_pipeline.modeling import train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.storage import DatasetStore
 
 
 def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -16,25 +17,33 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
     spec = builder.spec
 
     @dg.asset(**builder.asset_kwargs(Stage.MODEL), ins={"mix": builder.input(Stage.TRAINING_MIX)})
-    def model(context: dg.AssetExecutionContext, mix: pd.DataFrame) -> dg.MaterializeResult:
+    def model(
+        context: dg.AssetExecutionContext, mix: pd.DataFrame, synth_pipeline_store: DatasetStore
+    ) -> dg.MaterializeResult:
         generation = current_generation(context)
-        context.log.info(f"generation {generation}: training {spec.model.factory} on {len(mix)} rows")
-        estimator = train_classifier(mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed)
-        metadata = {
-            f"trained_on_{key}": value
-            for key, value in composition_metadata(summarize(mix, spec.label_column)).items()
-            if not key.startswith("dagster/")
-        }
-        metadata.update(
-            {
-                "generation": generation,
-                "parents": dg.MetadataValue.json([builder.dataset(Stage.TRAINING_MIX)]),
-                "estimator": type(estimator).__name__,
-                "model_factory": spec.model.factory,
-                "train_rows": len(mix),
-                "classes": dg.MetadataValue.json([str(c) for c in estimator.classes_]),
+        with builder.lineage(
+            context, synth_pipeline_store, relation="train", outputs=[Stage.MODEL],
+            inputs={Stage.TRAINING_MIX: "data"}, generation=generation,
+        ) as lineage:
+            context.log.info(f"generation {generation}: training {spec.model.factory} on {len(mix)} rows")
+            estimator = train_classifier(
+                mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed
+            )
+            metadata = {
+                f"trained_on_{key}": value
+                for key, value in composition_metadata(summarize(mix, spec.label_column)).items()
+                if not key.startswith("dagster/")
             }
-        )
-        return dg.MaterializeResult(value=estimator, metadata=metadata)
+            metadata.update(
+                {
+                    "generation": generation,
+                    "parents": dg.MetadataValue.json([builder.dataset(Stage.TRAINING_MIX)]),
+                    "estimator": type(estimator).__name__,
+                    "model_factory": spec.model.factory,
+                    "train_rows": len(mix),
+                    "classes": dg.MetadataValue.json([str(c) for c in estimator.classes_]),
+                }
+            )
+            return lineage.publish(Stage.MODEL, estimator, generation=generation, metadata=metadata)
 
     return model

@@ -1,5 +1,7 @@
 """Real stages: the source, the sealed holdout / train split, and per-generation arrivals."""
 
+from pathlib import Path
+
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -7,6 +9,8 @@ from pydantic import Field
 
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.generations import current_generation
+from synth_pipeline.lineage.events import DatasetRef
+from synth_pipeline.lineage.versions import bytes_version
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
@@ -14,6 +18,7 @@ from synth_pipeline.sources import describe, load_source
 from synth_pipeline.spec import SourceSpec
 from synth_pipeline.splitting import holdout_mask, mix64
 from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.storage import DatasetStore
 
 
 class SourceConfig(dg.Config):
@@ -25,33 +30,49 @@ class SourceConfig(dg.Config):
     )
 
 
+def source_ref(source: SourceSpec) -> DatasetRef:
+    """The lineage reference of an external source: a file (versioned by its bytes) or a loader."""
+    if source.path is not None:
+        path = Path(source.path).absolute()
+        return DatasetRef(
+            name=str(path), version=bytes_version(path) if path.is_file() else None, role="source", namespace="file"
+        )
+    return DatasetRef(name=str(source.loader), version=None, role="source", namespace="python")
+
+
 def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
     """The real source: reads the real data and declares every row real."""
     spec = builder.spec
 
     @dg.asset(**builder.asset_kwargs(Stage.REAL_SOURCE))
-    def real_source(context: dg.AssetExecutionContext, config: SourceConfig) -> dg.MaterializeResult:
+    def real_source(
+        context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
+    ) -> dg.MaterializeResult:
         source = spec.real_source if config.path is None else SourceSpec(path=config.path)
-        context.log.info(f"reading real data from {describe(source)}")
-        raw = load_source(source)
-        if spec.label_column not in raw.columns:
-            raise DataSourceError(
-                f"label column {spec.label_column!r} not in {describe(source)} (columns: "
-                f"{list(raw.columns)[:20]}); set label_column in the pipeline spec"
+        with builder.lineage(
+            context, synth_pipeline_store, relation="ingest", outputs=[Stage.REAL_SOURCE]
+        ) as lineage:
+            lineage.add_input(source_ref(source))
+            context.log.info(f"reading real data from {describe(source)}")
+            raw = load_source(source)
+            if spec.label_column not in raw.columns:
+                raise DataSourceError(
+                    f"label column {spec.label_column!r} not in {describe(source)} (columns: "
+                    f"{list(raw.columns)[:20]}); set label_column in the pipeline spec"
+                )
+            if raw[spec.label_column].isna().any():
+                raise DataSourceError(
+                    f"{int(raw[spec.label_column].isna().sum())} rows of {describe(source)} have no "
+                    f"{spec.label_column!r} label; drop or fill them before ingestion"
+                )
+            frame = ingest(raw, dataset=builder.dataset(Stage.REAL_SOURCE), declared_kind=ProvenanceKind.REAL)
+            return lineage.publish(
+                Stage.REAL_SOURCE, frame, generation=0,
+                metadata=provenance_metadata(
+                    frame, label_column=spec.label_column, generation=0, parents=[],
+                    extra={"source": describe(source)},
+                ),
             )
-        if raw[spec.label_column].isna().any():
-            raise DataSourceError(
-                f"{int(raw[spec.label_column].isna().sum())} rows of {describe(source)} have no "
-                f"{spec.label_column!r} label; drop or fill them before ingestion"
-            )
-        frame = ingest(raw, dataset=builder.dataset(Stage.REAL_SOURCE), declared_kind=ProvenanceKind.REAL)
-        return dg.MaterializeResult(
-            value=frame,
-            metadata=provenance_metadata(
-                frame, label_column=spec.label_column, generation=0, parents=[],
-                extra={"source": describe(source)},
-            ),
-        )
 
     return real_source
 
@@ -65,25 +86,29 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
         ins={"source": builder.input(Stage.REAL_SOURCE)},
         name=f"{spec.name}_split",
     )
-    def split(context: dg.AssetExecutionContext, source: pd.DataFrame):
-        mask = holdout_mask(
-            source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed
-        )
-        holdout = source[mask].reset_index(drop=True)
-        train = source[~mask].reset_index(drop=True)
-        context.log.info(f"sealed {len(holdout)} holdout rows; {len(train)} real rows left for training")
-        parents = [builder.key(Stage.REAL_SOURCE)]
-        common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed}
-        yield dg.Output(
-            holdout, output_name="holdout",
-            metadata=provenance_metadata(holdout, label_column=spec.label_column, generation=0,
-                                         parents=parents, extra={**common, "sealed": True}),
-        )
-        yield dg.Output(
-            train, output_name="train",
-            metadata=provenance_metadata(train, label_column=spec.label_column, generation=0,
-                                         parents=parents, extra=common),
-        )
+    def split(context: dg.AssetExecutionContext, source: pd.DataFrame, synth_pipeline_store: DatasetStore):
+        with builder.lineage(
+            context, synth_pipeline_store, relation="split", outputs=[Stage.REAL_HOLDOUT, Stage.REAL_TRAIN],
+            inputs={Stage.REAL_SOURCE: "data"},
+        ) as lineage:
+            mask = holdout_mask(
+                source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed
+            )
+            holdout = source[mask].reset_index(drop=True)
+            train = source[~mask].reset_index(drop=True)
+            context.log.info(f"sealed {len(holdout)} holdout rows; {len(train)} real rows left for training")
+            parents = [builder.key(Stage.REAL_SOURCE)]
+            common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed}
+            yield lineage.publish(
+                Stage.REAL_HOLDOUT, holdout, generation=0, sealed=True,
+                metadata=provenance_metadata(holdout, label_column=spec.label_column, generation=0,
+                                             parents=parents, extra={**common, "sealed": True}),
+            )
+            yield lineage.publish(
+                Stage.REAL_TRAIN, train, generation=0,
+                metadata=provenance_metadata(train, label_column=spec.label_column, generation=0,
+                                             parents=parents, extra=common),
+            )
 
     return split
 
@@ -108,21 +133,27 @@ def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
     spec = builder.spec
 
     @dg.asset(**builder.asset_kwargs(Stage.REAL_ARRIVALS), ins={"train": builder.input(Stage.REAL_TRAIN)})
-    def real_arrivals(context: dg.AssetExecutionContext, train: pd.DataFrame) -> dg.MaterializeResult:
+    def real_arrivals(
+        context: dg.AssetExecutionContext, train: pd.DataFrame, synth_pipeline_store: DatasetStore
+    ) -> dg.MaterializeResult:
         generation = current_generation(context)
-        batches = spec.mix.real_arrival_batches
-        arrivals = arrival_batch(train, generation=generation, batches=batches, seed=spec.seed)
-        context.log.info(
-            f"generation {generation}: {len(arrivals)} real rows arrive (batch "
-            f"{(generation - 1) % batches + 1} of {batches})"
-        )
-        return dg.MaterializeResult(
-            value=arrivals,
-            metadata=provenance_metadata(
-                arrivals, label_column=spec.label_column, generation=generation,
-                parents=[builder.key(Stage.REAL_TRAIN)],
-                extra={"batch": (generation - 1) % batches + 1, "batches": batches},
-            ),
-        )
+        with builder.lineage(
+            context, synth_pipeline_store, relation="split", outputs=[Stage.REAL_ARRIVALS],
+            inputs={Stage.REAL_TRAIN: "data"}, generation=generation,
+        ) as lineage:
+            batches = spec.mix.real_arrival_batches
+            arrivals = arrival_batch(train, generation=generation, batches=batches, seed=spec.seed)
+            context.log.info(
+                f"generation {generation}: {len(arrivals)} real rows arrive (batch "
+                f"{(generation - 1) % batches + 1} of {batches})"
+            )
+            return lineage.publish(
+                Stage.REAL_ARRIVALS, arrivals, generation=generation,
+                metadata=provenance_metadata(
+                    arrivals, label_column=spec.label_column, generation=generation,
+                    parents=[builder.key(Stage.REAL_TRAIN)],
+                    extra={"batch": (generation - 1) % batches + 1, "batches": batches},
+                ),
+            )
 
     return real_arrivals

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import current_generation
+from synth_pipeline.lineage.facets import Generator
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
@@ -50,44 +51,52 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             if method is SynthesizerMethod.GAUSSIAN_COPULA:
                 raise SynthPipelineError("config epochs applies to ctgan and tvae only, not gaussian_copula")
             params["epochs"] = config.epochs
-        if fit_on is FitOn.PREVIOUS_MIX and generation > 1:
-            fit_parent, fit_generation = builder.key(Stage.TRAINING_MIX), generation - 1
-            fit_input = read_previous_mix(
-                synth_pipeline_store, fit_parent, fit_generation,
-                allow_failed=config.allow_failed_previous, log=context.log,
+        with builder.lineage(
+            context, synth_pipeline_store, relation="generate", outputs=[Stage.SYNTHETIC],
+            inputs={Stage.REAL_ARRIVALS: "sample_size"}, generation=generation,
+        ) as lineage:
+            if fit_on is FitOn.PREVIOUS_MIX and generation > 1:
+                fit_parent, fit_generation = builder.key(Stage.TRAINING_MIX), generation - 1
+                fit_input = read_previous_mix(
+                    synth_pipeline_store, fit_parent, fit_generation,
+                    allow_failed=config.allow_failed_previous, log=context.log,
+                )
+            else:
+                fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
+                fit_input = arrivals
+            fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
+            fit_ref = lineage.fit_input(fit_parent, str(fit_generation), fit_input)
+            num_rows = int(round(ratio * len(arrivals)))
+            depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
+            context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
+            features = fit_input[user_columns(fit_input)]
+            if num_rows:
+                sampled = fit_and_sample(
+                    features, label_column=spec.label_column, method=method, params=params,
+                    num_rows=num_rows, seed=spec.seed + generation, log=context.log,
+                )
+            else:
+                sampled = features.iloc[0:0]
+            frame = tag_rows(
+                sampled, kind=ProvenanceKind.SYNTHETIC, generation=generation,
+                dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
             )
-        else:
-            fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
-            fit_input = arrivals
-        fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
-        num_rows = int(round(ratio * len(arrivals)))
-        depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
-        context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
-        features = fit_input[user_columns(fit_input)]
-        if num_rows:
-            sampled = fit_and_sample(
-                features, label_column=spec.label_column, method=method, params=params,
-                num_rows=num_rows, seed=spec.seed + generation, log=context.log,
+            generator = Generator(
+                name=f"sdv.{method.value}", params=params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"
             )
-        else:
-            sampled = features.iloc[0:0]
-        frame = tag_rows(
-            sampled, kind=ProvenanceKind.SYNTHETIC, generation=generation,
-            dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
-        )
-        return dg.MaterializeResult(
-            value=frame,
-            metadata=provenance_metadata(
-                frame, label_column=spec.label_column, generation=generation,
-                parents=list(dict.fromkeys([builder.key(Stage.REAL_ARRIVALS), fit_parent])),
-                extra={
-                    "generator": f"sdv.{method.value}",
-                    "generator_params": dg.MetadataValue.json(params),
-                    "fitted_on": fitted_on,
-                    "fit_rows": len(fit_input),
-                    "fit_max_depth": depth - 1,
-                },
-            ),
-        )
+            return lineage.publish(
+                Stage.SYNTHETIC, frame, generation=generation, generator=generator,
+                metadata=provenance_metadata(
+                    frame, label_column=spec.label_column, generation=generation,
+                    parents=list(dict.fromkeys([builder.key(Stage.REAL_ARRIVALS), fit_parent])),
+                    extra={
+                        "generator": generator.name,
+                        "generator_params": dg.MetadataValue.json(params),
+                        "fitted_on": fitted_on,
+                        "fit_rows": len(fit_input),
+                        "fit_max_depth": depth - 1,
+                    },
+                ),
+            )
 
     return synthetic

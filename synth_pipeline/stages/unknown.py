@@ -9,7 +9,8 @@ from synth_pipeline.provenance import ingest
 from synth_pipeline.sources import describe, load_source
 from synth_pipeline.spec import SourceSpec
 from synth_pipeline.stages.builder import StageBuilder
-from synth_pipeline.stages.real import SourceConfig
+from synth_pipeline.stages.real import SourceConfig, source_ref
+from synth_pipeline.storage import DatasetStore
 
 
 def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -18,22 +19,28 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
     assert spec.unknown_source is not None
 
     @dg.asset(**builder.asset_kwargs(Stage.UNKNOWN))
-    def unknown_ingest(context: dg.AssetExecutionContext, config: SourceConfig) -> dg.MaterializeResult:
+    def unknown_ingest(
+        context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
+    ) -> dg.MaterializeResult:
         source = spec.unknown_source if config.path is None else SourceSpec(path=config.path)
-        raw = load_source(source)
-        if spec.label_column not in raw.columns:
-            raise DataSourceError(
-                f"label column {spec.label_column!r} not in {describe(source)}; unknown-provenance "
-                "data must have the same columns as the real data"
+        with builder.lineage(context, synth_pipeline_store, relation="ingest", outputs=[Stage.UNKNOWN]) as lineage:
+            lineage.add_input(source_ref(source))
+            raw = load_source(source)
+            if spec.label_column not in raw.columns:
+                raise DataSourceError(
+                    f"label column {spec.label_column!r} not in {describe(source)}; unknown-provenance "
+                    "data must have the same columns as the real data"
+                )
+            frame = ingest(raw, dataset=builder.dataset(Stage.UNKNOWN))
+            context.log.info(
+                f"ingested {len(frame)} rows from {describe(source)} as {sorted(frame['_sp_kind'].unique())}"
             )
-        frame = ingest(raw, dataset=builder.dataset(Stage.UNKNOWN))
-        context.log.info(f"ingested {len(frame)} rows from {describe(source)} as {sorted(frame['_sp_kind'].unique())}")
-        return dg.MaterializeResult(
-            value=frame,
-            metadata=provenance_metadata(
-                frame, label_column=spec.label_column, generation=0, parents=[],
-                extra={"source": describe(source), "quarantined": not spec.mix.include_unknown},
-            ),
-        )
+            return lineage.publish(
+                Stage.UNKNOWN, frame, generation=0,
+                metadata=provenance_metadata(
+                    frame, label_column=spec.label_column, generation=0, parents=[],
+                    extra={"source": describe(source), "quarantined": not spec.mix.include_unknown},
+                ),
+            )
 
     return unknown_ingest

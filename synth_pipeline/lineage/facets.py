@@ -1,0 +1,128 @@
+"""synth-pipeline's custom OpenLineage facets, defined the way openlineage-python defines its own.
+
+Each facet is an ``attrs`` class deriving from the matching openlineage-python base
+(:class:`~openlineage.client.generated.base.DatasetFacet`, ``InputDatasetFacet`` or
+``RunFacet``), so the client serializes it with ``_producer`` and ``_schemaURL``. The
+JSON Schema of each facet ships with the package (``synth_pipeline/lineage/schemas``)
+under the ``$id`` its ``_schemaURL`` names. Facet keys in events carry the
+``synthPipeline_`` prefix the OpenLineage spec asks custom facets to use.
+
+Facets hold statistics and identifiers only, never row values.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import attr
+from openlineage.client.generated.base import DatasetFacet, InputDatasetFacet, RunFacet
+from openlineage.client.utils import RedactMixin
+
+FACET_PREFIX = "synthPipeline_"
+PROVENANCE_FACET = f"{FACET_PREFIX}provenance"
+INPUT_FACET = f"{FACET_PREFIX}input"
+DAGSTER_FACET = f"{FACET_PREFIX}dagster"
+CHECK_FACET = f"{FACET_PREFIX}check"
+
+_SCHEMA_BASE = "urn:synth-pipeline:openlineage:facets:1-0-0:"
+
+
+def schema_url(facet_name: str) -> str:
+    """The ``_schemaURL`` of one of our facets (the ``$id`` of its shipped JSON Schema)."""
+    return f"{_SCHEMA_BASE}{facet_name}"
+
+
+def shipped_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of our facets, keyed by their ``$id``."""
+    folder = resources.files("synth_pipeline.lineage") / "schemas"
+    schemas = [json.loads(entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".json")]
+    return {schema["$id"]: schema for schema in schemas}
+
+
+@attr.define
+class Generator(RedactMixin):
+    """The generator (SDV synthesizer, SMOTE) that made a dataset's rows."""
+
+    name: str
+    """E.g. ``sdv.gaussian_copula`` or ``smote``."""
+    params: dict[str, Any] = attr.field(factory=dict)
+    """The parameters it was built with (never fitted values or rows)."""
+    fittedOn: str | None = attr.field(default=None)  # noqa: N815
+    """The dataset version it was fitted on, ``<name>@<version>``."""
+
+
+@attr.define
+class ProvenanceDatasetFacet(DatasetFacet):
+    """What a synth-pipeline dataset is made of: kinds, generation, depth, generator."""
+
+    pipeline: str
+    stage: str
+    relation: str
+    """How it was made from its inputs: ingest, split, generate, augment, mix, train, evaluate."""
+    kind: str
+    """real, synthetic, augmented, unknown, mixed (several kinds) or derived (models, reports)."""
+    generation: int
+    rows: int | None = attr.field(default=None)
+    rowsByKind: dict[str, int] = attr.field(factory=dict)  # noqa: N815
+    syntheticFraction: float | None = attr.field(default=None)  # noqa: N815
+    nonRealFraction: float | None = attr.field(default=None)  # noqa: N815
+    maxDepth: int | None = attr.field(default=None)  # noqa: N815
+    generator: Generator | None = attr.field(default=None)
+    sealed: bool = attr.field(default=False)
+    """True for the sealed real holdout."""
+    rowHashManifest: str | None = attr.field(default=None)  # noqa: N815
+    """Path, relative to the lineage directory, of the Parquet file of its row hashes, if kept."""
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("ProvenanceDatasetFacet")
+
+
+@attr.define
+class InputRoleInputDatasetFacet(InputDatasetFacet):
+    """What a step used an input for: ``fit`` (a generator's training data), ``data``, ``model``, ..."""
+
+    role: str
+    rowHashManifest: str | None = attr.field(default=None)  # noqa: N815
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("InputRoleInputDatasetFacet")
+
+
+@attr.define
+class DagsterRunFacet(RunFacet):
+    """The Dagster run and step an OpenLineage run belongs to."""
+
+    dagsterRunId: str  # noqa: N815
+    dagsterJob: str  # noqa: N815
+    stepKey: str  # noqa: N815
+    assetKey: str  # noqa: N815
+    partitionKey: str | None = attr.field(default=None)  # noqa: N815
+    checkName: str | None = attr.field(default=None)  # noqa: N815
+    retryNumber: int = attr.field(default=0)  # noqa: N815
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("DagsterRunFacet")
+
+
+@attr.define
+class CheckRunFacet(RunFacet):
+    """The outcome of one asset check: the deciding rule, observed value and threshold."""
+
+    checkName: str  # noqa: N815
+    passed: bool
+    severity: str
+    blocking: bool
+    generation: int
+    rule: str | None = attr.field(default=None)
+    observed: float | None = attr.field(default=None)
+    threshold: float | None = attr.field(default=None)
+    description: str | None = attr.field(default=None)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("CheckRunFacet")

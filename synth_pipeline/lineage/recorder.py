@@ -1,0 +1,341 @@
+"""Recording lineage from inside Dagster steps.
+
+Stages use :class:`StepLineage`: entering it emits START for each asset the step
+materializes, :meth:`StepLineage.publish` stores an output and emits its COMPLETE
+event, and an exception escaping the block emits FAIL for every output not yet
+published. Checks use :class:`CheckLineage` the same way. Stages store their outputs
+through ``publish`` (not through the IO manager) so that the COMPLETE event can carry
+the version of exactly the bytes that were written.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
+from openlineage.client.uuid import generate_new_uuid
+
+from synth_pipeline.composition import summarize
+from synth_pipeline.lineage.emitter import LineageEmitter
+from synth_pipeline.lineage.events import (
+    PRODUCER,
+    DatasetRef,
+    assertion,
+    finite,
+    input_dataset,
+    lineage_namespace,
+    output_dataset,
+    run_event,
+)
+from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Generator, ProvenanceDatasetFacet
+from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.lineage.versions import file_version
+from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, has_provenance
+from synth_pipeline.storage import DatasetStore, atomic_write
+
+ASSET_JOB = "ASSET"
+CHECK_JOB = "ASSET_CHECK"
+
+
+@functools.cache
+def _emitter(journal_file: str) -> LineageEmitter:
+    return LineageEmitter(journal_file=Path(journal_file))
+
+
+def step_emitter(layout: LineageLayout, context: dg.OpExecutionContext) -> LineageEmitter:
+    """The emitter writing this step process's journal file."""
+    step_key = context.get_step_execution_context().step.key
+    return _emitter(str(layout.journal_file(context.run_id, step_key, os.getpid())))
+
+
+def dagster_facet(
+    context: dg.OpExecutionContext, asset_key: dg.AssetKey, partition: str | None, check_name: str | None = None
+) -> DagsterRunFacet:
+    """Our facet naming the Dagster run, job and step."""
+    return DagsterRunFacet(
+        dagsterRunId=context.run_id,
+        dagsterJob=context.job_name,
+        stepKey=context.get_step_execution_context().step.key,
+        assetKey=asset_key.to_user_string(),
+        partitionKey=partition,
+        checkName=check_name,
+        retryNumber=context.retry_number,
+        producer=PRODUCER,
+    )
+
+
+def stored_ref(
+    store: DatasetStore,
+    asset_key: dg.AssetKey,
+    partition: str | None,
+    *,
+    role: str = "data",
+    manifest: str | None = None,
+) -> DatasetRef:
+    """A reference to a stored dataset at its current version."""
+    path = store.path_of(asset_key, partition)
+    return DatasetRef(name=asset_key.to_user_string(), version=file_version(path)[0], role=role, manifest=manifest)
+
+
+def keep_row_hashes(layout: LineageLayout, version: str, hashes: np.ndarray) -> str:
+    """Store the row hashes of a dataset version (once) and return their path relative to ``layout.root``."""
+    path = layout.row_hash_manifest(version)
+    if not path.exists():
+        table = pd.DataFrame({"row_hash": np.unique(np.asarray(hashes, dtype=np.uint64))})
+        atomic_write(path, lambda handle: table.to_parquet(handle, index=False))
+    return str(path.relative_to(layout.root))
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An asset a step materializes: its key and partition."""
+
+    asset_key: dg.AssetKey
+    partition: str | None
+
+
+class StepLineage:
+    """Lineage of one materialization step (see the module docs).
+
+    Args:
+        context: The step's execution context.
+        store: Where outputs are stored.
+        pipeline: The pipeline name.
+        relation: How the outputs are made from the inputs (``split``, ``generate``, ...).
+        outputs: Stage name -> the asset it materializes.
+        inputs: Datasets read (more can be added with :meth:`add_input`).
+        stages: Stage name per output, recorded in the provenance facet.
+    """
+
+    def __init__(
+        self,
+        context: dg.OpExecutionContext,
+        store: DatasetStore,
+        *,
+        pipeline: str,
+        relation: str,
+        outputs: dict[str, OutputSpec],
+        inputs: Sequence[DatasetRef] = (),
+    ) -> None:
+        self.context = context
+        self.store = store
+        self.layout = LineageLayout(root=store.root / "lineage")
+        self.pipeline = pipeline
+        self.relation = relation
+        self.outputs = outputs
+        self.inputs: list[DatasetRef] = list(inputs)
+        self.run_ids = {stage: str(generate_new_uuid()) for stage in outputs}
+        self._published: set[str] = set()
+        self._emitter = step_emitter(self.layout, context)
+
+    def __enter__(self) -> StepLineage:
+        for stage in self.outputs:
+            self._emit(stage, RunState.START)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if error is None:
+            unpublished = sorted(set(self.outputs) - self._published)
+            if unpublished:
+                error = RuntimeError(f"step ended without publishing {unpublished}")
+        if error is not None:
+            for stage in self.outputs:
+                if stage not in self._published:
+                    self._emit(stage, RunState.FAIL, error=error)
+
+    def add_input(self, ref: DatasetRef) -> None:
+        """Record one more dataset the step read (e.g. the previous generation's mix)."""
+        self.inputs.append(ref)
+
+    def fit_input(self, asset_key: dg.AssetKey, partition: str | None, frame: pd.DataFrame) -> DatasetRef:
+        """Record a generator's training data, keeping its row hashes for the holdout audit."""
+        version = file_version(self.store.path_of(asset_key, partition))[0]
+        manifest = keep_row_hashes(self.layout, version, frame[ROW_HASH_COLUMN].to_numpy())
+        ref = DatasetRef(name=asset_key.to_user_string(), version=version, role="fit", manifest=manifest)
+        self.inputs = [i for i in self.inputs if not (i.name == ref.name and i.version == ref.version)] + [ref]
+        return ref
+
+    def publish(
+        self,
+        stage: str,
+        value: Any,
+        *,
+        metadata: dict[str, Any],
+        generation: int,
+        generator: Generator | None = None,
+        sealed: bool = False,
+    ) -> dg.MaterializeResult:
+        """Store ``value`` as the output ``stage``, emit its COMPLETE event, and return its materialization."""
+        output = self.outputs[stage]
+        path = self.store.write(value, output.asset_key, output.partition)
+        version, _ = file_version(path)
+        frame = value if isinstance(value, pd.DataFrame) else None
+        manifest = (
+            keep_row_hashes(self.layout, version, frame[ROW_HASH_COLUMN].to_numpy())
+            if sealed and frame is not None
+            else None
+        )
+        provenance = provenance_facet(
+            frame, pipeline=self.pipeline, stage=stage, relation=self.relation, generation=generation,
+            generator=generator, sealed=sealed, manifest=manifest,
+        )
+        dataset = output_dataset(
+            output.asset_key.to_user_string(), version, provenance, frame=frame, size=path.stat().st_size
+        )
+        self._emit(stage, RunState.COMPLETE, outputs=[dataset])
+        self._published.add(stage)
+        return dg.MaterializeResult(
+            asset_key=output.asset_key,
+            metadata={
+                **metadata,
+                "path": dg.MetadataValue.path(str(path)),
+                "lineage_version": version,
+                "lineage_run_id": self.run_ids[stage],
+            },
+        )
+
+    def _emit(self, stage: str, state: RunState, *, outputs: Sequence[Any] = (), error: BaseException | None = None):
+        output = self.outputs[stage]
+        name = output.asset_key.to_user_string()
+        if not outputs:
+            outputs = [output_stub(name)]
+        self._emitter.emit(
+            run_event(
+                state, run_id=self.run_ids[stage], job_name=name, job_type=ASSET_JOB,
+                dagster=dagster_facet(self.context, output.asset_key, output.partition),
+                inputs=[input_dataset(ref) for ref in self.inputs], outputs=outputs, error=error,
+            )
+        )
+
+
+def output_stub(name: str) -> OutputDataset:
+    """An output dataset with no facets, for START and FAIL events (nothing was written yet)."""
+    return OutputDataset(namespace=lineage_namespace(), name=name)
+
+
+def provenance_facet(
+    frame: pd.DataFrame | None,
+    *,
+    pipeline: str,
+    stage: str,
+    relation: str,
+    generation: int,
+    generator: Generator | None = None,
+    sealed: bool = False,
+    manifest: str | None = None,
+) -> ProvenanceDatasetFacet:
+    """The provenance facet of an output: rows per kind, fractions and depth for tagged frames."""
+    if frame is None or not has_provenance(frame):
+        return ProvenanceDatasetFacet(
+            pipeline=pipeline, stage=stage, relation=relation, kind="derived", generation=generation,
+            rows=None if frame is None else len(frame), generator=generator, producer=PRODUCER,
+        )
+    composition = summarize(frame)
+    kinds = frame[KIND_COLUMN].unique()
+    return ProvenanceDatasetFacet(
+        pipeline=pipeline, stage=stage, relation=relation,
+        kind=str(kinds[0]) if len(kinds) == 1 else "mixed",
+        generation=generation, rows=composition.rows,
+        rowsByKind={kind: count for kind, count in composition.rows_by_kind.items()},
+        syntheticFraction=finite(composition.synthetic_fraction),
+        nonRealFraction=finite(composition.non_real_fraction),
+        maxDepth=composition.max_depth, generator=generator, sealed=sealed, rowHashManifest=manifest,
+        producer=PRODUCER,
+    )
+
+
+class CheckLineage:
+    """Lineage of one asset check evaluation: START, then COMPLETE (passed) or FAIL (failed or raised).
+
+    Args:
+        context: The check's op execution context.
+        store: Where the checked asset is stored.
+        asset_key: The checked asset.
+        partition: The checked partition (None for unpartitioned assets).
+        check_name: The check's name.
+    """
+
+    def __init__(
+        self,
+        context: dg.OpExecutionContext,
+        store: DatasetStore,
+        *,
+        asset_key: dg.AssetKey,
+        partition: str | None,
+        check_name: str,
+    ) -> None:
+        self.context = context
+        self.asset_key = asset_key
+        self.partition = partition
+        self.check_name = check_name
+        self.run_id = str(generate_new_uuid())
+        self.job_name = f"{asset_key.to_user_string()}:{check_name}"
+        layout = LineageLayout(root=store.root / "lineage")
+        self._emitter = step_emitter(layout, context)
+        try:
+            self.checked = stored_ref(store, asset_key, partition, role="checked")
+        except Exception:  # noqa: BLE001 - the check itself reports a missing asset
+            self.checked = DatasetRef(name=asset_key.to_user_string(), version=None, role="checked")
+        self._done = False
+
+    def __enter__(self) -> CheckLineage:
+        self._emit(RunState.START, inputs=[input_dataset(self.checked)])
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if error is not None and not self._done:
+            self._emit(RunState.FAIL, inputs=[input_dataset(self.checked)], error=error)
+
+    def record(self, result: dg.AssetCheckResult, rules: Sequence[dict[str, Any]], *, generation: int) -> None:
+        """Emit the outcome: each rule as a data-quality assertion on the checked dataset."""
+        severity = result.severity.value if result.severity else "ERROR"
+        assertions = [
+            assertion(
+                self.check_name, str(rule["rule"]), passed=bool(rule["passed"]), observed=rule["observed"],
+                threshold=rule["threshold"], bound=str(rule["bound"]), severity=severity.lower(),
+            )
+            for rule in rules
+        ]
+        metadata = {key: getattr(value, "value", value) for key, value in (result.metadata or {}).items()}
+        check = CheckRunFacet(
+            checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=True,
+            generation=generation, rule=_text(metadata.get("rule")), observed=_number(metadata.get("observed")),
+            threshold=_number(metadata.get("threshold")), description=result.description, producer=PRODUCER,
+        )
+        state = RunState.COMPLETE if result.passed else RunState.FAIL
+        self._emit(state, inputs=[input_dataset(self.checked, assertions)], check=check)
+        self._done = True
+
+    def _emit(self, state: RunState, *, inputs: list[InputDataset], check: CheckRunFacet | None = None,
+              error: BaseException | None = None) -> None:
+        self._emitter.emit(
+            run_event(
+                state, run_id=self.run_id, job_name=self.job_name, job_type=CHECK_JOB,
+                dagster=dagster_facet(self.context, self.asset_key, self.partition, self.check_name),
+                inputs=inputs, check=check, error=error,
+            )
+        )
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return finite(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
