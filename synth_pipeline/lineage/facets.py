@@ -62,7 +62,7 @@ class ProvenanceDatasetFacet(DatasetFacet):
     relation: str
     """How it was made from its inputs: ingest, split, generate, augment, mix, train, evaluate."""
     kind: str
-    """real, synthetic, augmented, unknown, mixed (several kinds) or derived (models, reports)."""
+    """real, synthetic, augmented, unknown, mixed (several kinds), empty, or derived (models, reports)."""
     generation: int
     rows: int | None = attr.field(default=None)
     rowsByKind: dict[str, int] = attr.field(factory=dict)  # noqa: N815

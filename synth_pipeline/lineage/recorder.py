@@ -39,7 +39,7 @@ from synth_pipeline.lineage.events import (
 from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Generator, ProvenanceDatasetFacet
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.versions import file_version
-from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, has_provenance
+from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
 from synth_pipeline.storage import DatasetStore, atomic_write
 
 ASSET_JOB = "ASSET"
@@ -242,10 +242,8 @@ def provenance_facet(
             rows=None if frame is None else len(frame), generator=generator, producer=PRODUCER,
         )
     composition = summarize(frame)
-    kinds = frame[KIND_COLUMN].unique()
     return ProvenanceDatasetFacet(
-        pipeline=pipeline, stage=stage, relation=relation,
-        kind=str(kinds[0]) if len(kinds) == 1 else "mixed",
+        pipeline=pipeline, stage=stage, relation=relation, kind=composition.provenance,
         generation=generation, rows=composition.rows,
         rowsByKind={kind: count for kind, count in composition.rows_by_kind.items()},
         syntheticFraction=finite(composition.synthetic_fraction),

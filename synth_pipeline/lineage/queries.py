@@ -1,0 +1,198 @@
+"""Questions users ask of the lineage store, as functions returning DataFrames.
+
+Every value a user supplies is bound as a query parameter, never pasted into SQL. The
+SQL constants here are the plain SQL behind each function; the README shows how to run
+them in the ``duckdb`` shell. Ancestry and descendants use
+:class:`~synth_pipeline.lineage.graph.LineageGraph` (same answer as
+:data:`ANCESTORS_SQL` / :data:`DESCENDANTS_SQL`, but linear in the edges reached at any
+depth).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.lineage.graph import LineageGraph
+
+
+class LineageQueryError(SynthPipelineError):
+    """A lineage query names something the store does not hold."""
+
+
+REACHED_SQL = """
+SELECT r.hops, d.name, d.version, d.generation, d.stage, d.kind, d."rows", d.synthetic_fraction, d.max_depth,
+       d.pipeline, d.produced_at
+FROM reached_nodes AS r JOIN dataset_versions AS d USING (node_id)
+ORDER BY r.hops, d.name, d.generation, d.version
+"""
+
+ANCESTORS_SQL = """
+WITH RECURSIVE walk(node_id, hops) USING KEY (node_id) AS (
+    SELECT node_id, 0 FROM dataset_versions WHERE name = $name AND version = $version
+    UNION
+    SELECT e.parent_id, any_value(w.hops) + 1
+    FROM walk AS w JOIN edges AS e ON e.child_id = w.node_id
+    WHERE e.parent_id NOT IN (SELECT node_id FROM recurring.walk)
+    GROUP BY e.parent_id
+)
+SELECT w.hops, d.name, d.version, d.generation, d.stage, d.kind, d."rows", d.synthetic_fraction, d.max_depth,
+       d.pipeline, d.produced_at
+FROM walk AS w JOIN dataset_versions AS d USING (node_id)
+ORDER BY w.hops, d.name, d.generation, d.version
+"""
+"""Every ancestor of one dataset version, with the fewest hops to it (0 = the version itself)."""
+
+DESCENDANTS_SQL = ANCESTORS_SQL.replace("e.parent_id", "e.TMP").replace("e.child_id", "e.parent_id").replace(
+    "e.TMP", "e.child_id"
+).replace("ancestor", "descendant")
+
+COMPOSITION_SQL = """
+SELECT pipeline, generation, dataset, "rows", rows_real, rows_synthetic, rows_augmented, rows_unknown,
+       synthetic_fraction, non_real_fraction, max_depth, version, produced_at
+FROM generations
+WHERE $pipeline IS NULL OR pipeline = $pipeline
+QUALIFY row_number() OVER (PARTITION BY pipeline, generation ORDER BY produced_at DESC) = 1
+ORDER BY pipeline, generation
+"""
+"""The training mix of each generation (its latest version): rows per kind, fractions, depth."""
+
+CHECKS_SQL = """
+SELECT pipeline, generation, dataset, check_name, state, passed, rule, observed, threshold,
+       coalesce(description, error_message) AS detail, evaluated_at, dagster_run_id
+FROM check_results
+WHERE ($pipeline IS NULL OR pipeline = $pipeline)
+  AND ($generation IS NULL OR generation = $generation)
+  AND ($check IS NULL OR check_name = $check)
+  AND (NOT $failed_only OR passed IS DISTINCT FROM true)
+ORDER BY pipeline, generation, evaluated_at, check_name
+"""
+"""Every check evaluation, oldest first within each generation."""
+
+HOLDOUT_AUDIT_SQL = """
+WITH holdout AS (
+    SELECT DISTINCT d.pipeline, h.row_hash
+    FROM dataset_versions AS d JOIN row_hashes AS h ON h.version = d.version
+    WHERE d.sealed
+), fit AS (
+    SELECT g.pipeline, g.generation, g.generator, out.name AS output, f.name AS fitted_on,
+           f.generation AS fitted_on_generation, f.version AS fit_version, g.fitted_on_id
+    FROM generators AS g
+    JOIN dataset_versions AS out ON out.node_id = g.node_id
+    LEFT JOIN dataset_versions AS f ON f.node_id = g.fitted_on_id
+)
+SELECT fit.pipeline, fit.generation, fit.generator, fit.output, fit.fitted_on, fit.fitted_on_generation,
+       (SELECT count(*) FROM row_hashes AS r WHERE r.version = fit.fit_version) AS fit_rows_hashed,
+       (SELECT count(DISTINCT r.row_hash) FROM row_hashes AS r
+        JOIN holdout AS h ON h.row_hash = r.row_hash AND h.pipeline = fit.pipeline
+        WHERE r.version = fit.fit_version) AS holdout_rows_in_fit,
+       fit.fitted_on_id
+FROM fit
+WHERE $pipeline IS NULL OR fit.pipeline = $pipeline
+ORDER BY fit.pipeline, fit.generation, fit.output
+"""
+"""Per generator: how many rows of its training data are rows of a sealed holdout (by content hash)."""
+
+
+def resolve(
+    connection: duckdb.DuckDBPyConnection, name: str, *, version: str | None = None, generation: int | None = None
+) -> list[int]:
+    """Node ids of a dataset's version: the given version, the latest of a generation, or the latest.
+
+    Raises:
+        LineageQueryError: No such dataset or version in the store.
+    """
+    rows = connection.execute(
+        """
+        SELECT node_id FROM dataset_versions
+        WHERE name = $name AND ($version IS NULL OR version = $version)
+          AND ($generation IS NULL OR generation = $generation)
+        ORDER BY produced_at DESC NULLS LAST, node_id DESC LIMIT 1
+        """,
+        {"name": name, "version": version, "generation": generation},
+    ).fetchall()
+    if not rows:
+        known = [row[0] for row in connection.execute(
+            "SELECT DISTINCT name FROM dataset_versions WHERE stage IS NOT NULL ORDER BY name LIMIT 30"
+        ).fetchall()]
+        where = (f" version {version}" if version else "") + (f" generation {generation}" if generation else "")
+        raise LineageQueryError(
+            f"no dataset {name!r}{where} in the lineage store; datasets it holds: {known} "
+            "(run `synth-pipeline lineage sync` if the runs are recent)"
+        )
+    return [int(rows[0][0])]
+
+
+def generator_outputs(
+    connection: duckdb.DuckDBPyConnection, generator: str, *, pipeline: str | None = None,
+    generation: int | None = None,
+) -> list[int]:
+    """Node ids of the datasets made by a generator (e.g. ``sdv.gaussian_copula`` or ``smote``).
+
+    Raises:
+        LineageQueryError: No generator of that name made anything recorded.
+    """
+    rows = connection.execute(
+        """
+        SELECT node_id FROM generators
+        WHERE generator = $generator AND ($pipeline IS NULL OR pipeline = $pipeline)
+          AND ($generation IS NULL OR generation = $generation)
+        """,
+        {"generator": generator, "pipeline": pipeline, "generation": generation},
+    ).fetchall()
+    if not rows:
+        known = [row[0] for row in connection.execute("SELECT DISTINCT generator FROM generators").fetchall()]
+        raise LineageQueryError(f"no dataset made by generator {generator!r} in the lineage store; generators: {known}")
+    return [int(row[0]) for row in rows]
+
+
+def reachable(
+    connection: duckdb.DuckDBPyConnection, starts: list[int], *, upstream: bool, graph: LineageGraph | None = None,
+    max_hops: int | None = None,
+) -> pd.DataFrame:
+    """Every dataset version reachable from ``starts`` with its fewest hops (starts at 0)."""
+    graph = graph or LineageGraph.load(connection)
+    nodes, hops = graph.reach(np.asarray(starts), upstream=upstream)
+    found = pd.DataFrame({"node_id": nodes, "hops": hops})
+    if max_hops is not None:
+        found = found[found["hops"] <= max_hops]
+    connection.register("reached_nodes", found)
+    try:
+        return connection.execute(REACHED_SQL).df()
+    finally:
+        connection.unregister("reached_nodes")
+
+
+def composition(connection: duckdb.DuckDBPyConnection, pipeline: str | None = None) -> pd.DataFrame:
+    """Per generation, what its training mix was made of."""
+    return connection.execute(COMPOSITION_SQL, {"pipeline": pipeline}).df()
+
+
+def checks(
+    connection: duckdb.DuckDBPyConnection, *, pipeline: str | None = None, generation: int | None = None,
+    check: str | None = None, failed_only: bool = False,
+) -> pd.DataFrame:
+    """Check history, per generation."""
+    return connection.execute(
+        CHECKS_SQL, {"pipeline": pipeline, "generation": generation, "check": check, "failed_only": failed_only}
+    ).df()
+
+
+def holdout_audit(
+    connection: duckdb.DuckDBPyConnection, *, pipeline: str | None = None, graph: LineageGraph | None = None
+) -> pd.DataFrame:
+    """Whether any sealed-holdout row ever reached a generator, by row hash and by lineage path.
+
+    One row per generator run: the rows of its training data that are holdout rows
+    (``holdout_rows_in_fit``, by content hash), and whether a sealed holdout is among the
+    ancestors of that training data (``holdout_upstream``).
+    """
+    audit = connection.execute(HOLDOUT_AUDIT_SQL, {"pipeline": pipeline}).df()
+    graph = graph or LineageGraph.load(connection)
+    holdouts = [row[0] for row in connection.execute("SELECT node_id FROM dataset_versions WHERE sealed").fetchall()]
+    downstream, _ = graph.reach(np.asarray(holdouts, dtype=np.int32), upstream=False)
+    audit["holdout_upstream"] = audit["fitted_on_id"].isin(downstream)
+    audit["leak"] = (audit["holdout_rows_in_fit"] > 0) | audit["holdout_upstream"]
+    return audit.drop(columns=["fitted_on_id"])

@@ -1,0 +1,280 @@
+"""The DuckDB lineage store: built from the event journal by one writer at a time.
+
+DuckDB admits one writing process per database file, while Dagster's multiprocess
+executor runs steps in parallel processes. Steps therefore never open the store: they
+append to their own journal files (:mod:`synth_pipeline.lineage.emitter`). The store
+is brought up to date by :meth:`LineageStore.sync`, which holds an exclusive lock file
+while it reads the journal files that are new or have grown, so concurrent syncs and
+queries wait for each other instead of failing on DuckDB's lock. Events already in the
+store are skipped, so syncing twice, or after a crash, never duplicates a record.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from synth_pipeline.lineage import queries
+from synth_pipeline.lineage.graph import LineageGraph
+from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.lineage.schema import DDL, EVENT_COLUMNS, INGEST, MANIFESTS_TO_LOAD, SCHEMA_VERSION, STAGE_EVENTS
+
+_BATCH_BYTES = 256 * 1024 * 1024
+_PROCESS_LOCKS: dict[str, threading.RLock] = {}
+_HELD: set[str] = set()
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync read.
+
+    Attributes:
+        files: Journal files read (new or grown since the last sync).
+        events: Events added to the store.
+        seconds: Wall-clock time.
+    """
+
+    files: int
+    events: int
+    seconds: float
+
+
+class LineageStore:
+    """The lineage store of one data directory.
+
+    Args:
+        data_dir: The data directory (default: as the dataset store resolves it).
+        layout: Explicit lineage paths (overrides ``data_dir``).
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, *, layout: LineageLayout | None = None) -> None:
+        self.layout = layout or LineageLayout.for_data_dir(data_dir)
+        self._cached_graph: tuple[tuple[int, int], LineageGraph] | None = None
+
+    @property
+    def path(self) -> Path:
+        """The DuckDB file."""
+        return self.layout.store_path
+
+    @contextmanager
+    def connect(self, *, sync: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the store, under the store's lock (brought up to date first by default)."""
+        with self._locked():
+            connection = self._open()
+            try:
+                if sync:
+                    self._sync(connection)
+                yield connection
+            finally:
+                connection.close()
+
+    def ancestors(
+        self, name: str, *, version: str | None = None, generation: int | None = None, max_hops: int | None = None
+    ) -> pd.DataFrame:
+        """Every dataset version ``name`` (at ``version``, or the latest of ``generation``, or the
+        latest) was made from, to any depth, with the fewest hops to each (0 = itself)."""
+        with self.connect() as connection:
+            starts = queries.resolve(connection, name, version=version, generation=generation)
+            return queries.reachable(connection, starts, upstream=True, graph=self._graph(connection),
+                                     max_hops=max_hops)
+
+    def descendants(
+        self,
+        name: str | None = None,
+        *,
+        version: str | None = None,
+        generation: int | None = None,
+        generator: str | None = None,
+        pipeline: str | None = None,
+        max_hops: int | None = None,
+    ) -> pd.DataFrame:
+        """Everything made from a dataset version, or (with ``generator``) from every dataset a
+        generator such as ``sdv.gaussian_copula`` made (in ``pipeline`` / ``generation`` if given)."""
+        if (name is None) == (generator is None):
+            raise queries.LineageQueryError("give either a dataset name or a generator")
+        with self.connect() as connection:
+            starts = (
+                queries.resolve(connection, name, version=version, generation=generation)
+                if name is not None
+                else queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
+            )
+            return queries.reachable(connection, starts, upstream=False, graph=self._graph(connection),
+                                     max_hops=max_hops)
+
+    def composition(self, pipeline: str | None = None) -> pd.DataFrame:
+        """Per generation: rows per kind, synthetic and non-real fractions and depth of the training mix."""
+        with self.connect() as connection:
+            return queries.composition(connection, pipeline)
+
+    def checks(
+        self, *, pipeline: str | None = None, generation: int | None = None, check: str | None = None,
+        failed_only: bool = False,
+    ) -> pd.DataFrame:
+        """Check history: every evaluation of every check, per generation."""
+        with self.connect() as connection:
+            return queries.checks(connection, pipeline=pipeline, generation=generation, check=check,
+                                  failed_only=failed_only)
+
+    def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
+        """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
+        with self.connect() as connection:
+            return queries.holdout_audit(connection, pipeline=pipeline, graph=self._graph(connection))
+
+    def _graph(self, connection: duckdb.DuckDBPyConnection) -> LineageGraph:
+        # The graph only changes when a sync adds edges or nodes; reuse it otherwise.
+        stamp = connection.execute(
+            "SELECT (SELECT count(*) FROM edges), (SELECT count(*) FROM dataset_versions)"
+        ).fetchall()[0]
+        if self._cached_graph is None or self._cached_graph[0] != stamp:
+            self._cached_graph = (stamp, LineageGraph.load(connection))
+        return self._cached_graph[1]
+
+    def sync(self) -> SyncReport:
+        """Read new and grown journal files into the store."""
+        with self._locked():
+            connection = self._open()
+            try:
+                return self._sync(connection)
+            finally:
+                connection.close()
+
+    def rebuild(self) -> SyncReport:
+        """Delete the store and build it again from the journal (the record)."""
+        with self._locked():
+            for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+                path.unlink(missing_ok=True)
+            connection = self._open()
+            try:
+                return self._sync(connection)
+            finally:
+                connection.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # flock excludes other processes; the per-path RLock makes it re-entrant within this
+        # one (a second flock on the same file from this process would wait for itself).
+        key = str(self.layout.lock_path)
+        with _PROCESS_LOCKS.setdefault(key, threading.RLock()):
+            if key in _HELD:
+                yield
+                return
+            self.layout.root.mkdir(parents=True, exist_ok=True)
+            with open(self.layout.lock_path, "a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                _HELD.add(key)
+                try:
+                    yield
+                finally:
+                    _HELD.discard(key)
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        connection = duckdb.connect(str(self.path))
+        connection.execute(DDL)
+        stored = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        if stored and int(stored[0][0]) != SCHEMA_VERSION:
+            # The journal is the record: a store of another schema version is rebuilt from it.
+            connection.close()
+            self.path.unlink()
+            connection = duckdb.connect(str(self.path))
+            connection.execute(DDL)
+        connection.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+        return connection
+
+    def _sync(self, connection: duckdb.DuckDBPyConnection) -> SyncReport:
+        started = time.perf_counter()
+        offsets = dict(connection.execute("SELECT path, size FROM ingested_files").fetchall())
+        batch = _Batch(self.layout.root / f".staging-{os.getpid()}.jsonl")
+        files = added = 0
+        try:
+            for path in self.layout.journal_files():
+                offset = offsets.get(str(path), 0)
+                size = path.stat().st_size
+                if size == offset:
+                    continue
+                if size < offset:  # never happens to an append-only journal; read it again whole
+                    offset = 0
+                batch.add(path, offset)
+                files += 1
+                if batch.bytes >= _BATCH_BYTES:
+                    added += self._ingest(connection, batch)
+                    batch.clear()
+            if batch.files:
+                added += self._ingest(connection, batch)
+        finally:
+            batch.discard()
+        return SyncReport(files=files, events=added, seconds=time.perf_counter() - started)
+
+    def _ingest(self, connection: duckdb.DuckDBPyConnection, batch: _Batch) -> int:
+        batch.flush()
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(STAGE_EVENTS, {"file": str(batch.path), "columns": EVENT_COLUMNS})
+            added = connection.execute("SELECT count(*) FROM staged").fetchall()[0][0]
+            for statement in INGEST:
+                connection.execute(statement)
+            for version, manifest in connection.execute(MANIFESTS_TO_LOAD).fetchall():
+                path = self.layout.root / manifest
+                if path.is_file():
+                    connection.execute(
+                        "INSERT INTO row_hashes SELECT ?, row_hash FROM read_parquet(?)", [version, str(path)]
+                    )
+            connection.execute(
+                "INSERT OR REPLACE INTO ingested_files SELECT unnest($paths), unnest($offsets), now()",
+                {"paths": [str(path) for path in batch.files], "offsets": list(batch.files.values())},
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return int(added)
+
+
+class _Batch:
+    """Complete lines of journal files gathered into one staging file (DuckDB reads one big
+    file far faster than many small ones), with the offset each file was read up to.
+
+    A line not yet ended by a newline (an event being written, or cut off by a killed
+    process) is left for a later sync.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: dict[Path, int] = {}
+        self.bytes = 0
+        self._chunks: list[bytes] = []
+        self._handle = None
+
+    def add(self, journal: Path, offset: int) -> int:
+        with open(journal, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        if end:
+            self._chunks.append(data[:end])
+            self.bytes += end
+        self.files[journal] = offset + end
+        return end
+
+    def flush(self) -> None:
+        with open(self.path, "wb") as handle:
+            handle.writelines(self._chunks)
+
+    def clear(self) -> None:
+        self.files.clear()
+        self._chunks.clear()
+        self.bytes = 0
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
