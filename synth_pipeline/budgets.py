@@ -33,6 +33,8 @@ class RuleOutcome:
     observed: float
     threshold: float
     bound: Literal["max", "min"]
+    public_rule: str | None = None
+    """The rule without data values (class labels become ``class #i``), for lineage events."""
 
     @property
     def passed(self) -> bool:
@@ -65,13 +67,15 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
     outcomes = [RuleOutcome("synthetic fraction, overall", composition.fraction(*kinds),
                             policy.max_synthetic_fraction, "max")]
     minority = composition.minority_class
-    for label, fraction in composition.class_fraction(*kinds).items():
+    for index, (label, fraction) in enumerate(sorted(composition.class_fraction(*kinds).items()), start=1):
         if label == minority and len(composition.rows_by_class) > 1:
             outcomes.append(RuleOutcome(f"synthetic fraction, class {label} (minority)", fraction,
-                                        policy.max_minority_class_synthetic_fraction, "max"))
+                                        policy.max_minority_class_synthetic_fraction, "max",
+                                        f"synthetic fraction, class #{index} (minority)"))
         else:
             outcomes.append(RuleOutcome(f"synthetic fraction, class {label}", fraction,
-                                        policy.max_class_synthetic_fraction, "max"))
+                                        policy.max_class_synthetic_fraction, "max",
+                                        f"synthetic fraction, class #{index}"))
     return outcomes
 
 

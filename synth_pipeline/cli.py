@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.reporting import check_failures, generation_summary
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-going", action="store_true",
                      help="run the remaining generations after one fails (simulations); exit code still 1")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    add_lineage_parser(commands)
     return parser
 
 
@@ -108,6 +110,11 @@ def _run(args: argparse.Namespace) -> int:
         for step, message in run.failures:
             print(f"step {step} FAILED: {message}", file=sys.stderr)
         failed = failed or not run.success
+    from synth_pipeline.lineage.store import LineageStore
+
+    store = LineageStore()
+    report = store.sync()
+    print(f"\nlineage: {report.events} new events recorded in {store.path} (query: synth-pipeline lineage --help)")
     return 1 if failed else 0
 
 
@@ -115,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``synth-pipeline`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return run_lineage(args) if args.command == "lineage" else _run(args)
     except SynthPipelineError as error:
         print(f"synth-pipeline: error: {error}", file=sys.stderr)
         return 2

@@ -298,20 +298,30 @@ class CheckLineage:
             self._emit(RunState.FAIL, inputs=[input_dataset(self.checked)], error=error)
 
     def record(self, result: dg.AssetCheckResult, rules: Sequence[dict[str, Any]], *, generation: int) -> None:
-        """Emit the outcome: each rule as a data-quality assertion on the checked dataset."""
+        """Emit the outcome: each rule as a data-quality assertion on the checked dataset.
+
+        A rule's ``public_rule`` (its text without data values such as class labels) is
+        what the event carries, when the rule has one.
+        """
         severity = result.severity.value if result.severity else "ERROR"
+        public = {str(rule["rule"]): str(rule.get("public_rule") or rule["rule"]) for rule in rules}
         assertions = [
             assertion(
-                self.check_name, str(rule["rule"]), passed=bool(rule["passed"]), observed=rule["observed"],
+                self.check_name, public[str(rule["rule"])], passed=bool(rule["passed"]), observed=rule["observed"],
                 threshold=rule["threshold"], bound=str(rule["bound"]), severity=severity.lower(),
             )
             for rule in rules
         ]
         metadata = {key: getattr(value, "value", value) for key, value in (result.metadata or {}).items()}
+        description = result.description
+        for text, replacement in public.items():
+            description = description.replace(text, replacement) if description else description
+        headline = _text(metadata.get("rule"))
         check = CheckRunFacet(
             checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=True,
-            generation=generation, rule=_text(metadata.get("rule")), observed=_number(metadata.get("observed")),
-            threshold=_number(metadata.get("threshold")), description=result.description, producer=PRODUCER,
+            generation=generation, rule=public.get(headline, headline) if headline else None,
+            observed=_number(metadata.get("observed")), threshold=_number(metadata.get("threshold")),
+            description=description, producer=PRODUCER,
         )
         state = RunState.COMPLETE if result.passed else RunState.FAIL
         self._emit(state, inputs=[input_dataset(self.checked, assertions)], check=check)

@@ -1,0 +1,144 @@
+"""The DuckDB lineage store: tables, queries (API, SQL, CLI), rebuild, holdout audit, hostile input."""
+
+import json
+
+import pytest
+
+from conftest import Runner, fast_spec, why
+from lineage_helpers import journal_events
+from synth_pipeline import GenerationMode, MixSpec, SourceSpec, SynthPolicy, build_synth_pipeline
+from synth_pipeline.cli import main
+from synth_pipeline.lineage import queries
+from synth_pipeline.lineage.queries import LineageQueryError
+from synth_pipeline.lineage.store import LineageStore
+from synth_pipeline.naming import Stage
+from synth_pipeline.spec import FitOn, SynthesizerSpec
+
+TABLES = ("events", "dataset_versions", "edges", "generators", "check_results", "check_assertions", "row_hashes")
+
+
+@pytest.fixture(scope="module")
+def two_generations(tmp_path_factory):
+    runner = Runner(tmp_path_factory.mktemp("store") / "data")
+    spec = fast_spec("ls", mix=MixSpec(mode=GenerationMode.ACCUMULATE, real_arrival_batches=2),
+                     synthesizer=SynthesizerSpec(params={"default_distribution": "norm"}, fit_on=FitOn.PREVIOUS_MIX))
+    pipeline = build_synth_pipeline(spec)
+    runs = runner.run(pipeline, [1, 2])
+    assert all(run.success for run in runs), [why(run) for run in runs]
+    return runner, pipeline, runs, LineageStore(runner.data_dir)
+
+
+def _counts(store):
+    with store.connect(sync=False) as connection:
+        return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] for table in TABLES}
+
+
+def test_every_event_is_stored_and_rebuild_gives_the_same_store(two_generations):
+    runner, _, runs, store = two_generations
+    store.sync()
+    events = journal_events(runner.data_dir)
+    counts = _counts(store)
+    assert counts["events"] == len(events)
+    assert counts["check_results"] == sum(len(run.checks) for run in runs)
+    assert store.sync().events == 0  # nothing ingested twice
+    store.rebuild()
+    assert _counts(store) == counts
+
+
+def test_composition_per_generation_matches_the_runs(two_generations):
+    _, _, runs, store = two_generations
+    composition = store.composition("ls").set_index("generation")
+    for run in runs:
+        [mix] = [s for s in run.stages if s.stage == Stage.TRAINING_MIX]
+        row = composition.loc[run.generation]
+        assert row["rows"] == mix.metadata["dagster/row_count"]
+        assert row["synthetic_fraction"] == pytest.approx(mix.metadata["synthetic_fraction"])
+        assert {k: row[f"rows_{k}"] for k in ("real", "synthetic", "augmented", "unknown")} == mix.metadata[
+            "rows_by_kind"]
+
+
+def test_ancestry_to_any_depth_matches_the_recursive_sql(two_generations):
+    _, _, _, store = two_generations
+    ancestors = store.ancestors("ls/model", generation=2)
+    found = set(zip(ancestors["name"], ancestors["generation"].astype("Int64"), strict=True))
+    # The generation-2 model descends from generation 1 through the mix (accumulate) and the
+    # generator fitted on the previous mix, down to the source.
+    assert {("ls/training_mix", 2), ("ls/synthetic", 2), ("ls/training_mix", 1), ("ls/synthetic", 1),
+            ("ls/real_arrivals", 1), ("ls/real_train", 0), ("ls/real_source", 0)} <= found
+    assert ("ls/real_holdout", 0) not in found
+    with store.connect() as connection:
+        version = ancestors.loc[ancestors["hops"] == 0, "version"].item()
+        by_sql = connection.execute(queries.ANCESTORS_SQL, {"name": "ls/model", "version": version}).df()
+    assert by_sql.equals(ancestors)
+
+
+def test_descendants_of_a_generator_reach_the_models(two_generations):
+    _, _, _, store = two_generations
+    downstream = store.descendants(generator="sdv.gaussian_copula", pipeline="ls", generation=1)
+    found = set(zip(downstream["name"], downstream["generation"], strict=True))
+    assert {("ls/synthetic", 1), ("ls/training_mix", 1), ("ls/model", 1), ("ls/synthetic", 2),
+            ("ls/model", 2), ("ls/evaluation", 2)} <= found
+    assert not any(name.endswith(("real_arrivals", "real_holdout")) for name in downstream["name"])
+
+
+def test_check_history_per_generation(two_generations):
+    _, _, runs, store = two_generations
+    history = store.checks(pipeline="ls")
+    for run in runs:
+        rows = history[history["generation"].eq(run.generation) & history["dataset"].str.endswith("training_mix")]
+        assert set(rows["check_name"]) >= {"synthetic_budget", "recursion_depth", "generation_budget"}
+        assert rows["passed"].all()
+
+
+def test_holdout_audit_is_clean_on_a_sealed_pipeline(two_generations):
+    _, _, _, store = two_generations
+    audit = store.holdout_audit("ls")
+    assert len(audit) == 4  # SDV and SMOTE, two generations
+    assert (audit["fit_rows_hashed"] > 0).all()
+    assert not audit["leak"].any()
+
+
+def test_holdout_audit_finds_holdout_rows_that_reached_a_generator(tmp_path):
+    """Vendor data holding our own holdout rows enters the mix; generation 2's generator is fitted on it."""
+    from synth_pipeline.datasets import breast_cancer
+
+    runner = Runner(tmp_path / "data")
+    vendor = tmp_path / "vendor.csv"
+    breast_cancer().to_csv(vendor, index=False)  # every real row, the holdout's included
+    spec = fast_spec("lk", unknown_source=SourceSpec(path=str(vendor)),
+                     mix=MixSpec(include_unknown=True, real_arrival_batches=2),
+                     synthesizer=SynthesizerSpec(params={"default_distribution": "norm"}, fit_on=FitOn.PREVIOUS_MIX))
+    runner.run(build_synth_pipeline(spec), [1, 2], keep_going=True, policy=SynthPolicy(max_unknown_fraction=1.0))
+    audit = LineageStore(runner.data_dir).holdout_audit("lk").set_index(["generator", "generation"])
+    assert audit.loc[("sdv.gaussian_copula", 2), "holdout_rows_in_fit"] > 0
+    assert bool(audit.loc[("sdv.gaussian_copula", 2), "leak"])
+    assert main(["lineage", "holdout-audit", "--data-dir", str(runner.data_dir)]) == 1
+
+
+def test_hostile_names_are_parameters_not_sql(two_generations, capsys):
+    runner, _, _, store = two_generations
+    before = _counts(store)
+    hostile = "x'; DROP TABLE edges; --"
+    with pytest.raises(LineageQueryError, match="no dataset"):
+        store.ancestors(hostile)
+    assert main(["lineage", "descendants", hostile, "--data-dir", str(runner.data_dir)]) == 2
+    assert "no dataset" in capsys.readouterr().err
+    assert main(["lineage", "checks", "--pipeline", hostile, "--data-dir", str(runner.data_dir),
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert _counts(store) == before
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv"])
+def test_cli_queries_in_every_format(two_generations, capsys, output_format):
+    runner, _, _, _ = two_generations
+    for command in (["ancestors", "ls/model"], ["descendants", "ls/real_source"], ["composition"],
+                    ["checks", "--generation", "2"], ["holdout-audit"]):
+        assert main(["lineage", *command, "--data-dir", str(runner.data_dir), "--format", output_format]) == 0
+        out = capsys.readouterr().out
+        if output_format == "json":
+            assert json.loads(out)
+        elif output_format == "csv":
+            assert out.count("\n") >= 1 and "," in out.splitlines()[0]
+        else:
+            assert out.strip() and out.strip() != "(no rows)"
