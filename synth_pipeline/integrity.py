@@ -3,7 +3,6 @@
 import dagster as dg
 
 from synth_pipeline.factory import SynthPipeline
-from synth_pipeline.lineage.recorder import CheckLineage
 from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
 from synth_pipeline.storage import DatasetStore
@@ -40,6 +39,8 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
     def provenance_valid(
         context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore
     ) -> dg.AssetCheckResult:
+        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
+
         partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
         with CheckLineage(
             context.op_execution_context, synth_pipeline_store, asset_key=asset_key, partition=partition,

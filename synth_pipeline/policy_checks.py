@@ -46,7 +46,6 @@ from synth_pipeline.factory import SynthPipeline, policy_resource_key
 from synth_pipeline.generations import generation_key, parse_generation
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.isolation import fresh_real_rows, leaked_rows
-from synth_pipeline.lineage.recorder import CheckLineage
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
@@ -124,6 +123,8 @@ def _policy_check(
             pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
             policy=getattr(context.resources, policy_key), generation=generation,
         )
+        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
+
         partition = generation_key(generation) if stage in PARTITIONED_STAGES else None
         with CheckLineage(
             context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name

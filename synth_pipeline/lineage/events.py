@@ -46,14 +46,14 @@ INTEGRATION = "SYNTH_PIPELINE"
 _ERROR_LIMIT = 2000
 
 
-def _package_version() -> str:
+def _version(distribution: str) -> str:
     try:
-        return metadata.version("synth-pipeline")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "0+unknown"
 
 
-PRODUCER = f"urn:synth-pipeline:{_package_version()}"
+PRODUCER = f"urn:synth-pipeline:{_version('synth-pipeline')}"
 
 
 def lineage_namespace() -> str:
@@ -184,7 +184,7 @@ def run_event(
             producer=PRODUCER,
         ),
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            version=_dagster_version(), name="Dagster", openlineageAdapterVersion=_package_version(),
+            version=_version("dagster"), name="Dagster", openlineageAdapterVersion=_version("synth-pipeline"),
             producer=PRODUCER,
         ),
     }
@@ -209,13 +209,6 @@ def run_event(
         outputs=list(outputs),
         producer=PRODUCER,
     )
-
-
-def _dagster_version() -> str:
-    try:
-        return metadata.version("dagster")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def assertion(

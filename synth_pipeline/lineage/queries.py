@@ -29,25 +29,26 @@ FROM reached_nodes AS r JOIN dataset_versions AS d USING (node_id)
 ORDER BY r.hops, d.name, d.generation, d.version
 """
 
-ANCESTORS_SQL = """
+_WALK_SQL = """
 WITH RECURSIVE walk(node_id, hops) USING KEY (node_id) AS (
     SELECT node_id, 0 FROM dataset_versions WHERE name = $name AND version = $version
     UNION
-    SELECT e.parent_id, any_value(w.hops) + 1
-    FROM walk AS w JOIN edges AS e ON e.child_id = w.node_id
-    WHERE e.parent_id NOT IN (SELECT node_id FROM recurring.walk)
-    GROUP BY e.parent_id
+    SELECT e.{to}, any_value(w.hops) + 1
+    FROM walk AS w JOIN edges AS e ON e.{frm} = w.node_id
+    WHERE e.{to} NOT IN (SELECT node_id FROM recurring.walk)
+    GROUP BY e.{to}
 )
 SELECT w.hops, d.name, d.version, d.generation, d.stage, d.kind, d."rows", d.synthetic_fraction, d.max_depth,
        d.pipeline, d.produced_at
 FROM walk AS w JOIN dataset_versions AS d USING (node_id)
 ORDER BY w.hops, d.name, d.generation, d.version
 """
+
+ANCESTORS_SQL = _WALK_SQL.format(to="parent_id", frm="child_id")
 """Every ancestor of one dataset version, with the fewest hops to it (0 = the version itself)."""
 
-DESCENDANTS_SQL = ANCESTORS_SQL.replace("e.parent_id", "e.TMP").replace("e.child_id", "e.parent_id").replace(
-    "e.TMP", "e.child_id"
-).replace("ancestor", "descendant")
+DESCENDANTS_SQL = _WALK_SQL.format(to="child_id", frm="parent_id")
+"""Every descendant of one dataset version, with the fewest hops to it (0 = the version itself)."""
 
 COMPOSITION_SQL = """
 SELECT pipeline, generation, dataset, "rows", rows_real, rows_synthetic, rows_augmented, rows_unknown,

@@ -128,7 +128,7 @@ class StepLineage:
     ) -> None:
         self.context = context
         self.store = store
-        self.layout = LineageLayout(root=store.root / "lineage")
+        self.layout = LineageLayout.for_data_dir(store.root)
         self.pipeline = pipeline
         self.relation = relation
         self.outputs = outputs
@@ -157,6 +157,10 @@ class StepLineage:
     def add_input(self, ref: DatasetRef) -> None:
         """Record one more dataset the step read (e.g. the previous generation's mix)."""
         self.inputs.append(ref)
+
+    def add_stored_input(self, asset_key: dg.AssetKey, partition: str | None, *, role: str) -> None:
+        """Record a stored dataset the step read outside its Dagster inputs, at its current version."""
+        self.inputs.append(stored_ref(self.store, asset_key, partition, role=role))
 
     def fit_input(self, asset_key: dg.AssetKey, partition: str | None, frame: pd.DataFrame) -> DatasetRef:
         """Record a generator's training data, keeping its row hashes for the holdout audit."""
@@ -279,8 +283,7 @@ class CheckLineage:
         self.check_name = check_name
         self.run_id = str(generate_new_uuid())
         self.job_name = f"{asset_key.to_user_string()}:{check_name}"
-        layout = LineageLayout(root=store.root / "lineage")
-        self._emitter = step_emitter(layout, context)
+        self._emitter = step_emitter(LineageLayout.for_data_dir(store.root), context)
         try:
             self.checked = stored_ref(store, asset_key, partition, role="checked")
         except Exception:  # noqa: BLE001 - the check itself reports a missing asset

@@ -254,9 +254,8 @@ class _Batch:
         self.files: dict[Path, int] = {}
         self.bytes = 0
         self._chunks: list[bytes] = []
-        self._handle = None
 
-    def add(self, journal: Path, offset: int) -> int:
+    def add(self, journal: Path, offset: int) -> None:
         with open(journal, "rb") as handle:
             handle.seek(offset)
             data = handle.read()
@@ -265,7 +264,6 @@ class _Batch:
             self._chunks.append(data[:end])
             self.bytes += end
         self.files[journal] = offset + end
-        return end
 
     def flush(self) -> None:
         with open(self.path, "wb") as handle:

@@ -6,7 +6,6 @@ import pandas as pd
 
 from synth_pipeline.augmentation import smote_oversample
 from synth_pipeline.generations import current_generation
-from synth_pipeline.lineage.facets import Generator
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
@@ -44,6 +43,8 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
             context.log.info(
                 f"generation {generation}: {len(frame)} augmented rows (SMOTE, target ratio {settings.target_ratio})"
             )
+            from synth_pipeline.lineage.facets import Generator
+
             params = {"target_ratio": settings.target_ratio, "k_neighbors": settings.k_neighbors}
             return lineage.publish(
                 Stage.AUGMENTED, frame, generation=generation,

@@ -1,14 +1,18 @@
 """What every stage builder needs: the spec, the translator and the wiring helpers."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from synth_pipeline.lineage.recorder import OutputSpec, StepLineage, stored_ref
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.storage import DatasetStore
+
+if TYPE_CHECKING:
+    from synth_pipeline.lineage.recorder import StepLineage
 
 IO_MANAGER_KEY = "synth_pipeline_io_manager"
 # Assets take the store as a parameter of this very name (Dagster binds resources by
@@ -88,6 +92,10 @@ class StageBuilder:
             inputs: Stages read as Dagster inputs, with the role each plays.
             generation: The generation materialized (0 outside generations).
         """
+        # Imported here: openlineage-python takes about a second to import, and loading
+        # the definitions (e.g. in the Dagster UI) must not pay for it.
+        from synth_pipeline.lineage.recorder import OutputSpec, StepLineage, stored_ref
+
         return StepLineage(
             context.op_execution_context, store, pipeline=self.spec.name, relation=relation,
             outputs={

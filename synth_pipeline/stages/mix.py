@@ -5,7 +5,6 @@ import pandas as pd
 from pydantic import Field
 
 from synth_pipeline.generations import current_generation
-from synth_pipeline.lineage.recorder import stored_ref
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
@@ -64,7 +63,7 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
                     synth_pipeline_store, mix_key, generation - 1,
                     allow_failed=config.allow_failed_previous, log=context.log,
                 )
-                lineage.add_input(stored_ref(synth_pipeline_store, mix_key, str(generation - 1), role="previous"))
+                lineage.add_stored_input(mix_key, str(generation - 1), role="previous")
             mix = assemble_mix(new_rows, previous, mode)
             is_real = mix[KIND_COLUMN] == ProvenanceKind.REAL.value
             fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())

@@ -1,6 +1,7 @@
 """Real stages: the source, the sealed holdout / train split, and per-generation arrivals."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import numpy as np
@@ -9,8 +10,6 @@ from pydantic import Field
 
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.generations import current_generation
-from synth_pipeline.lineage.events import DatasetRef
-from synth_pipeline.lineage.versions import bytes_version
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
@@ -19,6 +18,9 @@ from synth_pipeline.spec import SourceSpec
 from synth_pipeline.splitting import holdout_mask, mix64
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
+
+if TYPE_CHECKING:
+    from synth_pipeline.lineage.events import DatasetRef
 
 
 class SourceConfig(dg.Config):
@@ -30,8 +32,11 @@ class SourceConfig(dg.Config):
     )
 
 
-def source_ref(source: SourceSpec) -> DatasetRef:
+def source_ref(source: SourceSpec) -> "DatasetRef":
     """The lineage reference of an external source: a file (versioned by its bytes) or a loader."""
+    from synth_pipeline.lineage.events import DatasetRef
+    from synth_pipeline.lineage.versions import bytes_version
+
     if source.path is not None:
         path = Path(source.path).absolute()
         return DatasetRef(

@@ -6,7 +6,6 @@ from pydantic import Field
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import current_generation
-from synth_pipeline.lineage.facets import Generator
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
@@ -81,6 +80,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 sampled, kind=ProvenanceKind.SYNTHETIC, generation=generation,
                 dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
             )
+            from synth_pipeline.lineage.facets import Generator
+
             generator = Generator(
                 name=f"sdv.{method.value}", params=params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"
             )
