@@ -25,7 +25,10 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
                         help=f"data directory (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     common.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
-    actions.add_parser("sync", parents=[common], help="read new journal events into the store")
+    sync = actions.add_parser("sync", parents=[common], help="read new journal events into the store")
+    sync.add_argument("--full", action="store_true",
+                      help="look at every journal file, also in run directories whose change stamp did not move "
+                           "(for journal files copied in by hand)")
     actions.add_parser("rebuild", parents=[common], help="delete the store and rebuild it from the journal")
     for name, help_text in (("ancestors", "every dataset version a dataset was made from, to any depth"),
                             ("descendants", "everything made from a dataset version or by a generator")):
@@ -56,7 +59,7 @@ def run_lineage(args: argparse.Namespace) -> int:
 
     store = LineageStore(args.data_dir)
     if args.action in ("sync", "rebuild"):
-        report = store.sync() if args.action == "sync" else store.rebuild()
+        report = store.sync(full=args.full) if args.action == "sync" else store.rebuild()
         print(f"{args.action}: {report.events} events from {report.files} journal files in {report.seconds:.2f}s "
               f"-> {store.path}")
         return 0

@@ -1,7 +1,11 @@
 """No lineage record is lost, and no step fails on DuckDB's lock, when steps and syncs run in parallel."""
 
 import multiprocessing
+import threading
+from collections import Counter
+from pathlib import Path
 
+import dagster as dg
 from openlineage.client.event_v2 import RunState
 from openlineage.client.uuid import generate_new_uuid
 
@@ -20,7 +24,7 @@ EVENTS_PER_WRITER = 200
 def _write_events(data_dir: str, writer: int) -> None:
     layout = LineageLayout.for_data_dir(data_dir)
     dagster_run = str(generate_new_uuid())
-    emitter = LineageEmitter(layout.journal_file(dagster_run, f"step_{writer}", writer), forward=False)
+    emitter = LineageEmitter(layout, layout.journal_file(dagster_run, f"step_{writer}", writer), forward=False)
     facet = DagsterRunFacet(dagsterRunId=dagster_run, dagsterJob="stress", stepKey=f"step_{writer}",
                             assetKey=f"stress/w{writer}")
     for number in range(EVENTS_PER_WRITER // 2):
@@ -58,3 +62,74 @@ def test_parallel_writers_and_syncs_lose_nothing(tmp_path):
         written = len(journal_events(tmp_path / "data"))
         assert written == WRITERS * EVENTS_PER_WRITER * (round_number + 1)
         assert stored == (written, written // 2)
+
+
+# Forkserver with these modules loaded starts a step process in well under a second, instead of
+# the few seconds a spawned interpreter needs to import them.
+_MULTIPROCESS = {
+    "max_concurrent": 4,
+    "start_method": {"forkserver": {"preload_modules": [
+        "dagster", "pandas", "pyarrow", "sklearn", "openlineage.client", "synth_pipeline", "multiprocess_job"]}},
+}
+
+
+def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
+    """Two generation runs at once, each running up to 4 step processes, while a thread syncs the store."""
+    data_dir = tmp_path / "data"
+    # Step processes fork from a server that starts with this environment, which tells them the data
+    # directory; they import the job module from the working directory recorded by reconstructable().
+    monkeypatch.setenv("SYNTH_PIPELINE_DATA_DIR", str(data_dir))
+    monkeypatch.chdir(Path(__file__).parent)
+    (tmp_path / "home").mkdir()
+    instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
+    from multiprocess_job import generation_job, pipeline
+
+    generations = ["1", "2"]
+    instance.add_dynamic_partitions(f"{pipeline.name}_generations", generations)
+    results: dict[str, dg.JobExecutionResult] = {}
+    sync_errors: list[BaseException] = []
+    done = threading.Event()
+
+    def run(generation: str) -> None:
+        results[generation] = dg.execute_job(
+            dg.reconstructable(generation_job), instance=instance, tags={"dagster/partition": generation},
+            run_config={"execution": {"config": {"multiprocess": _MULTIPROCESS}}},
+        )
+
+    def sync_until_done() -> None:
+        store = LineageStore(data_dir)
+        try:
+            while not done.is_set():
+                store.sync()
+        except BaseException as error:  # reported by the assertion below
+            sync_errors.append(error)
+
+    syncer = threading.Thread(target=sync_until_done)
+    runs = [threading.Thread(target=run, args=(generation,)) for generation in generations]
+    syncer.start()
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    done.set()
+    syncer.join()
+
+    assert sorted(results) == generations
+    for generation, result in results.items():
+        failures = [event.message for event in result.all_events if event.is_step_failure]
+        assert result.success and failures == [], (generation, failures)
+    assert sync_errors == []
+    journal = journal_events(data_dir)
+    store = LineageStore(data_dir)
+    store.sync()
+    with store.connect() as connection:
+        stored = connection.execute("SELECT run_id, event_type FROM events").fetchall()
+    assert Counter(map(tuple, stored)) == Counter((e["run"]["runId"], e["eventType"]) for e in journal)
+    states = Counter(event["eventType"] for event in journal)
+    assert states["FAIL"] == 0 and states["START"] == states["COMPLETE"] > 40
+    step_processes = {event["run"]["facets"]["synthPipeline_dagster"]["stepKey"] for event in journal}
+    dagster_runs = {event["run"]["facets"]["synthPipeline_dagster"]["dagsterRunId"] for event in journal}
+    assert len(step_processes) >= 20 and dagster_runs == {result.run_id for result in results.values()}
+    with store.connect() as connection:
+        generations_stored = connection.execute("SELECT DISTINCT generation FROM generations ORDER BY 1").fetchall()
+    assert [row[0] for row in generations_stored] == [1, 2]

@@ -25,6 +25,8 @@ from openlineage.client.event_v2 import RunEvent
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.noop import NoopConfig, NoopTransport
 
+from synth_pipeline.lineage.layout import LineageLayout
+
 log = logging.getLogger(__name__)
 
 
@@ -49,12 +51,14 @@ class LineageEmitter:
     """Emits the events of one step process.
 
     Args:
-        journal_file: This process's journal file.
+        layout: The lineage directory the journal belongs to.
+        journal_file: This process's journal file in it.
         forward: Also send events to the configured OpenLineage transport.
     """
 
-    def __init__(self, journal_file: Path, *, forward: bool = True) -> None:
+    def __init__(self, layout: LineageLayout, journal_file: Path, *, forward: bool = True) -> None:
         journal_file.parent.mkdir(parents=True, exist_ok=True)
+        self.layout = layout
         self.journal_file = journal_file
         self._journal = FileTransport(FileConfig(log_file_path=str(journal_file), append=True))
         self._forward = forward
@@ -62,6 +66,7 @@ class LineageEmitter:
     def emit(self, event: RunEvent) -> None:
         """Append ``event`` to the journal, then send it to the configured transport."""
         self._journal.emit(event)
+        self.layout.mark_journal_changed(self.journal_file)
         client = configured_client() if self._forward else None
         if client is None:
             return

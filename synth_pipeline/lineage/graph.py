@@ -1,46 +1,104 @@
-"""Reachability over the lineage graph (dataset versions and their edges), to any depth.
+"""The lineage graph in memory: dataset versions and their edges, for reachability to any depth.
 
 The store's ``edges`` table is loaded once into compressed sparse rows and walked with
 SciPy's breadth-first search, which runs in C in time linear in the edges reached,
 however deep the graph is. A recursive SQL query (see :mod:`synth_pipeline.lineage.queries`)
 gives the same answer but needs one iteration per level, which is slow on long
-generation chains.
+generation chains. The dataset versions' columns are held as arrays, so a query's rows
+are gathered by position rather than joined in SQL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+NODE_COLUMNS = ("name", "version", "generation", "stage", "kind", "rows", "synthetic_fraction", "max_depth",
+                "pipeline", "produced_at")
+"""The columns of a reachability result, after ``hops`` (as in ``queries.ANCESTORS_SQL``)."""
+
+_CATEGORICAL = ("name", "version", "stage", "kind", "pipeline")
+# Text columns are categorical: a query's rows are then gathered as integer codes, which
+# is several times faster than gathering Python strings on results of 100,000s of rows.
+
+_LOAD_NODES = f"""
+-- Results are ordered by hops, then name, generation and version: each node's rank by the
+-- last three lets a result sort on two integers.
+SELECT {", ".join(f'"{column}"' for column in NODE_COLUMNS)},
+       row_number() OVER (ORDER BY name, generation NULLS LAST, version) - 1 AS sort_rank
+FROM dataset_versions ORDER BY node_id
+"""
 
 
 @dataclass(frozen=True)
 class LineageGraph:
-    """The edges of the store as sparse rows, in both directions.
+    """The edges of the store as sparse matrices in both directions, and the node table.
+
+    Node ids are the positions ``0 .. n-1`` the store assigns (``dataset_versions.node_id``).
 
     Attributes:
-        nodes: Number of node ids (``max(node_id) + 1``).
-        up_indptr, up_indices: child -> parents.
-        down_indptr, down_indices: parent -> children.
+        nodes: The dataset versions, one row per node id.
+        up: child -> parents adjacency.
+        down: parent -> children adjacency.
     """
 
-    nodes: int
-    up_indptr: np.ndarray
-    up_indices: np.ndarray
-    down_indptr: np.ndarray
-    down_indices: np.ndarray
+    nodes: pd.DataFrame
+    up: csr_matrix
+    down: csr_matrix
+    _sort_rank: np.ndarray = field(repr=False)
+    _by_name: dict[str, np.ndarray] = field(repr=False)
+    _generation: np.ndarray = field(repr=False)  # float, NaN where absent
+    _produced: np.ndarray = field(repr=False)  # int64 ns, -1 where absent
 
     @classmethod
     def load(cls, connection: duckdb.DuckDBPyConnection) -> LineageGraph:
-        """Read the ``edges`` table."""
-        nodes = int(connection.execute("SELECT coalesce(max(node_id), -1) + 1 FROM dataset_versions").fetchall()[0][0])
+        """Read ``dataset_versions`` and ``edges``."""
+        nodes = connection.execute(_LOAD_NODES).df()
+        for column in _CATEGORICAL:
+            nodes[column] = nodes[column].astype("category")
+        count = len(nodes)
         edges = connection.execute("SELECT parent_id, child_id FROM edges").fetchnumpy()
         parents = np.asarray(edges["parent_id"], dtype=np.int32)
         children = np.asarray(edges["child_id"], dtype=np.int32)
-        up_indptr, up_indices = _csr(children, parents, nodes)
-        down_indptr, down_indices = _csr(parents, children, nodes)
-        return cls(nodes, up_indptr, up_indices, down_indptr, down_indices)
+        rank = nodes.pop("sort_rank").to_numpy(dtype=np.int64)
+        generation = nodes["generation"].to_numpy(dtype=np.float64, na_value=np.nan)
+        produced = nodes["produced_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        produced[nodes["produced_at"].isna().to_numpy()] = -1
+        by_name = {str(name): np.asarray(ids)
+                   for name, ids in nodes.groupby("name", sort=False, observed=True).indices.items()}
+        return cls(nodes, _adjacency(children, parents, count), _adjacency(parents, children, count), rank, by_name,
+                   generation, produced)
+
+    def find(self, name: str, *, version: str | None = None, generation: int | None = None) -> int | None:
+        """The node of ``name`` at ``version``, or the latest of ``generation``, or the latest; None if absent.
+
+        "Latest" is the last produced (versions never produced by a recorded run come last).
+        """
+        candidates = self._by_name.get(name)
+        if candidates is None:
+            return None
+        if version is not None:
+            versions = self.nodes["version"].array
+            if version not in versions.categories:
+                return None
+            candidates = candidates[versions.codes[candidates] == versions.categories.get_loc(version)]
+        if generation is not None:
+            candidates = candidates[self._generation[candidates] == generation]
+        if candidates.size == 0:
+            return None
+        produced = self._produced[candidates]
+        return int(candidates[produced == produced.max()].max())
+
+    def names(self) -> list[str]:
+        """The dataset names of produced versions, sorted."""
+        return sorted(str(name) for name in self.nodes.loc[self.nodes["stage"].notna(), "name"].unique())
 
     def reach(self, starts: np.ndarray, *, upstream: bool) -> tuple[np.ndarray, np.ndarray]:
         """Every node reachable from ``starts`` (which are included, at 0 hops).
@@ -50,45 +108,80 @@ class LineageGraph:
             upstream: Follow edges to parents (ancestors) rather than to children (descendants).
 
         Returns:
-            ``(node_ids, hops)``: each reachable node and its fewest hops from a start.
+            ``(node_ids, hops)`` in breadth-first order: each reachable node and its fewest
+            hops from a start.
         """
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import breadth_first_order
 
-        indptr, indices = (self.up_indptr, self.up_indices) if upstream else (self.down_indptr, self.down_indices)
+        graph = self.up if upstream else self.down
         starts = np.unique(np.asarray(starts, dtype=np.int32))
         if starts.size == 0:
             return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
-        # A virtual root (node id ``nodes``) with an edge to each start turns a
-        # multi-source search into one single-source search.
-        root = self.nodes
-        extended_indptr = np.append(indptr, indptr[-1] + starts.size).astype(np.int64)
-        extended_indices = np.concatenate([indices, starts])
-        graph = csr_matrix(
-            (np.ones(extended_indices.size, dtype=np.int8), extended_indices, extended_indptr),
+        if starts.size == 1:
+            order, predecessors = breadth_first_order(graph, int(starts[0]), directed=True,
+                                                      return_predecessors=True)
+            return order.astype(np.int32, copy=False), _hops(order, predecessors)
+        # A virtual root (node id ``n``) with an edge to each start turns a multi-source
+        # search into one single-source search.
+        root = graph.shape[0]
+        extended = csr_matrix(
+            (np.ones(graph.indices.size + starts.size, dtype=np.int8),
+             np.concatenate([graph.indices, starts]),
+             np.append(graph.indptr, graph.indptr[-1] + starts.size).astype(np.int64)),
             shape=(root + 1, root + 1),
         )
-        order, predecessors = breadth_first_order(graph, root, directed=True, return_predecessors=True)
-        hops = _depths(order, predecessors) - 1
-        return order[1:].astype(np.int32), hops[1:].astype(np.int32)
+        order, predecessors = breadth_first_order(extended, root, directed=True, return_predecessors=True)
+        return order[1:].astype(np.int32), _hops(order, predecessors)[1:] - 1
+
+    def frame(self, node_ids: np.ndarray, hops: np.ndarray) -> pd.DataFrame:
+        """The dataset versions ``node_ids`` with their ``hops``, ordered by hops, name, generation, version."""
+        order = np.argsort(hops.astype(np.int64) * max(len(self.nodes), 1) + self._sort_rank[node_ids])  # keys unique
+        picked = node_ids[order]
+        columns = {"hops": hops[order]}
+        for column in NODE_COLUMNS:
+            values = self.nodes[column].array
+            if isinstance(values, pd.Categorical):
+                columns[column] = pd.Categorical.from_codes(values.codes.take(picked), dtype=values.dtype,
+                                                            validate=False)
+            else:
+                columns[column] = values.take(picked)
+        return pd.DataFrame(columns, copy=False)
 
 
-def _csr(sources: np.ndarray, targets: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def _adjacency(sources: np.ndarray, targets: np.ndarray, count: int) -> csr_matrix:
+    from scipy.sparse import csr_matrix
+
     order = np.argsort(sources, kind="stable")
-    counts = np.bincount(sources, minlength=nodes)
-    indptr = np.zeros(nodes + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return indptr, targets[order].astype(np.int32)
+    indptr = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(np.bincount(sources, minlength=count), out=indptr[1:])
+    indices = targets[order].astype(np.int32)
+    # float64 weights and int32 indices are what SciPy's graph routines use: anything
+    # else is converted, a copy of every edge, on each search.
+    return csr_matrix((np.ones(indices.size, dtype=np.float64), indices, indptr), shape=(count, count))
 
 
-def _depths(order: np.ndarray, predecessors: np.ndarray) -> np.ndarray:
-    """Hops from the root of each node in a BFS ``order``, by pointer jumping (log-depth passes)."""
-    position = np.full(predecessors.size, -1, dtype=np.int64)
-    position[order] = np.arange(order.size)
-    ancestor = position[np.where(predecessors[order] < 0, order[0], predecessors[order])]
-    distance = np.ones(order.size, dtype=np.int64)
-    distance[0] = 0
-    while np.any(ancestor != 0):
-        distance = distance + distance[ancestor]
-        ancestor = ancestor[ancestor]
-    return distance
+def _hops(order: np.ndarray, predecessors: np.ndarray) -> np.ndarray:
+    """Hops from the root of each node in a breadth-first ``order``.
+
+    In breadth-first order each level is a consecutive run, and the positions of the
+    nodes' predecessors never decrease, so level k + 1 starts at the first node whose
+    predecessor lies at or after the start of level k: the number of nodes whose
+    predecessor lies before it. Those counts come from one cumulative sum, which leaves
+    one array lookup per level.
+    """
+    size = order.size
+    position = np.empty(predecessors.size, dtype=np.int32)
+    position[order] = np.arange(size, dtype=np.int32)
+    parent = predecessors[order]
+    parent[0] = order[0]  # the root has none
+    parent_position = position[parent]
+    parent_position[0] = -1
+    # before[j] = how many nodes have their predecessor at a position below j.
+    before = np.cumsum(np.bincount(parent_position + 1, minlength=size + 1))
+    starts = [0]
+    start = before.dtype.type(0)
+    while start < size:
+        start = before[start]
+        starts.append(start)
+    return np.repeat(np.arange(len(starts) - 1, dtype=np.int32), np.diff(starts))

@@ -13,7 +13,9 @@ never share a file. The DuckDB store is derived from it and can be rebuilt at an
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,4 +70,54 @@ class LineageLayout:
 
     def journal_files(self) -> list[Path]:
         """Every journal file, in name order."""
-        return sorted(self.events_dir.glob("*/*.jsonl")) if self.events_dir.is_dir() else []
+        return [path for path, _ in self.journal_sizes()]
+
+    def journal_dirs(self) -> list[tuple[Path, int]]:
+        """Every run directory of the journal with its change stamp, in name order.
+
+        A run directory's stamp (its modification time in ns) changes when a file is
+        created in it and, set by :meth:`mark_journal_changed`, after every event.
+        """
+        try:
+            with os.scandir(self.events_dir) as entries:
+                found = [(entry.path, entry.stat().st_mtime_ns) for entry in entries if entry.is_dir()]
+        except FileNotFoundError:
+            return []
+        return [(Path(path), stamp) for path, stamp in sorted(found)]
+
+    def journal_sizes(self, run_dirs: list[Path] | None = None) -> list[tuple[Path, int]]:
+        """Every journal file (of ``run_dirs``, default all) and its size in bytes, in name order."""
+        found = []
+        for run_dir in run_dirs if run_dirs is not None else [path for path, _ in self.journal_dirs()]:
+            try:
+                with os.scandir(run_dir) as entries:
+                    found += [(entry.path, entry.stat().st_size) for entry in entries
+                              if entry.name.endswith(".jsonl") and entry.is_file()]
+            except FileNotFoundError:
+                continue
+        return [(Path(path), size) for path, size in sorted(found)]
+
+    def journal_stamp(self) -> int | None:
+        """The journal's change stamp: the events directory's modification time in ns (None if absent).
+
+        Every emitted event sets it (:meth:`mark_journal_changed`), as does every new run
+        directory, so an unchanged stamp means nothing was written since it was read.
+        """
+        try:
+            return self.events_dir.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def mark_journal_changed(self, journal_file: Path) -> None:
+        """Set the change stamps of ``journal_file``'s run directory and of the journal to now.
+
+        Called after each event is appended, so a sync can skip what has not changed.
+        """
+        # An explicit nanosecond time: the kernel's own clock for "now" can be coarse enough
+        # that two writes a few milliseconds apart leave the same stamp.
+        now = time.time_ns()
+        for directory in (journal_file.parent, self.events_dir):
+            try:
+                os.utime(directory, ns=(now, now))
+            except PermissionError:  # a directory owned by another user: only "now" is allowed
+                os.utime(directory)

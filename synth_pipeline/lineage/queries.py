@@ -22,13 +22,6 @@ class LineageQueryError(SynthPipelineError):
     """A lineage query names something the store does not hold."""
 
 
-REACHED_SQL = """
-SELECT r.hops, d.name, d.version, d.generation, d.stage, d.kind, d."rows", d.synthetic_fraction, d.max_depth,
-       d.pipeline, d.produced_at
-FROM reached_nodes AS r JOIN dataset_versions AS d USING (node_id)
-ORDER BY r.hops, d.name, d.generation, d.version
-"""
-
 _WALK_SQL = """
 WITH RECURSIVE walk(node_id, hops) USING KEY (node_id) AS (
     SELECT node_id, 0 FROM dataset_versions WHERE name = $name AND version = $version
@@ -97,33 +90,20 @@ ORDER BY fit.pipeline, fit.generation, fit.output
 """Per generator: how many rows of its training data are rows of a sealed holdout (by content hash)."""
 
 
-def resolve(
-    connection: duckdb.DuckDBPyConnection, name: str, *, version: str | None = None, generation: int | None = None
-) -> list[int]:
+def resolve(graph: LineageGraph, name: str, *, version: str | None = None, generation: int | None = None) -> list[int]:
     """Node ids of a dataset's version: the given version, the latest of a generation, or the latest.
 
     Raises:
         LineageQueryError: No such dataset or version in the store.
     """
-    rows = connection.execute(
-        """
-        SELECT node_id FROM dataset_versions
-        WHERE name = $name AND ($version IS NULL OR version = $version)
-          AND ($generation IS NULL OR generation = $generation)
-        ORDER BY produced_at DESC NULLS LAST, node_id DESC LIMIT 1
-        """,
-        {"name": name, "version": version, "generation": generation},
-    ).fetchall()
-    if not rows:
-        known = [row[0] for row in connection.execute(
-            "SELECT DISTINCT name FROM dataset_versions WHERE stage IS NOT NULL ORDER BY name LIMIT 30"
-        ).fetchall()]
+    node = graph.find(name, version=version, generation=generation)
+    if node is None:
         where = (f" version {version}" if version else "") + (f" generation {generation}" if generation else "")
         raise LineageQueryError(
-            f"no dataset {name!r}{where} in the lineage store; datasets it holds: {known} "
+            f"no dataset {name!r}{where} in the lineage store; datasets it holds: {graph.names()[:30]} "
             "(run `synth-pipeline lineage sync` if the runs are recent)"
         )
-    return [int(rows[0][0])]
+    return [node]
 
 
 def generator_outputs(
@@ -149,21 +129,16 @@ def generator_outputs(
     return [int(row[0]) for row in rows]
 
 
-def reachable(
-    connection: duckdb.DuckDBPyConnection, starts: list[int], *, upstream: bool, graph: LineageGraph | None = None,
-    max_hops: int | None = None,
-) -> pd.DataFrame:
-    """Every dataset version reachable from ``starts`` with its fewest hops (starts at 0)."""
-    graph = graph or LineageGraph.load(connection)
+def reachable(graph: LineageGraph, starts: list[int], *, upstream: bool, max_hops: int | None = None) -> pd.DataFrame:
+    """Every dataset version reachable from ``starts`` with its fewest hops (starts at 0).
+
+    Same rows, in the same order, as :data:`ANCESTORS_SQL` / :data:`DESCENDANTS_SQL`.
+    """
     nodes, hops = graph.reach(np.asarray(starts), upstream=upstream)
-    found = pd.DataFrame({"node_id": nodes, "hops": hops})
     if max_hops is not None:
-        found = found[found["hops"] <= max_hops]
-    connection.register("reached_nodes", found)
-    try:
-        return connection.execute(REACHED_SQL).df()
-    finally:
-        connection.unregister("reached_nodes")
+        within = hops <= max_hops
+        nodes, hops = nodes[within], hops[within]
+    return graph.frame(nodes, hops)
 
 
 def composition(connection: duckdb.DuckDBPyConnection, pipeline: str | None = None) -> pd.DataFrame:
@@ -182,7 +157,7 @@ def checks(
 
 
 def holdout_audit(
-    connection: duckdb.DuckDBPyConnection, *, pipeline: str | None = None, graph: LineageGraph | None = None
+    connection: duckdb.DuckDBPyConnection, graph: LineageGraph, *, pipeline: str | None = None
 ) -> pd.DataFrame:
     """Whether any sealed-holdout row ever reached a generator, by row hash and by lineage path.
 
@@ -191,7 +166,6 @@ def holdout_audit(
     ancestors of that training data (``holdout_upstream``).
     """
     audit = connection.execute(HOLDOUT_AUDIT_SQL, {"pipeline": pipeline}).df()
-    graph = graph or LineageGraph.load(connection)
     holdouts = [row[0] for row in connection.execute("SELECT node_id FROM dataset_versions WHERE sealed").fetchall()]
     downstream, _ = graph.reach(np.asarray(holdouts, dtype=np.int32), upstream=False)
     audit["holdout_upstream"] = audit["fitted_on_id"].isin(downstream)

@@ -47,14 +47,14 @@ CHECK_JOB = "ASSET_CHECK"
 
 
 @functools.cache
-def _emitter(journal_file: str) -> LineageEmitter:
-    return LineageEmitter(journal_file=Path(journal_file))
+def _emitter(layout: LineageLayout, journal_file: str) -> LineageEmitter:
+    return LineageEmitter(layout, Path(journal_file))
 
 
 def step_emitter(layout: LineageLayout, context: dg.OpExecutionContext) -> LineageEmitter:
     """The emitter writing this step process's journal file."""
     step_key = context.get_step_execution_context().step.key
-    return _emitter(str(layout.journal_file(context.run_id, step_key, os.getpid())))
+    return _emitter(layout, str(layout.journal_file(context.run_id, step_key, os.getpid())))
 
 
 def dagster_facet(

@@ -10,10 +10,11 @@ Tables (documented in the README, "Lineage store"):
 - ``generations`` (view): composition of each generation's training mix;
 - ``check_results`` and ``check_assertions``: every asset check outcome and its rules;
 - ``row_hashes``: row hashes of sealed holdouts and generator training data;
-- ``ingested_files``: each journal file and the byte offset it has been read up to.
+- ``ingested_files``: each journal file and the byte offset it has been read up to;
+- ``journal_dirs``: each journal run directory and its change stamp when last read.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DATASET = (
     "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), "
@@ -45,6 +46,7 @@ EVENT_COLUMNS = {
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS ingested_files (path VARCHAR PRIMARY KEY, size BIGINT, ingested_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS journal_dirs (path VARCHAR PRIMARY KEY, stamp BIGINT);
 CREATE TABLE IF NOT EXISTS events (
     run_id VARCHAR, event_type VARCHAR, event_time TIMESTAMPTZ, job_namespace VARCHAR, job_name VARCHAR,
     job_type VARCHAR, dagster_run_id VARCHAR, dagster_job VARCHAR, step_key VARCHAR, partition_key VARCHAR,
@@ -85,6 +87,9 @@ SELECT pipeline, generation, name AS dataset, version, "rows", rows_real, rows_s
 FROM dataset_versions WHERE stage = 'training_mix';
 """
 
+_ROWS_BY_KIND = ", ".join(f"coalesce(p.p.rowsByKind['{kind}'], 0)" for kind in ("real", "synthetic", "augmented",
+                                                                                  "unknown"))
+
 # Each statement reads the temporary table ``staged`` (this batch's events, duplicates of
 # already-ingested events removed) and runs in one transaction.
 INGEST = [
@@ -111,11 +116,23 @@ INGEST = [
     FROM staged s, unnest(s.outputs) AS o(d)
     """,
     """
-    INSERT INTO dataset_versions (node_id, namespace, name, version)
+    CREATE OR REPLACE TEMP TABLE produced AS
+    SELECT DISTINCT ON (namespace, name, version) namespace, name, version, provenance AS p, run_id, event_time
+    FROM refs
+    WHERE direction = 'output' AND event_type = 'COMPLETE' AND provenance IS NOT NULL
+    ORDER BY namespace, name, version, event_time
+    """,
+    # New versions are inserted with their provenance when this batch produced them; a
+    # version first seen as an input gets it from the batch that holds its producer.
+    """
+    INSERT INTO dataset_versions
     SELECT (SELECT coalesce(max(node_id), -1) FROM dataset_versions)
-               + row_number() OVER (ORDER BY namespace, name, version),
-           namespace, name, version
+               + row_number() OVER (ORDER BY r.namespace, r.name, r.version),
+           r.namespace, r.name, r.version, p.p.pipeline, p.p.stage, p.p.kind, p.p.generation, p.p."rows",
+           """ + _ROWS_BY_KIND + """, p.p.syntheticFraction, p.p.nonRealFraction, p.p.maxDepth, p.p.sealed,
+           p.run_id, p.event_time
     FROM (SELECT DISTINCT namespace, name, version FROM refs WHERE direction = 'input' OR version <> '') AS r
+    LEFT JOIN produced AS p USING (namespace, name, version)
     WHERE NOT EXISTS (
         SELECT 1 FROM dataset_versions d
         WHERE d.namespace = r.namespace AND d.name = r.name AND d.version = r.version
@@ -123,22 +140,23 @@ INGEST = [
     """,
     """
     UPDATE dataset_versions AS d
-    SET pipeline = p.provenance.pipeline, stage = p.provenance.stage, kind = p.provenance.kind,
-        generation = p.provenance.generation, "rows" = p.provenance."rows",
-        rows_real = coalesce(p.provenance.rowsByKind['real'], 0),
-        rows_synthetic = coalesce(p.provenance.rowsByKind['synthetic'], 0),
-        rows_augmented = coalesce(p.provenance.rowsByKind['augmented'], 0),
-        rows_unknown = coalesce(p.provenance.rowsByKind['unknown'], 0),
-        synthetic_fraction = p.provenance.syntheticFraction, non_real_fraction = p.provenance.nonRealFraction,
-        max_depth = p.provenance.maxDepth, sealed = p.provenance.sealed,
+    SET pipeline = p.p.pipeline, stage = p.p.stage, kind = p.p.kind, generation = p.p.generation,
+        "rows" = p.p."rows", rows_real = coalesce(p.p.rowsByKind['real'], 0),
+        rows_synthetic = coalesce(p.p.rowsByKind['synthetic'], 0),
+        rows_augmented = coalesce(p.p.rowsByKind['augmented'], 0),
+        rows_unknown = coalesce(p.p.rowsByKind['unknown'], 0), synthetic_fraction = p.p.syntheticFraction,
+        non_real_fraction = p.p.nonRealFraction, max_depth = p.p.maxDepth, sealed = p.p.sealed,
         produced_by_run = p.run_id, produced_at = p.event_time
-    FROM (
-        SELECT DISTINCT ON (namespace, name, version) namespace, name, version, provenance, run_id, event_time
-        FROM refs
-        WHERE direction = 'output' AND event_type = 'COMPLETE' AND provenance IS NOT NULL
-        ORDER BY namespace, name, version, event_time
-    ) AS p
+    FROM produced AS p
     WHERE d.namespace = p.namespace AND d.name = p.name AND d.version = p.version AND d.stage IS NULL
+    """,
+    # The node ids of every version this batch mentions, so later joins need not scan
+    # every version in the store.
+    """
+    CREATE OR REPLACE TEMP TABLE batch_nodes AS
+    SELECT d.namespace, d.name, d.version, d.node_id
+    FROM (SELECT DISTINCT namespace, name, version FROM refs) AS r
+    JOIN dataset_versions AS d USING (namespace, name, version)
     """,
     """
     CREATE OR REPLACE TEMP TABLE new_edges AS
@@ -146,10 +164,10 @@ INGEST = [
            coalesce(i.role, 'data') AS role, min(o.run_id) AS run_id
     FROM refs AS o
     JOIN refs AS i ON i.run_id = o.run_id AND i.event_type = o.event_type AND i.direction = 'input'
-    JOIN dataset_versions AS child ON child.namespace = o.namespace AND child.name = o.name
-                                   AND child.version = o.version
-    JOIN dataset_versions AS parent ON parent.namespace = i.namespace AND parent.name = i.name
-                                    AND parent.version = i.version
+    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name
+                              AND child.version = o.version
+    JOIN batch_nodes AS parent ON parent.namespace = i.namespace AND parent.name = i.name
+                               AND parent.version = i.version
     WHERE o.direction = 'output' AND o.event_type = 'COMPLETE' AND o.provenance IS NOT NULL
     GROUP BY ALL
     """,
@@ -168,14 +186,14 @@ INGEST = [
            CAST(o.provenance.generator.params AS VARCHAR), fit.node_id, o.provenance.pipeline,
            o.provenance.generation, o.run_id
     FROM refs AS o
-    JOIN dataset_versions AS child ON child.namespace = o.namespace AND child.name = o.name
-                                   AND child.version = o.version
+    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name
+                              AND child.version = o.version
     LEFT JOIN refs AS i ON i.run_id = o.run_id AND i.event_type = o.event_type AND i.direction = 'input'
                         AND i.role = 'fit'
-    LEFT JOIN dataset_versions AS fit ON fit.namespace = i.namespace AND fit.name = i.name
-                                      AND fit.version = i.version
+    LEFT JOIN batch_nodes AS fit ON fit.namespace = i.namespace AND fit.name = i.name
+                                 AND fit.version = i.version
     WHERE o.direction = 'output' AND o.event_type = 'COMPLETE' AND o.provenance.generator IS NOT NULL
-      AND child.node_id NOT IN (SELECT node_id FROM generators)
+      AND NOT EXISTS (SELECT 1 FROM generators AS g WHERE g.node_id = child.node_id)
     ORDER BY child.node_id, o.event_time
     """,
     """
@@ -191,7 +209,7 @@ INGEST = [
            s.run.facets.synthPipeline_check.threshold, s.run.facets.synthPipeline_check.description,
            s.run.facets.errorMessage.message, s.eventTime
     FROM staged AS s
-    LEFT JOIN dataset_versions AS checked
+    LEFT JOIN batch_nodes AS checked
            ON checked.namespace = s.inputs[1].namespace AND checked.name = s.inputs[1].name
           AND checked.version = coalesce(s.inputs[1].facets.version.datasetVersion, '')
     WHERE s.job.facets.jobType.jobType = 'ASSET_CHECK' AND s.eventType IN ('COMPLETE', 'FAIL')
@@ -206,10 +224,25 @@ INGEST = [
 
 STAGE_EVENTS = """
 CREATE OR REPLACE TEMP TABLE staged AS
-SELECT DISTINCT ON (r.run.runId, r.eventType, r.eventTime) r.*
+SELECT r.*
 FROM read_json($file, format = 'newline_delimited', columns = $columns, ignore_errors = true) AS r
 WHERE r.run.runId IS NOT NULL
 """
+
+# Removing duplicates from the staged rows by their key is much cheaper than a DISTINCT
+# over the whole (wide, nested) events while they are read.
+DROP_DUPLICATE_EVENTS = """
+DELETE FROM staged WHERE rowid IN (
+    SELECT rowid FROM (
+        SELECT rowid, row_number() OVER (PARTITION BY run.runId, eventType, eventTime ORDER BY rowid) AS copy
+        FROM staged
+    ) WHERE copy > 1
+    UNION ALL
+    SELECT s.rowid FROM staged AS s
+    SEMI JOIN events AS e ON e.run_id = s.run.runId AND e.event_type = s.eventType AND e.event_time = s.eventTime
+)
+"""
+"""Drop events repeated in the batch, or already in the store (a journal line read twice)."""
 
 MANIFESTS_TO_LOAD = """
 SELECT DISTINCT version, manifest FROM refs

@@ -5,8 +5,14 @@ executor runs steps in parallel processes. Steps therefore never open the store:
 append to their own journal files (:mod:`synth_pipeline.lineage.emitter`). The store
 is brought up to date by :meth:`LineageStore.sync`, which holds an exclusive lock file
 while it reads the journal files that are new or have grown, so concurrent syncs and
-queries wait for each other instead of failing on DuckDB's lock. Events already in the
-store are skipped, so syncing twice, or after a crash, never duplicates a record.
+queries wait for each other instead of failing on DuckDB's lock. Each file's read offset
+is committed with its events, so syncing twice, or after a crash, never duplicates a
+record.
+
+Queries sync first, cheaply: every emitted event also sets the modification time of the
+journal directory, and a query only scans the journal when that time differs from the
+one the last sync recorded. The graph used by ancestry queries is kept in memory between
+queries until the journal or the store changes.
 """
 
 from __future__ import annotations
@@ -26,7 +32,15 @@ import pandas as pd
 from synth_pipeline.lineage import queries
 from synth_pipeline.lineage.graph import LineageGraph
 from synth_pipeline.lineage.layout import LineageLayout
-from synth_pipeline.lineage.schema import DDL, EVENT_COLUMNS, INGEST, MANIFESTS_TO_LOAD, SCHEMA_VERSION, STAGE_EVENTS
+from synth_pipeline.lineage.schema import (
+    DDL,
+    DROP_DUPLICATE_EVENTS,
+    EVENT_COLUMNS,
+    INGEST,
+    MANIFESTS_TO_LOAD,
+    SCHEMA_VERSION,
+    STAGE_EVENTS,
+)
 
 _BATCH_BYTES = 256 * 1024 * 1024
 _PROCESS_LOCKS: dict[str, threading.RLock] = {}
@@ -58,7 +72,7 @@ class LineageStore:
 
     def __init__(self, data_dir: str | Path | None = None, *, layout: LineageLayout | None = None) -> None:
         self.layout = layout or LineageLayout.for_data_dir(data_dir)
-        self._cached_graph: tuple[tuple[int, int], LineageGraph] | None = None
+        self._cached: _CachedGraph | None = None
 
     @property
     def path(self) -> Path:
@@ -72,20 +86,41 @@ class LineageStore:
             connection = self._open()
             try:
                 if sync:
-                    self._sync(connection)
+                    self._sync_if_journal_changed(connection)
                 yield connection
             finally:
                 connection.close()
+
+    def graph(self) -> LineageGraph:
+        """The lineage graph, up to date with the journal (kept in memory while nothing changes)."""
+        journal = self.layout.journal_stamp()
+        cached = self._cached
+        if cached is not None and cached.journal == journal and cached.store == self._store_stamp():
+            return cached.graph
+        with self._locked():
+            connection = self._open()
+            try:
+                journal = self._sync_if_journal_changed(connection)
+                content = connection.execute(
+                    "SELECT (SELECT count(*) FROM edges), (SELECT count(*) FROM dataset_versions)"
+                ).fetchall()[0]
+                graph = cached.graph if cached is not None and cached.content == content else LineageGraph.load(
+                    connection)
+            finally:
+                connection.close()
+            # Stamps are taken under the lock: the journal's as it was before the sync
+            # scanned it (a later event changes it again), the store's after closing.
+            self._cached = _CachedGraph(journal=journal, store=self._store_stamp(), content=content, graph=graph)
+        return graph
 
     def ancestors(
         self, name: str, *, version: str | None = None, generation: int | None = None, max_hops: int | None = None
     ) -> pd.DataFrame:
         """Every dataset version ``name`` (at ``version``, or the latest of ``generation``, or the
         latest) was made from, to any depth, with the fewest hops to each (0 = itself)."""
-        with self.connect() as connection:
-            starts = queries.resolve(connection, name, version=version, generation=generation)
-            return queries.reachable(connection, starts, upstream=True, graph=self._graph(connection),
-                                     max_hops=max_hops)
+        graph = self.graph()
+        starts = queries.resolve(graph, name, version=version, generation=generation)
+        return queries.reachable(graph, starts, upstream=True, max_hops=max_hops)
 
     def descendants(
         self,
@@ -101,14 +136,13 @@ class LineageStore:
         generator such as ``sdv.gaussian_copula`` made (in ``pipeline`` / ``generation`` if given)."""
         if (name is None) == (generator is None):
             raise queries.LineageQueryError("give either a dataset name or a generator")
-        with self.connect() as connection:
-            starts = (
-                queries.resolve(connection, name, version=version, generation=generation)
-                if name is not None
-                else queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
-            )
-            return queries.reachable(connection, starts, upstream=False, graph=self._graph(connection),
-                                     max_hops=max_hops)
+        graph = self.graph()
+        if name is not None:
+            starts = queries.resolve(graph, name, version=version, generation=generation)
+        else:
+            with self.connect() as connection:
+                starts = queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
+        return queries.reachable(graph, starts, upstream=False, max_hops=max_hops)
 
     def composition(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generation: rows per kind, synthetic and non-real fractions and depth of the training mix."""
@@ -126,24 +160,22 @@ class LineageStore:
 
     def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
+        graph = self.graph()
         with self.connect() as connection:
-            return queries.holdout_audit(connection, pipeline=pipeline, graph=self._graph(connection))
+            return queries.holdout_audit(connection, graph, pipeline=pipeline)
 
-    def _graph(self, connection: duckdb.DuckDBPyConnection) -> LineageGraph:
-        # The graph only changes when a sync adds edges or nodes; reuse it otherwise.
-        stamp = connection.execute(
-            "SELECT (SELECT count(*) FROM edges), (SELECT count(*) FROM dataset_versions)"
-        ).fetchall()[0]
-        if self._cached_graph is None or self._cached_graph[0] != stamp:
-            self._cached_graph = (stamp, LineageGraph.load(connection))
-        return self._cached_graph[1]
+    def sync(self, *, full: bool = False) -> SyncReport:
+        """Read new and grown journal files into the store.
 
-    def sync(self) -> SyncReport:
-        """Read new and grown journal files into the store."""
+        Args:
+            full: Look at every journal file, rather than only in the run directories whose
+                change stamp moved since the last sync (needed only for journal files written
+                by something other than synth-pipeline, e.g. copied in by hand).
+        """
         with self._locked():
             connection = self._open()
             try:
-                return self._sync(connection)
+                return self._sync(connection, full=full)
             finally:
                 connection.close()
 
@@ -154,7 +186,7 @@ class LineageStore:
                 path.unlink(missing_ok=True)
             connection = self._open()
             try:
-                return self._sync(connection)
+                return self._sync(connection, full=True)
             finally:
                 connection.close()
 
@@ -177,30 +209,44 @@ class LineageStore:
                     _HELD.discard(key)
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _store_stamp(self) -> tuple[tuple[int, int] | None, ...]:
+        return tuple(_file_stamp(path) for path in (self.path, self.path.with_name(self.path.name + ".wal")))
+
     def _open(self) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(str(self.path))
-        connection.execute(DDL)
-        stored = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-        if stored and int(stored[0][0]) != SCHEMA_VERSION:
+        if _meta(connection, "schema_version") == str(SCHEMA_VERSION):
+            return connection  # nothing to create: opening the store writes nothing
+        if _meta(connection, "schema_version") is not None:
             # The journal is the record: a store of another schema version is rebuilt from it.
             connection.close()
             self.path.unlink()
+            self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
             connection = duckdb.connect(str(self.path))
-            connection.execute(DDL)
-        connection.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-        )
+        connection.execute(DDL)
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         return connection
 
-    def _sync(self, connection: duckdb.DuckDBPyConnection) -> SyncReport:
+    def _sync_if_journal_changed(self, connection: duckdb.DuckDBPyConnection) -> int | None:
+        """Sync unless the journal's stamp is the one the last sync recorded; return the stamp."""
+        journal = self.layout.journal_stamp()
+        if journal is None or _meta(connection, "journal_stamp") != str(journal):
+            self._sync(connection)
+        return journal
+
+    def _sync(self, connection: duckdb.DuckDBPyConnection, *, full: bool = False) -> SyncReport:
         started = time.perf_counter()
-        offsets = dict(connection.execute("SELECT path, size FROM ingested_files").fetchall())
+        # Stamps are read before the files: an event appended during the scan changes them again.
+        journal = self.layout.journal_stamp()
+        run_dirs = self.layout.journal_dirs()
+        if not full:
+            seen = dict(connection.execute("SELECT path, stamp FROM journal_dirs").fetchall())
+            run_dirs = [(path, stamp) for path, stamp in run_dirs if seen.get(str(path)) != stamp]
+        offsets = self._offsets(connection, [path for path, _ in run_dirs])
         batch = _Batch(self.layout.root / f".staging-{os.getpid()}.jsonl")
         files = added = 0
         try:
-            for path in self.layout.journal_files():
+            for path, size in self.layout.journal_sizes([path for path, _ in run_dirs]):
                 offset = offsets.get(str(path), 0)
-                size = path.stat().st_size
                 if size == offset:
                     continue
                 if size < offset:  # never happens to an append-only journal; read it again whole
@@ -214,13 +260,33 @@ class LineageStore:
                 added += self._ingest(connection, batch)
         finally:
             batch.discard()
+        if run_dirs:
+            connection.execute(
+                "INSERT OR REPLACE INTO journal_dirs SELECT unnest($paths), unnest($stamps)",
+                {"paths": [str(path) for path, _ in run_dirs], "stamps": [stamp for _, stamp in run_dirs]},
+            )
+        if journal is not None:
+            connection.execute("INSERT OR REPLACE INTO meta VALUES ('journal_stamp', ?)", [str(journal)])
         return SyncReport(files=files, events=added, seconds=time.perf_counter() - started)
+
+    @staticmethod
+    def _offsets(connection: duckdb.DuckDBPyConnection, run_dirs: list[Path]) -> dict[str, int]:
+        """How far each journal file in ``run_dirs`` has been read."""
+        if len(run_dirs) > 64:
+            return dict(connection.execute("SELECT path, size FROM ingested_files").fetchall())
+        offsets: dict[str, int] = {}
+        for run_dir in run_dirs:
+            offsets.update(connection.execute(
+                "SELECT path, size FROM ingested_files WHERE starts_with(path, ?)", [f"{run_dir}{os.sep}"]
+            ).fetchall())
+        return offsets
 
     def _ingest(self, connection: duckdb.DuckDBPyConnection, batch: _Batch) -> int:
         batch.flush()
         connection.execute("BEGIN TRANSACTION")
         try:
             connection.execute(STAGE_EVENTS, {"file": str(batch.path), "columns": EVENT_COLUMNS})
+            connection.execute(DROP_DUPLICATE_EVENTS)
             added = connection.execute("SELECT count(*) FROM staged").fetchall()[0][0]
             for statement in INGEST:
                 connection.execute(statement)
@@ -239,6 +305,30 @@ class LineageStore:
             connection.execute("ROLLBACK")
             raise
         return int(added)
+
+
+@dataclass(frozen=True)
+class _CachedGraph:
+    journal: int | None
+    store: tuple[tuple[int, int] | None, ...]
+    content: tuple[int, int]
+    graph: LineageGraph
+
+
+def _meta(connection: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    try:
+        rows = connection.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    except duckdb.CatalogException:  # a new store: no tables yet
+        return None
+    return rows[0][0] if rows else None
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 class _Batch:
