@@ -76,8 +76,9 @@ _MULTIPROCESS = {
 def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
     """Two generation runs at once, each running up to 4 step processes, while a thread syncs the store."""
     data_dir = tmp_path / "data"
-    # Step processes fork from a server that starts with this environment, which tells them the data
-    # directory; they import the job module from the working directory recorded by reconstructable().
+    # Step processes fork from a server started (by the first run below) with this environment,
+    # which gives them the data directory; they import the job module from the working directory
+    # that reconstructable() records.
     monkeypatch.setenv("SYNTH_PIPELINE_DATA_DIR", str(data_dir))
     monkeypatch.chdir(Path(__file__).parent)
     (tmp_path / "home").mkdir()

@@ -53,6 +53,7 @@ class LineageGraph:
     up: csr_matrix
     down: csr_matrix
     _sort_rank: np.ndarray = field(repr=False)
+    _by_rank: np.ndarray = field(repr=False)
     _by_name: dict[str, np.ndarray] = field(repr=False)
     _generation: np.ndarray = field(repr=False)  # float, NaN where absent
     _produced: np.ndarray = field(repr=False)  # int64 ns, -1 where absent
@@ -73,8 +74,10 @@ class LineageGraph:
         produced[nodes["produced_at"].isna().to_numpy()] = -1
         by_name = {str(name): np.asarray(ids)
                    for name, ids in nodes.groupby("name", sort=False, observed=True).indices.items()}
-        return cls(nodes, _adjacency(children, parents, count), _adjacency(parents, children, count), rank, by_name,
-                   generation, produced)
+        by_rank = np.empty(count, dtype=np.int64)
+        by_rank[rank] = np.arange(count)
+        return cls(nodes, _adjacency(children, parents, count), _adjacency(parents, children, count), rank, by_rank,
+                   by_name, generation, produced)
 
     def find(self, name: str, *, version: str | None = None, generation: int | None = None) -> int | None:
         """The node of ``name`` at ``version``, or the latest of ``generation``, or the latest; None if absent.
@@ -136,9 +139,8 @@ class LineageGraph:
 
     def frame(self, node_ids: np.ndarray, hops: np.ndarray) -> pd.DataFrame:
         """The dataset versions ``node_ids`` with their ``hops``, ordered by hops, name, generation, version."""
-        order = np.argsort(hops.astype(np.int64) * max(len(self.nodes), 1) + self._sort_rank[node_ids])  # keys unique
-        picked = node_ids[order]
-        columns = {"hops": hops[order]}
+        picked, hops = self._ordered(node_ids, hops)
+        columns = {"hops": hops}
         for column in NODE_COLUMNS:
             values = self.nodes[column].array
             if isinstance(values, pd.Categorical):
@@ -147,6 +149,22 @@ class LineageGraph:
             else:
                 columns[column] = values.take(picked)
         return pd.DataFrame(columns, copy=False)
+
+
+    def _ordered(self, node_ids: np.ndarray, hops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``node_ids`` and ``hops`` ordered by hops, then name, generation and version."""
+        # Each node's rank in (name, generation, version) order is precomputed, so ordering
+        # by rank is marking the ranks present and reading them back in order; a stable
+        # sort on hops (a radix sort for 16-bit keys) then keeps that order within each hop.
+        present = np.zeros(len(self.nodes), dtype=bool)
+        present[self._sort_rank[node_ids]] = True
+        by_rank = self._by_rank[np.flatnonzero(present)]
+        hop_of = np.empty(len(self.nodes), dtype=np.int32)
+        hop_of[node_ids] = hops
+        hops_by_rank = hop_of[by_rank]
+        keys = hops_by_rank.astype(np.int16) if hops_by_rank.size and hops_by_rank.max() < 2**15 else hops_by_rank
+        order = np.argsort(keys, kind="stable")
+        return by_rank[order], hops_by_rank[order]
 
 
 def _adjacency(sources: np.ndarray, targets: np.ndarray, count: int) -> csr_matrix:

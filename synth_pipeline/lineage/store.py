@@ -42,7 +42,9 @@ from synth_pipeline.lineage.schema import (
     STAGE_EVENTS,
 )
 
-_BATCH_BYTES = 256 * 1024 * 1024
+# Journal bytes read per transaction. Each batch costs some fixed work on the store's big
+# tables, so few large batches ingest fastest; 1 GiB of events takes about 2-3 GB of memory.
+_BATCH_BYTES = 1 << 30
 _PROCESS_LOCKS: dict[str, threading.RLock] = {}
 _HELD: set[str] = set()
 
@@ -242,6 +244,8 @@ class LineageStore:
             seen = dict(connection.execute("SELECT path, stamp FROM journal_dirs").fetchall())
             run_dirs = [(path, stamp) for path, stamp in run_dirs if seen.get(str(path)) != stamp]
         offsets = self._offsets(connection, [path for path, _ in run_dirs])
+        # One checkpoint at the end rather than one per batch, which rewrites the big tables each time.
+        connection.execute("SET checkpoint_threshold = '1TB'")
         batch = _Batch(self.layout.root / f".staging-{os.getpid()}.jsonl")
         files = added = 0
         try:
@@ -267,6 +271,9 @@ class LineageStore:
             )
         if journal is not None:
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('journal_stamp', ?)", [str(journal)])
+        connection.execute("RESET checkpoint_threshold")
+        if added:
+            connection.execute("CHECKPOINT")
         return SyncReport(files=files, events=added, seconds=time.perf_counter() - started)
 
     @staticmethod
