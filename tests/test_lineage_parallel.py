@@ -17,7 +17,7 @@ from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.recorder import output_stub
 from synth_pipeline.lineage.store import LineageStore
 
-WRITERS = 6
+WRITERS = 4
 EVENTS_PER_WRITER = 200
 
 
