@@ -6,8 +6,10 @@ The data directory comes from $SYNTH_PIPELINE_DATA_DIR, which the step processes
 from conftest import fast_spec
 from synth_pipeline import GenerationMode, MixSpec, build_synth_pipeline
 
-# Four real batches, so every generation brings fresh real rows and all checks pass.
-pipeline = build_synth_pipeline(fast_spec("par", mix=MixSpec(mode=GenerationMode.REPLACE, real_arrival_batches=4)))
+# Four real batches, so every generation brings fresh real rows and all checks pass. No vendor
+# data or augmentation: fewer steps keep the test short, and the steps left still run 4 at a time.
+pipeline = build_synth_pipeline(fast_spec(
+    "par", mix=MixSpec(mode=GenerationMode.REPLACE, real_arrival_batches=4), unknown_source=None, augmentation=None))
 defs = pipeline.to_definitions()
 
 
