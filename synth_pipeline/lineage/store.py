@@ -138,12 +138,16 @@ class LineageStore:
         generator such as ``sdv.gaussian_copula`` made (in ``pipeline`` / ``generation`` if given)."""
         if (name is None) == (generator is None):
             raise queries.LineageQueryError("give either a dataset name or a generator")
-        graph = self.graph()
         if name is not None:
+            graph = self.graph()
             starts = queries.resolve(graph, name, version=version, generation=generation)
         else:
-            with self.connect() as connection:
-                starts = queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
+            # One lock for both, so the node ids from SQL are those of the graph.
+            with self._locked():
+                graph = self.graph()
+                with self.connect(sync=False) as connection:
+                    starts = queries.generator_outputs(connection, generator, pipeline=pipeline,
+                                                       generation=generation)
         return queries.reachable(graph, starts, upstream=False, max_hops=max_hops)
 
     def composition(self, pipeline: str | None = None) -> pd.DataFrame:
@@ -162,9 +166,10 @@ class LineageStore:
 
     def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
-        graph = self.graph()
-        with self.connect() as connection:
-            return queries.holdout_audit(connection, graph, pipeline=pipeline)
+        with self._locked():  # one lock for both, so the node ids from SQL are those of the graph
+            graph = self.graph()
+            with self.connect(sync=False) as connection:
+                return queries.holdout_audit(connection, graph, pipeline=pipeline)
 
     def sync(self, *, full: bool = False) -> SyncReport:
         """Read new and grown journal files into the store.
