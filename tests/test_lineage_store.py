@@ -144,3 +144,13 @@ def test_cli_queries_in_every_format(two_generations, capsys, output_format):
             assert out.count("\n") >= 1 and "," in out.splitlines()[0]
         else:
             assert out.strip() and out.strip() != "(no rows)"
+
+
+def test_queries_after_a_rebuild_by_another_process_match_those_before(two_generations):
+    _, _, _, store = two_generations
+    before = store.descendants(generator="sdv.gaussian_copula", pipeline="ls")
+    audit = store.holdout_audit()
+    LineageStore(store.layout.root.parent).rebuild()  # as another process would: this store's cache is stale
+    pd.testing.assert_frame_equal(store.descendants(generator="sdv.gaussian_copula", pipeline="ls"), before,
+                                  check_categorical=False)
+    pd.testing.assert_frame_equal(store.holdout_audit(), audit)

@@ -98,7 +98,8 @@ def resolve(graph: LineageGraph, name: str, *, version: str | None = None, gener
     """
     node = graph.find(name, version=version, generation=generation)
     if node is None:
-        where = (f" version {version}" if version else "") + (f" generation {generation}" if generation else "")
+        where = ((f" version {version}" if version is not None else "")
+                 + (f" generation {generation}" if generation is not None else ""))
         raise LineageQueryError(
             f"no dataset {name!r}{where} in the lineage store; datasets it holds: {graph.names()[:30]} "
             "(run `synth-pipeline lineage sync` if the runs are recent)"

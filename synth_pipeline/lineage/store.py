@@ -21,6 +21,7 @@ import fcntl
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,15 +98,16 @@ class LineageStore:
         """The lineage graph, up to date with the journal (kept in memory while nothing changes)."""
         journal = self.layout.journal_stamp()
         cached = self._cached
-        if cached is not None and cached.journal == journal and cached.store == self._store_stamp():
+        if (cached is not None and cached.journal == journal and _settled(journal)
+                and cached.store == self._store_stamp()):
             return cached.graph
         with self._locked():
             connection = self._open()
             try:
                 journal = self._sync_if_journal_changed(connection)
-                content = connection.execute(
-                    "SELECT (SELECT count(*) FROM edges), (SELECT count(*) FROM dataset_versions)"
-                ).fetchall()[0]
+                # Which store, and how many ingests it has had: a rebuilt store may have the
+                # same row counts with other node ids.
+                content = (_meta(connection, "store_id"), _meta(connection, "ingests"))
                 graph = cached.graph if cached is not None and cached.content == content else LineageGraph.load(
                     connection)
             finally:
@@ -176,8 +178,8 @@ class LineageStore:
 
         Args:
             full: Look at every journal file, rather than only in the run directories whose
-                change stamp moved since the last sync (needed only for journal files written
-                by something other than synth-pipeline, e.g. copied in by hand).
+                change stamp moved since the last sync (needed for journal files appended to
+                by hand, or by a writer killed between appending an event and stamping it).
         """
         with self._locked():
             connection = self._open()
@@ -189,6 +191,7 @@ class LineageStore:
     def rebuild(self) -> SyncReport:
         """Delete the store and build it again from the journal (the record)."""
         with self._locked():
+            self._cached = None
             for path in (self.path, self.path.with_name(self.path.name + ".wal")):
                 path.unlink(missing_ok=True)
             connection = self._open()
@@ -231,6 +234,7 @@ class LineageStore:
             connection = duckdb.connect(str(self.path))
         connection.execute(DDL)
         connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('store_id', ?)", [uuid.uuid4().hex])
         return connection
 
     def _sync_if_journal_changed(self, connection: duckdb.DuckDBPyConnection) -> int | None:
@@ -269,12 +273,13 @@ class LineageStore:
                 added += self._ingest(connection, batch)
         finally:
             batch.discard()
-        if run_dirs:
+        settled = [(path, stamp) for path, stamp in run_dirs if _settled(stamp)]
+        if settled:
             connection.execute(
                 "INSERT OR REPLACE INTO journal_dirs SELECT unnest($paths), unnest($stamps)",
-                {"paths": [str(path) for path, _ in run_dirs], "stamps": [stamp for _, stamp in run_dirs]},
+                {"paths": [str(path) for path, _ in settled], "stamps": [stamp for _, stamp in settled]},
             )
-        if journal is not None:
+        if _settled(journal):
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('journal_stamp', ?)", [str(journal)])
         connection.execute("RESET checkpoint_threshold")
         if added:
@@ -312,6 +317,10 @@ class LineageStore:
                 "INSERT OR REPLACE INTO ingested_files SELECT unnest($paths), unnest($offsets), now()",
                 {"paths": [str(path) for path in batch.files], "offsets": list(batch.files.values())},
             )
+            connection.execute(
+                "INSERT OR REPLACE INTO meta SELECT 'ingests', "
+                "CAST(coalesce((SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'ingests'), 0) + 1 AS VARCHAR)"
+            )
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -323,8 +332,18 @@ class LineageStore:
 class _CachedGraph:
     journal: int | None
     store: tuple[tuple[int, int] | None, ...]
-    content: tuple[int, int]
+    content: tuple[str | None, str | None]
     graph: LineageGraph
+
+
+# A stamp this recent is not trusted to say "nothing changed since": on a file system with
+# coarse timestamps (1 s on some), or when another user's directory only takes the kernel's
+# clock, an event written in the same tick leaves the stamp as it was.
+_SETTLE_NS = 2_000_000_000
+
+
+def _settled(stamp: int | None) -> bool:
+    return stamp is not None and time.time_ns() - stamp > _SETTLE_NS
 
 
 def _meta(connection: duckdb.DuckDBPyConnection, key: str) -> str | None:
