@@ -74,7 +74,8 @@ _MULTIPROCESS = {
 
 
 def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
-    """Two generation runs at once, each running up to 4 step processes, while a thread syncs the store."""
+    """Two generation runs (of two pipelines) at once, each running up to 4 step processes, while a
+    thread syncs the store."""
     data_dir = tmp_path / "data"
     # Step processes fork from a server started (by the first run below) with this environment,
     # which gives them the data directory; they import the job module from the working directory
@@ -83,17 +84,18 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
     monkeypatch.chdir(Path(__file__).parent)
     (tmp_path / "home").mkdir()
     instance = dg.DagsterInstance.local_temp(str(tmp_path / "home"))
-    from multiprocess_job import generation_job, pipeline
+    from multiprocess_job import generation_job_a, generation_job_b, pipelines
 
-    generations = ["1", "2"]
-    instance.add_dynamic_partitions(f"{pipeline.name}_generations", generations)
+    jobs = {pipeline.name: job for pipeline, job in zip(pipelines, (generation_job_a, generation_job_b), strict=True)}
+    for name in jobs:
+        instance.add_dynamic_partitions(f"{name}_generations", ["1"])
     results: dict[str, dg.JobExecutionResult] = {}
     sync_errors: list[BaseException] = []
     done = threading.Event()
 
-    def run(generation: str) -> None:
-        results[generation] = dg.execute_job(
-            dg.reconstructable(generation_job), instance=instance, tags={"dagster/partition": generation},
+    def run(name: str) -> None:
+        results[name] = dg.execute_job(
+            dg.reconstructable(jobs[name]), instance=instance, tags={"dagster/partition": "1"},
             run_config={"execution": {"config": {"multiprocess": _MULTIPROCESS}}},
         )
 
@@ -106,7 +108,7 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
             sync_errors.append(error)
 
     syncer = threading.Thread(target=sync_until_done)
-    runs = [threading.Thread(target=run, args=(generation,)) for generation in generations]
+    runs = [threading.Thread(target=run, args=(name,)) for name in jobs]
     syncer.start()
     for thread in runs:
         thread.start()
@@ -115,10 +117,10 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
     done.set()
     syncer.join()
 
-    assert sorted(results) == generations
-    for generation, result in results.items():
+    assert sorted(results) == sorted(jobs)
+    for name, result in results.items():
         failures = [event.message for event in result.all_events if event.is_step_failure]
-        assert result.success and failures == [], (generation, failures)
+        assert result.success and failures == [], (name, failures)
     assert sync_errors == []
     journal = journal_events(data_dir)
     store = LineageStore(data_dir)
@@ -132,5 +134,6 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
     dagster_runs = {event["run"]["facets"]["synthPipeline_dagster"]["dagsterRunId"] for event in journal}
     assert len(step_processes) >= 20 and dagster_runs == {result.run_id for result in results.values()}
     with store.connect() as connection:
-        generations_stored = connection.execute("SELECT DISTINCT generation FROM generations ORDER BY 1").fetchall()
-    assert [row[0] for row in generations_stored] == [1, 2]
+        generations_stored = connection.execute(
+            "SELECT DISTINCT pipeline, generation FROM generations ORDER BY ALL").fetchall()
+    assert generations_stored == [(name, 1) for name in sorted(jobs)]
