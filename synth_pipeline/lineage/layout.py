@@ -57,6 +57,11 @@ class LineageLayout:
         return self.root / "lineage.duckdb"
 
     @property
+    def wal_path(self) -> Path:
+        """DuckDB's write-ahead log of the store."""
+        return self.store_path.with_name(f"{self.store_path.name}.wal")
+
+    @property
     def lock_path(self) -> Path:
         return self.root / "lineage.duckdb.lock"
 

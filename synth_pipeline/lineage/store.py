@@ -144,12 +144,8 @@ class LineageStore:
             graph = self.graph()
             starts = queries.resolve(graph, name, version=version, generation=generation)
         else:
-            # One lock for both, so the node ids from SQL are those of the graph.
-            with self._locked():
-                graph = self.graph()
-                with self.connect(sync=False) as connection:
-                    starts = queries.generator_outputs(connection, generator, pipeline=pipeline,
-                                                       generation=generation)
+            with self._graph_and_connection() as (graph, connection):
+                starts = queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
         return queries.reachable(graph, starts, upstream=False, max_hops=max_hops)
 
     def composition(self, pipeline: str | None = None) -> pd.DataFrame:
@@ -168,10 +164,16 @@ class LineageStore:
 
     def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
-        with self._locked():  # one lock for both, so the node ids from SQL are those of the graph
+        with self._graph_and_connection() as (graph, connection):
+            return queries.holdout_audit(connection, graph, pipeline=pipeline)
+
+    @contextmanager
+    def _graph_and_connection(self) -> Iterator[tuple[LineageGraph, duckdb.DuckDBPyConnection]]:
+        # One lock for both, so node ids read with SQL are those of the graph.
+        with self._locked():
             graph = self.graph()
             with self.connect(sync=False) as connection:
-                return queries.holdout_audit(connection, graph, pipeline=pipeline)
+                yield graph, connection
 
     def sync(self, *, full: bool = False) -> SyncReport:
         """Read new and grown journal files into the store.
@@ -192,8 +194,7 @@ class LineageStore:
         """Delete the store and build it again from the journal (the record)."""
         with self._locked():
             self._cached = None
-            for path in (self.path, self.path.with_name(self.path.name + ".wal")):
-                path.unlink(missing_ok=True)
+            self._delete_store()
             connection = self._open()
             try:
                 return self._sync(connection, full=True)
@@ -220,17 +221,21 @@ class LineageStore:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _store_stamp(self) -> tuple[tuple[int, int] | None, ...]:
-        return tuple(_file_stamp(path) for path in (self.path, self.path.with_name(self.path.name + ".wal")))
+        return _file_stamp(self.path), _file_stamp(self.layout.wal_path)
+
+    def _delete_store(self) -> None:
+        for path in (self.path, self.layout.wal_path):
+            path.unlink(missing_ok=True)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(str(self.path))
-        if _meta(connection, "schema_version") == str(SCHEMA_VERSION):
+        schema_version = _meta(connection, "schema_version")
+        if schema_version == str(SCHEMA_VERSION):
             return connection  # nothing to create: opening the store writes nothing
-        if _meta(connection, "schema_version") is not None:
+        if schema_version is not None:
             # The journal is the record: a store of another schema version is rebuilt from it.
             connection.close()
-            self.path.unlink()
-            self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+            self._delete_store()
             connection = duckdb.connect(str(self.path))
         connection.execute(DDL)
         connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
