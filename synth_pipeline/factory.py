@@ -60,6 +60,7 @@ class SynthPipeline:
         data_dir: str | None = None,
         policy: SynthPolicy | None = None,
         include_checks: bool = True,
+        include_quality_checks: bool = True,
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
@@ -71,12 +72,17 @@ class SynthPipeline:
                 bound as the resource ``<pipeline>_policy``.
             include_checks: Include the provenance and policy checks (on by default;
                 turning them off removes every guard rail).
+            include_quality_checks: Include the fidelity, privacy, utility and diversity
+                checks (on by default; they add a few seconds per generation on small data).
             asset_checks: Further checks of your own.
         """
         from synth_pipeline.integrity import build_provenance_checks
         from synth_pipeline.policy_checks import build_policy_checks
+        from synth_pipeline.quality_checks import build_quality_checks
 
         checks = [*build_provenance_checks(self), *build_policy_checks(self)] if include_checks else []
+        if include_quality_checks:
+            checks += build_quality_checks(self)
         return dg.Definitions(
             assets=list(self.assets),
             asset_checks=[*checks, *asset_checks],

@@ -39,6 +39,26 @@ class SynthPolicy(dg.ConfigurableResource):
         min_holdout_rows: Smallest sealed real holdout that may be used for evaluation.
         min_tstr_trtr_ratio: Smallest ratio of the train-on-synthetic to the train-on-real
             score on the holdout (the primary metric, balanced accuracy).
+        min_quality_score: Smallest SDMetrics quality score (column shapes and pair
+            trends) of a generated dataset against its real fit input.
+        max_adversarial_auc: Largest ROC AUC of a classifier telling generated rows from
+            real ones (0.5: indistinguishable).
+        max_exact_copy_fraction: Largest share of generated rows identical to a real
+            training row.
+        max_dcr_share: Largest size-adjusted share of generated rows closer to a training
+            row than to any holdout row (0.5: no memorization).
+        max_membership_auc: Largest ROC AUC of the distance-based membership attack
+            (0.5: no leak).
+        min_variance_ratio: Smallest variance of a numeric column relative to real data.
+        min_category_coverage: Smallest share of a categorical column's real categories
+            present, relative to a real sample of the same size.
+        min_tail_coverage: Smallest mass beyond the real 1st/99th percentiles relative to
+            the real mass there (mean over numeric columns).
+        min_distinct_row_ratio: Smallest share of distinct rows relative to real data.
+        enforce_quality_on_augmented: Make privacy and diversity failures of augmented
+            data block like those of synthetic data. Off by default: SMOTE interpolates
+            between real rows, so its rows sit close to them and spread less by design;
+            the failures are then shown as warnings.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -54,6 +74,16 @@ class SynthPolicy(dg.ConfigurableResource):
     augmented_counts_as_synthetic: bool = True
     min_holdout_rows: int = Field(default=100, ge=1)
     min_tstr_trtr_ratio: float = Field(default=0.7, ge=0.0)
+    min_quality_score: float = Field(default=0.7, **_FRACTION)
+    max_adversarial_auc: float = Field(default=0.95, ge=0.5, le=1.0)
+    max_exact_copy_fraction: float = Field(default=0.0, **_FRACTION)
+    max_dcr_share: float = Field(default=0.55, ge=0.5, le=1.0)
+    max_membership_auc: float = Field(default=0.6, ge=0.5, le=1.0)
+    min_variance_ratio: float = Field(default=0.5, ge=0.0)
+    min_category_coverage: float = Field(default=0.8, **_FRACTION)
+    min_tail_coverage: float = Field(default=0.25, ge=0.0)
+    min_distinct_row_ratio: float = Field(default=0.9, **_FRACTION)
+    enforce_quality_on_augmented: bool = False
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:
         """The kinds counted against the synthetic budgets."""

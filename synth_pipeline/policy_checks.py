@@ -25,8 +25,6 @@ carries ``observed``, ``threshold``, ``rule`` and ``generation``, and ``rules`` 
 each rule evaluated.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -34,7 +32,6 @@ import pandas as pd
 
 from synth_pipeline.budgets import (
     RuleOutcome,
-    deciding_outcome,
     generation_budget,
     holdout_purity,
     recursion_depth,
@@ -42,125 +39,36 @@ from synth_pipeline.budgets import (
     unknown_budget,
 )
 from synth_pipeline.composition import Composition, summarize
-from synth_pipeline.factory import SynthPipeline, policy_resource_key
-from synth_pipeline.generations import generation_key, parse_generation
+from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.isolation import fresh_real_rows, leaked_rows
-from synth_pipeline.naming import PARTITIONED_STAGES, Stage
-from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
-from synth_pipeline.stages.builder import STORE_KEY
+from synth_pipeline.rule_checks import CheckInputs, rule_check
 from synth_pipeline.stages.evaluation import PRIMARY_METRIC
-from synth_pipeline.storage import DatasetStore
-
-
-@dataclass(frozen=True)
-class CheckInputs:
-    """What a rule evaluation can look at."""
-
-    pipeline: SynthPipeline
-    store: DatasetStore
-    policy: SynthPolicy
-    generation: int
-
-    def path(self, stage: Stage, generation: int | None = None):
-        """The stored Parquet file of a stage (this generation's for per-generation stages)."""
-        partition = generation_key(generation or self.generation) if stage in PARTITIONED_STAGES else None
-        return self.store.parquet_path(self.pipeline.key(stage), partition)
-
-    def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
-        """Stored Parquet files of a per-generation stage for generations 1..through."""
-        key = self.pipeline.key(stage)
-        generations = sorted(int(p) for p in self.store.stored_partitions(key) if p.isdigit())
-        return {g: self.store.parquet_path(key, str(g)) for g in generations if g <= through}
-
-    def mix(self, generation: int | None = None) -> Composition:
-        """Composition of a generation's training mix."""
-        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.spec.label_column)
-
-
-Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
 
 
 def build_policy_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
     """The seven policy checks of a pipeline (see the module docs), reading its policy resource."""
     mix = Stage.TRAINING_MIX
     return [
-        _policy_check(pipeline, Stage.REAL_HOLDOUT, "holdout_purity", _holdout_purity,
+        rule_check(pipeline, Stage.REAL_HOLDOUT, "holdout_purity", _holdout_purity,
                       "The sealed holdout is 100 % real and at least min_holdout_rows rows."),
-        _policy_check(pipeline, mix, "holdout_isolation", _holdout_isolation,
+        rule_check(pipeline, mix, "holdout_isolation", _holdout_isolation,
                       "No holdout row reached a generator's input, a synthetic or augmented output, or a "
                       "training mix, in this or any earlier generation."),
-        _policy_check(pipeline, mix, "synthetic_budget", _synthetic_budget,
+        rule_check(pipeline, mix, "synthetic_budget", _synthetic_budget,
                       "Synthetic fraction within the policy, overall and per class (minority stricter)."),
-        _policy_check(pipeline, mix, "generation_budget", _generation_budget,
+        rule_check(pipeline, mix, "generation_budget", _generation_budget,
                       "Synthetic fraction grows at most max_synthetic_fraction_growth per generation, and "
                       "each generation brings at least min_fresh_real_rows fresh real rows."),
-        _policy_check(pipeline, mix, "recursion_depth", _recursion_depth,
+        rule_check(pipeline, mix, "recursion_depth", _recursion_depth,
                       "No training row is deeper than max_depth generator hops from real data."),
-        _policy_check(pipeline, mix, "unknown_budget", _unknown_budget,
+        rule_check(pipeline, mix, "unknown_budget", _unknown_budget,
                       "Unknown-provenance rows within max_unknown_fraction."),
-        _policy_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
+        rule_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
                       "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."),
     ]
-
-
-def _policy_check(
-    pipeline: SynthPipeline, stage: Stage, name: str, evaluate: Evaluation, description: str
-) -> dg.AssetChecksDefinition:
-    asset_key = pipeline.key(stage)
-    policy_key = policy_resource_key(pipeline.name)
-
-    @dg.asset_check(
-        asset=asset_key, name=name, blocking=True, description=description,
-        required_resource_keys={STORE_KEY, policy_key},
-    )
-    def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        generation = (
-            parse_generation(context.op_execution_context.partition_key) if stage in PARTITIONED_STAGES else 0
-        )
-        inputs = CheckInputs(
-            pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
-            policy=getattr(context.resources, policy_key), generation=generation,
-        )
-        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
-
-        partition = generation_key(generation) if stage in PARTITIONED_STAGES else None
-        with CheckLineage(
-            context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name
-        ) as lineage:
-            outcomes, extra = evaluate(inputs)
-            result = _result(outcomes, generation, extra)
-            if not result.passed:
-                inputs.store.quarantine(asset_key, partition, name, result.description or name)
-            lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
-            return result
-
-    return policy_check
-
-
-def _result(outcomes: list[RuleOutcome], generation: int, extra: dict[str, Any]) -> dg.AssetCheckResult:
-    headline = deciding_outcome(outcomes)
-    failed = [o for o in outcomes if not o.passed]
-    metadata: dict[str, Any] = {
-        "observed": dg.MetadataValue.float(float(headline.observed)),
-        "threshold": dg.MetadataValue.float(float(headline.threshold)),
-        "bound": headline.bound,
-        "rule": headline.rule,
-        "generation": generation,
-        "failed_rules": len(failed),
-        "rules": dg.MetadataValue.json([o.to_dict() for o in outcomes]),
-    }
-    metadata.update(extra)
-    comparison = ">" if headline.bound == "max" else "<"
-    description = (
-        f"{len(failed)} rule(s) failed; {headline.rule}: {headline.observed:.4g} {comparison} {headline.threshold:.4g}"
-        if failed
-        else f"all {len(outcomes)} rule(s) passed"
-    )
-    return dg.AssetCheckResult(
-        passed=not failed, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata, description=description
-    )
 
 
 def _composition_metadata(composition: Composition) -> dict[str, Any]:

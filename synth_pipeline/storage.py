@@ -5,6 +5,8 @@ Layout under the data directory::
     <data_dir>/<asset key path>.parquet                 unpartitioned assets
     <data_dir>/<asset key path>/<generation>.parquet    one file per generation
     (.pkl instead of .parquet for non-tabular values such as trained models)
+    <data_dir>/_monitors/<asset key path>/<monitor>/<generation>.parquet
+                                                        quality monitors' figures per generation
 
 The data directory is, in order of precedence: the ``base_dir`` the resource is
 configured with, the ``SYNTH_PIPELINE_DATA_DIR`` environment variable, or
@@ -27,6 +29,7 @@ from synth_pipeline.errors import StoredDataNotFoundError
 
 DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
+MONITORS_DIR = "_monitors"
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
@@ -146,6 +149,22 @@ class DatasetStore(dg.ConfigurableResource):
         """The partition keys stored for an asset (frames only), in name order."""
         directory = self._stem(asset_key, None)
         return sorted(p.stem for p in directory.glob("*.parquet")) if directory.is_dir() else []
+
+    def _monitor_dir(self, asset_key: dg.AssetKey, monitor: str) -> Path:
+        stem = self._stem(asset_key, None)
+        return self.root / MONITORS_DIR / stem.relative_to(self.root) / monitor
+
+    def write_monitor(self, asset_key: dg.AssetKey, monitor: str, partition_key: str, figures: pd.DataFrame) -> Path:
+        """Store a monitor's figures for one generation of an asset (atomically; rewrites replace)."""
+        path = self._monitor_dir(asset_key, monitor) / f"{partition_key}.parquet"
+        atomic_write(path, lambda handle: figures.to_parquet(handle, index=False))
+        return path
+
+    def monitor_history(self, asset_key: dg.AssetKey, monitor: str) -> pd.DataFrame:
+        """Every stored generation of a monitor's figures, in file-name order (empty if none)."""
+        directory = self._monitor_dir(asset_key, monitor)
+        files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
     def read(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Any:
         """Load a stored value.

@@ -51,9 +51,15 @@ class Runner:
         stage_config: dict[Stage, dict] | None = None,
         policy: SynthPolicy | None = None,
         keep_going: bool = False,
+        quality_checks: bool = False,
     ) -> list[GenerationRun]:
-        """Run generations with every check of the pipeline, under ``policy`` (default: defaults)."""
-        defs = pipeline.to_definitions(data_dir=str(self.data_dir), policy=policy)
+        """Run generations with the pipeline's checks, under ``policy`` (default: defaults).
+
+        The quality checks (a few seconds per generation) run only where a test asks for them.
+        """
+        defs = pipeline.to_definitions(
+            data_dir=str(self.data_dir), policy=policy, include_quality_checks=quality_checks
+        )
         return list(
             run_generations(
                 defs, pipeline=pipeline.name, generations=generations,

@@ -18,7 +18,7 @@ pipelines = [
                                    unknown_source=None, augmentation=None))
     for name in ("par_a", "par_b")
 ]
-defs = dg.Definitions.merge(*(pipeline.to_definitions() for pipeline in pipelines))
+defs = dg.Definitions.merge(*(pipeline.to_definitions(include_quality_checks=False) for pipeline in pipelines))
 
 
 def generation_job_a():

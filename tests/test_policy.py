@@ -45,6 +45,10 @@ def test_reference_policy_file_is_valid():
         "min_fresh_real_rows": 1, "max_depth": 3, "max_unknown_fraction": 0.0,
         "unknown_counts_as_synthetic": True, "augmented_counts_as_synthetic": True,
         "min_holdout_rows": 100, "min_tstr_trtr_ratio": 0.7,
+        "min_quality_score": 0.7, "max_adversarial_auc": 0.95, "max_exact_copy_fraction": 0.0,
+        "max_dcr_share": 0.55, "max_membership_auc": 0.6, "min_variance_ratio": 0.5,
+        "min_category_coverage": 0.8, "min_tail_coverage": 0.25, "min_distinct_row_ratio": 0.9,
+        "enforce_quality_on_augmented": False,
     }
     assert POLICY_FILE.name == "policy.yaml"
 

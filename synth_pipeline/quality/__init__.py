@@ -1,0 +1,1 @@
+"""Quality gates: fidelity, privacy, utility, diversity and Great Expectations suites."""

@@ -1,0 +1,165 @@
+"""Blocking asset checks built from rule evaluations: the machinery shared by the policy
+and quality checks.
+
+A check is a function of :class:`CheckInputs` returning rule outcomes and extra
+metadata; :func:`rule_check` turns it into a blocking ERROR asset check that records
+lineage, quarantines the checked data when a rule fails, and reports ``observed``,
+``threshold``, ``rule``, ``generation`` and every rule evaluated.
+"""
+
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.budgets import RuleOutcome, deciding_outcome
+from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.factory import SynthPipeline, policy_resource_key
+from synth_pipeline.generations import generation_key, parse_generation
+from synth_pipeline.naming import PARTITIONED_STAGES, Stage
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.stages.builder import STORE_KEY
+from synth_pipeline.storage import DatasetStore
+
+
+@dataclass(frozen=True)
+class CheckInputs:
+    """What a rule evaluation can look at.
+
+    Attributes:
+        pipeline: The pipeline whose asset is checked.
+        store: Where its datasets are stored.
+        policy: The limits in force for the run.
+        generation: The generation checked (0 for unpartitioned assets).
+        instance: The Dagster instance (materialization metadata), None outside a run.
+    """
+
+    pipeline: SynthPipeline
+    store: DatasetStore
+    policy: SynthPolicy
+    generation: int
+    instance: dg.DagsterInstance | None = None
+
+    def path(self, stage: Stage, generation: int | None = None) -> Path:
+        """The stored Parquet file of a stage (this generation's for per-generation stages)."""
+        partition = generation_key(generation or self.generation) if stage in PARTITIONED_STAGES else None
+        return self.store.parquet_path(self.pipeline.key(stage), partition)
+
+    def read(self, stage: Stage, generation: int | None = None) -> pd.DataFrame:
+        """A stage's stored frame (this generation's for per-generation stages)."""
+        return pd.read_parquet(self.path(stage, generation))
+
+    def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
+        """Stored Parquet files of a per-generation stage for generations 1..through."""
+        key = self.pipeline.key(stage)
+        generations = sorted(int(p) for p in self.store.stored_partitions(key) if p.isdigit())
+        return {g: self.store.parquet_path(key, str(g)) for g in generations if g <= through}
+
+    def mix(self, generation: int | None = None) -> Composition:
+        """Composition of a generation's training mix."""
+        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.spec.label_column)
+
+    def materialization_metadata(self, stage: Stage) -> dict[str, Any]:
+        """Metadata of the latest materialization of a stage (this generation's), or {}."""
+        if self.instance is None:
+            return {}
+        partitions = [generation_key(self.generation)] if stage in PARTITIONED_STAGES else None
+        records = self.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=self.pipeline.key(stage), asset_partitions=partitions), limit=1
+        ).records
+        if not records or records[0].asset_materialization is None:
+            return {}
+        return {k: getattr(v, "value", v) for k, v in records[0].asset_materialization.metadata.items()}
+
+
+Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
+
+
+def rule_check(
+    pipeline: SynthPipeline,
+    stage: Stage,
+    name: str,
+    evaluate: Evaluation,
+    description: str,
+    *,
+    enforced: Callable[[SynthPolicy], bool] | None = None,
+) -> dg.AssetChecksDefinition:
+    """A blocking ERROR asset check on ``stage`` that runs ``evaluate`` (see the module docs).
+
+    Args:
+        pipeline: The pipeline.
+        stage: The checked stage.
+        name: The check's name.
+        evaluate: Computes the rule outcomes and extra metadata.
+        description: Shown in the Dagster UI.
+        enforced: Whether the run's policy enforces this check; when it returns False a
+            failure is a WARN (shown, not blocking, no quarantine). Default: always enforced.
+    """
+    asset_key = pipeline.key(stage)
+    policy_key = policy_resource_key(pipeline.name)
+
+    @dg.asset_check(
+        asset=asset_key, name=name, blocking=True, description=description,
+        required_resource_keys={STORE_KEY, policy_key},
+    )
+    def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        generation = (
+            parse_generation(context.op_execution_context.partition_key) if stage in PARTITIONED_STAGES else 0
+        )
+        inputs = CheckInputs(
+            pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
+            policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
+        )
+        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
+
+        partition = generation_key(generation) if stage in PARTITIONED_STAGES else None
+        with CheckLineage(
+            context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name
+        ) as lineage:
+            outcomes, extra = evaluate(inputs)
+            severity = (
+                dg.AssetCheckSeverity.ERROR if enforced is None or enforced(inputs.policy)
+                else dg.AssetCheckSeverity.WARN
+            )
+            result = check_result(outcomes, generation, extra, severity=severity)
+            if not result.passed and severity is dg.AssetCheckSeverity.ERROR:
+                inputs.store.quarantine(asset_key, partition, name, result.description or name)
+            lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
+            return result
+
+    return policy_check
+
+
+def check_result(
+    outcomes: list[RuleOutcome],
+    generation: int,
+    extra: dict[str, Any],
+    *,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    """A result from rule outcomes: the deciding rule's figures, plus ``extra``."""
+    headline = deciding_outcome(outcomes)
+    failed = [o for o in outcomes if not o.passed]
+    metadata: dict[str, Any] = {
+        "observed": dg.MetadataValue.float(float(headline.observed)),
+        "threshold": dg.MetadataValue.float(float(headline.threshold)),
+        "bound": headline.bound,
+        "rule": headline.rule,
+        "generation": generation,
+        "failed_rules": len(failed),
+        "rules": dg.MetadataValue.json([o.to_dict() for o in outcomes]),
+    }
+    metadata.update(extra)
+    comparison = ">" if headline.bound == "max" else "<"
+    description = (
+        f"{len(failed)} rule(s) failed; {headline.rule}: {headline.observed:.4g} {comparison} {headline.threshold:.4g}"
+        if failed
+        else f"all {len(outcomes)} rule(s) passed"
+    )
+    return dg.AssetCheckResult(
+        passed=not failed, severity=severity, metadata=metadata, description=description
+    )
