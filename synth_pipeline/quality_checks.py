@@ -36,6 +36,7 @@ shows their trend.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import partial
 from typing import Any
 
@@ -55,8 +56,21 @@ DIVERSITY_MONITOR = "diversity"
 _FITTED_ON = re.compile(r"^(?P<key>.+)\[(?P<partition>\d+)\]$")
 
 
-def build_quality_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
-    """The quality checks of a pipeline (see the module docs), reading its policy resource."""
+QUALITY_CHECK_NAMES = ("fidelity", "privacy", "utility", "diversity")
+
+
+def build_quality_checks(
+    pipeline: SynthPipeline, only: Collection[str] | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """The quality checks of a pipeline (see the module docs), reading its policy resource.
+
+    Args:
+        pipeline: The pipeline.
+        only: Names of the checks to build (default: all of :data:`QUALITY_CHECK_NAMES`).
+    """
+    unknown = sorted(set(only or ()) - set(QUALITY_CHECK_NAMES))
+    if unknown:
+        raise ValueError(f"unknown quality check(s) {unknown}; choose from {list(QUALITY_CHECK_NAMES)}")
     checks = []
     for stage in GENERATED_STAGES:
         if stage not in pipeline.stages:
@@ -79,7 +93,8 @@ def build_quality_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefiniti
         ]
     checks.append(rule_check(pipeline, Stage.TRAINING_MIX, "diversity", partial(_diversity, stage=Stage.TRAINING_MIX),
                              "Collapse monitors (variance, categories, tails, distinct rows) against real data."))
-    return checks
+    wanted = set(only or QUALITY_CHECK_NAMES)
+    return [check for check in checks if next(iter(check.check_keys)).name in wanted]
 
 
 def _augmented_enforced(policy: SynthPolicy) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,7 @@ def run_generations(
     keep_going: bool = False,
     quiet: bool = True,
     on_start: Callable[[int], None] | None = None,
+    stages: Sequence[Stage] | None = None,
 ) -> Iterator[GenerationRun]:
     """Materialize every stage of ``pipeline`` for each generation, in order.
 
@@ -146,6 +147,8 @@ def run_generations(
             the failed generation's mix (for simulations of the loop).
         quiet: Silence Dagster's console log (failures are still in the returned runs).
         on_start: Called with each generation number before its run starts.
+        stages: Materialize only these stages (and run their checks); their inputs must
+            be stored already or be among them. Default: every stage.
 
     Yields:
         One :class:`GenerationRun` per generation run.
@@ -155,8 +158,9 @@ def run_generations(
             f"no synth-pipeline named {pipeline!r} in these definitions; found {pipeline_names(defs)}"
         )
     job = defs.resolve_job_def(f"{pipeline}_generation")
-    stages = pipeline_stages(defs, pipeline)
-    unknown = sorted(s.value for s in (stage_config or {}) if s not in stages)
+    available = pipeline_stages(defs, pipeline)
+    selected = list(stages) if stages else list(available)
+    unknown = sorted(s.value for s in [*(stage_config or {}), *selected] if s not in available)
     if unknown:
         raise SynthPipelineError(f"pipeline {pipeline!r} has no stage(s) {unknown}")
     stage_config = {stage: dict(config) for stage, config in (stage_config or {}).items()}
@@ -164,14 +168,17 @@ def run_generations(
         for stage in (Stage.SYNTHETIC, Stage.TRAINING_MIX):
             stage_config.setdefault(stage, {})["allow_failed_previous"] = True
     run_config: dict[str, Any] = {
-        "ops": {stages[stage][1]: {"config": config} for stage, config in stage_config.items()}
+        "ops": {
+            available[stage][1]: {"config": config} for stage, config in stage_config.items() if stage in selected
+        }
     }
     if policy is not None:
         run_config["resources"] = {policy_resource_key(pipeline): {"config": policy.to_mapping()}}
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     partitions_name = f"{pipeline}_generations"
-    stage_of = {key: stage for stage, (key, _) in stages.items()}
+    stage_of = {key: stage for stage, (key, _) in available.items()}
+    selection = [available[stage][0] for stage in selected] if stages else None
     for generation in generations:
         key = generation_key(generation)
         if not instance.has_dynamic_partition(partitions_name, key):
@@ -180,7 +187,8 @@ def run_generations(
             on_start(generation)
         started = time.perf_counter()
         result = job.execute_in_process(
-            partition_key=key, instance=instance, run_config=run_config, raise_on_error=False
+            partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
+            asset_selection=selection,
         )
         run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
         yield run

@@ -73,12 +73,15 @@ class SynthesizerSpec(_Spec):
             ``{"default_distribution": "norm"}`` for the Gaussian copula).
         rows_per_real_row: Synthetic rows to sample per real row arriving in the
             generation.
+        num_rows: Synthetic rows to sample each generation, whatever arrives
+            (overrides ``rows_per_real_row``; needed once real arrivals stop).
         fit_on: ``real`` (safe default) or ``previous_mix`` (recursive loop).
     """
 
     method: SynthesizerMethod = SynthesizerMethod.GAUSSIAN_COPULA
     params: dict[str, Any] = Field(default_factory=dict)
     rows_per_real_row: float = Field(default=0.25, ge=0)
+    num_rows: int | None = Field(default=None, ge=0)
     fit_on: FitOn = FitOn.REAL
 
 
@@ -114,11 +117,15 @@ class MixSpec(_Spec):
         real_arrival_batches: The real train split arrives in this many equal batches,
             batch ``(g - 1) mod n`` in generation g. With 1, every generation receives
             the whole split (no fresh rows after the first generation).
+        real_arrival_generations: Real rows arrive only in generations 1 to this number;
+            later generations receive none (a closed loop, as in model-collapse studies).
+            None: every generation receives a batch.
     """
 
     mode: GenerationMode = GenerationMode.ACCUMULATE
     include_unknown: bool = False
     real_arrival_batches: int = Field(default=1, ge=1)
+    real_arrival_generations: int | None = Field(default=None, ge=1)
 
 
 class ModelSpec(_Spec):

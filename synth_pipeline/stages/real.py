@@ -148,10 +148,15 @@ def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             batches = spec.mix.real_arrival_batches
             arrivals = arrival_batch(train, generation=generation, batches=batches, seed=spec.seed)
-            context.log.info(
-                f"generation {generation}: {len(arrivals)} real rows arrive (batch "
-                f"{(generation - 1) % batches + 1} of {batches})"
-            )
+            last = spec.mix.real_arrival_generations
+            if last is not None and generation > last:
+                arrivals = arrivals.iloc[0:0]
+                context.log.info(f"generation {generation}: no real rows arrive (they stop after generation {last})")
+            else:
+                context.log.info(
+                    f"generation {generation}: {len(arrivals)} real rows arrive (batch "
+                    f"{(generation - 1) % batches + 1} of {batches})"
+                )
             return lineage.publish(
                 Stage.REAL_ARRIVALS, arrivals, generation=generation,
                 metadata=provenance_metadata(

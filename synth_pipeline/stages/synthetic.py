@@ -9,7 +9,7 @@ from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
-from synth_pipeline.spec import FitOn, SynthesizerMethod, parse_choice
+from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
@@ -25,6 +25,7 @@ class SynthesizerConfig(dg.Config):
         description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
     )
     rows_per_real_row: float | None = Field(default=None, ge=0)
+    num_rows: int | None = Field(default=None, ge=0, description="Rows per generation (overrides the ratio).")
     epochs: int | None = Field(default=None, ge=1, description="Training epochs for ctgan / tvae.")
     allow_failed_previous: bool = ALLOW_FAILED_PREVIOUS
 
@@ -44,7 +45,6 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
         generation = current_generation(context)
         method = parse_choice(SynthesizerMethod, config.method, settings.method, field="method")
         fit_on = parse_choice(FitOn, config.fit_on, settings.fit_on, field="fit_on")
-        ratio = settings.rows_per_real_row if config.rows_per_real_row is None else config.rows_per_real_row
         params = dict(settings.params) if method == settings.method else {}
         if config.epochs is not None:
             if method is SynthesizerMethod.GAUSSIAN_COPULA:
@@ -65,7 +65,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 fit_input = arrivals
             fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
             fit_ref = lineage.fit_input(fit_parent, str(fit_generation), fit_input)
-            num_rows = int(round(ratio * len(arrivals)))
+            num_rows = _rows_to_sample(config, settings, len(arrivals))
             depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
             context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
             features = fit_input[user_columns(fit_input)]
@@ -101,3 +101,14 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             )
 
     return synthetic
+
+
+def _rows_to_sample(config: SynthesizerConfig, settings: SynthesizerSpec, arrivals: int) -> int:
+    """Run config before spec; a fixed row count before a ratio to the arriving rows."""
+    if config.num_rows is not None:
+        return config.num_rows
+    if config.rows_per_real_row is not None:
+        return int(round(config.rows_per_real_row * arrivals))
+    if settings.num_rows is not None:
+        return settings.num_rows
+    return int(round(settings.rows_per_real_row * arrivals))
