@@ -110,9 +110,9 @@ def verdicts(sizes: list[int], columns: int, limit_seconds: float) -> None:
             theirs, their_seconds = timed(_sdmetrics, *frames)
             ours, our_seconds = timed(_ours, *frames)
             slowest = max(slowest, their_seconds)
-            same = (theirs > LIMIT_SHARE) == (ours > LIMIT_SHARE)
+            same = "yes" if (theirs > LIMIT_SHARE) == (ours > LIMIT_SHARE) else "NO"
             print(f"   {rows:>7,} {'leak' if leak else 'clean':>6}  {theirs:>15.3f} {their_seconds:>7.1f}s  "
-                  f"{ours:>10.3f} {our_seconds:>6.2f}s  {their_seconds / our_seconds:>7.0f}x  {'yes' if same else 'NO'}")
+                  f"{ours:>10.3f} {our_seconds:>6.2f}s  {their_seconds / our_seconds:>7.0f}x  {same}")
         previous = (rows, slowest)
 
 

@@ -337,8 +337,9 @@ def _great_expectations() -> ModuleType:
 def validate(frame: pd.DataFrame, suite: dict) -> ValidationSummary:
     """Validate a frame against a suite with GX and summarize the outcome.
 
-    Each call uses a fresh ephemeral GX context (cheap; GX objects stay bound to the
-    context that made them, so concurrent calls do not interfere).
+    Each call uses a fresh ephemeral GX context: creating one takes milliseconds, and GX
+    objects stay bound to the context that made them, so a later call does not affect an
+    earlier call's objects. Only the import is slow; it happens once per process.
 
     Args:
         frame: The data to validate.
@@ -522,7 +523,7 @@ def _expectations_check(pipeline: "SynthPipeline", stage: Stage, path: Path) -> 
         ) as lineage:
             frame = synth_pipeline_store.read(asset_key, partition)
             summary = validate(frame, load_suite(path))
-            rules = expectation_rules(summary)
+            rules = _expectation_rules(summary)
             headline = next((rule["rule"] for rule in rules if not rule["passed"]), "failed expectations")
             if not summary.success:
                 synth_pipeline_store.quarantine(asset_key, partition, CHECK_NAME, headline)
@@ -539,7 +540,7 @@ def _expectations_check(pipeline: "SynthPipeline", stage: Stage, path: Path) -> 
     return expectations
 
 
-def expectation_rules(summary: ValidationSummary) -> list[dict[str, Any]]:
+def _expectation_rules(summary: ValidationSummary) -> list[dict[str, Any]]:
     """One lineage rule per expectation: its text, whether it passed, and its unexpected count (max 0)."""
     return [
         {
@@ -574,11 +575,11 @@ def _check_metadata(
         "successful": summary.successful,
         "success_percent": summary.success_percent,
         "failures": dg.MetadataValue.json(summary.failures),
-        "summary": dg.MetadataValue.md(summary_table(summary.results)),
+        "summary": dg.MetadataValue.md(_summary_table(summary.results)),
     }
 
 
-def summary_table(results: Sequence[dict[str, Any]]) -> str:
+def _summary_table(results: Sequence[dict[str, Any]]) -> str:
     """A markdown table of expectation results: expectation, column, success, unexpected count."""
     lines = ["| expectation | column | success | unexpected count |", "| --- | --- | --- | --- |"]
     for outcome in results:
