@@ -1,7 +1,8 @@
 """The reference pipeline's policy: the limits its asset checks enforce.
 
-The checks themselves (provenance validity and the seven policy checks) are added by
-``SynthPipeline.to_definitions``; edit ``policy.yaml`` to change the limits.
+The checks themselves (provenance validity, the seven policy checks and the quality
+checks) are added by ``SynthPipeline.to_definitions``; edit ``policy.yaml`` to change the
+limits. ``expectations/`` holds the Great Expectations suite of each stage.
 """
 
 from pathlib import Path
@@ -9,5 +10,6 @@ from pathlib import Path
 from synth_pipeline import SynthPolicy
 
 POLICY_FILE = Path(__file__).with_name("policy.yaml")
+EXPECTATIONS_DIR = Path(__file__).with_name("expectations")
 
 reference_policy = SynthPolicy.from_yaml(POLICY_FILE)

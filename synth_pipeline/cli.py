@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
                      help="run the remaining generations after one fails (simulations); exit code still 1")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
     add_lineage_parser(commands)
+    expectations = commands.add_parser(
+        "expectations", help="Great Expectations suites of a pipeline's stages",
+        description="Write one GX suite file per data stage (<DIR>/<stage>.json) from the pipeline's real "
+        "source: schema, provenance columns and the real data's value ranges. Edit them afterwards at will.",
+    )
+    expectations.add_argument("action", choices=["init"])
+    expectations.add_argument("pipeline", metavar="MODULE:OBJECT",
+                              help="the SynthPipeline object, e.g. assets.pipeline:reference_pipeline")
+    expectations.add_argument("--out", metavar="DIR", default="checks/expectations",
+                              help="directory for the suite files (default: %(default)s)")
+    expectations.add_argument("--force", action="store_true", help="overwrite existing suite files")
     return parser
 
 
@@ -118,11 +129,32 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _expectations(args: argparse.Namespace) -> int:
+    from synth_pipeline.factory import SynthPipeline
+    from synth_pipeline.integrity import DATA_STAGES
+    from synth_pipeline.quality.expectations import write_suites
+    from synth_pipeline.sources import import_object, load_source
+
+    sys.path.insert(0, str(Path.cwd()))
+    pipeline = import_object(args.pipeline)
+    if not isinstance(pipeline, SynthPipeline):
+        raise SynthPipelineError(f"{args.pipeline} is a {type(pipeline).__name__}, not a SynthPipeline")
+    written = write_suites(
+        load_source(pipeline.spec.real_source), stages=[s for s in DATA_STAGES if s in pipeline.stages],
+        directory=Path(args.out), pipeline_name=pipeline.name, label_column=pipeline.spec.label_column,
+        overwrite=args.force,
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``synth-pipeline`` console script."""
     args = _parser().parse_args(argv)
+    commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run}
     try:
-        return run_lineage(args) if args.command == "lineage" else _run(args)
+        return commands[args.command](args)
     except SynthPipelineError as error:
         print(f"synth-pipeline: error: {error}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -61,6 +62,7 @@ class SynthPipeline:
         policy: SynthPolicy | None = None,
         include_checks: bool = True,
         include_quality_checks: bool = True,
+        expectation_suites: str | Path | None = None,
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
@@ -74,6 +76,9 @@ class SynthPipeline:
                 turning them off removes every guard rail).
             include_quality_checks: Include the fidelity, privacy, utility and diversity
                 checks (on by default; they add a few seconds per generation on small data).
+            expectation_suites: A directory of Great Expectations suite files,
+                ``<stage>.json``; each present file becomes that stage's ``expectations``
+                check (write them with ``synth-pipeline expectations init``).
             asset_checks: Further checks of your own.
         """
         from synth_pipeline.integrity import build_provenance_checks
@@ -83,6 +88,10 @@ class SynthPipeline:
         checks = [*build_provenance_checks(self), *build_policy_checks(self)] if include_checks else []
         if include_quality_checks:
             checks += build_quality_checks(self)
+        if expectation_suites is not None:
+            from synth_pipeline.quality.expectations import build_expectation_checks
+
+            checks += build_expectation_checks(self, Path(expectation_suites))
         return dg.Definitions(
             assets=list(self.assets),
             asset_checks=[*checks, *asset_checks],

@@ -1,0 +1,54 @@
+"""The quality checks in real generation runs: figures in the metadata, trends stored, blocking."""
+
+from conftest import fast_spec, why
+
+from synth_pipeline import MixSpec, Stage, SynthPolicy, build_synth_pipeline
+from synth_pipeline.quality_checks import DIVERSITY_MONITOR
+
+
+def _check(run, stage: str, name: str):
+    return next(c for c in run.checks if c.name == name and c.asset_key.endswith(f"/{stage}"))
+
+
+def test_every_generated_stage_is_measured_and_the_diversity_trend_is_kept(runner):
+    pipeline = build_synth_pipeline(fast_spec("q", unknown_source=None, mix=MixSpec(real_arrival_batches=2)))
+    runs = runner.run(pipeline, [1, 2], quality_checks=True)
+    for run in runs:
+        assert run.success, why(run)
+        fidelity = _check(run, "synthetic", "fidelity").metadata
+        assert 0.7 <= fidelity["quality_score"] <= 1 and 0 <= fidelity["adversarial_auc"] <= 1
+        assert set(fidelity["column_shape_scores"]) >= {"mean_radius", "target"}
+        assert fidelity["compared_with"] == f"q/real_arrivals[{run.generation}]"
+        privacy = _check(run, "synthetic", "privacy")
+        assert privacy.passed and privacy.metadata["exact_copies"] == 0
+        assert privacy.metadata["training_rows"] > 0 and privacy.metadata["holdout_rows"] == len(
+            runner.read(pipeline, Stage.REAL_HOLDOUT))
+        for figure in ("dcr_share", "dcr_share_raw", "nndr_training", "membership_auc"):
+            assert 0 <= privacy.metadata[figure] <= 1, figure
+        utility = _check(run, "synthetic", "utility").metadata
+        assert utility["tstr_trtr_ratio"] == utility["tstr_score"] / utility["trtr_score"]
+        for stage in ("synthetic", "augmented", "training_mix"):
+            assert "min_variance_ratio" in _check(run, stage, "diversity").metadata
+
+        # SMOTE rows sit next to real rows: the privacy check sees it, and warns.
+        augmented_privacy = _check(run, "augmented", "privacy")
+        assert not augmented_privacy.passed and augmented_privacy.severity == "WARN"
+        assert augmented_privacy.metadata["dcr_share_raw"] > augmented_privacy.metadata["dcr_share_by_chance"]
+
+    history = runner.store.monitor_history(pipeline.key(Stage.TRAINING_MIX), DIVERSITY_MONITOR)
+    assert history["generation"].tolist() == [1, 2]
+    assert history["rows"].tolist() == [_check(r, "training_mix", "diversity").metadata["rows"] for r in runs]
+    assert history["rows"].is_monotonic_increasing  # accumulate mode: the mix grows
+    trend = _check(runs[1], "training_mix", "diversity").metadata["trend"]
+    assert len(trend.strip().splitlines()) == 2 + 2  # header, rule, one line per generation
+
+
+def test_a_failed_quality_check_blocks_and_quarantines(runner):
+    pipeline = build_synth_pipeline(fast_spec("qb", unknown_source=None))
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(enforce_quality_on_augmented=True), quality_checks=True)
+    failed = {(c.asset_key, c.name) for c in run.failed_checks}
+    assert ("qb/augmented", "privacy") in failed, why(run)
+    assert not run.success
+    assert "privacy" in runner.store.quarantine_reasons(pipeline.key(Stage.AUGMENTED), "1")
+    materialized = {s.asset_key for s in run.stages}
+    assert "qb/augmented" in materialized and "qb/training_mix" not in materialized
