@@ -1,7 +1,6 @@
 """The quality checks in real generation runs: figures in the metadata, trends stored, blocking."""
 
 from conftest import fast_spec, why
-
 from synth_pipeline import MixSpec, Stage, SynthPolicy, build_synth_pipeline
 from synth_pipeline.quality_checks import DIVERSITY_MONITOR
 
