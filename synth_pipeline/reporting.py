@@ -48,7 +48,29 @@ def generation_summary(run: GenerationRun) -> str:
     table = format_table(
         ["stage", "generation", "provenance", "rows", "synthetic fraction", "non-real fraction", "max depth"], rows
     )
-    return table + "\n" + evaluation_summary(run)
+    return "\n".join(line for line in (table, evaluation_summary(run), quality_summary(run)) if line)
+
+
+_QUALITY_FIGURES = {
+    "fidelity": (("quality", "quality_score"), ("adversarial AUC", "adversarial_auc")),
+    "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc")),
+    "utility": (("TSTR/TRTR", "tstr_trtr_ratio"),),
+    "diversity": (("variance ratio", "min_variance_ratio"), ("tail coverage", "tail_coverage"),
+                  ("distinct rows", "distinct_row_ratio")),
+}
+
+
+def quality_summary(run: GenerationRun) -> str:
+    """One line per quality check that ran: its headline figures and verdict."""
+    lines = []
+    for check in run.checks:
+        figures = _QUALITY_FIGURES.get(check.name)
+        if figures is None or not any(key in check.metadata for _, key in figures):
+            continue
+        verdict = "ok" if check.passed else ("FAILED" if check.severity == "ERROR" else "warning")
+        shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures if key in check.metadata)
+        lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
+    return "\n".join(sorted(lines))
 
 
 def evaluation_summary(run: GenerationRun) -> str:

@@ -26,6 +26,11 @@ def test_run_materializes_the_reference_pipeline_and_prints_a_summary(tmp_path):
         assert f"breast_cancer/{stage}" in out
     assert "stage" in out and "provenance" in out and "synthetic fraction" in out and "max depth" in out
     assert "evaluation on breast_cancer/real_holdout (113 real rows)" in out
+    # the quality checks ran, with their figures (SMOTE rows sit next to real rows: a warning)
+    assert re.search(r"fidelity\s+breast_cancer/synthetic\s+ok\s+quality 0\.\d+, adversarial AUC", out), out
+    assert re.search(r"privacy\s+breast_cancer/synthetic\s+ok\s+copies 0, DCR share", out), out
+    assert re.search(r"privacy\s+breast_cancer/augmented\s+warning", out), out
+    assert re.search(r"diversity\s+breast_cancer/training_mix\s+ok", out), out
     assert (tmp_path / "data" / "breast_cancer" / "training_mix" / "1.parquet").is_file()
     # the run is recorded in the persistent instance the UI reads
     import dagster as dg
@@ -33,6 +38,25 @@ def test_run_materializes_the_reference_pipeline_and_prints_a_summary(tmp_path):
     instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
     assert len(instance.get_runs()) == 1
     assert instance.get_dynamic_partitions("breast_cancer_generations") == ["1"]
+    # and so are the Great Expectations checks of every stage (suites in checks/expectations)
+    evaluations = [
+        record.event_log_entry.dagster_event.event_specific_data
+        for record in instance.get_records_for_run(instance.get_runs()[0].run_id).records
+        if record.event_log_entry.dagster_event
+        and record.event_log_entry.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    expectations = {e.asset_key.to_user_string(): e.passed for e in evaluations if e.check_name == "expectations"}
+    assert expectations == {f"breast_cancer/{stage}": True for stage in [*stages, "real_arrivals"]}
+
+
+def test_expectations_init_writes_one_suite_per_stage_and_keeps_hand_edits(tmp_path):
+    out = tmp_path / "suites"
+    result = _run(["expectations", "init", "assets.pipeline:reference_pipeline", "--out", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    shipped = (PROJECT / "checks" / "expectations").glob("*.json")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in shipped)
+    again = _run(["expectations", "init", "assets.pipeline:reference_pipeline", "--out", str(out)], tmp_path)
+    assert again.returncode == 2 and "already exist" in again.stderr
 
 
 def test_a_failing_run_exits_non_zero_and_says_why(tmp_path):
