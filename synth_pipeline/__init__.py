@@ -26,6 +26,7 @@ from synth_pipeline.provenance import (
     tag_rows,
     user_columns,
 )
+from synth_pipeline.quality_checks import build_quality_checks
 from synth_pipeline.spec import (
     AugmentationSpec,
     FitOn,
@@ -66,6 +67,7 @@ __all__ = [
     "SynthesizerSpec",
     "SynthPolicy",
     "build_policy_checks",
+    "build_quality_checks",
     "build_provenance_checks",
     "build_synth_pipeline",
     "combine",
