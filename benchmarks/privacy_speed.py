@@ -138,8 +138,8 @@ def main() -> None:
     parser.add_argument("--sdmetrics-sizes", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 5000, 7000, 10000])
     parser.add_argument("--sdmetrics-limit", type=float, default=300.0)
     parser.add_argument("--copy-rows", type=int, default=5_000_000)
-    parser.add_argument("--parts", nargs="+", choices=["dcr", "verdict", "copies"], default=["dcr", "verdict", "copies"],
-                        help="which measurements to run (default: all)")
+    parts = ["dcr", "verdict", "copies"]
+    parser.add_argument("--parts", nargs="+", choices=parts, default=parts, help="measurements to run (default: all)")
     args = parser.parse_args()
     if "dcr" in args.parts:
         dcr_speed(args.rows, args.columns, args.sklearn)
