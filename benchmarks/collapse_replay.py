@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -115,6 +116,7 @@ def replay(mode: str, rows: int, generations: int, seed: int = 0) -> Trajectory:
                 print(f"  {mode} M={rows}: generation {run.generation} done ({time.perf_counter() - started:.0f} s)",
                       file=sys.stderr, flush=True)
     trajectory.seconds = time.perf_counter() - started
+    shutil.rmtree(work, ignore_errors=True)
     return trajectory
 
 
