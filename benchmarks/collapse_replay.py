@@ -136,9 +136,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generations", type=int, default=100)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--modes", nargs="+", choices=["replace", "accumulate"], default=["replace", "accumulate"])
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
-    runs = [(mode, rows) for rows in args.sizes for mode in ("replace", "accumulate")]
+    runs = [(mode, rows) for rows in args.sizes for mode in args.modes]
     with ProcessPoolExecutor(args.workers) as pool:
         trajectories = list(pool.map(replay, *zip(*runs, strict=True), [args.generations] * len(runs)))
     columns = [f"{t.mode} M={t.rows}" for t in trajectories]
