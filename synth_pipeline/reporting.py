@@ -55,8 +55,8 @@ _QUALITY_FIGURES = {
     "fidelity": (("quality", "quality_score"), ("adversarial AUC", "adversarial_auc")),
     "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc")),
     "utility": (("TSTR/TRTR", "tstr_trtr_ratio"),),
-    "diversity": (("variance ratio", "min_variance_ratio"), ("tail coverage", "tail_coverage"),
-                  ("distinct rows", "distinct_row_ratio")),
+    "diversity": (("variance ratio", "min_variance_ratio"), ("its 95 % bound", "min_variance_upper_bound"),
+                  ("tail coverage", "tail_coverage"), ("distinct rows", "distinct_row_ratio")),
 }
 
 
@@ -70,6 +70,12 @@ def quality_summary(run: GenerationRun) -> str:
         verdict = "ok" if check.passed else ("FAILED" if check.severity == "ERROR" else "warning")
         shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures if key in check.metadata)
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
+    suites = [check for check in run.checks if check.name == "expectations"]
+    if suites:
+        failed = [check.asset_key for check in suites if not check.passed]
+        evaluated = sum(int(check.metadata.get("evaluated", 0)) for check in suites)
+        verdict = f"FAILED on {', '.join(failed)}" if failed else "all passed"
+        lines.append(f"expectations: {len(suites)} Great Expectations suites, {evaluated} expectations, {verdict}")
     return "\n".join(sorted(lines))
 
 
