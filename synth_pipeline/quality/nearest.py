@@ -6,7 +6,7 @@ at the dimensions of real tables, so this is a brute-force search organised for 
 
 - squared distances come from one float32 matrix product per block, with the reference
   norms folded into it (``[q, 1] @ [-2r, |r|^2]^T``), so no (n, m) matrix is ever built;
-- query blocks of 512 rows meet reference chunks of 2,048 rows, so each partial result
+- query blocks of 512 rows meet reference chunks of 1,024 rows, so each partial result
   stays in the CPU cache while it is reduced to a running minimum;
 - blocks run on one thread per core with BLAS itself single-threaded (``threadpoolctl``),
   which beats one multi-threaded BLAS call on these skinny products.
@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 QUERY_BLOCK_ROWS = 512
-REFERENCE_CHUNK_ROWS = 2048
+REFERENCE_CHUNK_ROWS = 1024
 
 
 def available_cores() -> int:
@@ -75,22 +75,28 @@ def nearest_distances(
 
     def search(start: int) -> None:
         block = augmented[start:start + QUERY_BLOCK_ROWS]
-        rows = np.arange(len(block))
         best = np.full(len(block), np.inf, np.float32)
         second = np.full(len(block), np.inf, np.float32)
         scratch = np.empty((len(block), REFERENCE_CHUNK_ROWS), np.float32)
         for chunk in chunks:
             products = scratch[:, :chunk.shape[1]]
             np.matmul(block, chunk, out=products)
+            chunk_best = products.min(axis=1)
             if neighbours == 1:
-                np.minimum(best, products.min(axis=1), out=best)
+                np.minimum(best, chunk_best, out=best)
                 continue
-            nearest = products.argmin(axis=1)
-            chunk_best = products[rows, nearest]
-            products[rows, nearest] = np.inf
-            chunk_second = products.min(axis=1)
-            second = np.minimum(np.maximum(best, chunk_best), np.minimum(second, chunk_second))
-            best = np.minimum(best, chunk_best)
+            # Only rows whose chunk minimum beats their current second nearest can change
+            # their two nearest; after the first chunks that is a small share of rows.
+            changed = np.flatnonzero(chunk_best < second)
+            if changed.size == 0:
+                continue
+            candidates = products[changed]
+            nearest = candidates.argmin(axis=1)
+            candidates[np.arange(changed.size), nearest] = np.inf
+            chunk_second = candidates.min(axis=1)
+            first = chunk_best[changed]
+            second[changed] = np.minimum(np.maximum(best[changed], first), np.minimum(second[changed], chunk_second))
+            best[changed] = np.minimum(best[changed], first)
         partial[start:start + len(block), 0] = best
         if neighbours == 2:
             partial[start:start + len(block), 1] = second
