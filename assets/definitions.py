@@ -1,6 +1,17 @@
 """The code location Dagster loads (see workspace.yaml): the reference pipeline and its checks."""
 
+import os
+
 from assets.pipeline import reference_pipeline
 from checks import EXPECTATIONS_DIR, reference_policy
+from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule
 
-defs = reference_pipeline.to_definitions(policy=reference_policy, expectation_suites=EXPECTATIONS_DIR)
+# New real-data files dropped here start a generation (when the sensor is switched on).
+WATCH_DIR = os.environ.get("SYNTH_PIPELINE_WATCH_DIR", ".synth_pipeline/incoming/breast_cancer")
+
+defs = reference_pipeline.to_definitions(
+    policy=reference_policy,
+    expectation_suites=EXPECTATIONS_DIR,
+    schedules=[build_generation_schedule(reference_pipeline)],  # daily at 03:00 UTC, off until switched on
+    sensors=[build_arrival_sensor(reference_pipeline, WATCH_DIR)],
+)

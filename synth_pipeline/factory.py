@@ -64,6 +64,8 @@ class SynthPipeline:
         include_quality_checks: bool = True,
         expectation_suites: str | Path | None = None,
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
+        schedules: Sequence[dg.ScheduleDefinition] = (),
+        sensors: Sequence[dg.SensorDefinition] = (),
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
 
@@ -80,6 +82,10 @@ class SynthPipeline:
                 ``<stage>.json``; each present file becomes that stage's ``expectations``
                 check (write them with ``synth-pipeline expectations init``).
             asset_checks: Further checks of your own.
+            schedules: Schedules to include, e.g.
+                :func:`~synth_pipeline.automation.build_generation_schedule`.
+            sensors: Sensors to include, e.g.
+                :func:`~synth_pipeline.automation.build_arrival_sensor`.
         """
         from synth_pipeline.integrity import build_provenance_checks
         from synth_pipeline.policy_checks import build_policy_checks
@@ -96,6 +102,8 @@ class SynthPipeline:
             assets=list(self.assets),
             asset_checks=[*checks, *asset_checks],
             jobs=[self.job],
+            schedules=list(schedules),
+            sensors=list(sensors),
             resources={**pipeline_resources(data_dir), policy_resource_key(self.name): policy or SynthPolicy()},
         )
 

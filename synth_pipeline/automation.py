@@ -1,0 +1,142 @@
+"""Running generations without a person at the keyboard: a schedule and a new-data sensor.
+
+Both start the pipeline's generation job for the **next generation**: one after the
+highest generation whose training mix is materialized (1 if none is). Both skip while a
+run of the job is queued or in progress, so generations never overlap; a generation
+whose run failed is tried again at the next tick (its partition is reused).
+
+- :func:`build_generation_schedule`: one generation per tick of a cron schedule
+  (default: daily at 03:00 UTC), **stopped** until switched on in the UI.
+- :func:`build_arrival_sensor`: one generation per new real-data file (``.csv`` or
+  ``.parquet``) in a watched directory, read as that generation's real source; a file
+  counts as new when its name or modification time changed, and only once it has not
+  changed for :data:`SETTLE_SECONDS` (so a file still being copied is not read).
+  **Stopped** until switched on.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.factory import SynthPipeline
+from synth_pipeline.generations import generation_key
+from synth_pipeline.naming import Stage
+
+DEFAULT_CRON = "0 3 * * *"
+SETTLE_SECONDS = 5.0
+DATA_SUFFIXES = (".csv", ".parquet")
+_ACTIVE = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+]
+
+
+def next_generation(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> int:
+    """One after the highest generation whose training mix is materialized (1 if none)."""
+    done = instance.get_materialized_partitions(pipeline.key(Stage.TRAINING_MIX))
+    return max((int(key) for key in done if key.isdigit()), default=0) + 1
+
+
+def _busy(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> bool:
+    runs = instance.get_run_records(
+        dg.RunsFilter(job_name=pipeline.job.name, statuses=_ACTIVE), limit=1
+    )
+    return bool(runs)
+
+
+def build_generation_schedule(
+    pipeline: SynthPipeline,
+    *,
+    cron_schedule: str = DEFAULT_CRON,
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
+    execution_timezone: str = "UTC",
+) -> dg.ScheduleDefinition:
+    """A schedule running the next generation of ``pipeline`` at each tick.
+
+    Args:
+        pipeline: The pipeline.
+        cron_schedule: When to run (default: daily at 03:00).
+        default_status: STOPPED (default) until switched on in the UI, or RUNNING.
+        execution_timezone: Time zone of ``cron_schedule``.
+    """
+
+    @dg.schedule(
+        cron_schedule=cron_schedule, job=pipeline.job, name=f"{pipeline.name}_generation_schedule",
+        default_status=default_status, execution_timezone=execution_timezone,
+        description=f"Runs the next generation of {pipeline.name} ({cron_schedule}, {execution_timezone}).",
+    )
+    def generation_schedule(context: dg.ScheduleEvaluationContext):
+        if _busy(context.instance, pipeline):
+            return dg.SkipReason(f"a {pipeline.job.name} run is still queued or in progress")
+        key = generation_key(next_generation(context.instance, pipeline))
+        context.instance.add_dynamic_partitions(pipeline.generations.name, [key])
+        return dg.RunRequest(partition_key=key, tags={"synth_pipeline/trigger": "schedule"})
+
+    return generation_schedule
+
+
+def _data_files(directory: Path) -> dict[str, int]:
+    if not directory.is_dir():
+        return {}
+    return {
+        p.name: p.stat().st_mtime_ns for p in sorted(directory.iterdir())
+        if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith(".")
+    }
+
+
+def build_arrival_sensor(
+    pipeline: SynthPipeline,
+    watch_dir: str | Path,
+    *,
+    minimum_interval_seconds: int = 30,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    """A sensor starting the next generation of ``pipeline`` for each new file in ``watch_dir``.
+
+    The file is the generation's real source (``real_source`` config ``path``), so its
+    rows are split, held out and arrive like any real data. One file per evaluation; the
+    others wait for the next one.
+
+    Args:
+        pipeline: The pipeline.
+        watch_dir: The directory to watch (created when missing); relative paths are
+            resolved from the code location's working directory.
+        minimum_interval_seconds: Time between evaluations.
+        default_status: STOPPED (default) until switched on in the UI, or RUNNING.
+    """
+    directory = Path(watch_dir).expanduser().absolute()
+    source_key = pipeline.key(Stage.REAL_SOURCE)
+    real_source_op = next(a for a in pipeline.assets if source_key in a.keys).node_def.name
+
+    @dg.sensor(
+        job=pipeline.job, name=f"{pipeline.name}_new_data_sensor", minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=f"Runs the next generation of {pipeline.name} on each new CSV or Parquet file in {directory}.",
+    )
+    def new_data_sensor(context: dg.SensorEvaluationContext):
+        directory.mkdir(parents=True, exist_ok=True)
+        seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        settled_before = time.time_ns() - int(SETTLE_SECONDS * 1e9)
+        new = [name for name, mtime in _data_files(directory).items()
+               if seen.get(name) != mtime and mtime <= settled_before]
+        if not new:
+            return dg.SkipReason(f"no new settled data file in {directory}")
+        if _busy(context.instance, pipeline):
+            return dg.SkipReason(f"{len(new)} new file(s) wait: a {pipeline.job.name} run is in progress")
+        name = new[0]
+        path = directory / name
+        key = generation_key(next_generation(context.instance, pipeline))
+        seen[name] = path.stat().st_mtime_ns
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(
+                partition_key=key, run_key=f"{name}:{seen[name]}",
+                run_config={"ops": {real_source_op: {"config": {"path": str(path)}}}},
+                tags={"synth_pipeline/trigger": "new_data", "synth_pipeline/source_file": name},
+            )],
+            dynamic_partitions_requests=[pipeline.generations.build_add_request([key])],
+            cursor=json.dumps(seen, sort_keys=True),
+        )
+
+    return new_data_sensor
