@@ -35,7 +35,12 @@ _ACTIVE = [
 
 def next_generation(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> int:
     """One after the highest generation whose training mix is materialized (1 if none)."""
-    done = instance.get_materialized_partitions(pipeline.key(Stage.TRAINING_MIX))
+    return next_generation_of(instance, pipeline.key(Stage.TRAINING_MIX))
+
+
+def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetKey) -> int:
+    """One after the highest materialized partition of a training-mix asset (1 if none)."""
+    done = instance.get_materialized_partitions(training_mix_key)
     return max((int(key) for key in done if key.isdigit()), default=0) + 1
 
 

@@ -13,7 +13,7 @@ from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.reporting import check_failures, generation_summary
+from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 
@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
     run.add_argument("--generations", type=int, default=1, metavar="N", help="how many generations to run (default: 1)")
     run.add_argument("--start", type=int, default=1, metavar="G", help="first generation to run (default: 1)")
+    run.add_argument("--next", action="store_true",
+                     help="start after the last generation whose training mix is materialized (for CI and cron)")
+    run.add_argument("--summary", metavar="FILE",
+                     help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY in GitHub Actions)")
     run.add_argument("--mode", choices=[m.value for m in GenerationMode], help="override the spec's mix mode")
     run.add_argument("--fit-on", choices=[f.value for f in FitOn], help="override what the synthesizer is fitted on")
     run.add_argument("--synthesizer", choices=[m.value for m in SynthesizerMethod], help="override the synthesizer")
@@ -105,13 +109,20 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = args.pipeline or names[0]
     instance = default_instance()
     print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
-    generations = list(range(args.start, args.start + args.generations))
+    start = args.start
+    if args.next:
+        from synth_pipeline.automation import next_generation_of
+        from synth_pipeline.runner import pipeline_stages
+
+        start = next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0])
+    generations = list(range(start, start + args.generations))
+    progress = Progress(len(generations))
     failed = False
     for run in run_generations(
         defs, pipeline=pipeline, generations=generations, instance=instance,
         stage_config=_stage_config(args), quiet=not args.verbose,
         policy=SynthPolicy.from_yaml(args.policy) if args.policy else None, keep_going=args.keep_going,
-        on_start=lambda g: print(f"\ngeneration {g}: materializing all stages ...", flush=True),
+        on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True),
     ):
         status = "done" if run.success else "FAILED"
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
@@ -120,6 +131,9 @@ def _run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         for step, message in run.failures:
             print(f"step {step} FAILED: {message}", file=sys.stderr)
+        if args.summary:
+            with open(args.summary, "a") as handle:
+                handle.write(markdown_summary(pipeline, run))
         failed = failed or not run.success
     from synth_pipeline.lineage.store import LineageStore
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 from synth_pipeline.runner import GenerationRun
@@ -114,3 +115,33 @@ def _number(value: object) -> str:
     if isinstance(value, float) and not math.isnan(value):
         return str(int(value)) if value.is_integer() else f"{value:.4g}"
     return str(value)
+
+
+class Progress:
+    """Progress lines for a multi-generation run: which generation, elapsed time, time left."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.started = time.perf_counter()
+
+    def starting(self, generation: int) -> str:
+        """The line announcing a generation (counts it as started)."""
+        elapsed = time.perf_counter() - self.started
+        position = self.done + 1
+        self.done += 1
+        bar = "#" * (20 * (position - 1) // self.total) + "." * (20 - 20 * (position - 1) // self.total)
+        left = f", about {elapsed / (position - 1) * (self.total - position + 1):.0f}s left" if position > 1 else ""
+        return (f"generation {generation}: materializing all stages ... [{bar}] {position}/{self.total}, "
+                f"{elapsed:.0f}s elapsed{left}")
+
+
+def markdown_summary(pipeline: str, run: GenerationRun) -> str:
+    """A Markdown section for one generation run: verdict, stages, evaluation, failed checks."""
+    verdict = "passed" if run.success else "FAILED"
+    lines = [f"### {pipeline}, generation {run.generation}: {verdict}", "",
+             f"Dagster run `{run.run_id}`, {run.seconds:.1f}s.", "", "```", generation_summary(run), "```", ""]
+    failures = check_failures(run) + [f"step {step} FAILED: {message}" for step, message in run.failures]
+    if failures:
+        lines += ["**Blocking failures**", "", *[f"- {line}" for line in failures], ""]
+    return "\n".join(lines) + "\n"

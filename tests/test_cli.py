@@ -10,9 +10,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "synth_pipeline.cli"]
 
 
-def _run(args, tmp_path):
+def _run(args, tmp_path, **extra_env):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"),
-           "SYNTH_PIPELINE_DATA_DIR": str(tmp_path / "data")}
+           "SYNTH_PIPELINE_DATA_DIR": str(tmp_path / "data"), **extra_env}
     return subprocess.run(CLI + args, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -89,3 +89,33 @@ def test_invalid_policy_file_is_a_usage_error_naming_the_field(tmp_path):
     result = _run(["run", "--policy", str(policy)], tmp_path)
     assert result.returncode == 2
     assert "max_depth" in result.stderr
+
+
+def test_ci_gate_runs_the_next_generation_and_fails_with_a_markdown_summary(tmp_path):
+    """The README's CI command: `run --next --summary $GITHUB_STEP_SUMMARY`, here on a small pipeline."""
+    summary = tmp_path / "summary.md"
+    gate = ["run", "-m", "multiprocess_job", "--pipeline", "par_a", "--next", "--summary", str(summary)]
+    tests_dir = str(PROJECT / "tests")
+    for expected in (1, 2):
+        result = _run(gate, tmp_path, PYTHONPATH=tests_dir)
+        assert result.returncode == 0, result.stderr
+        assert f"generation {expected} done" in result.stdout
+    policy = tmp_path / "strict.yaml"
+    policy.write_text("max_synthetic_fraction: 0.05\n")
+    failing = _run([*gate, "--policy", str(policy)], tmp_path, PYTHONPATH=tests_dir)
+    assert failing.returncode == 1 and "generation 3 FAILED" in failing.stdout
+    text = summary.read_text()
+    assert "### par_a, generation 1: passed" in text and "### par_a, generation 2: passed" in text
+    failed_section = text.split("### par_a, generation 3: FAILED")[1]
+    assert "**Blocking failures**" in failed_section
+    assert "- check synthetic_budget FAILED on par_a/training_mix, generation 3: " in failed_section
+
+
+def test_the_example_workflow_runs_the_documented_ci_command():
+    import yaml
+
+    workflow = yaml.safe_load((PROJECT / "examples" / "ci" / "github-actions.yml").read_text())
+    commands = [step.get("run", "") for step in workflow["jobs"]["generation"]["steps"]]
+    assert '.venv/bin/synth-pipeline run --next --summary "$GITHUB_STEP_SUMMARY"' in commands
+    assert "make setup" in commands
+    assert "synth-pipeline run --next --summary" in (PROJECT / "README.md").read_text()
