@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-DAGSTER_HOME_DIR := $(CURDIR)/.synth_pipeline/dagster_home
+DAGSTER_HOME_DIR ?= $(CURDIR)/.synth_pipeline/dagster_home
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 
 .PHONY: setup run test ui clean
 
@@ -25,7 +27,7 @@ test: $(INSTALLED)
 ui: $(INSTALLED)
 	mkdir -p $(DAGSTER_HOME_DIR)
 	test -f $(DAGSTER_HOME_DIR)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME_DIR)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 clean:
 	rm -rf .synth_pipeline

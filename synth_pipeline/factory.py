@@ -63,6 +63,7 @@ class SynthPipeline:
         include_checks: bool = True,
         include_quality_checks: bool = True,
         expectation_suites: str | Path | None = None,
+        unexpected_value_samples: int = 0,
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
         schedules: Sequence[dg.ScheduleDefinition] = (),
         sensors: Sequence[dg.SensorDefinition] = (),
@@ -81,6 +82,9 @@ class SynthPipeline:
             expectation_suites: A directory of Great Expectations suite files,
                 ``<stage>.json``; each present file becomes that stage's ``expectations``
                 check (write them with ``synth-pipeline expectations init``).
+            unexpected_value_samples: How many offending values of a failed expectation
+                the ``expectations`` check shows in its metadata (at most 20). Default 0:
+                counts only, so no raw row value reaches Dagster's event log.
             asset_checks: Further checks of your own.
             schedules: Schedules to include, e.g.
                 :func:`~synth_pipeline.automation.build_generation_schedule`.
@@ -97,7 +101,9 @@ class SynthPipeline:
         if expectation_suites is not None:
             from synth_pipeline.quality.expectations import build_expectation_checks
 
-            checks += build_expectation_checks(self, Path(expectation_suites))
+            checks += build_expectation_checks(
+                self, Path(expectation_suites), unexpected_samples=unexpected_value_samples
+            )
         return dg.Definitions(
             assets=list(self.assets),
             asset_checks=[*checks, *asset_checks],

@@ -127,7 +127,9 @@ def test_real_tagged_data_passes_the_suite_built_from_it(real_rows, real_suite):
 def test_a_value_out_of_range_names_the_column_and_count(real_rows, real_suite, reference):
     too_big = float(reference["mean_radius"].max()) + 1
     real_rows.loc[[3, 7, 11], "mean_radius"] = too_big
-    summary = validate(real_rows, real_suite)
+    assert _failure(validate(real_rows, real_suite), "expect_column_values_to_be_between",
+                    "mean_radius")["partial_unexpected_list"] == []  # no row values unless asked for
+    summary = validate(real_rows, real_suite, unexpected_samples=5)
     assert not summary.success and summary.failed == 1
     failure = _failure(summary, "expect_column_values_to_be_between", "mean_radius")
     assert failure["unexpected_count"] == 3
@@ -150,7 +152,7 @@ def test_a_missing_column_fails_the_schema_and_its_column_expectations(real_rows
 def test_synthetic_rows_fail_a_real_stage_and_pass_the_synthetic_one(reference):
     rows = tag_rows(reference.head(50), kind=ProvenanceKind.SYNTHETIC, generation=1, dataset="bc/synthetic", depth=1)
     real_stage = suite_for_stage(reference, stage=Stage.REAL_TRAIN, suite_name="s", label_column=LABEL)
-    summary = validate(rows, real_stage)
+    summary = validate(rows, real_stage, unexpected_samples=5)
     kind = _failure(summary, "expect_column_values_to_be_in_set", "_sp_kind")
     assert kind["unexpected_count"] == 50 and kind["partial_unexpected_list"] == ["synthetic"] * 5
     assert _failure(summary, "expect_column_values_to_be_between", "_sp_depth")["unexpected_count"] == 50

@@ -55,7 +55,8 @@ if TYPE_CHECKING:
 CHECK_NAME = "expectations"
 MAX_SET_VALUES = 100
 """Columns with more distinct reference values than this get no in-set expectation (the label always gets one)."""
-PARTIAL_UNEXPECTED = 5
+MAX_UNEXPECTED_SAMPLES = 20
+"""GX's SUMMARY result keeps at most this many unexpected values per expectation."""
 _SINGLE_KIND_STAGES = (ProvenanceKind.REAL, ProvenanceKind.SYNTHETIC, ProvenanceKind.AUGMENTED)
 _REFERENCE = "reference data"
 
@@ -71,8 +72,9 @@ class ValidationSummary:
         failed: Expectations that failed (including those GX could not evaluate).
         success_percent: ``100 * successful / evaluated`` (100 for an empty suite).
         failures: One dict per failed expectation: ``expectation`` (type), ``column``,
-            ``unexpected_count``, ``unexpected_percent``, ``partial_unexpected_list`` (first
-            five values), ``observed_value``, ``details`` (e.g. the missing and unexpected
+            ``unexpected_count``, ``unexpected_percent``, ``partial_unexpected_list`` (the
+            first ``unexpected_samples`` offending values; empty unless asked for, since they
+            are raw row values), ``observed_value``, ``details`` (e.g. the missing and unexpected
             columns of a schema mismatch) and ``error`` (the message when GX raised, e.g. on
             a missing column), all JSON-safe.
         results: One dict per expectation, in suite order: ``expectation``, ``column``,
@@ -337,7 +339,7 @@ def _great_expectations() -> ModuleType:
     return great_expectations
 
 
-def validate(frame: pd.DataFrame, suite: dict) -> ValidationSummary:
+def validate(frame: pd.DataFrame, suite: dict, *, unexpected_samples: int = 0) -> ValidationSummary:
     """Validate a frame against a suite with GX and summarize the outcome.
 
     Each call uses a fresh ephemeral GX context: creating one takes milliseconds, and GX
@@ -347,6 +349,8 @@ def validate(frame: pd.DataFrame, suite: dict) -> ValidationSummary:
     Args:
         frame: The data to validate.
         suite: A suite dict (from :func:`suite_for_stage` or :func:`load_suite`).
+        unexpected_samples: How many offending values of each failed expectation to keep
+            (at most 20). Default 0: results hold counts only, no row values.
 
     Returns:
         The summary, with one entry per failed expectation in ``failures``.
@@ -369,7 +373,8 @@ def validate(frame: pd.DataFrame, suite: dict) -> ValidationSummary:
     )
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(expectation_suite, result_format="SUMMARY")
-    outcomes = [_outcome(item) for item in _in_suite_order(result.results, expectation_suite)]
+    samples = max(0, min(unexpected_samples, MAX_UNEXPECTED_SAMPLES))
+    outcomes = [_outcome(item, samples) for item in _in_suite_order(result.results, expectation_suite)]
     failures = [outcome for outcome in outcomes if not outcome["success"]]
     evaluated = len(outcomes)
     return ValidationSummary(
@@ -422,7 +427,7 @@ def _identity(configuration: Any) -> str:
     return json.dumps(_json_safe([configuration.type, kwargs, configuration.meta]), sort_keys=True)
 
 
-def _outcome(item: Any) -> dict[str, Any]:
+def _outcome(item: Any, samples: int) -> dict[str, Any]:
     """A small JSON-safe dict describing one expectation's result."""
     config = item.expectation_config
     result = item.result or {}
@@ -434,7 +439,7 @@ def _outcome(item: Any) -> dict[str, Any]:
         "success": bool(item.success) and error is None,
         "unexpected_count": _json_safe(result.get("unexpected_count")),
         "unexpected_percent": _json_safe(result.get("unexpected_percent")),
-        "partial_unexpected_list": _json_safe(list(result.get("partial_unexpected_list") or [])[:PARTIAL_UNEXPECTED]),
+        "partial_unexpected_list": _json_safe(list(result.get("partial_unexpected_list") or [])[:samples]),
         # a schema mismatch's details name the columns; its observed value lists them all
         "observed_value": None if details else _json_safe(result.get("observed_value")),
         "details": details,
@@ -477,7 +482,9 @@ def _json_safe(value: Any) -> Any:
 # --- Dagster asset checks ---
 
 
-def build_expectation_checks(pipeline: "SynthPipeline", suites_dir: Path) -> list[dg.AssetChecksDefinition]:
+def build_expectation_checks(
+    pipeline: "SynthPipeline", suites_dir: Path, *, unexpected_samples: int = 0
+) -> list[dg.AssetChecksDefinition]:
     """One blocking ``expectations`` check per data stage that has a suite file in ``suites_dir``.
 
     The check validates the stored frame against ``<suites_dir>/<stage>.json``, read
@@ -486,6 +493,9 @@ def build_expectation_checks(pipeline: "SynthPipeline", suites_dir: Path) -> lis
     Args:
         pipeline: The pipeline whose data stages to check.
         suites_dir: The directory holding the suite files.
+        unexpected_samples: Offending values per failed expectation to show in the check's
+            metadata (at most 20). Default 0: counts only, so no row value reaches Dagster's
+            event log or the lineage record.
 
     Returns:
         The checks; pass them to ``pipeline.to_definitions(asset_checks=...)``.
@@ -501,11 +511,13 @@ def build_expectation_checks(pipeline: "SynthPipeline", suites_dir: Path) -> lis
         path = directory / f"{stage.value}.json"
         if stage in pipeline.stages and path.is_file():
             load_suite(path)  # fail now, when the definitions load, rather than in every run
-            checks.append(_expectations_check(pipeline, stage, path))
+            checks.append(_expectations_check(pipeline, stage, path, unexpected_samples))
     return checks
 
 
-def _expectations_check(pipeline: "SynthPipeline", stage: Stage, path: Path) -> dg.AssetChecksDefinition:
+def _expectations_check(
+    pipeline: "SynthPipeline", stage: Stage, path: Path, unexpected_samples: int
+) -> dg.AssetChecksDefinition:
     asset_key = pipeline.key(stage)
 
     @dg.asset_check(
@@ -525,7 +537,7 @@ def _expectations_check(pipeline: "SynthPipeline", stage: Stage, path: Path) -> 
             check_name=CHECK_NAME,
         ) as lineage:
             frame = synth_pipeline_store.read(asset_key, partition)
-            summary = validate(frame, load_suite(path))
+            summary = validate(frame, load_suite(path), unexpected_samples=unexpected_samples)
             rules = _expectation_rules(summary)
             headline = next((rule["rule"] for rule in rules if not rule["passed"]), "failed expectations")
             if not summary.success:
