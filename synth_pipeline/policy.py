@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.provenance import ProvenanceKind
+from synth_pipeline.spec import read_yaml_mapping, validation_problems
 
 _FRACTION = {"ge": 0.0, "le": 1.0}
 
@@ -99,29 +100,22 @@ class SynthPolicy(dg.ConfigurableResource):
         """Load a policy from a YAML mapping of field names to values (missing fields keep defaults).
 
         Raises:
-            SynthPipelineError: The file is missing, not a mapping, or holds an unknown
-                field or an out-of-range value; the message names the field.
+            SynthPipelineError: The file is missing, not valid YAML, not a mapping, or holds
+                an unknown field or an out-of-range value; the message names the field.
         """
-        import yaml
-
-        path = Path(path)
-        if not path.is_file():
-            raise SynthPipelineError(f"policy file {path} not found")
-        values = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(values, dict):
-            raise SynthPipelineError(f"policy file {path} must hold a mapping of field: value")
-        return cls.from_mapping(values, source=str(path))
+        return cls.from_mapping(read_yaml_mapping(path, what="policy file"), source=f"policy file {path}")
 
     @classmethod
     def from_mapping(cls, values: dict, *, source: str = "policy") -> SynthPolicy:
         """Build a policy from a mapping, with errors that name the offending field."""
         try:
-            return cls(**values)
+            return cls(**{str(key): value for key, value in values.items()})
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            raise SynthPipelineError(f"invalid {source}: {problems}") from None
+            raise SynthPipelineError(
+                f"invalid {source}: {validation_problems(error, cls.model_fields)}. Fix the field(s) named; "
+                "every field with its default and meaning is listed in the SynthPolicy docstring and the README "
+                "('Policy and checks')"
+            ) from None
 
     def to_mapping(self) -> dict:
         """The policy's fields and values, e.g. for run config."""

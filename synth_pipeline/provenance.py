@@ -169,10 +169,12 @@ def ingest(
         if declared_kind is not None:
             kinds = set(frame[KIND_COLUMN].unique())
             if kinds - {ProvenanceKind(declared_kind).value}:
+                declared = ProvenanceKind(declared_kind).value
                 raise ProvenanceError(
-                    f"{dataset}: declared {ProvenanceKind(declared_kind).value!r} but the "
-                    f"rows' provenance columns say {sorted(kinds)}. Drop the stage's "
-                    "declaration or the rows' provenance columns."
+                    f"{dataset}: declared {declared!r} but the rows' provenance columns say "
+                    f"{sorted(str(k) for k in kinds)}. Rows that are not {declared} do not belong in this "
+                    f"stage (ingest them through a stage that does not declare a kind, e.g. an unknown "
+                    f"source); if they really are {declared}, drop their {PROVENANCE_PREFIX} columns."
                 )
         return frame
     return tag_rows(
@@ -196,31 +198,46 @@ def validate_provenance(frame: pd.DataFrame, *, source: str) -> None:
         raise ProvenanceError(f"{source}: provenance columns missing: {missing}")
     problems = provenance_problems(frame)
     if problems:
-        raise ProvenanceError(f"{source}: invalid provenance: " + "; ".join(problems))
+        raise ProvenanceError(
+            f"{source}: invalid provenance columns: " + "; ".join(problems) + ". Fix those values, or drop all "
+            f"five {PROVENANCE_PREFIX} columns so that the rows are tagged afresh by the stage ingesting them "
+            "(as 'unknown' unless it declares a kind)."
+        )
 
 
 def provenance_problems(frame: pd.DataFrame) -> list[str]:
-    """Describe every way the provenance columns of ``frame`` are invalid (empty if none)."""
+    """Describe every way the provenance columns of ``frame`` are invalid (empty if none).
+
+    The descriptions hold column names and counts, never the offending values.
+    """
     problems: list[str] = []
     kinds = frame[KIND_COLUMN]
-    bad_kinds = sorted(set(kinds.dropna().unique()) - {k.value for k in ALL_KINDS})
-    if kinds.isna().any() or bad_kinds:
+    allowed = [k.value for k in ALL_KINDS]
+    null_kinds = int(kinds.isna().sum())
+    bad_kinds = int((kinds.notna() & ~kinds.isin(allowed)).sum())
+    if null_kinds or bad_kinds:
         problems.append(
-            f"{int(kinds.isna().sum())} null and {int(kinds.isin(bad_kinds).sum())} "
-            f"unrecognised kinds {bad_kinds}; allowed: {[k.value for k in ALL_KINDS]}"
+            f"{KIND_COLUMN}: {bad_kinds} rows with an unrecognised kind and {null_kinds} with none; "
+            f"allowed: {allowed}"
         )
     for column in (GENERATION_COLUMN, DEPTH_COLUMN):
         values = frame[column]
-        if values.isna().any() or (values < 0).any():
-            problems.append(f"{column} has null or negative values")
-    real_with_depth = int(((kinds == ProvenanceKind.REAL.value) & (frame[DEPTH_COLUMN] != 0)).sum())
+        if not (pd.api.types.is_integer_dtype(values) or pd.api.types.is_float_dtype(values)):
+            problems.append(f"{column} must hold non-negative integers, found dtype {values.dtype}")
+            continue
+        nulls, negative = int(values.isna().sum()), int((values < 0).sum())
+        if nulls or negative:
+            problems.append(f"{column}: {negative} negative and {nulls} null values (must be integers >= 0)")
+    depth = pd.to_numeric(frame[DEPTH_COLUMN], errors="coerce")
+    real_with_depth = int(((kinds == ProvenanceKind.REAL.value) & (depth != 0)).sum())
     if real_with_depth:
-        problems.append(f"{real_with_depth} real rows with depth != 0")
-    mismatched = int((row_hashes(frame[user_columns(frame)]) != frame[ROW_HASH_COLUMN].to_numpy()).sum())
+        problems.append(f"{real_with_depth} real rows with {DEPTH_COLUMN} != 0 (real rows have depth 0)")
+    stored = pd.to_numeric(frame[ROW_HASH_COLUMN], errors="coerce").to_numpy()
+    mismatched = int((row_hashes(frame[user_columns(frame)]) != stored).sum())
     if mismatched:
         problems.append(
             f"{mismatched} rows whose {ROW_HASH_COLUMN} does not match their values "
-            "(rows were edited without re-tagging)"
+            "(rows were edited without re-tagging: tag them again with tag_rows)"
         )
     return problems
 

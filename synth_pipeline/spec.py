@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synth_pipeline.errors import SynthPipelineError
 
@@ -199,20 +200,81 @@ def parse_choice(choices: type[_Choice], value: str | None, default: _Choice, *,
         ) from None
 
 
+def read_yaml_mapping(path: str | Path, *, what: str) -> dict[str, Any]:
+    """The mapping a YAML file holds (empty for an empty file), with errors naming the file and the fix.
+
+    Args:
+        path: The file.
+        what: What the file is, for messages (e.g. ``policy file``).
+
+    Raises:
+        SynthPipelineError: The file is missing, is not valid YAML, or does not hold a
+            mapping of field names to values.
+    """
+    import yaml
+
+    path = Path(path)
+    if path.is_dir():
+        raise SynthPipelineError(f"{what} {path} is a directory; point at the YAML file itself")
+    if not path.is_file():
+        raise SynthPipelineError(f"{what} {path} not found (working directory {Path.cwd()}); check the path")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SynthPipelineError(
+            f"{what} {path} is not valid YAML ({problem}{where}); fix the syntax: one 'field: value' per line, "
+            "nested fields indented under their parent, lists in [...] or as '- item' lines"
+        ) from None
+    except UnicodeDecodeError:
+        raise SynthPipelineError(f"{what} {path} is not UTF-8 text; save it as a UTF-8 YAML file") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise SynthPipelineError(
+            f"{what} {path} must hold a mapping of field: value (one per line), not a {type(values).__name__}"
+        )
+    return {str(key): value for key, value in values.items()}
+
+
+def validation_problems(error: ValidationError, known_fields: Iterable[str]) -> str:
+    """One ``field: problem (got value)`` per pydantic error, unknown fields with a likely correction."""
+    import difflib
+
+    known = sorted(set(known_fields))
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(item["loc"][-1]), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{field}: unknown field{hint}")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
+        problems.append(f"{field}: {message}{got}")
+    return "; ".join(problems)
+
+
+def _spec_fields() -> set[str]:
+    models = (SynthPipelineSpec, SourceSpec, SynthesizerSpec, AugmentationSpec, MixSpec, ModelSpec)
+    return {name for model in models for name in model.model_fields}
+
+
 def load_spec(path: str | Path) -> SynthPipelineSpec:
     """Load a :class:`SynthPipelineSpec` from a YAML file.
 
     Raises:
-        SynthPipelineError: The file is missing or its content is not a valid spec;
-            the message names the offending field.
+        SynthPipelineError: The file is missing, is not valid YAML, or its content is not
+            a valid spec; the message names the offending field.
     """
-    import yaml
-    from pydantic import ValidationError
-
-    path = Path(path)
-    if not path.is_file():
-        raise SynthPipelineError(f"pipeline spec {path} not found")
+    values = read_yaml_mapping(path, what="pipeline spec")
     try:
-        return SynthPipelineSpec.model_validate(yaml.safe_load(path.read_text()) or {})
+        return SynthPipelineSpec.model_validate(values)
     except ValidationError as error:
-        raise SynthPipelineError(f"invalid pipeline spec {path}:\n{error}") from error
+        raise SynthPipelineError(
+            f"invalid pipeline spec {path}: {validation_problems(error, _spec_fields())}. Fix the field(s) named "
+            "(the fields and their defaults are documented on SynthPipelineSpec and its parts)"
+        ) from None

@@ -53,3 +53,80 @@ def holdout_mask(
         chosen = distinct[np.argsort(scores[in_class][first_index], kind="stable")[:n_holdout]]
         mask |= in_class & np.isin(hashes, chosen)
     return mask
+
+
+def check_labels(frame: pd.DataFrame, label_column: str, *, source: str) -> None:
+    """Check the label column: present, a value in every row, at least two classes.
+
+    Raises:
+        DataSourceError: The column is missing, some or all rows have no label, or
+            every row has the same label.
+    """
+    if label_column not in frame.columns:
+        raise DataSourceError(
+            f"label column {label_column!r} not in {source} (columns: {[str(c) for c in frame.columns][:20]}); "
+            "set label_column in the pipeline spec to the column holding the class"
+        )
+    missing = int(frame[label_column].isna().sum())
+    if missing == len(frame):
+        raise DataSourceError(
+            f"label column {label_column!r} of {source} is empty in all {missing} rows; set label_column in the "
+            "pipeline spec to the column holding the class, or fill in the labels"
+        )
+    if missing:
+        raise DataSourceError(
+            f"{missing} of {len(frame)} rows of {source} have no {label_column!r} label; drop or fill them before "
+            "ingestion"
+        )
+    if frame[label_column].nunique() < 2:
+        raise DataSourceError(
+            f"label column {label_column!r} of {source} has a single class in all {len(frame)} rows; a classifier "
+            "needs at least two: add rows of the other classes, or check label_column names the class label"
+        )
+
+
+def min_rows_per_class(fraction: float) -> int:
+    """The fewest distinct rows a class needs so that both the holdout and training get one."""
+    rows = 2
+    while not 1 <= int(round(fraction * rows)) <= rows - 1:
+        rows += 1
+    return rows
+
+
+def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: float, source: str) -> None:
+    """Check that :func:`holdout_mask` gives every class rows on both sides of the split.
+
+    Classes are named by number (``class #i`` in sorted label order), never by value.
+
+    Args:
+        frame: Tagged rows (needs ``_sp_row_hash`` and the label column).
+        label_column: The column the split is stratified on.
+        fraction: The holdout fraction.
+        source: Where the data came from, quoted in the error.
+
+    Raises:
+        DataSourceError: A class has too few distinct rows to seal some as holdout and
+            keep some for training.
+    """
+    distinct = pd.DataFrame({"label": frame[label_column], "hash": frame[ROW_HASH_COLUMN]}).drop_duplicates()
+    per_class = distinct.groupby("label", sort=True, dropna=False).size()  # numbered like the budget rules
+    holdout = (per_class * fraction).map(lambda n: int(round(n)))
+    small = [(index, int(count)) for index, (count, sealed) in enumerate(zip(per_class, holdout, strict=True), 1)
+             if not 1 <= sealed <= count - 1]
+    if not small:
+        return
+    if len(per_class) > len(frame) / 2:
+        raise DataSourceError(
+            f"label column {label_column!r} of {source} looks continuous ({len(per_class)} distinct labels in "
+            f"{len(frame)} rows, most of them too rare to split): label_column must name a class label, not a "
+            "continuous value; bin it into classes first, or set label_column to the class column"
+        )
+    needed = min_rows_per_class(fraction)
+    shown = ", ".join(f"#{index} ({count} distinct row{'s' if count != 1 else ''})" for index, count in small[:10])
+    more = f" and {len(small) - 10} more" if len(small) > 10 else ""
+    raise DataSourceError(
+        f"{source}: class(es) {shown}{more} of {len(per_class)} (numbered in sorted label order) are too small to "
+        f"split: sealing {fraction:.0%} of each class as the holdout needs at least {needed} distinct rows per "
+        "class, so that the holdout and training both get some. Add rows of those classes, merge or drop them, "
+        "or change holdout_fraction in the pipeline spec"
+    )

@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from synth_pipeline.errors import DataSourceError
 from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
-from synth_pipeline.sources import describe, load_source
+from synth_pipeline.sources import check_schema, describe, load_source, stored_column_families
 from synth_pipeline.spec import SourceSpec
-from synth_pipeline.splitting import holdout_mask, mix64
+from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 
@@ -59,18 +58,18 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             lineage.add_input(source_ref(source))
             context.log.info(f"reading real data from {describe(source)}")
-            raw = load_source(source)
-            if spec.label_column not in raw.columns:
-                raise DataSourceError(
-                    f"label column {spec.label_column!r} not in {describe(source)} (columns: "
-                    f"{list(raw.columns)[:20]}); set label_column in the pipeline spec"
+            raw = load_source(source, label_column=spec.label_column)
+            if synth_pipeline_store.exists(builder.key(Stage.REAL_SOURCE)):  # a later run, e.g. generation 2
+                stored = synth_pipeline_store.parquet_path(builder.key(Stage.REAL_SOURCE))
+                check_schema(
+                    raw, stored_column_families(stored), source=describe(source),
+                    reference=f"the real source stored by an earlier run ({stored})",
                 )
-            if raw[spec.label_column].isna().any():
-                raise DataSourceError(
-                    f"{int(raw[spec.label_column].isna().sum())} rows of {describe(source)} have no "
-                    f"{spec.label_column!r} label; drop or fill them before ingestion"
-                )
+            check_labels(raw, spec.label_column, source=describe(source))
             frame = ingest(raw, dataset=builder.dataset(Stage.REAL_SOURCE), declared_kind=ProvenanceKind.REAL)
+            check_holdout_split(
+                frame, label_column=spec.label_column, fraction=spec.holdout_fraction, source=describe(source)
+            )
             return lineage.publish(
                 Stage.REAL_SOURCE, frame, generation=0,
                 metadata=provenance_metadata(
