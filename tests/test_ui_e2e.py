@@ -1,0 +1,245 @@
+"""The Dagster UI as a user uses it: a real webserver, a run launched over GraphQL, a browser.
+
+One webserver (``dagster-webserver -w workspace.yaml`` on 127.0.0.1, a free port) serves the
+reference code location on a temporary ``DAGSTER_HOME``. Generation 1 is launched through
+Dagster's official Python GraphQL client and its check results are read back over GraphQL;
+a headless Chromium then opens the asset group's lineage graph and must show every stage
+with the check results of that run. The screenshot is kept in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ui_helpers import ARTIFACTS_DIR, DagsterWebserver, chromium_paths, headless_chromium, run_failure_summary
+
+from assets.pipeline import reference_pipeline
+from synth_pipeline.naming import Stage
+
+PIPELINE = reference_pipeline
+GENERATION = "1"
+POLICY_CHECKS = {
+    Stage.REAL_HOLDOUT: {"holdout_purity"},
+    Stage.TRAINING_MIX: {"holdout_isolation", "synthetic_budget", "generation_budget", "recursion_depth",
+                         "unknown_budget"},
+    Stage.EVALUATION: {"evaluation_on_real"},
+}
+SCREENSHOT = ARTIFACTS_DIR / "ui-asset-graph.png"
+PAGE_SOURCE = ARTIFACTS_DIR / "ui-asset-graph.html"
+
+ASSET_NODES_QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    isPartitioned
+    repository { name location { name } }
+    assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class LaunchedRun:
+    """A generation run launched over GraphQL, and its event log as GraphQL returns it."""
+
+    run_id: str
+    status: str
+    events: list[dict[str, Any]]
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        """The run's asset check evaluations."""
+        return [e["evaluation"] for e in self.events if e["__typename"] == "AssetCheckEvaluationEvent"]
+
+    def materializations(self) -> dict[str, str | None]:
+        """Asset name -> partition of each materialization in the run."""
+        return {
+            e["assetKey"]["path"][-1]: e["partition"] for e in self.events if e["__typename"] == "MaterializationEvent"
+        }
+
+
+@pytest.fixture(scope="module")
+def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterWebserver]:
+    """The Dagster webserver on the project's workspace.yaml, stopped (process group) afterwards."""
+    base = tmp_path_factory.mktemp("dagster_ui")
+    server = DagsterWebserver(
+        dagster_home=base / "dagster_home", data_dir=base / "data", log_path=base / "webserver.log"
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def asset_nodes(webserver: DagsterWebserver) -> dict[str, dict[str, Any]]:
+    """The reference pipeline's asset nodes as the webserver describes them, by stage name."""
+    nodes = webserver.graphql(ASSET_NODES_QUERY)["assetNodes"]
+    return {node["assetKey"]["path"][-1]: node for node in nodes if node["groupName"] == PIPELINE.name}
+
+
+@pytest.fixture(scope="module")
+def generation_run(webserver: DagsterWebserver) -> LaunchedRun:
+    """Generation 1 of the reference job, launched and awaited through the GraphQL API."""
+    repository = webserver.repository_of_job(PIPELINE.job.name)
+    webserver.add_dynamic_partition(repository, PIPELINE.generations.name, GENERATION)
+    run_id = webserver.client().submit_job_execution(
+        PIPELINE.job.name,
+        repository_location_name=repository["repositoryLocationName"],
+        repository_name=repository["repositoryName"],
+        tags={"dagster/partition": GENERATION},
+        # In-process execution: one import of the code location instead of one per step
+        # (the multiprocess default), several times faster on a small machine and not
+        # exposed to source files changing between steps in a shared checkout.
+        run_config={"execution": {"config": {"in_process": {}}}},
+    )
+    status = webserver.wait_for_run(run_id)
+    return LaunchedRun(run_id=run_id, status=status, events=webserver.run_events(run_id))
+
+
+def _metadata(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation's metadata entries as label -> value (int, float or text entries)."""
+    values = {}
+    for entry in evaluation["metadataEntries"]:
+        values[entry["label"]] = next(
+            (entry[field] for field in ("intValue", "floatValue", "text") if field in entry), None
+        )
+    return values
+
+
+def _check_executions(webserver: DagsterWebserver, checks: list[tuple[str, str]]) -> dict[tuple[str, str], list]:
+    """Each check's recorded executions (assetCheckExecutions), all checks in one aliased query."""
+    fields = [
+        f'c{i}: assetCheckExecutions(assetKey: {{path: ["{PIPELINE.name}", "{stage}"]}}, checkName: "{name}", '
+        f"limit: 10) {{ runId status evaluation {{ success }} }}"
+        for i, (stage, name) in enumerate(checks)
+    ]
+    data = webserver.graphql("{ " + "\n".join(fields) + " }")
+    return {check: data[f"c{i}"] for i, check in enumerate(checks)}
+
+
+def test_graphql_run_reports_the_asset_check_results(
+    webserver: DagsterWebserver, asset_nodes: dict[str, dict[str, Any]], generation_run: LaunchedRun
+) -> None:
+    """A run launched with the GraphQL client succeeds and every declared check reports back over GraphQL."""
+    assert generation_run.status == "SUCCESS", (
+        f"run {generation_run.run_id} ended {generation_run.status}:\n"
+        f"{run_failure_summary(generation_run.events)}\n{webserver.log_tail()}"
+    )
+    assert set(asset_nodes) == {str(stage) for stage in PIPELINE.stages}
+
+    # Every stage was materialized by the run, the per-generation ones for partition "1".
+    assert generation_run.materializations() == {
+        name: GENERATION if node["isPartitioned"] else None for name, node in asset_nodes.items()
+    }
+
+    # Every check the webserver declares was evaluated exactly once in the run, and nothing else.
+    declared = {(name, check["name"]) for name, node in asset_nodes.items()
+                for check in node["assetChecksOrError"]["checks"]}
+    evaluations = generation_run.evaluations()
+    evaluated = Counter((e["assetKey"]["path"][-1], e["checkName"]) for e in evaluations)
+    assert set(evaluated) == declared
+    assert max(evaluated.values()) == 1
+    by_check = {(e["assetKey"]["path"][-1], e["checkName"]): e for e in evaluations}
+
+    # The policy checks: blocking, passed, with the rule's metadata for this generation.
+    blocking = {(name, check["name"]) for name, node in asset_nodes.items()
+                for check in node["assetChecksOrError"]["checks"] if check["blocking"]}
+    for stage, names in POLICY_CHECKS.items():
+        for name in names:
+            evaluation = by_check[(stage, name)]
+            metadata = _metadata(evaluation)
+            assert (stage, name) in blocking
+            assert evaluation["success"], f"{stage}/{name} failed: {metadata}"
+            assert evaluation["severity"] == "ERROR"
+            assert {"observed", "threshold", "rule"} <= set(metadata), f"{stage}/{name}: {sorted(metadata)}"
+            assert metadata["generation"] == (int(GENERATION) if asset_nodes[stage]["isPartitioned"] else 0)
+
+    # Provenance is deterministic: valid on every stage. ERROR-severity results all passed
+    # (the run succeeded); quality checks of WARN severity may fail without stopping it.
+    invalid = [name for (name, check), e in by_check.items() if check == "provenance_valid" and not e["success"]]
+    assert invalid == []
+    failed_errors = [key for key, e in by_check.items() if e["severity"] == "ERROR" and not e["success"]]
+    assert failed_errors == []
+
+    # The check execution records agree with the event log: one execution per check from
+    # this run (a fresh instance has no others), its status matching the evaluation.
+    executions = _check_executions(webserver, sorted(declared))
+    assert sum(len(records) for records in executions.values()) == len(evaluations)
+    for check, records in executions.items():
+        assert len(records) == 1, (check, records)
+        record = records[0]
+        assert record["runId"] == generation_run.run_id
+        assert record["evaluation"]["success"] == by_check[check]["success"]
+        assert record["status"] == ("SUCCEEDED" if by_check[check]["success"] else "FAILED"), (check, record)
+
+
+def _graph_nodes(driver: Any) -> dict[str, str]:
+    """Stage name -> text of each asset node drawn in the lineage graph."""
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('svg foreignObject > div'), node => node.innerText)"
+    )
+    return {text.split("\n", 1)[0].strip(): text for text in texts if text and text.strip()}
+
+
+def _graph_problems(driver: Any, expected_checks: dict[str, tuple[int, int] | None]) -> list[str]:
+    """What the graph does not show yet: missing stages, or check counts other than the run's."""
+    nodes = _graph_nodes(driver)
+    problems = []
+    for name, counts in expected_checks.items():
+        if name not in nodes:
+            problems.append(f"{name}: no node")
+        elif counts is not None:
+            shown = re.search(r"Asset checks\s+(\d+) / (\d+) Passed", nodes[name])
+            if not shown or (int(shown[1]), int(shown[2])) != counts:
+                problems.append(f"{name}: expected '{counts[0]} / {counts[1]} Passed' in {nodes[name]!r}")
+    return problems
+
+
+def test_asset_graph_page_shows_the_stages(
+    webserver: DagsterWebserver,
+    asset_nodes: dict[str, dict[str, Any]],
+    generation_run: LaunchedRun,
+    tmp_path: Path,
+) -> None:
+    """Headless Chromium opens the asset group's lineage graph: every stage, with the run's check results."""
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("Chromium or ChromeDriver not installed (Debian: apt-get install chromium chromium-driver)")
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert generation_run.status == "SUCCESS", run_failure_summary(generation_run.events)
+    # Per stage: (passed, evaluated) checks in the run, as the node's "Asset checks" row counts them.
+    expected_checks: dict[str, tuple[int, int] | None] = {name: None for name in asset_nodes}
+    for evaluation in generation_run.evaluations():
+        name = evaluation["assetKey"]["path"][-1]
+        passed, total = expected_checks[name] or (0, 0)
+        expected_checks[name] = (passed + evaluation["success"], total + 1)
+
+    node = next(iter(asset_nodes.values()))
+    repository = f"{node['repository']['name']}@{node['repository']['location']['name']}"
+    page = f"{webserver.url}/locations/{repository}/asset-groups/{PIPELINE.name}"
+    webserver.set_nux_seen()  # otherwise a "Join the Dagster community" dialog covers the graph
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    chromium, chromedriver = paths
+    with headless_chromium(chromium, chromedriver, tmp_path / "chromium-profile") as driver:
+        driver.get(page)
+        try:
+            WebDriverWait(driver, 90, poll_frequency=0.5).until(lambda d: not _graph_problems(d, expected_checks))
+        except TimeoutException:
+            problems = _graph_problems(driver, expected_checks)
+            pytest.fail(f"{page} does not show the stages (screenshot: {SCREENSHOT}): {problems}")
+        finally:
+            driver.save_screenshot(str(SCREENSHOT))
+            PAGE_SOURCE.write_text(driver.page_source)
+            print(f"asset graph screenshot: {SCREENSHOT}")
+        assert PIPELINE.name in driver.title
