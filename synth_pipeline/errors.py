@@ -27,3 +27,7 @@ class GenerationError(SynthPipelineError):
 
 class StoredDataNotFoundError(SynthPipelineError):
     """An asset (or one of its partitions) has not been materialized yet."""
+
+
+class ConfigPathError(SynthPipelineError):
+    """A file path given in run config lies outside the data directory and the allowed input directories."""

@@ -56,7 +56,7 @@ def test_the_schedule_runs_the_next_generation_each_tick(pipeline, instance, tmp
 
 
 def test_a_new_file_in_the_watched_directory_starts_a_generation_on_it(pipeline, instance, tmp_path):
-    incoming = tmp_path / "incoming"
+    incoming = tmp_path / "data" / "incoming" / "auto"  # config paths must stay under the data directory
     sensor = build_arrival_sensor(pipeline, incoming)
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     defs = pipeline.to_definitions(data_dir=str(tmp_path / "data"), sensors=[sensor], include_quality_checks=False)

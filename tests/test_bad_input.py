@@ -29,6 +29,7 @@ import pytest
 from conftest import FAST_SYNTHESIZER, why
 from synth_pipeline import SourceSpec, SynthPipelineSpec, SynthPolicy, build_synth_pipeline, load_spec
 from synth_pipeline.cli import main
+from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import DataSourceError, ProvenanceError, ReservedColumnError, SynthPipelineError
 from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.naming import Stage
@@ -428,6 +429,7 @@ def _data_case(case: DataCase, runner, tmp_path: Path, monkeypatch) -> None:
         pipeline, failing, generation = _pipeline(good), Stage.REAL_SOURCE, 2
         assert _run(runner, pipeline, 1, stages=[Stage.REAL_SOURCE]).success
         stage_config = {Stage.REAL_SOURCE: {"path": bad.path}}
+        monkeypatch.setenv(INPUT_DIRS_ENV, str(inputs))  # launch config may read from the input directory
     stored_before = _files(runner.data_dir)
 
     run = _run(runner, pipeline, generation, stages=stages, stage_config=stage_config)

@@ -100,7 +100,7 @@ def test_failed_check_and_failed_step_emit_fail(tmp_path):
     assert not all(a["success"] for a in assertions)
     assert failed["run"]["facets"][CHECK_FACET]["passed"] is False
 
-    [run] = runner.run(pipeline, [2], stage_config={Stage.REAL_SOURCE: {"path": str(tmp_path / "missing.csv")}})
+    [run] = runner.run(pipeline, [2], stage_config={Stage.REAL_SOURCE: {"path": "incoming/missing.csv"}})
     source = [e for e in journal_events(runner.data_dir)
               if e["job"]["name"] == "fl/real_source" and e["run"]["facets"]["synthPipeline_dagster"]["dagsterRunId"]
               == run.run_id]

@@ -18,6 +18,7 @@ from dagster._serdes import serialize_value
 
 from conftest import FAST_SYNTHESIZER
 from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
+from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.datasets import breast_cancer
 from synth_pipeline.integrity import DATA_STAGES
 from synth_pipeline.lineage.store import LineageStore
@@ -157,3 +158,44 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _escapes(data_dir: Path, outside: Path) -> dict[str, str]:
+    """Config paths that lead out of the data directory, each a different way."""
+    (data_dir / "incoming").mkdir(parents=True)
+    (data_dir / "incoming" / "link.csv").symlink_to(outside)
+    return {
+        "absolute path": str(outside),
+        "parent steps": f"../{outside.name}",
+        "parent steps after a subdirectory": f"incoming/../../{outside.name}",
+        "symbolic link": "incoming/link.csv",
+    }
+
+
+def test_config_paths_cannot_escape_the_data_directory(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    outside = tmp_path / "outside.csv"
+    breast_cancer().to_csv(outside, index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(
+        name="confined", label_column="target", real_source=SourceSpec(loader="synth_pipeline.datasets:breast_cancer"),
+        synthesizer=FAST_SYNTHESIZER))
+    defs = pipeline.to_definitions(data_dir=str(data_dir), include_quality_checks=False)
+    instance = dg.DagsterInstance.ephemeral()
+
+    def launch(path: str):
+        [run] = run_generations(defs, pipeline=pipeline.name, generations=[1], instance=instance,
+                                stages=[Stage.REAL_SOURCE], stage_config={Stage.REAL_SOURCE: {"path": path}})
+        return run
+
+    for how, path in _escapes(data_dir, outside).items():
+        run = launch(path)
+        assert not run.success, how
+        [(_, message)] = run.failures
+        assert "ConfigPathError" in message and "outside the data directory" in message, (how, message)
+        assert "SYNTH_PIPELINE_INPUT_DIRS" in message, message  # the fix
+        assert not (data_dir / "confined" / "real_source.parquet").exists(), how
+
+    (data_dir / "incoming" / "inside.csv").write_bytes(outside.read_bytes())
+    assert launch("incoming/inside.csv").success  # relative to the data directory
+    monkeypatch.setenv(INPUT_DIRS_ENV, str(tmp_path))
+    assert launch(str(outside)).success  # a directory the user allowed

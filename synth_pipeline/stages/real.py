@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from synth_pipeline.config_paths import confine_config_path
 from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
@@ -27,8 +28,21 @@ class SourceConfig(dg.Config):
 
     path: str | None = Field(
         default=None,
-        description="CSV or Parquet file to read instead of the source in the pipeline spec.",
+        description="CSV or Parquet file to read instead of the source in the pipeline spec: under the data "
+        "directory (a relative path is taken relative to it) or a directory in $SYNTH_PIPELINE_INPUT_DIRS.",
     )
+
+
+def configured_source(spec_source: SourceSpec, config: SourceConfig, store: DatasetStore) -> SourceSpec:
+    """The spec's source, or the file named in the run config, confined to the data directory.
+
+    Raises:
+        ConfigPathError: The configured path resolves outside the data directory and the
+            directories in ``$SYNTH_PIPELINE_INPUT_DIRS``.
+    """
+    if config.path is None:
+        return spec_source
+    return SourceSpec(path=str(confine_config_path(config.path, store.root)))
 
 
 def source_ref(source: SourceSpec) -> "DatasetRef":
@@ -52,7 +66,7 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
     def real_source(
         context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
     ) -> dg.MaterializeResult:
-        source = spec.real_source if config.path is None else SourceSpec(path=config.path)
+        source = configured_source(spec.real_source, config, synth_pipeline_store)
         with builder.lineage(
             context, synth_pipeline_store, relation="ingest", outputs=[Stage.REAL_SOURCE]
         ) as lineage:

@@ -7,9 +7,8 @@ from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ingest
 from synth_pipeline.sources import describe, load_source
-from synth_pipeline.spec import SourceSpec
 from synth_pipeline.stages.builder import StageBuilder
-from synth_pipeline.stages.real import SourceConfig, source_ref
+from synth_pipeline.stages.real import SourceConfig, configured_source, source_ref
 from synth_pipeline.storage import DatasetStore
 
 
@@ -22,7 +21,7 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
     def unknown_ingest(
         context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
     ) -> dg.MaterializeResult:
-        source = spec.unknown_source if config.path is None else SourceSpec(path=config.path)
+        source = configured_source(spec.unknown_source, config, synth_pipeline_store)
         with builder.lineage(context, synth_pipeline_store, relation="ingest", outputs=[Stage.UNKNOWN]) as lineage:
             lineage.add_input(source_ref(source))
             raw = load_source(source)
