@@ -13,7 +13,7 @@ from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary
+from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, report_path
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 
@@ -51,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-going", action="store_true",
                      help="run the remaining generations after one fails (simulations); exit code still 1")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    report = commands.add_parser(
+        "report", help="(re)build a generation's HTML report from the stored data",
+        description="Build the HTML report of one generation (plots of every generation up to it) from the "
+        "stored training mixes, evaluations and quality figures, without running anything.",
+    )
+    report.add_argument("-m", "--module", default="assets.definitions",
+                        help="module holding the Dagster Definitions as `defs` (default: %(default)s)")
+    report.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
+    report.add_argument("--generation", type=int, metavar="G",
+                        help="the generation to report on (default: the last with a stored training mix)")
+    report.add_argument("--out", metavar="FILE",
+                        help="write the page here (default: <data dir>/_reports/<pipeline>/generation-<G>.html)")
+    report.add_argument("--data-dir", metavar="DIR",
+                        help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     add_lineage_parser(commands)
     expectations = commands.add_parser(
         "expectations", help="Great Expectations suites of a pipeline's stages",
@@ -96,17 +110,14 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from synth_pipeline.runner import default_instance, pipeline_names, run_generations
+    from synth_pipeline.runner import default_instance, run_generations
 
     if args.generations < 1 or args.start < 1:
         raise SynthPipelineError("--generations and --start must be at least 1")
     if args.data_dir:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
     defs = _load_definitions(args.module)
-    names = pipeline_names(defs)
-    if args.pipeline is None and len(names) != 1:
-        raise SynthPipelineError(f"{args.module} holds pipelines {names}; choose one with --pipeline")
-    pipeline = args.pipeline or names[0]
+    pipeline = _choose_pipeline(defs, args)
     instance = default_instance()
     print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
     start = args.start
@@ -127,6 +138,14 @@ def _run(args: argparse.Namespace) -> int:
         status = "done" if run.success else "FAILED"
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
         print(generation_summary(run))
+        if not run.success and report_path(run) is None:
+            # The evaluation did not run, so it wrote no report: build one from what is stored
+            # (e.g. the figures of the check that failed), for the user to look at.
+            try:
+                written = _write_report(defs, pipeline, run.generation)
+                print(f"report (stored figures; generation {run.generation} was not evaluated): {written.path}")
+            except Exception as error:  # a missing report must not hide the run's own failure
+                print(f"report not written: {type(error).__name__}: {error}", file=sys.stderr)
         for line in check_failures(run):
             print(line, file=sys.stderr)
         for step, message in run.failures:
@@ -141,6 +160,54 @@ def _run(args: argparse.Namespace) -> int:
     report = store.sync()
     print(f"\nlineage: {report.events} new events recorded in {store.path} (query: synth-pipeline lineage --help)")
     return 1 if failed else 0
+
+
+def _choose_pipeline(defs, args: argparse.Namespace) -> str:
+    from synth_pipeline.runner import pipeline_names
+
+    names = pipeline_names(defs)
+    if args.pipeline is None and len(names) != 1:
+        raise SynthPipelineError(f"{args.module} holds pipelines {names}; choose one with --pipeline")
+    if args.pipeline is not None and args.pipeline not in names:
+        raise SynthPipelineError(f"no synth-pipeline named {args.pipeline!r} in {args.module}; found {names}")
+    return args.pipeline or names[0]
+
+
+def _write_report(defs, pipeline: str, generation: int | None, out: Path | None = None):
+    """Build a generation's report from the stored files (default: the last stored training mix's)."""
+    from synth_pipeline.report import build_generation_report
+    from synth_pipeline.runner import pipeline_stages
+    from synth_pipeline.stages.builder import STORE_KEY
+    from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
+    from synth_pipeline.storage import DatasetStore
+
+    keys = {stage: key for stage, (key, _) in pipeline_stages(defs, pipeline).items()}
+    bound = (defs.resources or {}).get(STORE_KEY)
+    store = bound if isinstance(bound, DatasetStore) else DatasetStore()
+    if generation is None:
+        stored = sorted(int(p) for p in store.stored_partitions(keys[Stage.TRAINING_MIX]) if p.isdigit())
+        if not stored:
+            raise SynthPipelineError(
+                f"no training mix of {pipeline} is stored under {store.root}; run a generation first "
+                "(synth-pipeline run) or pass --data-dir"
+            )
+        generation = stored[-1]
+    if generation < 1:
+        raise SynthPipelineError("--generation must be at least 1")
+    label = defs.resolve_asset_graph().get(keys[Stage.EVALUATION]).metadata.get(LABEL_COLUMN_METADATA)
+    return build_generation_report(store, keys, pipeline=pipeline, generation=generation, label_column=label,
+                                   out=out)
+
+
+def _report(args: argparse.Namespace) -> int:
+    if args.data_dir:
+        os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
+    defs = _load_definitions(args.module)
+    pipeline = _choose_pipeline(defs, args)
+    written = _write_report(defs, pipeline, args.generation, Path(args.out).absolute() if args.out else None)
+    print(f"report of {pipeline}, generation {written.generation}: {written.path} ({written.plots} plots, "
+          f"{written.seconds:.1f}s)")
+    return 0
 
 
 def _expectations(args: argparse.Namespace) -> int:
@@ -166,7 +233,7 @@ def _expectations(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``synth-pipeline`` console script."""
     args = _parser().parse_args(argv)
-    commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run}
+    commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run, "report": _report}
     try:
         return commands[args.command](args)
     except SynthPipelineError as error:

@@ -28,8 +28,10 @@ For augmented data, privacy and diversity failures are warnings unless the polic
 ``enforce_quality_on_augmented``: SMOTE interpolates between real rows, so its rows sit
 close to them (a high DCR share) and spread less, by design.
 
-The figures are in each result's metadata; diversity figures are also stored per
-generation (``DatasetStore.monitor_history(asset_key, "diversity")``) and the result
+The figures are in each result's metadata. The diversity, privacy and utility figures
+are also stored per generation, with the limits they were compared with
+(``DatasetStore.monitor_history(asset_key, "diversity" | "privacy" | "utility")``); the
+generation report (:mod:`synth_pipeline.report`) plots them, and the diversity result
 shows their trend.
 """
 
@@ -53,6 +55,8 @@ from synth_pipeline.rule_checks import CheckInputs, rule_check
 
 GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
 DIVERSITY_MONITOR = "diversity"
+PRIVACY_MONITOR = "privacy"
+UTILITY_MONITOR = "utility"
 _FITTED_ON = re.compile(r"^(?P<key>.+)\[(?P<partition>\d+)\]$")
 
 
@@ -101,6 +105,11 @@ def _augmented_enforced(policy: SynthPolicy) -> bool:
     return policy.enforce_quality_on_augmented
 
 
+def _blocking(stage: Stage, policy: SynthPolicy) -> bool:
+    """Whether the privacy and diversity checks of a stage block (see :func:`build_quality_checks`)."""
+    return stage is not Stage.AUGMENTED or _augmented_enforced(policy)
+
+
 def _real(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame[KIND_COLUMN] == ProvenanceKind.REAL.value].reset_index(drop=True)
 
@@ -124,6 +133,34 @@ def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tup
         train = inputs.pipeline.key(Stage.REAL_TRAIN).to_user_string()
         return _real(inputs.read(Stage.REAL_TRAIN)), f"{train} ({fitted_on} holds no real rows)"
     return rows, fitted_on
+
+
+def _store_figures(
+    inputs: CheckInputs,
+    stage: Stage,
+    monitor: str,
+    figures: dict[str, Any],
+    outcomes: list[RuleOutcome],
+    *,
+    limits: dict[str, float],
+    blocking: bool = True,
+) -> None:
+    """Keep one generation's figures of a check (aggregates only) for trends and the report.
+
+    Args:
+        inputs: The check's inputs (store, pipeline, generation).
+        stage: The checked stage.
+        monitor: The monitor's name (its directory under ``_monitors/<asset key>/``).
+        figures: Scalar figures; nested values are left out.
+        outcomes: The rule outcomes (their verdict is stored as ``passed``).
+        limits: The policy limits the figures were compared with, as ``limit_*`` columns.
+        blocking: Whether a failure blocks (False: the check only warns), stored as ``blocking``.
+    """
+    row = {"generation": inputs.generation,
+           **{name: value for name, value in figures.items() if not isinstance(value, (dict, list, tuple))},
+           **limits, "passed": all(outcome.passed for outcome in outcomes), "blocking": blocking}
+    inputs.store.write_monitor(inputs.pipeline.key(stage), monitor, generation_key(inputs.generation),
+                               pd.DataFrame([row]))
 
 
 def _nothing_generated(generated: pd.DataFrame) -> tuple[list[RuleOutcome], dict[str, Any]] | None:
@@ -190,6 +227,11 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     ]
     figures = report.to_dict()
     encoding = figures.pop("encoding")
+    _store_figures(inputs, stage, PRIVACY_MONITOR, figures, outcomes, limits={
+        "limit_exact_copy_fraction": policy.max_exact_copy_fraction,
+        "limit_dcr_share": policy.max_dcr_share,
+        "limit_membership_auc": policy.max_membership_auc,
+    }, blocking=_blocking(stage, policy))
     return outcomes, {
         "compared_with": source,
         "holdout": inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string(),
@@ -216,6 +258,11 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     trained_on = "real + augmented" if stage is Stage.AUGMENTED else "generated"
     outcomes = [RuleOutcome(f"utility ratio ({trained_on} / real, {scores.metric})", scores.ratio,
                             inputs.policy.min_tstr_trtr_ratio, "min")]
+    _store_figures(inputs, stage, UTILITY_MONITOR, {
+        "metric": scores.metric, "tstr_score": scores.trained_on_generated, "trtr_score": scores.trained_on_real,
+        "tstr_trtr_ratio": scores.ratio, "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
+        "holdout_rows": scores.holdout_rows, "second_model_trained_on": trained_on,
+    }, outcomes, limits={"limit_tstr_trtr_ratio": inputs.policy.min_tstr_trtr_ratio})
     return outcomes, {
         "compared_with": source,
         "metric": scores.metric,
@@ -249,11 +296,13 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         ("distinct-row ratio", report.distinct_row_ratio, policy.min_distinct_row_ratio),
     ]
     outcomes = [RuleOutcome(rule, value, limit, "min") for rule, value, limit in candidates if value == value]
-    figures = {"generation": inputs.generation, **report.headline(),
-               "passed": all(outcome.passed for outcome in outcomes)}
+    _store_figures(inputs, stage, DIVERSITY_MONITOR, report.headline(), outcomes, limits={
+        "limit_variance_ratio": policy.min_variance_ratio,
+        "limit_category_coverage": policy.min_category_coverage,
+        "limit_tail_coverage": policy.min_tail_coverage,
+        "limit_distinct_row_ratio": policy.min_distinct_row_ratio,
+    }, blocking=_blocking(stage, policy))
     asset_key = inputs.pipeline.key(stage)
-    inputs.store.write_monitor(asset_key, DIVERSITY_MONITOR, generation_key(inputs.generation),
-                               pd.DataFrame([figures]))
     trend = inputs.store.monitor_history(asset_key, DIVERSITY_MONITOR)
     trend = trend[trend["generation"] <= inputs.generation].sort_values("generation")
     shown = ["generation", "rows", "min_variance_ratio", "min_variance_upper_bound", "min_category_coverage",

@@ -49,7 +49,8 @@ def generation_summary(run: GenerationRun) -> str:
     table = format_table(
         ["stage", "generation", "provenance", "rows", "synthetic fraction", "non-real fraction", "max depth"], rows
     )
-    return "\n".join(line for line in (table, evaluation_summary(run), quality_summary(run)) if line)
+    lines = (table, evaluation_summary(run), quality_summary(run), report_summary(run))
+    return "\n".join(line for line in lines if line)
 
 
 _QUALITY_FIGURES = {
@@ -94,6 +95,25 @@ def evaluation_summary(run: GenerationRun) -> str:
                 f"evaluation on {metadata['evaluated_on']} ({metadata['holdout_rows']} real rows), "
                 f"{metric}: {scores}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
             )
+    return ""
+
+
+def report_path(run: GenerationRun) -> str | None:
+    """The path of the generation's HTML report, if its evaluation wrote one."""
+    for record in run.stages:
+        if "report" in record.metadata and "primary_metric" in record.metadata:
+            return str(record.metadata["report"])
+    return None
+
+
+def report_summary(run: GenerationRun) -> str:
+    """One line naming the generation's HTML report (or why it was not written); empty without an evaluation."""
+    path = report_path(run)
+    if path is not None:
+        return f"report: {path}"
+    for record in run.stages:
+        if "report_error" in record.metadata:
+            return f"report not written: {record.metadata['report_error']}"
     return ""
 
 

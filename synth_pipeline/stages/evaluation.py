@@ -1,4 +1,8 @@
-"""Evaluation on the sealed real holdout, next to real-only and synthetic-only baselines."""
+"""Evaluation on the sealed real holdout, next to real-only and synthetic-only baselines.
+
+Each generation's evaluation also writes the generation report (:mod:`synth_pipeline.report`):
+an HTML page with the per-generation plots, whose path and key plot are in its metadata.
+"""
 
 import math
 from typing import Any
@@ -16,6 +20,8 @@ from synth_pipeline.storage import DatasetStore
 
 PRIMARY_METRIC = "balanced_accuracy"
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+LABEL_COLUMN_METADATA = "synth_pipeline/label_column"
+"""Definition metadata of the evaluation asset naming the label (``synth-pipeline report`` reads it)."""
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -31,6 +37,10 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
     - ``real_only`` (train on real, test on real, TRTR): same estimator, the mix's real rows;
     - ``synthetic_only`` (train on synthetic, test on real, TSTR): same estimator, the
       mix's synthetic rows (in accumulate mode, those of every generation so far).
+
+    Then it writes the generation report and adds its path (``report``) and key plot
+    (``report_plot``, Markdown with an inline PNG) to the metadata. A report that cannot be
+    built is logged as a warning (``report_error``); the evaluation itself stands.
     """
     spec = builder.spec
     label = spec.label_column
@@ -38,6 +48,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
 
     @dg.asset(
         **builder.asset_kwargs(Stage.EVALUATION),
+        metadata={LABEL_COLUMN_METADATA: label},
         ins={
             "model": builder.input(Stage.MODEL),
             "holdout": builder.input(Stage.REAL_HOLDOUT),
@@ -58,7 +69,28 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             generation=generation,
         ) as lineage:
             report, metadata = _evaluate(context, model, holdout, mix, generation)
+            metadata.update(_generation_report(context, synth_pipeline_store, report, generation))
             return lineage.publish(Stage.EVALUATION, report, generation=generation, metadata=metadata)
+
+    def _generation_report(
+        context: dg.AssetExecutionContext, store: DatasetStore, report: pd.DataFrame, generation: int
+    ) -> dict[str, Any]:
+        from synth_pipeline.report import build_generation_report
+
+        try:
+            written = build_generation_report(
+                store, {stage: builder.key(stage) for stage in Stage}, pipeline=spec.name, generation=generation,
+                label_column=label, current_evaluation=report, run_id=context.run_id,
+            )
+        except Exception as error:  # the report is for people; the gates are the checks
+            context.log.warning(f"generation {generation} report not written: {type(error).__name__}: {error}")
+            return {"report_error": f"{type(error).__name__}: {error}"}
+        context.log.info(f"generation {generation} report: {written.path} ({written.seconds:.1f}s)")
+        return {
+            "report": dg.MetadataValue.path(str(written.path)),
+            "report_plot": dg.MetadataValue.md(written.key_plot_markdown()),
+            "report_seconds": dg.MetadataValue.float(round(written.seconds, 3)),
+        }
 
     def _evaluate(
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int

@@ -1,0 +1,179 @@
+"""Generation reports: one self-contained HTML page per generation, its key plot in the UI metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from conftest import fast_spec, why
+from synth_pipeline import MixSpec, Stage, build_synth_pipeline
+from synth_pipeline.cli import main
+from synth_pipeline.provenance import KIND_COLUMN
+from synth_pipeline.report import report_path
+from synth_pipeline.storage import DATA_DIR_ENV
+
+PNG_URI = re.compile(r"^data:image/png;base64,([A-Za-z0-9+/=]+)$")
+MARKDOWN_IMAGE = re.compile(r"^!\[[^\]]+\]\((data:image/png;base64,[A-Za-z0-9+/=]+)\)$")
+
+
+class _Page(HTMLParser):
+    """The images, links and tables (by id: rows of cell texts) of a report page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.images: list[dict[str, str]] = []
+        self.references: list[str] = []
+        self.tags: set[str] = set()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.add(tag)
+        self.references += [value for name, value in attrs if name in ("src", "href") and value]
+        if tag == "img":
+            self.images.append(attributes)
+        elif tag == "table":
+            self._table = self.tables.setdefault(attributes["id"], [])
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._table is not None:
+            self._table[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def column(self, table: str, header: str) -> list[str]:
+        rows = self.tables[table]
+        index = rows[0].index(header)
+        return [row[index] for row in rows[1:]]
+
+
+def _png(uri: str) -> Image.Image:
+    match = PNG_URI.match(uri)
+    assert match, uri[:80]
+    image = Image.open(io.BytesIO(base64.b64decode(match[1])))
+    image.load()
+    assert image.format == "PNG" and image.width >= 400 and image.height >= 200
+    return image
+
+
+def _assert_self_contained(page: _Page, text: str) -> None:
+    assert all(reference.startswith("data:image/png;base64,") for reference in page.references), page.references
+    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
+    assert not re.search(r"https?://", text)
+    assert "url(" not in text and "@import" not in text
+
+
+def test_each_generation_writes_a_self_contained_report_with_the_figures_of_every_generation_so_far(runner):
+    pipeline = build_synth_pipeline(fast_spec("rp", unknown_source=None, mix=MixSpec(real_arrival_batches=2)))
+    runs = runner.run(pipeline, [1, 2], quality_checks=True)
+    mixes = {g: runner.read(pipeline, Stage.TRAINING_MIX, g) for g in (1, 2)}
+    evaluations = {g: runner.read(pipeline, Stage.EVALUATION, g).set_index("trained_on") for g in (1, 2)}
+    for run in runs:
+        g = run.generation
+        assert run.success, why(run)
+        path = report_path(runner.data_dir, "rp", g)
+        assert path == runner.data_dir / "_reports" / "rp" / f"generation-{g}.html" and path.is_file()
+        # the evaluation's materialization names the report and shows its key plot inline in the UI
+        [evaluation] = [s for s in run.stages if s.stage == Stage.EVALUATION]
+        assert Path(evaluation.metadata["report"]) == path
+        markdown = MARKDOWN_IMAGE.match(evaluation.metadata["report_plot"])
+        assert markdown, evaluation.metadata["report_plot"][:120]
+        assert len(markdown[1]) < 40_000  # small enough for the event log
+
+        text = path.read_text()
+        page = _Page(text)
+        _assert_self_contained(page, text)
+        # one image per plot, each a decodable PNG; the key plot is the metadata's
+        assert [image["data-plot"] for image in page.images] == ["key", "composition", "scores", "diversity",
+                                                                 "privacy"]
+        for image in page.images:
+            _png(image["src"])
+        assert page.images[0]["src"] == markdown[1]
+
+        # the figures of generations 1..g, matching the stored files counted independently
+        shown = range(1, g + 1)
+        assert page.column("composition", "generation") == [str(h) for h in shown]
+        assert page.column("composition", "rows") == [str(len(mixes[h])) for h in shown]
+        assert page.column("composition", "synthetic fraction") == [
+            f"{(mixes[h][KIND_COLUMN] == 'synthetic').mean():.3f}" for h in shown
+        ]
+        assert page.column("scores", "TSTR (train on synthetic)") == [
+            f"{evaluations[h].at['synthetic_only', 'balanced_accuracy']:.3f}" for h in shown
+        ]
+        assert page.column("scores", "TRTR (train on real)") == [
+            f"{evaluations[h].at['real_only', 'balanced_accuracy']:.3f}" for h in shown
+        ]
+        assert page.column("classes", "class") == ["0", "1"]
+        diversity = list(zip(page.column("diversity", "stage"), page.column("diversity", "generation"), strict=True))
+        assert [("training_mix", str(h)) for h in shown] == [row for row in diversity if row[0] == "training_mix"]
+        privacy = list(zip(page.column("privacy", "stage"), page.column("privacy", "generation"), strict=True))
+        assert [("synthetic", str(h)) for h in shown] == [row for row in privacy if row[0] == "synthetic"]
+        copies = [c for c in run.checks if c.name == "privacy" and c.asset_key == "rp/synthetic"][0]
+        assert page.column("privacy", "DCR share")[privacy.index(("synthetic", str(g)))] == (
+            f"{copies.metadata['dcr_share']:.3f}")
+
+
+def test_without_quality_checks_the_report_says_so_and_can_be_rebuilt_from_the_stored_files(runner, monkeypatch):
+    from multiprocess_job import pipelines  # replace mode, no augmentation, no quality checks
+
+    pipeline = pipelines[0]
+    runs = runner.run(pipeline, [1, 2])
+    assert all(run.success for run in runs), why(runs[-1])
+    written = report_path(runner.data_dir, pipeline.name, 2)
+    page = _Page(written.read_text())
+    assert [image["data-plot"] for image in page.images] == ["key", "composition", "scores"]
+    assert "No diversity figures are stored" in written.read_text()
+    assert "No privacy figures are stored" in written.read_text()
+
+    # `synth-pipeline report` rebuilds it from the stored files alone, with the same figures
+    monkeypatch.setenv(DATA_DIR_ENV, str(runner.data_dir))
+    out = runner.data_dir / "rebuilt.html"
+    assert main(["report", "-m", "multiprocess_job", "--pipeline", pipeline.name, "--out", str(out)]) == 0
+    rebuilt = _Page(out.read_text())
+    for table in ("composition", "classes", "scores"):
+        assert rebuilt.tables[table] == page.tables[table], table
+    assert [image["data-plot"] for image in rebuilt.images] == ["key", "composition", "scores"]
+    assert main(["report", "-m", "multiprocess_job", "--pipeline", pipeline.name, "--generation", "1"]) == 0
+    first = _Page(report_path(runner.data_dir, pipeline.name, 1).read_text())
+    assert first.column("composition", "generation") == ["1"]
+    # replace mode: each generation's mix holds only its own rows
+    stored = pd.read_parquet(runner.data_dir / pipeline.name / "training_mix" / "2.parquet")
+    assert rebuilt.column("composition", "rows")[-1] == str(len(stored))
+
+
+def test_a_generation_stopped_by_a_blocking_check_gets_a_report_of_what_was_stored(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    policy = tmp_path / "strict.yaml"
+    policy.write_text("max_synthetic_fraction: 0.05\n")
+
+    code = main(["run", "-m", "multiprocess_job", "--pipeline", "par_b", "--policy", str(policy)])
+
+    out = capsys.readouterr().out
+    assert code == 1 and "generation 1 FAILED" in out
+    written = report_path(tmp_path / "data", "par_b", 1)
+    assert f"report (stored figures; generation 1 was not evaluated): {written}" in out
+    text = written.read_text()
+    page = _Page(text)
+    _assert_self_contained(page, text)
+    assert page.column("composition", "generation") == ["1"]  # the mix was stored, then failed its check
+    assert "<dt>scores</dt><dd>not evaluated</dd>" in text
+    assert "no stored evaluation for generation(s) 1" in text
