@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
@@ -43,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fit-on", choices=[f.value for f in FitOn], help="override what the synthesizer is fitted on")
     run.add_argument("--synthesizer", choices=[m.value for m in SynthesizerMethod], help="override the synthesizer")
     run.add_argument("--epochs", type=int, help="training epochs for ctgan / tvae")
-    run.add_argument("--source", metavar="PATH", help="CSV or Parquet file for the real source (same label column)")
+    run.add_argument("--source", metavar="PATH",
+                     help="CSV or Parquet file for the real source (same label column); its directory "
+                     f"is allowed as an input directory for these runs (${INPUT_DIRS_ENV})")
     run.add_argument("--data-dir", metavar="DIR",
                      help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     run.add_argument("--policy", metavar="FILE",
@@ -105,7 +108,12 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
     if args.mode:
         config[Stage.TRAINING_MIX] = {"mode": args.mode}
     if args.source:
-        config[Stage.REAL_SOURCE] = {"path": str(Path(args.source).absolute())}
+        source = Path(args.source).absolute()
+        config[Stage.REAL_SOURCE] = {"path": str(source)}
+        # Run config may only name files under the data directory or an allowed input directory;
+        # the file given on this command line is allowed for this process's runs.
+        allowed = [part for part in os.environ.get(INPUT_DIRS_ENV, "").split(os.pathsep) if part]
+        os.environ[INPUT_DIRS_ENV] = os.pathsep.join([*allowed, str(source.parent)])
     return config
 
 
@@ -114,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.generations < 1 or args.start < 1:
         raise SynthPipelineError("--generations and --start must be at least 1")
+    policy = SynthPolicy.from_yaml(args.policy) if args.policy else None  # a bad file: exit 2 before any run
     if args.data_dir:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
     defs = _load_definitions(args.module)
@@ -132,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     for run in run_generations(
         defs, pipeline=pipeline, generations=generations, instance=instance,
         stage_config=_stage_config(args), quiet=not args.verbose,
-        policy=SynthPolicy.from_yaml(args.policy) if args.policy else None, keep_going=args.keep_going,
+        policy=policy, keep_going=args.keep_going,
         on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True),
     ):
         status = "done" if run.success else "FAILED"
