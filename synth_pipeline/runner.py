@@ -1,11 +1,20 @@
 """Running a pipeline's generations in-process against a Dagster instance.
 
 The CLI (``synth-pipeline run``) is a thin layer over :func:`run_generations`.
+
+Crash recovery: a run executed in-process by a process that is then killed (SIGKILL,
+out-of-memory killer, power loss) stays STARTED in Dagster's run storage forever, which
+would keep the schedule and sensor of :mod:`synth_pipeline.automation` skipping. Each run
+started here is therefore tagged with the host, pid and start time of its process, and
+:func:`run_generations` first calls :func:`recover_interrupted_runs`, which marks the
+runs of dead processes on this host failed (see its docs for what else it repairs).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +28,18 @@ from synth_pipeline.factory import policy_resource_key
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.stages.builder import STORE_KEY
+from synth_pipeline.storage import DatasetStore, atomic_write, sweep_temporary_files
 
 DEFAULT_DAGSTER_HOME = Path(".synth_pipeline") / "dagster_home"
+HOST_TAG = "synth_pipeline/host"
+PID_TAG = "synth_pipeline/pid"
+PROCESS_START_TAG = "synth_pipeline/process_start"
+INTERRUPTED_TAG = "synth_pipeline/interrupted"
+INTERRUPTED_CHECK = "interrupted_run"
+"""The quarantine marker's name for data a killed run wrote without passing all its blocking checks."""
+_UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,166 @@ class GenerationRun:
         raise KeyError(f"check {name!r} did not run in generation {self.generation}")
 
 
+@dataclass(frozen=True)
+class InterruptedRun:
+    """A Dagster run whose process died before finishing it, as found and repaired.
+
+    Attributes:
+        run_id: The Dagster run id.
+        generation: Its generation (partition), if any.
+        pid: The process that ran it.
+        aborted: OpenLineage runs (steps and checks) it left open, now ended with ABORT.
+        quarantined: ``asset key[partition]`` of stored data it wrote whose blocking checks
+            did not all pass on that exact version; quarantined until written again.
+    """
+
+    run_id: str
+    generation: int | None
+    pid: int
+    aborted: int
+    quarantined: list[str]
+
+    def describe(self) -> str:
+        """One line for people."""
+        where = f"generation {self.generation}" if self.generation is not None else "a run"
+        text = (f"{where}: Dagster run {self.run_id} was left unfinished by process {self.pid}, which is gone "
+                f"(killed?); marked failed, {self.aborted} open lineage run{'' if self.aborted == 1 else 's'} "
+                "ended with ABORT")
+        if self.quarantined:
+            text += f", unchecked data quarantined: {', '.join(self.quarantined)}"
+        return text
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process, put on every run started by :func:`run_generations`."""
+    identity = _process_identity(os.getpid())
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PROCESS_START_TAG: identity[0] if identity else "",
+    }
+
+
+def _process_identity(pid: int) -> tuple[str, str] | None:
+    """``(boot id:start time, state)`` of a process from /proc (None where there is no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # the name in parentheses may hold spaces
+    return f"{boot}:{fields[19]}", fields[0]
+
+
+def _process_alive(pid: int, started: str) -> bool:
+    """Whether the process that tagged a run still runs (a reused pid is not it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        pass
+    identity = _process_identity(pid)
+    if identity is None:  # no /proc (e.g. macOS): the pid exists, so assume it is that process
+        return True
+    start, state = identity
+    if state in ("Z", "X"):  # killed, not yet reaped by its parent
+        return False
+    return not started or start == started
+
+
+def dataset_store(defs: dg.Definitions) -> DatasetStore:
+    """The dataset store bound in ``defs`` (the default one if none is)."""
+    bound = (defs.resources or {}).get(STORE_KEY)
+    return bound if isinstance(bound, DatasetStore) else DatasetStore()
+
+
+def recover_interrupted_runs(
+    defs: dg.Definitions, *, pipeline: str, instance: dg.DagsterInstance
+) -> list[InterruptedRun]:
+    """Repair what runs of ``pipeline``'s generation job left behind when their process was killed.
+
+    Looks at the job's runs that are not finished (NOT_STARTED, STARTING, STARTED), were
+    started by :func:`run_generations` on this host (tags), and whose process is gone.
+    For each, in this order (each step is idempotent, so a recovery killed half-way is
+    completed by the next one):
+
+    1. ends the OpenLineage runs it left open with an ABORT event in its journal;
+    2. quarantines (:meth:`DatasetStore.quarantine`, check name ``interrupted_run``) each
+       stored asset it started to write whose blocking checks have not all passed on the
+       exact version now stored, so no later generation builds on data nobody checked;
+    3. tags it ``synth_pipeline/interrupted`` and marks it failed in Dagster
+       (``report_run_failed``), so schedules and sensors waiting for it run again.
+
+    Runs started elsewhere (other hosts, or by the Dagster daemon's run launcher, whose
+    dead runs Dagster's own run monitoring detects) are left alone.
+
+    Returns:
+        The runs repaired.
+    """
+    from synth_pipeline.lineage.layout import LineageLayout
+    from synth_pipeline.lineage.recovery import abort_open_runs, read_run_journal
+    from synth_pipeline.lineage.store import LineageStore
+    from synth_pipeline.lineage.versions import file_version
+
+    host = socket.gethostname()
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=f"{pipeline}_generation", statuses=_UNFINISHED, tags={HOST_TAG: host})
+    )
+    dead = [
+        run for run in (record.dagster_run for record in records)
+        if run.tags.get(PID_TAG, "").isdigit()
+        and not _process_alive(int(run.tags[PID_TAG]), run.tags.get(PROCESS_START_TAG, ""))
+    ]
+    if not dead:
+        return []
+    store = dataset_store(defs)
+    layout = LineageLayout.for_data_dir(store.root)
+    lineage = LineageStore(layout=layout)
+    graph = defs.resolve_asset_graph()
+    recovered = []
+    for run in dead:
+        pid = int(run.tags[PID_TAG])
+        reason = (f"process {pid} on {host} ended without finishing Dagster run {run.run_id} (killed?); "
+                  "recorded by synth-pipeline's recovery")
+        aborted = abort_open_runs(layout, run.run_id, reason)
+        quarantined = []
+        for asset, partition in read_run_journal(layout, run.run_id).assets():
+            key = dg.AssetKey.from_user_string(asset)
+            blocking = sorted(
+                check.name for check in graph.get_check_keys_for_assets({key}) if graph.get_check_spec(check).blocking
+            )
+            if not blocking or not store.exists(key, partition):
+                continue
+            version = file_version(store.path_of(key, partition))[0]
+            outcomes = lineage.check_outcomes(asset, version)
+            unchecked = [name for name in blocking if not outcomes.get(name)]
+            if unchecked:
+                store.quarantine(
+                    key, partition, INTERRUPTED_CHECK,
+                    f"written by Dagster run {run.run_id}, whose process was killed before checks "
+                    f"{unchecked} passed on it; run its generation again",
+                )
+                quarantined.append(asset + (f"[{partition}]" if partition else ""))
+        instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "killed"})
+        instance.report_run_failed(run, message=reason)
+        partition = run.tags.get("dagster/partition")
+        recovered.append(InterruptedRun(
+            run_id=run.run_id, generation=int(partition) if partition and partition.isdigit() else None,
+            pid=pid, aborted=aborted, quarantined=quarantined,
+        ))
+    return recovered
+
+
+def last_run_interrupted(instance: dg.DagsterInstance, pipeline: str, generation: int) -> bool:
+    """Whether the latest run of a generation was left unfinished by a killed process."""
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=f"{pipeline}_generation", tags={"dagster/partition": generation_key(generation)}),
+        limit=1,
+    )
+    return bool(records) and INTERRUPTED_TAG in records[0].dagster_run.tags
+
+
 def default_instance() -> dg.DagsterInstance:
     """The Dagster instance at $DAGSTER_HOME, or ``.synth_pipeline/dagster_home`` when unset.
 
@@ -95,7 +274,8 @@ def default_instance() -> dg.DagsterInstance:
     if not settings.exists():
         # Dagster's defaults (everything stored under home), without usage telemetry:
         # pipelines here run with no network.
-        settings.write_text("telemetry:\n  enabled: false\n")
+        # Atomically: a half-written settings file would keep every later run from starting.
+        atomic_write(settings, lambda handle: handle.write(b"telemetry:\n  enabled: false\n"))
     os.environ["DAGSTER_HOME"] = str(home)
     return dg.DagsterInstance.get()
 
@@ -135,6 +315,12 @@ def run_generations(
 
     Stops after the first generation that fails (a step error or a failed blocking
     check), unless ``keep_going``.
+
+    First, runs of this pipeline left unfinished by a killed process are repaired
+    (:func:`recover_interrupted_runs`) and temporary files of killed writers are removed
+    from the data directory. If the latest run of the generation before the first one
+    asked for was killed, that generation is run again first (so ``--next`` after a
+    killed run completes it), unless only some ``stages`` are asked for.
 
     Args:
         defs: Definitions holding the pipeline (e.g. ``pipeline.to_definitions()``).
@@ -176,6 +362,14 @@ def run_generations(
         run_config["resources"] = {policy_resource_key(pipeline): {"config": policy.to_mapping()}}
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
+    for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
+        log.warning("recovered %s", interrupted.describe())
+    sweep_temporary_files(dataset_store(defs).root, skip=("lineage/events",))
+    generations = list(generations)
+    if not stages and generations and generations[0] > 1 and last_run_interrupted(
+            instance, pipeline, generations[0] - 1):
+        log.warning("generation %d was interrupted by a killed process: running it again first", generations[0] - 1)
+        generations.insert(0, generations[0] - 1)
     partitions_name = f"{pipeline}_generations"
     stage_of = {key: stage for stage, (key, _) in available.items()}
     selection = [available[stage][0] for stage in selected] if stages else None
@@ -188,7 +382,7 @@ def run_generations(
         started = time.perf_counter()
         result = job.execute_in_process(
             partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
-            asset_selection=selection,
+            asset_selection=selection, tags=process_tags(),
         )
         run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
         yield run

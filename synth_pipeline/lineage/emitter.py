@@ -62,10 +62,29 @@ class LineageEmitter:
         self.journal_file = journal_file
         self._journal = FileTransport(FileConfig(log_file_path=str(journal_file), append=True))
         self._forward = forward
+        self._interrupted = False
+
+    def _end_partial_line(self) -> None:
+        """Terminate a line left unfinished by a failed append (it is then skipped as invalid JSON)."""
+        with open(self.journal_file, "ab+") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+        self._interrupted = False
 
     def emit(self, event: RunEvent) -> None:
         """Append ``event`` to the journal, then send it to the configured transport."""
-        self._journal.emit(event)
+        if self._interrupted:
+            self._end_partial_line()
+        try:
+            self._journal.emit(event)
+        except BaseException:
+            # The append may have written part of a line (e.g. a full disk): end it before the
+            # next event, so that event is not glued to it and lost with it.
+            self._interrupted = True
+            raise
         self.layout.mark_journal_changed(self.journal_file)
         client = configured_client() if self._forward else None
         if client is None:

@@ -9,6 +9,13 @@ queries wait for each other instead of failing on DuckDB's lock. Each file's rea
 is committed with its events, so syncing twice, or after a crash, never duplicates a
 record.
 
+Crash safety: the lock is an ``flock``, which the kernel releases when its holder dies,
+so a killed sync never blocks the next one; a killed sync's transaction is rolled back
+by DuckDB and its staging file removed by the next sync. Only complete journal lines are
+read: a line cut off by a killed writer has no newline and is never ingested (its
+writer is gone, so it never completes); it stays in the journal file, which is read up
+to it.
+
 Queries sync first, cheaply: every emitted event also sets the modification time of the
 journal directory, and a query only scans the journal when that time differs from the
 one the last sync recorded. The graph used by ancestry queries is kept in memory between
@@ -46,6 +53,7 @@ from synth_pipeline.lineage.schema import (
 # Journal bytes read per transaction. Each batch costs some fixed work on the store's big
 # tables, so few large batches ingest fastest; 1 GiB of events takes about 2-3 GB of memory.
 _BATCH_BYTES = 1 << 30
+_STAGING_PREFIX = ".staging-"
 _PROCESS_LOCKS: dict[str, threading.RLock] = {}
 _HELD: set[str] = set()
 
@@ -162,6 +170,18 @@ class LineageStore:
             return queries.checks(connection, pipeline=pipeline, generation=generation, check=check,
                                   failed_only=failed_only)
 
+    def check_outcomes(self, name: str, version: str) -> dict[str, bool]:
+        """Check name -> whether its latest evaluation on this exact version of a dataset passed
+        (checks never evaluated on it are absent)."""
+        with self.connect() as connection:
+            rows = connection.execute(
+                "SELECT r.check_name, arg_max(coalesce(r.passed, false), r.evaluated_at) "
+                "FROM check_results AS r JOIN dataset_versions AS d USING (node_id) "
+                "WHERE d.name = ? AND d.version = ? GROUP BY r.check_name",
+                [name, version],
+            ).fetchall()
+        return {check: bool(passed) for check, passed in rows}
+
     def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
         with self._graph_and_connection() as (graph, connection):
@@ -220,11 +240,19 @@ class LineageStore:
                     _HELD.discard(key)
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _sweep_staging(self, *, keep: Path) -> None:
+        """Remove staging files of syncs killed before they could (only the lock holder writes one)."""
+        for path in self.layout.root.glob(f"{_STAGING_PREFIX}*.jsonl"):
+            if path != keep:
+                path.unlink(missing_ok=True)
+
     def _store_stamp(self) -> tuple[tuple[int, int] | None, ...]:
         return _file_stamp(self.path), _file_stamp(self.layout.wal_path)
 
     def _delete_store(self) -> None:
-        for path in (self.path, self.layout.wal_path):
+        # The write-ahead log first: a process killed in between leaves a store without its
+        # log (consistent as of its last checkpoint), never a log without its store.
+        for path in (self.layout.wal_path, self.path):
             path.unlink(missing_ok=True)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
@@ -237,9 +265,12 @@ class LineageStore:
             connection.close()
             self._delete_store()
             connection = duckdb.connect(str(self.path))
+        # One transaction: a process killed while creating the store leaves none of it.
+        connection.execute("BEGIN TRANSACTION")
         connection.execute(DDL)
         connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
         connection.execute("INSERT OR REPLACE INTO meta VALUES ('store_id', ?)", [uuid.uuid4().hex])
+        connection.execute("COMMIT")
         return connection
 
     def _sync_if_journal_changed(self, connection: duckdb.DuckDBPyConnection) -> int | None:
@@ -260,7 +291,8 @@ class LineageStore:
         offsets = self._offsets(connection, [path for path, _ in run_dirs])
         # One checkpoint at the end rather than one per batch, which rewrites the big tables each time.
         connection.execute("SET checkpoint_threshold = '1TB'")
-        batch = _Batch(self.layout.root / f".staging-{os.getpid()}.jsonl")
+        batch = _Batch(self.layout.root / f"{_STAGING_PREFIX}{os.getpid()}.jsonl")
+        self._sweep_staging(keep=batch.path)
         files = added = 0
         try:
             for path, size in self.layout.journal_sizes([path for path, _ in run_dirs]):
