@@ -131,10 +131,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
     start = args.start
     if args.next:
-        from synth_pipeline.automation import next_generation_of
-        from synth_pipeline.runner import pipeline_stages
+        from synth_pipeline.runner import next_generation_to_run
 
-        start = next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0])
+        start = next_generation_to_run(defs, pipeline=pipeline, instance=instance)
     generations = list(range(start, start + args.generations))
     progress = Progress(len(generations))
     failed = False

@@ -262,6 +262,25 @@ def last_run_interrupted(instance: dg.DagsterInstance, pipeline: str, generation
     return bool(records) and INTERRUPTED_TAG in records[0].dagster_run.tags
 
 
+def next_generation_to_run(defs: dg.Definitions, *, pipeline: str, instance: dg.DagsterInstance) -> int:
+    """The generation ``synth-pipeline run --next`` runs: the next one, or one a killed process left unfinished.
+
+    Repairs runs of killed processes first (:func:`recover_interrupted_runs`). The next
+    generation is one after the highest whose training mix is materialized; but when the
+    latest run of that highest generation was killed (its mix may be stored, its checks,
+    model or evaluation not), that generation is run again instead.
+    """
+    from synth_pipeline.automation import next_generation_of
+
+    for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
+        log.warning("recovered %s", interrupted.describe())
+    following = next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0])
+    if following > 1 and last_run_interrupted(instance, pipeline, following - 1):
+        log.warning("generation %d was interrupted by a killed process: running it again", following - 1)
+        return following - 1
+    return following
+
+
 def default_instance() -> dg.DagsterInstance:
     """The Dagster instance at $DAGSTER_HOME, or ``.synth_pipeline/dagster_home`` when unset.
 
@@ -318,9 +337,8 @@ def run_generations(
 
     First, runs of this pipeline left unfinished by a killed process are repaired
     (:func:`recover_interrupted_runs`) and temporary files of killed writers are removed
-    from the data directory. If the latest run of the generation before the first one
-    asked for was killed, that generation is run again first (so ``--next`` after a
-    killed run completes it), unless only some ``stages`` are asked for.
+    from the data directory. :func:`next_generation_to_run` says which generation to run
+    after a killed run.
 
     Args:
         defs: Definitions holding the pipeline (e.g. ``pipeline.to_definitions()``).
@@ -365,11 +383,6 @@ def run_generations(
     for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
         log.warning("recovered %s", interrupted.describe())
     sweep_temporary_files(dataset_store(defs).root, skip=("lineage/events",))
-    generations = list(generations)
-    if not stages and generations and generations[0] > 1 and last_run_interrupted(
-            instance, pipeline, generations[0] - 1):
-        log.warning("generation %d was interrupted by a killed process: running it again first", generations[0] - 1)
-        generations.insert(0, generations[0] - 1)
     partitions_name = f"{pipeline}_generations"
     stage_of = {key: stage for stage, (key, _) in available.items()}
     selection = [available[stage][0] for stage in selected] if stages else None

@@ -245,9 +245,9 @@ def test_runs_killed_at_several_points_leave_consistent_data_and_the_next_run_su
     assert killed[0] not in unfinished and len(unfinished) == 1  # the first one was recovered
     killed += unfinished
 
-    # 3. The next run, `run --next`, succeeds. Dagster holds generation 1's mix as materialized,
-    #    so the next generation is 2; but generation 1's run was killed, so it runs it again first.
-    code, output = command.run(command.generation())
+    # 3. The next run, `run --next --generations 2`, succeeds. Dagster holds generation 1's mix as
+    #    materialized, but generation 1's run was killed, so --next starts with generation 1 again.
+    code, output = command.run(command.generation(("--next", "--generations", "2")))
     assert code == 0, output
     recovered = next(line for line in output.splitlines() if "recovered generation 1" in line)
     assert "unchecked data quarantined: " in recovered and "faults/training_mix[1]" in recovered, output
