@@ -4,12 +4,14 @@ One webserver (``dagster-webserver -w workspace.yaml`` on 127.0.0.1, a free port
 reference code location on a temporary ``DAGSTER_HOME``. Generation 1 is launched through
 Dagster's official Python GraphQL client and its check results are read back over GraphQL;
 a headless Chromium then opens the asset group's lineage graph and must show every stage
-with the check results of that run. The screenshot is kept in ``test-artifacts/``.
+with the check results of that run, and the evaluation's page must render its key plot.
+The screenshots are kept in ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ POLICY_CHECKS = {
 }
 SCREENSHOT = ARTIFACTS_DIR / "ui-asset-graph.png"
 PAGE_SOURCE = ARTIFACTS_DIR / "ui-asset-graph.html"
+PLOT_SCREENSHOT = ARTIFACTS_DIR / "ui-evaluation-plot.png"
 
 ASSET_NODES_QUERY = """
 {
@@ -243,3 +246,39 @@ def test_asset_graph_page_shows_the_stages(
             PAGE_SOURCE.write_text(driver.page_source)
             print(f"asset graph screenshot: {SCREENSHOT}")
         assert PIPELINE.name in driver.title
+
+
+def test_evaluation_page_shows_the_key_plot(
+    webserver: DagsterWebserver, generation_run: LaunchedRun, tmp_path: Path
+) -> None:
+    """The evaluation's materialization shows its ``report_plot`` metadata as a rendered PNG."""
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("Chromium or ChromeDriver not installed (Debian: apt-get install chromium chromium-driver)")
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert generation_run.status == "SUCCESS", run_failure_summary(generation_run.events)
+    page = f"{webserver.url}/assets/{PIPELINE.name}/{Stage.EVALUATION.value}?view=events&partition={GENERATION}"
+    webserver.set_nux_seen()
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    chromium, chromedriver = paths
+    with headless_chromium(chromium, chromedriver, tmp_path / "chromium-profile") as driver:
+        driver.get(page)
+        try:
+            # The metadata table shows markdown entries behind a "[Show Markdown]" link in the report_plot row.
+            show = WebDriverWait(driver, 90, poll_frequency=0.5).until(lambda d: d.find_elements(
+                By.XPATH, "//tr[td[normalize-space()='report_plot']]//*[normalize-space(text())='[Show Markdown]']"))
+            show[0].click()
+            images = WebDriverWait(driver, 30, poll_frequency=0.5).until(lambda d: d.execute_script(
+                "return Array.from(document.images).filter(i => i.src.startsWith('data:image/png;base64,')"
+                " && i.complete && i.naturalWidth > 0).map(i => [i.naturalWidth, i.naturalHeight])"))
+        except TimeoutException:
+            pytest.fail(f"{page} does not show the report plot (screenshot: {PLOT_SCREENSHOT})")
+        finally:
+            time.sleep(1)  # let the dialog finish fading in, for a readable screenshot
+            driver.save_screenshot(str(PLOT_SCREENSHOT))
+            print(f"evaluation plot screenshot: {PLOT_SCREENSHOT}")
+    [(width, height)] = images
+    assert width > 300 and height > 100  # a decoded plot, not a broken-image placeholder
