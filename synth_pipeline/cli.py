@@ -14,7 +14,7 @@ from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, report_path
+from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 
@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         status = "done" if run.success else "FAILED"
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
         print(generation_summary(run))
-        if not run.success and report_path(run) is None:
+        if not run.success and written_report_path(run) is None:
             # The evaluation did not run, so it wrote no report: build one from what is stored
             # (e.g. the figures of the check that failed), for the user to look at.
             try:

@@ -98,7 +98,7 @@ def evaluation_summary(run: GenerationRun) -> str:
     return ""
 
 
-def report_path(run: GenerationRun) -> str | None:
+def written_report_path(run: GenerationRun) -> str | None:
     """The path of the generation's HTML report, if its evaluation wrote one."""
     for record in run.stages:
         if "report" in record.metadata and "primary_metric" in record.metadata:
@@ -108,7 +108,7 @@ def report_path(run: GenerationRun) -> str | None:
 
 def report_summary(run: GenerationRun) -> str:
     """One line naming the generation's HTML report (or why it was not written); empty without an evaluation."""
-    path = report_path(run)
+    path = written_report_path(run)
     if path is not None:
         return f"report: {path}"
     for record in run.stages:

@@ -234,7 +234,7 @@ def recover_interrupted_runs(
             if not blocking or not store.exists(key, partition):
                 continue
             version = file_version(store.path_of(key, partition))[0]
-            outcomes = lineage.check_outcomes(asset, version)
+            outcomes = lineage.check_outcomes(asset, version, int(partition) if partition else 0)
             unchecked = [name for name in blocking if not outcomes.get(name)]
             if unchecked:
                 store.quarantine(

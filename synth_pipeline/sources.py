@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -186,12 +187,16 @@ def _column_problems(values: pd.Series, name: str) -> list[str]:
         ]
     if pd.api.types.is_float_dtype(values):
         infinite = int(np.isinf(present.to_numpy(dtype="float64")).sum())
-        if infinite:
-            return [
-                f"column {name!r} has {infinite} infinite value(s) (inf or -inf) in {len(values)} rows; replace "
-                "them with finite numbers or leave the cells empty (missing values are allowed), e.g. "
-                f"frame[{name!r}] = frame[{name!r}].replace([np.inf, -np.inf], np.nan)"
-            ]
+    elif values.dtype == object:  # an object column may hold floats among other values
+        infinite = sum(isinstance(value, float) and math.isinf(value) for value in present)
+    else:
+        infinite = 0
+    if infinite:
+        return [
+            f"column {name!r} has {infinite} infinite value(s) (inf or -inf) in {len(values)} rows; replace "
+            "them with finite numbers or leave the cells empty (missing values are allowed), e.g. "
+            f"frame[{name!r}] = frame[{name!r}].replace([np.inf, -np.inf], np.nan)"
+        ]
     if values.dtype == object and pd.api.types.infer_dtype(present, skipna=True).startswith("mixed"):
         types = sorted({type(value).__name__ for value in present})
         nested = sorted({type(value).__name__ for value in present if isinstance(value, _NESTED_TYPES)})
@@ -212,9 +217,15 @@ def column_families(frame: pd.DataFrame) -> dict[str, str]:
     """The kind of values of each user column: ``number`` (including booleans), ``datetime``, ``duration`` or ``text``.
 
     Integer and float columns are one family (a CSV with an empty cell turns an integer
-    column into floats), and so are booleans (they hash like 0 and 1).
+    column into floats), and so are booleans (they hash like 0 and 1). Types are read the
+    way Parquet stores the frame, so data compares alike before and after it is stored (a
+    CSV column of booleans with empty cells reads as pandas ``object``, is stored as bool).
     """
-    return {str(column): _family(frame[column].dtype) for column in user_columns(frame)}
+    import pyarrow as pa
+
+    columns = user_columns(frame)
+    stored = pa.Schema.from_pandas(frame[columns], preserve_index=False).empty_table().to_pandas()
+    return {str(column): _family(dtype) for column, dtype in stored.dtypes.items()}
 
 
 def _family(dtype: Any) -> str:
@@ -233,7 +244,8 @@ def stored_column_families(path: Path) -> dict[str, str]:
     """:func:`column_families` of a stored Parquet file, read from its schema only (no rows)."""
     import pyarrow.parquet as pq
 
-    return column_families(pq.read_schema(path).empty_table().to_pandas())
+    stored = pq.read_schema(path).empty_table().to_pandas()
+    return {str(column): _family(stored[column].dtype) for column in user_columns(stored)}
 
 
 def check_schema(frame: pd.DataFrame, expected: dict[str, str], *, source: str, reference: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,11 @@ def mix64(values: np.ndarray) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
+
+
+def class_labels(labels: pd.Series) -> pd.Series:
+    """Labels as the split groups them: by their text (``1`` and ``"1"`` are one class)."""
+    return labels.astype("string").fillna("<null>")
 
 
 def holdout_mask(
@@ -45,7 +52,7 @@ def holdout_mask(
     hashes = frame[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
     scores = mix64(hashes ^ mix64(np.array([seed], dtype=np.uint64))[0])
     mask = np.zeros(len(frame), dtype=bool)
-    labels = frame[label_column].astype("string").fillna("<null>").to_numpy()
+    labels = class_labels(frame[label_column]).to_numpy()
     for label in np.unique(labels):
         in_class = labels == label
         distinct, first_index = np.unique(hashes[in_class], return_index=True)
@@ -87,7 +94,8 @@ def check_labels(frame: pd.DataFrame, label_column: str, *, source: str) -> None
 
 def min_rows_per_class(fraction: float) -> int:
     """The fewest distinct rows a class needs so that both the holdout and training get one."""
-    rows = 2
+    # Both sides need about half a row's share: n >= 0.5 / fraction and n >= 0.5 / (1 - fraction).
+    rows = max(2, math.floor(max(0.5 / fraction, 0.5 / (1 - fraction))) - 1)
     while not 1 <= int(round(fraction * rows)) <= rows - 1:
         rows += 1
     return rows
@@ -108,11 +116,14 @@ def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: flo
         DataSourceError: A class has too few distinct rows to seal some as holdout and
             keep some for training.
     """
-    distinct = pd.DataFrame({"label": frame[label_column], "hash": frame[ROW_HASH_COLUMN]}).drop_duplicates()
-    per_class = distinct.groupby("label", sort=True, dropna=False).size()  # numbered like the budget rules
-    holdout = (per_class * fraction).map(lambda n: int(round(n)))
-    small = [(index, int(count)) for index, (count, sealed) in enumerate(zip(per_class, holdout, strict=True), 1)
-             if not 1 <= sealed <= count - 1]
+    # How many rows each class seals does not depend on the seed, only which ones.
+    sealed = holdout_mask(frame, label_column=label_column, fraction=fraction, seed=0)
+    rows = pd.DataFrame({"label": class_labels(frame[label_column]), "hash": frame[ROW_HASH_COLUMN].to_numpy(),
+                         "sealed": sealed})
+    per_class = rows.groupby("label", sort=True).agg(distinct=("hash", "nunique"), sealed=("sealed", "sum"),
+                                                    size=("sealed", "size"))
+    small = [(index, int(row.distinct)) for index, row in enumerate(per_class.itertuples(), 1)
+             if row.sealed == 0 or row.sealed == row.size]
     if not small:
         return
     if len(per_class) > len(frame) / 2:

@@ -15,6 +15,7 @@ configured with, the ``SYNTH_PIPELINE_DATA_DIR`` environment variable, or
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import pickle
@@ -56,14 +57,15 @@ def atomic_write(path: Path, write: Any) -> None:
     cannot remove its temporary file: the writer holds an exclusive ``flock`` on it
     until the rename, which the kernel releases when the process dies, so
     :func:`sweep_temporary_files` can tell a dead writer's leftover from a live write.
+    On a file system without locks (some NFS mounts) the write goes ahead unlocked, and
+    the sweep leaves such leftovers alone.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         temporary = temporary_path(path)
         handle = open(temporary, "xb")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            if os.fstat(handle.fileno()).st_nlink:
+            if not _lock(handle) or os.fstat(handle.fileno()).st_nlink:
                 break
         except BaseException:
             handle.close()
@@ -79,6 +81,23 @@ def atomic_write(path: Path, write: Any) -> None:
             os.replace(temporary, path)  # still locked: a sweep never sees it unlocked under this name
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _lock(handle: Any, *, wait: bool = True) -> bool:
+    """Take an exclusive ``flock``; False where the file system has no locks (some NFS mounts).
+
+    Raises:
+        BlockingIOError: ``wait`` is False and another process holds the lock.
+    """
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise
+    except OSError as error:
+        if error.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL):
+            return False
+        raise
+    return True
 
 
 def sweep_temporary_files(root: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
@@ -111,7 +130,8 @@ def _remove_if_abandoned(path: Path) -> bool:
         return False
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if not _lock(handle, wait=False):  # no locks here: cannot tell a live writer, keep it
+                return False
         except BlockingIOError:  # a live writer holds it
             return False
         # Unlinked by name: if the writer renamed it into place meanwhile, this name is gone.

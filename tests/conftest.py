@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +20,11 @@ from synth_pipeline import (
 )
 from synth_pipeline.naming import Stage
 from synth_pipeline.runner import GenerationRun, run_generations
+
+# Tests never send events to a lineage server configured in the developer's environment
+# (OPENLINEAGE_URL, OPENLINEAGE_CONFIG, OPENLINEAGE__TRANSPORT__*); the journal still gets them.
+for _name in [name for name in os.environ if name.startswith("OPENLINEAGE")]:
+    del os.environ[_name]
 
 # The Gaussian copula with normal marginals fits in well under a second on these data.
 FAST_SYNTHESIZER = SynthesizerSpec(params={"default_distribution": "norm"})
@@ -74,6 +81,13 @@ class Runner:
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     return Runner(tmp_path / "data")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (a server may still take it first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def why(run: GenerationRun) -> str:

@@ -19,7 +19,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port
 
 # The cluster only lives for a test session: durability settings off make it faster.
 _SETTINGS = {
@@ -90,12 +91,6 @@ def find_bin_dir() -> Path | None:
     versions = [Path(path).parent.parent.name for path in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
     versions = sorted((v for v in versions if v.isdigit()), key=int)
     return Path(f"/usr/lib/postgresql/{versions[-1]}/bin") if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class _Cluster:
@@ -175,7 +170,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         cluster.initdb(username, password)
         for _ in range(3):  # another process may take the free port before the server binds it
-            port = _free_port()
+            port = free_port()
             started = cluster.start(port)
             if started:
                 break
@@ -185,6 +180,6 @@ def postgres_server() -> Iterator[PostgresServer]:
                                 database="postgres", data_dir=cluster.data_dir, log_file=cluster.log_file)
         yield server.create_database("dagster")
     finally:
-        if started:
+        if (cluster.data_dir / "postmaster.pid").exists():  # also a server whose start timed out
             cluster.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -276,3 +276,14 @@ def test_expectation_checks_run_on_every_data_stage_and_read_the_suite_at_run_ti
     assert runner.store.quarantine_reasons(pipeline.key(Stage.SYNTHETIC), "2") == {
         "expectations": "expect_column_values_to_be_between(mean_radius)"}
     assert _expectation_checks(second)["gx/real_arrivals"].passed
+
+
+def test_column_aggregates_are_row_values_and_hidden_unless_asked_for(real_rows, reference):
+    too_big = float(reference["mean_radius"].max()) + 1
+    real_rows.loc[3, "mean_radius"] = too_big
+    suite = {"name": "max", "expectations": [{"type": "expect_column_max_to_be_between",
+                                              "kwargs": {"column": "mean_radius", "max_value": too_big - 0.5}}]}
+    [hidden] = validate(real_rows, suite).failures
+    assert hidden["observed_value"] is None and hidden["details"] is None
+    [shown] = validate(real_rows, suite, unexpected_samples=1).failures
+    assert shown["observed_value"] == too_big

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,17 +59,20 @@ def _launch(name: str, generation: int, env: dict[str, str], config: Path, logs:
     """One generation run of one pipeline, as a process of its own; its exit code."""
     log = logs / f"{name}_{generation}.log"
     with open(log, "w") as output:
+        # A session of its own, so that a run that hangs is killed with its step processes.
+        run = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "job", "execute", "-m", "multiprocess_job", "-a", "defs",
+             "-d", str(TESTS), "-j", f"{name}_generation", "-c", str(config),
+             "--tags", json.dumps({"dagster/partition": str(generation)})],
+            cwd=TESTS, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "dagster", "job", "execute", "-m", "multiprocess_job", "-a", "defs",
-                 "-d", str(TESTS), "-j", f"{name}_generation", "-c", str(config),
-                 "--tags", json.dumps({"dagster/partition": str(generation)})],
-                cwd=TESTS, env=env, stdout=output, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT, check=False,
-            )
+            return run.wait(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
             output.write(f"\nstill running after {RUN_TIMEOUT} s: killed\n")
             return -9
-    return done.returncode
 
 
 def _step_timings(records) -> list[tuple[float, float]]:
@@ -85,6 +89,7 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+@pytest.mark.slow
 def test_concurrent_generations_on_postgres_lose_nothing(
     postgres_server: PostgresServer, tmp_path, monkeypatch, request  # noqa: F811 - the imported fixture
 ):
@@ -292,6 +297,11 @@ def test_cluster_files_parse_and_agree():
     assert env["SYNTH_PIPELINE_EXECUTOR"] == "k8s" and env["SYNTH_PIPELINE_DATA_DIR"].startswith("/data/")
     mounts = {mount["name"]: mount["mountPath"] for mount in deployment["volumeMounts"]}
     assert env["OPENLINEAGE_CONFIG"] == f"{mounts['openlineage']}/openlineage.yml"
+    # The sensor hands each new file to the run as config, which must stay inside the data directory.
+    data_dir = Path(env["SYNTH_PIPELINE_DATA_DIR"])
+    assert Path(env["SYNTH_PIPELINE_WATCH_DIR"]).is_relative_to(data_dir) or any(
+        Path(env["SYNTH_PIPELINE_WATCH_DIR"]).is_relative_to(allowed)
+        for allowed in env.get("SYNTH_PIPELINE_INPUT_DIRS", "").split(os.pathsep) if allowed)
     claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in deployment["volumes"]
               if "persistentVolumeClaim" in v}
     assert claims == {"synth-pipeline-data": pvc["metadata"]["name"]} and mounts["synth-pipeline-data"] == "/data"

@@ -24,6 +24,8 @@ from ui_helpers import ARTIFACTS_DIR, DagsterWebserver, chromium_paths, headless
 from assets.pipeline import reference_pipeline
 from synth_pipeline.naming import Stage
 
+pytestmark = pytest.mark.slow
+
 PIPELINE = reference_pipeline
 GENERATION = "1"
 POLICY_CHECKS = {

@@ -170,15 +170,16 @@ class LineageStore:
             return queries.checks(connection, pipeline=pipeline, generation=generation, check=check,
                                   failed_only=failed_only)
 
-    def check_outcomes(self, name: str, version: str) -> dict[str, bool]:
-        """Check name -> whether its latest evaluation on this exact version of a dataset passed
+    def check_outcomes(self, name: str, version: str, generation: int) -> dict[str, bool]:
+        """Check name -> whether its latest evaluation on this exact version of a dataset, in this
+        generation (0: unpartitioned), let it through: passed, or failed with WARN severity
         (checks never evaluated on it are absent)."""
         with self.connect() as connection:
             rows = connection.execute(
-                "SELECT r.check_name, arg_max(coalesce(r.passed, false), r.evaluated_at) "
+                "SELECT r.check_name, arg_max(coalesce(r.passed, false) OR r.severity = 'WARN', r.evaluated_at) "
                 "FROM check_results AS r JOIN dataset_versions AS d USING (node_id) "
-                "WHERE d.name = ? AND d.version = ? GROUP BY r.check_name",
-                [name, version],
+                "WHERE d.name = ? AND d.version = ? AND r.generation = ? GROUP BY r.check_name",
+                [name, version, generation],
             ).fetchall()
         return {check: bool(passed) for check, passed in rows}
 

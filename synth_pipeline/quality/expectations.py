@@ -74,9 +74,11 @@ class ValidationSummary:
         failures: One dict per failed expectation: ``expectation`` (type), ``column``,
             ``unexpected_count``, ``unexpected_percent``, ``partial_unexpected_list`` (the
             first ``unexpected_samples`` offending values; empty unless asked for, since they
-            are raw row values), ``observed_value``, ``details`` (e.g. the missing and unexpected
-            columns of a schema mismatch) and ``error`` (the message when GX raised, e.g. on
-            a missing column), all JSON-safe.
+            are raw row values), ``observed_value`` and ``details`` (e.g. the missing and
+            unexpected columns of a schema mismatch; for column expectations only when
+            ``unexpected_samples`` > 0, since a column's max or distinct values are row
+            values) and ``error`` (the message when GX raised, e.g. on a missing column), all
+            JSON-safe.
         results: One dict per expectation, in suite order: ``expectation``, ``column``,
             ``success`` and ``unexpected_count``.
     """
@@ -432,16 +434,20 @@ def _outcome(item: Any, samples: int) -> dict[str, Any]:
     config = item.expectation_config
     result = item.result or {}
     error = _exception_message(item.exception_info)
-    details = _json_safe(result.get("details"))
+    column = config.kwargs.get("column")
+    # A column expectation's observed value and details can hold row values (a max, the
+    # distinct values and their counts); a table's name columns (a schema mismatch).
+    shows_values = samples > 0 or column is None
+    details = _json_safe(result.get("details")) if shows_values else None
     return {
         "expectation": config.type,
-        "column": _json_safe(config.kwargs.get("column")),
+        "column": _json_safe(column),
         "success": bool(item.success) and error is None,
         "unexpected_count": _json_safe(result.get("unexpected_count")),
         "unexpected_percent": _json_safe(result.get("unexpected_percent")),
         "partial_unexpected_list": _json_safe(list(result.get("partial_unexpected_list") or [])[:samples]),
         # a schema mismatch's details name the columns; its observed value lists them all
-        "observed_value": None if details else _json_safe(result.get("observed_value")),
+        "observed_value": None if details or not shows_values else _json_safe(result.get("observed_value")),
         "details": details,
         "error": error,
     }

@@ -66,10 +66,10 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
     def real_source(
         context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
     ) -> dg.MaterializeResult:
-        source = configured_source(spec.real_source, config, synth_pipeline_store)
         with builder.lineage(
             context, synth_pipeline_store, relation="ingest", outputs=[Stage.REAL_SOURCE]
         ) as lineage:
+            source = configured_source(spec.real_source, config, synth_pipeline_store)
             lineage.add_input(source_ref(source))
             context.log.info(f"reading real data from {describe(source)}")
             raw = load_source(source, label_column=spec.label_column)

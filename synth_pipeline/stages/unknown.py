@@ -21,8 +21,8 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
     def unknown_ingest(
         context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
     ) -> dg.MaterializeResult:
-        source = configured_source(spec.unknown_source, config, synth_pipeline_store)
         with builder.lineage(context, synth_pipeline_store, relation="ingest", outputs=[Stage.UNKNOWN]) as lineage:
+            source = configured_source(spec.unknown_source, config, synth_pipeline_store)
             lineage.add_input(source_ref(source))
             raw = load_source(source)
             if spec.label_column not in raw.columns:
