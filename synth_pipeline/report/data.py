@@ -25,10 +25,8 @@ import pandas as pd
 from synth_pipeline.composition import summarize
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ALL_KINDS, ProvenanceKind
+from synth_pipeline.stages.evaluation import PRIMARY_METRIC, score_ratio
 from synth_pipeline.storage import DatasetStore
-
-PRIMARY_METRIC = "balanced_accuracy"
-"""The score plotted and tabulated (the evaluation's and the utility check's primary metric)."""
 
 MONITORED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
 """Stages whose quality figures the report gathers (those present in the store)."""
@@ -114,12 +112,6 @@ def gather_composition(
             pd.DataFrame(class_rows, columns=["class", "rows", "synthetic_fraction", "non_real_fraction"]))
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    if pd.isna(numerator) or pd.isna(denominator) or denominator == 0:
-        return float("nan")
-    return float(numerator / denominator)
-
-
 def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | int]:
     """One generation's scores (:data:`PRIMARY_METRIC`) from its evaluation frame."""
     by_model = evaluation.set_index("trained_on")
@@ -128,8 +120,8 @@ def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | in
         present = model in by_model.index
         row[model] = float(by_model.at[model, PRIMARY_METRIC]) if present else float("nan")
         row[f"{model}_rows"] = int(by_model.at[model, "train_rows"]) if present else 0
-    row["tstr_trtr_ratio"] = _ratio(row["synthetic_only"], row["real_only"])
-    row["mix_trtr_ratio"] = _ratio(row["training_mix"], row["real_only"])
+    row["tstr_trtr_ratio"] = score_ratio(row["synthetic_only"], row["real_only"])
+    row["mix_trtr_ratio"] = score_ratio(row["training_mix"], row["real_only"])
     row["holdout_rows"] = int(evaluation["holdout_rows"].iloc[0]) if "holdout_rows" in evaluation else 0
     return row
 

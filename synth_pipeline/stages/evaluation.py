@@ -24,7 +24,8 @@ LABEL_COLUMN_METADATA = "synth_pipeline/label_column"
 """Definition metadata of the evaluation asset naming the label (``synth-pipeline report`` reads it)."""
 
 
-def _ratio(numerator: float, denominator: float) -> float:
+def score_ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN when either is NaN or the denominator is 0."""
     if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
         return float("nan")
     return float(numerator / denominator)
@@ -120,8 +121,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
         report["generation"] = generation
         primary = report.set_index("trained_on")[PRIMARY_METRIC]
-        tstr_trtr = _ratio(primary["synthetic_only"], primary["real_only"])
-        mix_trtr = _ratio(primary["training_mix"], primary["real_only"])
+        tstr_trtr = score_ratio(primary["synthetic_only"], primary["real_only"])
+        mix_trtr = score_ratio(primary["training_mix"], primary["real_only"])
         context.log.info(
             f"generation {generation} on {len(holdout)} real holdout rows: {PRIMARY_METRIC} "
             + ", ".join(f"{k}={v:.3f}" for k, v in primary.items())
