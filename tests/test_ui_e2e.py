@@ -284,3 +284,50 @@ def test_evaluation_page_shows_the_key_plot(
             print(f"evaluation plot screenshot: {PLOT_SCREENSHOT}")
     [(width, height)] = images
     assert width > 300 and height > 100  # a decoded plot, not a broken-image placeholder
+
+
+AUTOMATION_QUERY = """
+query ($repository: RepositorySelector!) {
+  repositoryOrError(repositorySelector: $repository) {
+    ... on Repository {
+      schedules { name cronSchedule executionTimezone scheduleState { status } }
+      sensors { name minIntervalSeconds sensorState { status } }
+    }
+  }
+}
+"""
+SWITCH_MUTATIONS = {
+    ("schedule", "start"): "mutation ($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) "
+                           "{ ... on ScheduleStateResult { scheduleState { status } } } }",
+    ("schedule", "reset"): "mutation ($s: ScheduleSelector!) { resetSchedule(scheduleSelector: $s) "
+                           "{ ... on ScheduleStateResult { scheduleState { status } } } }",
+    ("sensor", "start"): "mutation ($s: SensorSelector!) { startSensor(sensorSelector: $s) "
+                         "{ ... on Sensor { sensorState { status } } } }",
+    ("sensor", "reset"): "mutation ($s: SensorSelector!) { resetSensor(sensorSelector: $s) "
+                         "{ ... on Sensor { sensorState { status } } } }",
+}
+
+
+def test_schedule_and_sensor_are_listed_stopped_and_switchable(webserver: DagsterWebserver) -> None:
+    """The UI's Automation page data: both are there, stopped by default, and can be switched on and back off."""
+    repository = webserver.repository_of_job(PIPELINE.job.name)
+
+    def automation() -> dict[str, Any]:
+        found = webserver.graphql(AUTOMATION_QUERY, {"repository": repository})["repositoryOrError"]
+        return {item["name"]: item for item in [*found["schedules"], *found["sensors"]]}
+
+    def status(item: dict[str, Any]) -> str:
+        return (item.get("scheduleState") or item.get("sensorState"))["status"]
+
+    listed = automation()
+    schedule, sensor = f"{PIPELINE.name}_generation_schedule", f"{PIPELINE.name}_new_data_sensor"
+    assert (listed[schedule]["cronSchedule"], listed[schedule]["executionTimezone"]) == ("0 3 * * *", "UTC")
+    assert listed[sensor]["minIntervalSeconds"] == 30
+    assert {name: status(listed[name]) for name in (schedule, sensor)} == {schedule: "STOPPED", sensor: "STOPPED"}
+    for kind, name in (("schedule", schedule), ("sensor", sensor)):
+        selector = {"repositoryLocationName": repository["repositoryLocationName"],
+                    "repositoryName": repository["repositoryName"], f"{kind}Name": name}
+        for action, expected in (("start", "RUNNING"), ("reset", "STOPPED")):
+            [result] = webserver.graphql(SWITCH_MUTATIONS[kind, action], {"s": selector}).values()
+            assert status(result) == expected, (kind, action, result)
+            assert status(automation()[name]) == expected
