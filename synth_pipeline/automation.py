@@ -1,8 +1,10 @@
 """Running generations without a person at the keyboard: a schedule and a new-data sensor.
 
 Both start the pipeline's generation job for the **next generation**: one after the
-highest generation whose training mix is materialized (1 if none is). Both skip while a
-run of the job is queued or in progress, so generations never overlap; a generation
+highest generation whose training mix is materialized (1 if none is), or that generation
+again when its last run was killed. Both skip while a run of the job is queued or in
+progress, so generations never overlap, after repairing runs whose ``synth-pipeline run``
+process was killed (:func:`~synth_pipeline.runner.recover_interrupted_runs`); a generation
 whose run failed is tried again at the next tick (its partition is reused).
 
 - :func:`build_generation_schedule`: one generation per tick of a cron schedule
@@ -34,18 +36,38 @@ _ACTIVE = [
 
 
 def next_generation(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> int:
-    """One after the highest generation whose training mix is materialized (1 if none)."""
-    return next_generation_of(instance, pipeline.key(Stage.TRAINING_MIX))
+    """The generation to run next: see :func:`next_generation_of`."""
+    return next_generation_of(instance, pipeline.key(Stage.TRAINING_MIX), pipeline=pipeline.name)
 
 
-def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetKey) -> int:
-    """One after the highest materialized partition of a training-mix asset (1 if none)."""
+def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetKey, *, pipeline: str) -> int:
+    """One after the highest materialized partition of a training-mix asset (1 if none).
+
+    When the latest run of that highest generation was killed (recovered by
+    :func:`~synth_pipeline.runner.recover_interrupted_runs`: its mix may be stored, its
+    checks, model or evaluation not), that generation is run again instead.
+    """
+    from synth_pipeline.runner import last_run_interrupted
+
     done = instance.get_materialized_partitions(training_mix_key)
-    return max((int(key) for key in done if key.isdigit()), default=0) + 1
+    following = max((int(key) for key in done if key.isdigit()), default=0) + 1
+    if following > 1 and last_run_interrupted(instance, pipeline, following - 1):
+        return following - 1
+    return following
 
 
-def _busy(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> bool:
-    runs = instance.get_run_records(
+def _busy(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, pipeline: SynthPipeline) -> bool:
+    """Whether a generation run is queued or in progress, after repairing runs whose process was killed."""
+    try:
+        repository = context.repository_def
+    except dg.DagsterInvariantViolationError:  # a context built without its code location (tests)
+        repository = None
+    if repository is not None:
+        from synth_pipeline.runner import recover_interrupted_runs
+
+        for run in recover_interrupted_runs(repository, pipeline=pipeline.name, instance=context.instance):
+            context.log.warning(f"recovered {run.describe()}")
+    runs = context.instance.get_run_records(
         dg.RunsFilter(job_name=pipeline.job.name, statuses=_ACTIVE), limit=1
     )
     return bool(runs)
@@ -73,7 +95,7 @@ def build_generation_schedule(
         description=f"Runs the next generation of {pipeline.name} ({cron_schedule}, {execution_timezone}).",
     )
     def generation_schedule(context: dg.ScheduleEvaluationContext):
-        if _busy(context.instance, pipeline):
+        if _busy(context, pipeline):
             return dg.SkipReason(f"a {pipeline.job.name} run is still queued or in progress")
         key = generation_key(next_generation(context.instance, pipeline))
         context.instance.add_dynamic_partitions(pipeline.generations.name, [key])
@@ -128,7 +150,7 @@ def build_arrival_sensor(
                if seen.get(name) != mtime and mtime <= settled_before]
         if not new:
             return dg.SkipReason(f"no new settled data file in {directory}")
-        if _busy(context.instance, pipeline):
+        if _busy(context, pipeline):
             return dg.SkipReason(f"{len(new)} new file(s) wait: a {pipeline.job.name} run is in progress")
         name = new[0]
         path = directory / name

@@ -170,14 +170,15 @@ def _process_alive(pid: int, started: str) -> bool:
     return not started or start == started
 
 
-def dataset_store(defs: dg.Definitions) -> DatasetStore:
-    """The dataset store bound in ``defs`` (the default one if none is)."""
-    bound = (defs.resources or {}).get(STORE_KEY)
+def dataset_store(defs: dg.Definitions | dg.RepositoryDefinition) -> DatasetStore:
+    """The dataset store bound in ``defs`` or its repository (the default one if none is)."""
+    resources = defs.get_top_level_resources() if isinstance(defs, dg.RepositoryDefinition) else defs.resources
+    bound = (resources or {}).get(STORE_KEY)
     return bound if isinstance(bound, DatasetStore) else DatasetStore()
 
 
 def recover_interrupted_runs(
-    defs: dg.Definitions, *, pipeline: str, instance: dg.DagsterInstance
+    defs: dg.Definitions | dg.RepositoryDefinition, *, pipeline: str, instance: dg.DagsterInstance
 ) -> list[InterruptedRun]:
     """Repair what runs of ``pipeline``'s generation job left behind when their process was killed.
 
@@ -195,6 +196,12 @@ def recover_interrupted_runs(
 
     Runs started elsewhere (other hosts, or by the Dagster daemon's run launcher, whose
     dead runs Dagster's own run monitoring detects) are left alone.
+
+    Args:
+        defs: The definitions holding the pipeline, or their repository (as schedules and
+            sensors see it).
+        pipeline: The pipeline name.
+        instance: The Dagster instance holding the runs.
 
     Returns:
         The runs repaired.
@@ -218,7 +225,7 @@ def recover_interrupted_runs(
     store = dataset_store(defs)
     layout = LineageLayout.for_data_dir(store.root)
     lineage = LineageStore(layout=layout)
-    graph = defs.resolve_asset_graph()
+    graph = defs.asset_graph if isinstance(defs, dg.RepositoryDefinition) else defs.resolve_asset_graph()
     recovered = []
     for run in dead:
         pid = int(run.tags[PID_TAG])
@@ -274,11 +281,7 @@ def next_generation_to_run(defs: dg.Definitions, *, pipeline: str, instance: dg.
 
     for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
         log.warning("recovered %s", interrupted.describe())
-    following = next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0])
-    if following > 1 and last_run_interrupted(instance, pipeline, following - 1):
-        log.warning("generation %d was interrupted by a killed process: running it again", following - 1)
-        return following - 1
-    return following
+    return next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0], pipeline=pipeline)
 
 
 def default_instance() -> dg.DagsterInstance:
