@@ -184,16 +184,13 @@ def _choose_pipeline(defs, args: argparse.Namespace) -> str:
 def _write_report(defs, pipeline: str, generation: int | None, out: Path | None = None):
     """Build a generation's report from the stored files (default: the last stored training mix's)."""
     from synth_pipeline.report import build_generation_report
-    from synth_pipeline.runner import pipeline_stages
-    from synth_pipeline.stages.builder import STORE_KEY
+    from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
-    from synth_pipeline.storage import DatasetStore
 
     keys = {stage: key for stage, (key, _) in pipeline_stages(defs, pipeline).items()}
-    bound = (defs.resources or {}).get(STORE_KEY)
-    store = bound if isinstance(bound, DatasetStore) else DatasetStore()
+    store = dataset_store(defs)
     if generation is None:
-        stored = sorted(int(p) for p in store.stored_partitions(keys[Stage.TRAINING_MIX]) if p.isdigit())
+        stored = store.stored_generations(keys[Stage.TRAINING_MIX])
         if not stored:
             raise SynthPipelineError(
                 f"no training mix of {pipeline} is stored under {store.root}; run a generation first "

@@ -56,8 +56,7 @@ class CheckInputs:
     def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
         """Stored Parquet files of a per-generation stage for generations 1..through."""
         key = self.pipeline.key(stage)
-        generations = sorted(int(p) for p in self.store.stored_partitions(key) if p.isdigit())
-        return {g: self.store.parquet_path(key, str(g)) for g in generations if g <= through}
+        return {g: self.store.parquet_path(key, str(g)) for g in self.store.stored_generations(key, through=through)}
 
     def mix(self, generation: int | None = None) -> Composition:
         """Composition of a generation's training mix."""

@@ -235,6 +235,11 @@ class DatasetStore(dg.ConfigurableResource):
         directory = self._stem(asset_key, None)
         return sorted(p.stem for p in directory.glob("*.parquet")) if directory.is_dir() else []
 
+    def stored_generations(self, asset_key: dg.AssetKey, *, through: int | None = None) -> list[int]:
+        """The generations (numeric partition keys) stored for an asset, ascending, up to ``through``."""
+        generations = sorted(int(p) for p in self.stored_partitions(asset_key) if p.isdigit())
+        return [g for g in generations if through is None or g <= through]
+
     def _monitor_dir(self, asset_key: dg.AssetKey, monitor: str) -> Path:
         stem = self._stem(asset_key, None)
         return self.root / MONITORS_DIR / stem.relative_to(self.root) / monitor

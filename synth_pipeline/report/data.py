@@ -66,10 +66,6 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
 
 
-def _stored_generations(store: DatasetStore, key: dg.AssetKey, through: int) -> list[int]:
-    return sorted(int(p) for p in store.stored_partitions(key) if p.isdigit() and int(p) <= through)
-
-
 def gather_composition(
     store: DatasetStore, mix_key: dg.AssetKey, *, through: int, label_column: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,7 +82,7 @@ def gather_composition(
     """
     records = []
     class_rows = []
-    for generation in _stored_generations(store, mix_key, through):
+    for generation in store.stored_generations(mix_key, through=through):
         composition = summarize(store.parquet_path(mix_key, str(generation)), label_column)
         records.append({
             "generation": generation,
@@ -138,7 +134,8 @@ def gather_scores(
         current: Generation ``through``'s evaluation frame, when it is not stored yet
             (the evaluation asset builds its report before its output is written).
     """
-    generations = [g for g in _stored_generations(store, evaluation_key, through) if current is None or g < through]
+    stored = store.stored_generations(evaluation_key, through=through)
+    generations = [g for g in stored if current is None or g < through]
     rows = [score_row(store.read(evaluation_key, str(g)), g) for g in generations]
     if current is not None:
         rows.append(score_row(current, through))
