@@ -6,59 +6,10 @@ asset checks in :mod:`synth_pipeline.policy_checks` only gather the inputs and r
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
-
 from synth_pipeline.composition import Composition
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import ProvenanceKind
-
-_TOLERANCE = 1e-12
-
-
-@dataclass(frozen=True)
-class RuleOutcome:
-    """One rule evaluated on one dataset.
-
-    Attributes:
-        rule: What was measured, e.g. ``synthetic fraction, class 0 (minority)``.
-        observed: The measured value.
-        threshold: The policy's limit.
-        bound: ``max`` when observed may not exceed the threshold, ``min`` when it may
-            not fall below it.
-    """
-
-    rule: str
-    observed: float
-    threshold: float
-    bound: Literal["max", "min"]
-    public_rule: str | None = None
-    """The rule without data values (class labels become ``class #i``), for lineage events."""
-
-    @property
-    def passed(self) -> bool:
-        """Whether the observed value respects the threshold."""
-        if self.bound == "max":
-            return self.observed <= self.threshold + _TOLERANCE
-        return self.observed >= self.threshold - _TOLERANCE
-
-    @property
-    def margin(self) -> float:
-        """Distance to the threshold; negative when the rule fails (-inf for an unmeasurable NaN)."""
-        if math.isnan(self.observed):
-            return -math.inf
-        return self.threshold - self.observed if self.bound == "max" else self.observed - self.threshold
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view, with ``passed``."""
-        return {**asdict(self), "passed": self.passed}
-
-
-def deciding_outcome(outcomes: list[RuleOutcome]) -> RuleOutcome:
-    """The outcome to headline: the worst failure, else the first (most telling) rule."""
-    failed = [outcome for outcome in outcomes if not outcome.passed]
-    return min(failed, key=lambda outcome: outcome.margin) if failed else outcomes[0]
+from synth_pipeline.verdicts import RuleOutcome
 
 
 def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:

@@ -6,7 +6,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from synth_pipeline.runner import GenerationRun
+from synth_pipeline.runner import CheckRecord, GenerationRun
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -69,7 +69,7 @@ def quality_summary(run: GenerationRun) -> str:
         figures = _QUALITY_FIGURES.get(check.name)
         if figures is None or not any(key in check.metadata for _, key in figures):
             continue
-        verdict = "ok" if check.passed else ("FAILED" if check.severity == "ERROR" else "warning")
+        verdict = check_verdict(check)
         shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures if key in check.metadata)
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
     suites = [check for check in run.checks if check.name == "expectations"]
@@ -79,6 +79,13 @@ def quality_summary(run: GenerationRun) -> str:
         verdict = f"FAILED on {', '.join(failed)}" if failed else "all passed"
         lines.append(f"expectations: {len(suites)} Great Expectations suites, {evaluated} expectations, {verdict}")
     return "\n".join(sorted(lines))
+
+
+def check_verdict(check: CheckRecord) -> str:
+    """``ok``, ``FAILED`` (blocking), ``warning`` (not blocking, or not enough evidence) or ``skipped`` (no rows)."""
+    if check.metadata.get("verdict") == "skipped":
+        return "skipped"
+    return "ok" if check.passed else ("FAILED" if check.severity == "ERROR" else "warning")
 
 
 def evaluation_summary(run: GenerationRun) -> str:
@@ -118,16 +125,20 @@ def report_summary(run: GenerationRun) -> str:
 
 
 def check_failures(run: GenerationRun) -> list[str]:
-    """One line per failed check: which check, on which asset and generation, observed vs threshold."""
+    """One line per failed check: which check, on which asset and generation, and its evidence and fix."""
     lines = []
     for check in run.failed_checks:
         metadata = check.metadata
-        comparison = ">" if metadata.get("bound") == "max" else "<"
-        lines.append(
-            f"check {check.name} FAILED on {check.asset_key}, generation {metadata.get('generation', run.generation)}: "
-            f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
-            f"threshold {_number(metadata.get('threshold'))}"
-        )
+        rules = metadata.get("rules")
+        evidence = [rule["evidence"] for rule in rules if rule.get("verdict") == "fail" and "evidence" in rule] \
+            if isinstance(rules, list) else []
+        if not evidence:  # a check that does not state its evidence per rule (e.g. GX suites, a user's own)
+            comparison = ">" if metadata.get("bound") == "max" else "<"
+            evidence = [metadata.get("evidence") or (
+                f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
+                f"threshold {_number(metadata.get('threshold'))}")]
+        where = f"check {check.name} FAILED on {check.asset_key}, generation {metadata.get('generation', run.generation)}"
+        lines += [f"{where}: {line}" for line in evidence]
     return lines
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from synth_pipeline.budgets import RuleOutcome, deciding_outcome
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.factory import SynthPipeline, policy_resource_key
 from synth_pipeline.generations import generation_key, parse_generation
@@ -24,6 +23,7 @@ from synth_pipeline.naming import PARTITIONED_STAGES, Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.stages.builder import STORE_KEY
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def rule_check(
                 else dg.AssetCheckSeverity.WARN
             )
             result = check_result(outcomes, generation, extra, severity=severity)
-            if not result.passed and severity is dg.AssetCheckSeverity.ERROR:
+            if not result.passed and result.severity is dg.AssetCheckSeverity.ERROR:
                 inputs.store.quarantine(asset_key, partition, name, result.description or name)
             lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
             return result
@@ -140,25 +140,48 @@ def check_result(
     *,
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
-    """A result from rule outcomes: the deciding rule's figures, plus ``extra``."""
+    """A result from rule outcomes: the deciding rule's evidence, plus ``extra``.
+
+    A failed rule fails the check with ``severity``; a rule that could not be judged
+    (not enough evidence) makes a WARN result that never blocks; rules that were all
+    skipped (no rows) pass, and the description says ``skipped`` and why. The
+    description is the deciding rule's evidence line (:meth:`RuleOutcome.evidence`),
+    and every failed rule's line follows it.
+    """
     headline = deciding_outcome(outcomes)
-    failed = [o for o in outcomes if not o.passed]
+    verdict = verdict_of(outcomes)
+    failed = [o for o in outcomes if o.verdict is Verdict.FAIL]
+    warned = [o for o in outcomes if o.verdict is Verdict.WARN]
     metadata: dict[str, Any] = {
+        "verdict": verdict.value,
         "observed": dg.MetadataValue.float(float(headline.observed)),
+        "confidence_bound": dg.MetadataValue.float(
+            float("nan") if headline.confidence_bound is None else float(headline.confidence_bound)),
         "threshold": dg.MetadataValue.float(float(headline.threshold)),
         "bound": headline.bound,
+        "sample_size": headline.sample_size,
         "rule": headline.rule,
+        "evidence": headline.evidence(),
+        "fix": headline.fix or "",
         "generation": generation,
         "failed_rules": len(failed),
+        "unjudged_rules": len(warned),
         "rules": dg.MetadataValue.json([o.to_dict() for o in outcomes]),
     }
+    if headline.reason is not None:
+        metadata["reason"] = headline.reason
     metadata.update(extra)
-    comparison = ">" if headline.bound == "max" else "<"
-    description = (
-        f"{len(failed)} rule(s) failed; {headline.rule}: {headline.observed:.4g} {comparison} {headline.threshold:.4g}"
-        if failed
-        else f"all {len(outcomes)} rule(s) passed"
-    )
+    if verdict is Verdict.FAIL:
+        description = f"{len(failed)} rule(s) failed: " + " | ".join(o.evidence() for o in failed)
+    elif verdict is Verdict.WARN:
+        description = f"{len(warned)} rule(s) not judged: " + " | ".join(o.evidence() for o in warned)
+    elif verdict is Verdict.SKIPPED:
+        description = f"skipped: {headline.reason}"
+    else:
+        description = f"all {len(outcomes)} rule(s) passed"
+    if verdict is Verdict.WARN:
+        severity = dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
-        passed=not failed, severity=severity, metadata=metadata, description=description
+        passed=verdict in (Verdict.PASS, Verdict.SKIPPED), severity=severity, metadata=metadata,
+        description=description,
     )
