@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from synth_pipeline.budgets import recursion_depth, synthetic_budget, unknown_budget
 from synth_pipeline.composition import summarize
-from synth_pipeline.isolation import leaked_rows
+from synth_pipeline.isolation import leaked_records
 from synth_pipeline.policy import SynthPolicy
 
 KINDS = np.array(["real", "synthetic", "augmented", "unknown"])
@@ -106,13 +106,18 @@ def main() -> None:
         write_tagged(holdout, half, seed=3, hashes=holdout_hashes)
         write_tagged(candidates, half, seed=4, hashes=candidate_hashes)
 
+    # No train split: every real candidate row with a holdout row's content is a leaked holdout record.
+    no_train = args.workdir / "train_empty.parquet"
+    write_tagged(no_train, 0, seed=5)
+
     def ours_isolation() -> int:
-        return sum(leaked_rows(holdout, [candidates])[0].values())
+        return leaked_records(holdout, no_train, [candidates]).records
 
     def bare_isolation() -> int:
         with duckdb.connect() as connection:
             [(count,)] = connection.execute(
-                "SELECT count(*) FROM read_parquet($c) SEMI JOIN read_parquet($h) USING (_sp_row_hash)",
+                "SELECT count(*) FROM read_parquet($c) AS c SEMI JOIN read_parquet($h) AS h USING (_sp_row_hash) "
+                "WHERE c._sp_kind = 'real'",
                 {"c": str(candidates), "h": str(holdout)},
             ).fetchall()
         return count

@@ -1,7 +1,11 @@
 """The policy's rules as plain functions of dataset compositions.
 
-Each rule returns a :class:`RuleOutcome` (observed value against a threshold); the
-asset checks in :mod:`synth_pipeline.policy_checks` only gather the inputs and report.
+Each rule returns a :class:`RuleOutcome` (observed value against a threshold, the rows
+it was measured on, and what to change when it fails); the asset checks in
+:mod:`synth_pipeline.policy_checks` only gather the inputs and report.
+
+The figures here are exact counts and fractions of whole datasets, not estimates, so no
+confidence bound applies: they are compared as observed.
 """
 
 from __future__ import annotations
@@ -11,23 +15,80 @@ from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import ProvenanceKind
 from synth_pipeline.verdicts import RuleOutcome
 
+BUDGET_FIX = (
+    "sample fewer synthetic rows (spec synthesizer.rows_per_real_row, or synthesizer.num_rows), top up less "
+    "(augmentation.target_ratio), or raise the policy's {field} if this share is intended"
+)
+GROWTH_FIX = (
+    "grow the synthetic share more slowly: sample fewer synthetic rows per generation (synthesizer.rows_per_real_row "
+    "or synthesizer.num_rows), bring more real rows (mix.real_arrival_batches, or run --source FILE with new "
+    "rows), use mix.mode accumulate, or raise the policy's max_synthetic_fraction_growth"
+)
+FRESH_ROWS_FIX = (
+    "bring new real rows to each generation: split the real data into at least as many arrival batches as "
+    "generations you run (spec mix.real_arrival_batches; with 1, every generation receives the same rows), "
+    "run `synth-pipeline run --source FILE` with a file of new rows, or let the new-data sensor "
+    "(synth_pipeline.automation.build_arrival_sensor) start a generation for each new file; set the policy's "
+    "min_fresh_real_rows to 0 only to simulate a loop without new data"
+)
+DEPTH_FIX = (
+    "fit the synthesizer on real rows (spec synthesizer.fit_on: real, or run --fit-on real) so generated rows "
+    "have depth 1, or use mix.mode replace so deep rows from earlier generations leave the mix; raise the "
+    "policy's max_depth only to study the recursive loop"
+)
+UNKNOWN_FIX = (
+    "keep unknown-provenance rows out of the mix (spec mix.include_unknown: false), or declare their provenance "
+    "when ingesting them (tag them real, synthetic or augmented), or raise the policy's max_unknown_fraction"
+)
+HOLDOUT_SIZE_FIX = (
+    "seal a larger holdout (spec holdout_fraction) or bring more real rows (a larger real source), or lower the "
+    "policy's min_holdout_rows if the scores may rest on fewer rows"
+)
+HOLDOUT_REAL_FIX = (
+    "the holdout must be cut from real rows only: make sure the real source's rows carry no other provenance "
+    "(a file with _sp_kind columns keeps them); rebuild real_source and real_holdout"
+)
+
 
 def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
-    """Budgeted fraction overall and per class; the minority class gets the stricter limit."""
+    """Budgeted fraction overall and per class; minority classes get the stricter limit.
+
+    A class is a minority when the largest class has at least
+    ``policy.minority_imbalance_ratio`` times its real rows
+    (:meth:`Composition.minority_classes`): balanced data has none, and every class
+    under-represented by that ratio (not only the smallest) gets
+    ``max_minority_class_synthetic_fraction``.
+    """
     kinds = policy.budgeted_kinds()
     outcomes = [RuleOutcome("synthetic fraction, overall", composition.fraction(*kinds),
-                            policy.max_synthetic_fraction, "max")]
-    minority = composition.minority_class
+                            policy.max_synthetic_fraction, "max", sample_size=composition.rows,
+                            fix=BUDGET_FIX.format(field="max_synthetic_fraction"))]
+    minorities = set(composition.minority_classes(policy.minority_imbalance_ratio))
     for index, (label, fraction) in enumerate(sorted(composition.class_fraction(*kinds).items()), start=1):
-        if label == minority and len(composition.rows_by_class) > 1:
-            outcomes.append(RuleOutcome(f"synthetic fraction, class {label} (minority)", fraction,
-                                        policy.max_minority_class_synthetic_fraction, "max",
-                                        f"synthetic fraction, class #{index} (minority)"))
+        rows = sum(composition.rows_by_class[label].values())
+        if label in minorities:
+            field = "max_minority_class_synthetic_fraction"
+            outcomes.append(RuleOutcome(
+                f"synthetic fraction, class {label} (minority)", fraction,
+                policy.max_minority_class_synthetic_fraction, "max", f"synthetic fraction, class #{index} (minority)",
+                sample_size=rows,
+                fix=BUDGET_FIX.format(field=field) + " (a minority class: the largest class has at least "
+                f"{policy.minority_imbalance_ratio:g} times its real rows, policy minority_imbalance_ratio)",
+            ))
         else:
-            outcomes.append(RuleOutcome(f"synthetic fraction, class {label}", fraction,
-                                        policy.max_class_synthetic_fraction, "max",
-                                        f"synthetic fraction, class #{index}"))
+            outcomes.append(RuleOutcome(
+                f"synthetic fraction, class {label}", fraction, policy.max_class_synthetic_fraction, "max",
+                f"synthetic fraction, class #{index}", sample_size=rows,
+                fix=BUDGET_FIX.format(field="max_class_synthetic_fraction"),
+            ))
     return outcomes
+
+
+def minority_class_numbers(composition: Composition, policy: SynthPolicy) -> list[str]:
+    """The minority classes by number (``class #i`` in label order, as rules' ``public_rule``), never by value."""
+    minorities = set(composition.minority_classes(policy.minority_imbalance_ratio))
+    return [f"class #{index}" for index, label in enumerate(sorted(composition.rows_by_class), start=1)
+            if label in minorities]
 
 
 def generation_budget(
@@ -45,25 +106,29 @@ def generation_budget(
     growth = current.fraction(*kinds) - previous.fraction(*kinds) if previous is not None else 0.0
     return [
         RuleOutcome("synthetic fraction growth since previous generation", growth,
-                    policy.max_synthetic_fraction_growth, "max"),
-        RuleOutcome("fresh real rows", float(fresh_real_rows), float(policy.min_fresh_real_rows), "min"),
+                    policy.max_synthetic_fraction_growth, "max", sample_size=current.rows, fix=GROWTH_FIX),
+        RuleOutcome("fresh real rows", float(fresh_real_rows), float(policy.min_fresh_real_rows), "min",
+                    sample_size=current.rows_by_kind[ProvenanceKind.REAL.value], fix=FRESH_ROWS_FIX),
     ]
 
 
 def recursion_depth(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
     """The deepest row's generator depth."""
-    return [RuleOutcome("max depth", float(composition.max_depth), float(policy.max_depth), "max")]
+    return [RuleOutcome("max depth", float(composition.max_depth), float(policy.max_depth), "max",
+                        sample_size=composition.rows, fix=DEPTH_FIX)]
 
 
 def unknown_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
     """The share of unknown-provenance rows."""
     return [RuleOutcome("unknown fraction", composition.fraction(ProvenanceKind.UNKNOWN),
-                        policy.max_unknown_fraction, "max")]
+                        policy.max_unknown_fraction, "max", sample_size=composition.rows, fix=UNKNOWN_FIX)]
 
 
 def holdout_purity(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
     """The holdout is entirely real and large enough."""
     return [
-        RuleOutcome("holdout rows", float(composition.rows), float(policy.min_holdout_rows), "min"),
-        RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min"),
+        RuleOutcome("holdout rows", float(composition.rows), float(policy.min_holdout_rows), "min",
+                    sample_size=composition.rows, fix=HOLDOUT_SIZE_FIX),
+        RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min",
+                    sample_size=composition.rows, fix=HOLDOUT_REAL_FIX),
     ]

@@ -186,11 +186,19 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
     from synth_pipeline.report import build_generation_report
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
+    from synth_pipeline.stages.previous import generation_stored, missing_mix_explanation
 
     keys = {stage: key for stage, (key, _) in pipeline_stages(defs, pipeline).items()}
     store = dataset_store(defs)
     if generation is None:
         stored = store.stored_generations(keys[Stage.TRAINING_MIX])
+        if not stored and generation_stored(store, keys[Stage.TRAINING_MIX], 1):
+            # generation 1 ran but stopped before its mix: say why, and that its report can still be built
+            raise SynthPipelineError(
+                f"no training mix of {pipeline} is stored under {store.root}: "
+                f"{missing_mix_explanation(store, keys[Stage.TRAINING_MIX], 1)}. Its report, from what is "
+                "stored: synth-pipeline report --generation 1"
+            )
         if not stored:
             raise SynthPipelineError(
                 f"no training mix of {pipeline} is stored under {store.root}; run a generation first "

@@ -53,11 +53,35 @@ class Composition:
         }
 
     @property
-    def minority_class(self) -> str | None:
-        """The class with the fewest real rows (None without a per-class breakdown)."""
-        if not self.rows_by_class:
-            return None
-        return min(self.rows_by_class, key=lambda label: (self.rows_by_class[label]["real"], label))
+    def imbalance_ratio(self) -> float:
+        """The largest class's real rows over the smallest's (1.0 for balanced data).
+
+        ``inf`` when some class has no real rows but another has; ``nan`` without at
+        least two classes or without real rows, where imbalance is undefined.
+        """
+        real = [counts["real"] for counts in self.rows_by_class.values()]
+        if len(real) < 2 or max(real) == 0:
+            return float("nan")
+        return max(real) / min(real) if min(real) else float("inf")
+
+    def minority_classes(self, imbalance_ratio: float) -> list[str]:
+        """Classes under-represented among the real rows: the largest class has at least
+        ``imbalance_ratio`` times their real rows.
+
+        Every class that meets the ratio is a minority (not only the smallest), so tied or
+        nearly tied small classes are treated alike; balanced data (ratio below the limit)
+        has none. Empty without at least two classes or without real rows.
+
+        Args:
+            imbalance_ratio: The smallest ratio (largest class's real rows over this
+                class's) that makes a class a minority; at least 1.
+        """
+        real = {label: counts["real"] for label, counts in self.rows_by_class.items()}
+        largest = max(real.values(), default=0)
+        if len(real) < 2 or largest == 0:
+            return []
+        # Multiplying rather than dividing keeps exact ties exact (e.g. 60 vs 40 at 1.5).
+        return sorted(label for label, count in real.items() if largest >= imbalance_ratio * count)
 
     @property
     def synthetic_fraction_by_class(self) -> dict[str, float]:

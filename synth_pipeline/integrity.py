@@ -4,7 +4,9 @@ import dagster as dg
 
 from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
+from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
+from synth_pipeline.rule_checks import check_result
 from synth_pipeline.storage import DatasetStore
 
 DATA_STAGES = (
@@ -20,7 +22,9 @@ def build_provenance_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefin
     generation, a real row has depth > 0, a content hash does not match the row, or a
     single-kind stage holds rows of another kind (e.g. a synthetic row in the holdout).
     The unknown stage may hold rows of any kind (data that arrived with provenance
-    columns keeps them).
+    columns keeps them). On a stage with no rows but its provenance columns the check is
+    skipped (``skipped: no rows: ...``, see :mod:`synth_pipeline.no_rows`); without the
+    columns it fails, rows or not.
     """
     return [_provenance_check(pipeline, stage) for stage in DATA_STAGES if stage in pipeline.stages]
 
@@ -47,13 +51,18 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
             check_name="provenance_valid",
         ) as lineage:
             frame = synth_pipeline_store.read(asset_key, partition)
+            generation = int(partition) if partition else 0
+            if frame.empty and has_provenance(frame):  # no row to judge; missing columns still fail below
+                outcome = no_rows_outcome("provenance problems", stage, generation)
+                result = check_result([outcome], generation, {"rows": 0, "kinds": dg.MetadataValue.json([])})
+                lineage.record(result, [outcome.to_dict()], generation=generation)
+                return result
             problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
             kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
             if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
                 problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
             if problems:
                 synth_pipeline_store.quarantine(asset_key, partition, "provenance_valid", problems[0])
-            generation = int(partition) if partition else 0
             result = dg.AssetCheckResult(
                 passed=not problems,
                 severity=dg.AssetCheckSeverity.ERROR,

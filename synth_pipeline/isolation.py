@@ -1,56 +1,117 @@
-"""Content-hash set operations over stored Parquet files, run in DuckDB."""
+"""Record-multiset operations over stored Parquet files, run in DuckDB.
+
+Identical rows are legitimate on real tables (few distinct values, repeated answers), and
+the holdout split places each copy on its own (:func:`synth_pipeline.splitting.holdout_mask`),
+so the same content can sit in the sealed holdout and in the train split at once. A
+content hash therefore names a row's values, not a record: these functions count copies.
+A real row in a training input is a holdout record only beyond the train split's copies
+of its content, and a real row is fresh only beyond the copies of its record (content,
+generation stamp, dataset) earlier generations held.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
+from synth_pipeline.provenance import DATASET_COLUMN, GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
 
 # The file-name column DuckDB adds; reserved-prefixed so it cannot collide with a user column.
 _SOURCE_FILE = "_sp_source_file"
+_REAL = f"{KIND_COLUMN} = '{ProvenanceKind.REAL.value}'"
 
 
-def leaked_rows(holdout: Path, candidates: Sequence[Path]) -> tuple[dict[Path, int], int]:
-    """Find holdout rows (by content hash) in candidate files.
+@dataclass(frozen=True)
+class RecordLeaks:
+    """Holdout records found in training inputs.
+
+    Attributes:
+        per_file: Leaked holdout records of every candidate file that holds at least one.
+        records: Leaked holdout records across all candidates, each counted once (the
+            same record in an arrival batch and in the mixes built from it is one leak).
+        contents: Distinct holdout contents (row hashes) among the leaked records.
+        real_rows: Real rows scanned, over all candidates.
+    """
+
+    per_file: dict[Path, int]
+    records: int
+    contents: int
+    real_rows: int
+
+
+def leaked_records(holdout: Path, train: Path, candidates: Sequence[Path]) -> RecordLeaks:
+    """Count the real rows of candidate files that can only be sealed holdout records.
+
+    Real rows reach training inputs from the train split; for each content hash, a
+    candidate's real rows beyond the train split's copies of that content are holdout
+    records (at most as many as the holdout holds). Rows of other kinds are judged by
+    :mod:`synth_pipeline.quality.near_copies` against chance instead: a generator or a
+    vendor may produce a row equal to a holdout row without having seen it.
 
     Args:
         holdout: Parquet file of the sealed holdout.
-        candidates: Parquet files that must not hold any holdout row.
+        train: Parquet file of the real train split.
+        candidates: Parquet files that must not hold any holdout record.
 
     Returns:
-        The leaked row count of every candidate that has at least one, and the number of
-        distinct holdout rows found across all candidates.
+        The leaks, per file and overall.
     """
     import duckdb
 
     if not candidates:
-        return {}, 0
+        return RecordLeaks({}, 0, 0, 0)
     with duckdb.connect() as connection:
         found = connection.execute(
-            f"SELECT {_SOURCE_FILE}, count(*), list(DISTINCT {ROW_HASH_COLUMN}) "
-            f"FROM read_parquet($candidates, filename = '{_SOURCE_FILE}') "
-            f"WHERE {ROW_HASH_COLUMN} IN (SELECT {ROW_HASH_COLUMN} FROM read_parquet($holdout)) "
-            f"GROUP BY {_SOURCE_FILE}",
-            {"candidates": [str(p) for p in candidates], "holdout": str(holdout)},
+            f"""
+            WITH held AS (SELECT {ROW_HASH_COLUMN} AS h, count(*) AS copies FROM read_parquet($holdout) GROUP BY h),
+                 train AS (SELECT {ROW_HASH_COLUMN} AS h, count(*) AS copies FROM read_parquet($train)
+                           WHERE {_REAL} GROUP BY h),
+                 found AS (SELECT {_SOURCE_FILE} AS file, {ROW_HASH_COLUMN} AS h, count(*) AS copies
+                           FROM read_parquet($candidates, filename = '{_SOURCE_FILE}') WHERE {_REAL}
+                           GROUP BY file, h)
+            SELECT found.file, found.h,
+                   least(greatest(found.copies - coalesce(train.copies, 0), 0), held.copies) AS leaked
+            FROM found JOIN held USING (h) LEFT JOIN train USING (h)
+            WHERE leaked > 0
+            """,
+            {"candidates": [str(p) for p in candidates], "holdout": str(holdout), "train": str(train)},
         ).fetchall()
-    distinct = set().union(*(set(hashes) for _, _, hashes in found))
-    return {Path(name): int(count) for name, count, _ in found}, len(distinct)
+        [(real_rows,)] = connection.execute(
+            f"SELECT count(*) FROM read_parquet($candidates) WHERE {_REAL}", {"candidates": [str(p) for p in candidates]}
+        ).fetchall()
+    per_file: dict[Path, int] = {}
+    per_content: dict[int, int] = {}
+    for name, content, leaked in found:
+        per_file[Path(name)] = per_file.get(Path(name), 0) + int(leaked)
+        per_content[content] = max(per_content.get(content, 0), int(leaked))
+    return RecordLeaks(per_file, sum(per_content.values()), len(per_content), int(real_rows))
 
 
 def fresh_real_rows(dataset: Path, earlier: Sequence[Path]) -> int:
-    """Real rows of ``dataset`` whose content hash is in no real row of the ``earlier`` files."""
+    """Real records of ``dataset`` that none of the ``earlier`` files held.
+
+    A real record is its content hash, generation stamp (the generation it first
+    arrived in) and producing dataset, counted as a multiset: a new copy of content an
+    earlier generation held is fresh; a record that arrives again is not.
+    """
     import duckdb
 
-    real = f"{KIND_COLUMN} = '{ProvenanceKind.REAL.value}'"
+    record = f"{ROW_HASH_COLUMN}, {GENERATION_COLUMN}, {DATASET_COLUMN}"
     with duckdb.connect() as connection:
         if not earlier:
-            query, params = f"SELECT count(*) FROM read_parquet($dataset) WHERE {real}", {"dataset": str(dataset)}
+            query, params = f"SELECT count(*) FROM read_parquet($dataset) WHERE {_REAL}", {"dataset": str(dataset)}
         else:
-            query = (
-                f"SELECT count(*) FROM read_parquet($dataset) WHERE {real} AND {ROW_HASH_COLUMN} NOT IN "
-                f"(SELECT {ROW_HASH_COLUMN} FROM read_parquet($earlier) WHERE {real})"
-            )
+            query = f"""
+                WITH now AS (SELECT {record}, count(*) AS copies FROM read_parquet($dataset) WHERE {_REAL}
+                             GROUP BY ALL),
+                     per_file AS (SELECT {_SOURCE_FILE}, {record}, count(*) AS copies
+                                  FROM read_parquet($earlier, filename = '{_SOURCE_FILE}') WHERE {_REAL}
+                                  GROUP BY ALL),
+                     before AS (SELECT {record}, max(copies) AS copies FROM per_file GROUP BY ALL)
+                SELECT coalesce(sum(greatest(now.copies - coalesce(before.copies, 0), 0)), 0)
+                FROM now LEFT JOIN before USING ({record})
+            """
             params = {"dataset": str(dataset), "earlier": [str(p) for p in earlier]}
         [(count,)] = connection.execute(query, params).fetchall()
     return int(count)

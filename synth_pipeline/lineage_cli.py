@@ -34,8 +34,9 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
                             ("descendants", "everything made from a dataset version or by a generator")):
         action = actions.add_parser(name, parents=[common], help=help_text)
         action.add_argument("dataset", nargs="?", help="dataset (asset key), e.g. breast_cancer/model")
-        action.add_argument("--generation", type=int, help="the version of that generation (default: latest)")
-        action.add_argument("--version", help="an exact dataset version")
+        action.add_argument("--generation", type=int,
+                            help="the latest version of that generation, i.e. its newest run (default: latest)")
+        action.add_argument("--version", help="an exact dataset version (one materialization)")
         action.add_argument("--max-hops", type=int, help="stop after this many hops")
         if name == "descendants":
             action.add_argument("--generator", help="start from every dataset this generator made, e.g. "

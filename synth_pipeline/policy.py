@@ -26,8 +26,16 @@ class SynthPolicy(dg.ConfigurableResource):
     Attributes:
         max_synthetic_fraction: Largest share of budgeted rows (see below) in a training mix.
         max_class_synthetic_fraction: Largest share of budgeted rows within any class.
-        max_minority_class_synthetic_fraction: Stricter limit for the minority class (the
-            class with the fewest real rows); common guidance is 30-50 %.
+        max_minority_class_synthetic_fraction: Stricter limit for minority classes (see
+            ``minority_imbalance_ratio``); common guidance is 30-50 %.
+        minority_imbalance_ratio: A class is a minority, and gets the stricter limit, when
+            the largest class has at least this many times its real rows. Default 1.5, the
+            imbalance ratio from which a data set counts as imbalanced in the KEEL
+            imbalanced-data collection (Fernandez et al., 2008): balanced data (iris,
+            50/50/50: ratio 1) has no minority, the reference data (357/212: 1.68) has one.
+            Every class at or past the ratio is a minority, not only the smallest, so
+            tied or nearly tied small classes are treated alike. 1 makes every class a
+            minority.
         max_synthetic_fraction_growth: Largest increase of the overall budgeted fraction
             from one generation to the next (absolute, e.g. 0.1 = 10 points).
         min_fresh_real_rows: Real rows each generation must bring that no earlier
@@ -38,14 +46,49 @@ class SynthPolicy(dg.ConfigurableResource):
         unknown_counts_as_synthetic: Count unknown rows in the synthetic budgets.
         augmented_counts_as_synthetic: Count augmented rows in the synthetic budgets.
         min_holdout_rows: Smallest sealed real holdout that may be used for evaluation.
+        holdout_near_copy_quantile: The near-copy radius of holdout isolation: an
+            unknown-provenance training row within this quantile of the distances from holdout rows to their
+            nearest train-split row (how close different real records come by themselves)
+            of a holdout row, and closer to it than to any train-split row, is a near-copy
+            of that holdout row. Default 0.05; on tables with few distinct rows the radius
+            is 0 and only exact copies count.
+        max_holdout_near_copies: Largest number of holdout near-copies beyond chance (the
+            rate at which train-split rows look like holdout near-copies) among unknown-provenance
+            training rows; the one-sided 95 % lower bound of the excess is compared.
+            Default 0: any significant excess blocks.
         min_tstr_trtr_ratio: Smallest ratio of the train-on-synthetic to the train-on-real
-            score on the holdout (the primary metric, balanced accuracy).
+            score on the holdout (the primary metric, balanced accuracy). The ratio's
+            one-sided 95 % upper bound (bootstrap over training and holdout rows, see
+            synth_pipeline.quality.utility) is compared: a ratio fails only when even
+            that bound is below the limit.
+        min_utility_rows: Fewest rows to train either utility model on (the generated
+            rows, and the real fit input); below it the utility rule is not judged (a
+            warning naming the fix), never passed or blocked. Default 30: a model trained
+            on fewer rows of the generator's own real input scores too erratically to be
+            a baseline, and the classic bootstrap rule of thumb asks for about 30 rows.
         min_quality_score: Smallest SDMetrics quality score (column shapes and pair
-            trends) of a generated dataset against its real fit input.
+            trends) of a generated dataset against its real fit input. Compared is the
+            score plus the shortfall a same-size sample of sealed-holdout rows shows
+            against the same fit input (the control; see
+            synth_pipeline.quality.fidelity), capped at 1.
         max_adversarial_auc: Largest ROC AUC of a classifier telling generated rows from
-            real ones (0.5: indistinguishable).
-        max_exact_copy_fraction: Largest share of generated rows identical to a real
-            training row.
+            real ones (0.5: indistinguishable); its one-sided 95 % lower bound (Hanley &
+            McNeil) is compared.
+        min_fidelity_rows: Fewest generated rows to judge fidelity on; below it the
+            fidelity rules are not judged (a warning naming the fix). Default 30: real
+            rows of sklearn's wine table score 0.45-0.50 on 2 rows and 0.69-0.79 on 10
+            against a 107-row fit input, at or under the 0.7 limit by chance alone, but
+            0.83-0.87 on 30; and 3-fold adversarial validation needs about 10 rows per
+            fold.
+        max_exact_copy_fraction: Largest share of generated rows that copy a row of the
+            generator's fit input beyond what chance gives: copies of contents found only
+            in the fit input minus copies of contents found only in the sealed holdout
+            (equal-size samples of both), over the generated rows; its 95 % lower bound is
+            compared. On low-cardinality data most generated rows equal some real row by
+            chance, and those count on both sides alike. Default 0.05: clean Gaussian
+            copulas on categorical adult-census samples stayed below 0.03 (bound) over 15
+            seeds, while replaying 10 % of training rows gives 0.07-0.11 (README, "Exact
+            copies"); the DCR limit 0.55 tolerates a 10 % excess likewise.
         max_dcr_share: Largest size-adjusted share of generated rows closer to a training
             row than to any holdout row (0.5: no memorization).
         max_membership_auc: Largest ROC AUC of the distance-based membership attack
@@ -56,6 +99,27 @@ class SynthPolicy(dg.ConfigurableResource):
         min_tail_coverage: Smallest mass beyond the real 1st/99th percentiles relative to
             the real mass there (mean over numeric columns).
         min_distinct_row_ratio: Smallest share of distinct rows relative to real data.
+        max_variance_ratio: Largest variance of a numeric column relative to real data
+            (over-dispersion); the chi-square 95 % lower bound of the largest ratio is
+            compared. Default 3: healthy Gaussian copulas (beta or normal marginals) on
+            sklearn's iris, wine and breast-cancer tables gave ratios up to 1.9 and lower
+            bounds up to 1.6 from 35 to 600 rows.
+        max_tail_coverage: Largest mass beyond the real 1st/99th percentiles relative to
+            the real mass there (generated tails far wider than real ones); the
+            Clopper-Pearson 95 % lower bound is compared. Default 6: the same healthy
+            generators gave up to 5.4 (lower bound 4.6; normal marginals on skewed
+            columns put mass below the real 1st percentile), the defect seen on real
+            tables 8.8 and 10.7.
+        trend_min_generations: Stored generations of the training mix before the collapse
+            trend (the spread of its log variance ratios across generations, Cochran's Q;
+            see synth_pipeline.quality.trend) is judged; before that it is reported as not
+            yet judged in the diversity check's metadata. Default 5.
+        trend_false_alarm_rate: Probability of any false collapse-trend alarm over the
+            pipeline's whole life (spent over the looks as alpha * G0 / (G (G + 1)) and
+            split over numeric columns). Default 0.01.
+        trend_tolerance: Standard deviation of the log variance ratio between generations
+            that is never evidence of collapse (0.05: about 5 % of the variance), so large
+            mixes are not failed for irrelevant changes. Default 0.05.
         enforce_quality_on_augmented: Make privacy and diversity failures of augmented
             data block like those of synthetic data. Off by default: SMOTE interpolates
             between real rows, so its rows sit close to them and spread less by design;
@@ -67,6 +131,7 @@ class SynthPolicy(dg.ConfigurableResource):
     max_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
     max_class_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
     max_minority_class_synthetic_fraction: float = Field(default=0.4, **_FRACTION)
+    minority_imbalance_ratio: float = Field(default=1.5, ge=1.0)
     max_synthetic_fraction_growth: float = Field(default=0.1, **_FRACTION)
     min_fresh_real_rows: int = Field(default=1, ge=0)
     max_depth: int = Field(default=3, ge=0)
@@ -74,16 +139,25 @@ class SynthPolicy(dg.ConfigurableResource):
     unknown_counts_as_synthetic: bool = True
     augmented_counts_as_synthetic: bool = True
     min_holdout_rows: int = Field(default=100, ge=1)
+    holdout_near_copy_quantile: float = Field(default=0.05, gt=0.0, lt=1.0)
+    max_holdout_near_copies: float = Field(default=0.0, ge=0.0)
     min_tstr_trtr_ratio: float = Field(default=0.7, ge=0.0)
+    min_utility_rows: int = Field(default=30, ge=2)
     min_quality_score: float = Field(default=0.7, **_FRACTION)
     max_adversarial_auc: float = Field(default=0.95, ge=0.5, le=1.0)
-    max_exact_copy_fraction: float = Field(default=0.0, **_FRACTION)
+    min_fidelity_rows: int = Field(default=30, ge=2)
+    max_exact_copy_fraction: float = Field(default=0.05, **_FRACTION)
     max_dcr_share: float = Field(default=0.55, ge=0.5, le=1.0)
     max_membership_auc: float = Field(default=0.6, ge=0.5, le=1.0)
     min_variance_ratio: float = Field(default=0.5, ge=0.0)
     min_category_coverage: float = Field(default=0.8, **_FRACTION)
     min_tail_coverage: float = Field(default=0.25, ge=0.0)
     min_distinct_row_ratio: float = Field(default=0.9, **_FRACTION)
+    max_variance_ratio: float = Field(default=3.0, ge=1.0)
+    max_tail_coverage: float = Field(default=6.0, ge=1.0)
+    trend_min_generations: int = Field(default=5, ge=2)
+    trend_false_alarm_rate: float = Field(default=0.01, gt=0.0, le=0.5)
+    trend_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
     enforce_quality_on_augmented: bool = False
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:

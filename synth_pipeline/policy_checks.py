@@ -4,12 +4,17 @@
 check                  asset            rule
 =====================  ===============  =====================================================
 holdout_purity         real_holdout     100 % real and at least ``min_holdout_rows`` rows
-holdout_isolation      training_mix     no holdout row (by content hash) in any real arrival
-                                        (a generator's fit input), synthetic or augmented
+holdout_isolation      training_mix     no holdout record (real rows beyond the train
+                                        split's copies of their content) and no more
+                                        near-copies of holdout rows among non-real rows
+                                        than chance gives, in any real arrival (a
+                                        generator's fit input), synthetic or augmented
                                         output, or training mix, in this or any earlier
-                                        generation
+                                        generation (synth_pipeline.holdout_isolation)
 synthetic_budget       training_mix     budgeted fraction overall and per class (stricter
-                                        for the minority class)
+                                        for minority classes: the largest class has at
+                                        least ``minority_imbalance_ratio`` x their real
+                                        rows; balanced data has none)
 generation_budget      training_mix     growth of the budgeted fraction since generation
                                         g-1; fresh real rows present
 recursion_depth        training_mix     max depth of any row within ``max_depth``
@@ -21,10 +26,13 @@ evaluation_on_real     evaluation       scores computed on the sealed holdout (d
 All are ``blocking=True`` with ERROR severity: a failure stops the stages after the
 checked asset in that run (the model is not trained on a mix that breaks the policy)
 and fails the run, while the check result and its metadata are recorded. Every result
-carries ``observed``, ``threshold``, ``rule`` and ``generation``, and ``rules`` lists
-each rule evaluated.
+carries ``observed``, ``threshold``, ``rule``, ``sample_size``, ``fix`` and
+``generation``, and ``rules`` lists each rule evaluated. On an empty training mix the
+rules about shares and depth are skipped (``skipped: no rows: ...``); fresh real rows and
+the holdout's size are still judged, since there the absence of rows is the evidence.
 """
 
+import math
 from typing import Any
 
 import dagster as dg
@@ -34,6 +42,7 @@ from synth_pipeline.budgets import (
     RuleOutcome,
     generation_budget,
     holdout_purity,
+    minority_class_numbers,
     recursion_depth,
     synthetic_budget,
     unknown_budget,
@@ -41,11 +50,14 @@ from synth_pipeline.budgets import (
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.hashing import set_digest
-from synth_pipeline.isolation import fresh_real_rows, leaked_rows
+from synth_pipeline.holdout_isolation import holdout_isolation
+from synth_pipeline.isolation import fresh_real_rows
 from synth_pipeline.naming import Stage
+from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
 from synth_pipeline.rule_checks import CheckInputs, rule_check
 from synth_pipeline.stages.evaluation import PRIMARY_METRIC
+from synth_pipeline.stages.previous import missing_mix_explanation
 
 
 def build_policy_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
@@ -80,7 +92,10 @@ def _composition_metadata(composition: Composition) -> dict[str, Any]:
 
 def _holdout_purity(inputs: CheckInputs):
     composition = summarize(inputs.path(Stage.REAL_HOLDOUT), inputs.pipeline.spec.label_column)
-    return holdout_purity(composition, inputs.policy), _composition_metadata(composition)
+    size, real = holdout_purity(composition, inputs.policy)
+    if not composition.rows:  # too small is judged (no rows is the evidence); the real share is undefined
+        real = no_rows_outcome(real.rule, Stage.REAL_HOLDOUT, threshold=real.threshold, bound=real.bound)
+    return [size, real], _composition_metadata(composition)
 
 
 def _holdout_isolation(inputs: CheckInputs):
@@ -91,23 +106,24 @@ def _holdout_isolation(inputs: CheckInputs):
         for stage in stages
         for generation, path in inputs.history(stage, through=inputs.generation).items()
     }
-    leaks, distinct = leaked_rows(inputs.path(Stage.REAL_HOLDOUT), list(names))
-    outcome = RuleOutcome("holdout rows found in generator inputs, outputs or training mixes",
-                          float(distinct), 0.0, "max")
-    return [outcome], {
-        "leaked_rows": sum(leaks.values()),
-        "leaks": dg.MetadataValue.json({names[p]: n for p, n in sorted(leaks.items())}),
-        "datasets_scanned": len(names),
-    }
+    return holdout_isolation(inputs.path(Stage.REAL_HOLDOUT), inputs.path(Stage.REAL_TRAIN), names, inputs.policy)
 
 
 def _synthetic_budget(inputs: CheckInputs):
     composition = inputs.mix()
-    return synthetic_budget(composition, inputs.policy), {
+    policy = inputs.policy
+    outcomes = synthetic_budget(composition, policy)
+    if not composition.rows:
+        outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
+    ratio = composition.imbalance_ratio
+    return outcomes, {
         **_composition_metadata(composition),
         "rows_by_class": dg.MetadataValue.json(composition.rows_by_class),
-        "minority_class": str(composition.minority_class),
-        "budgeted_kinds": dg.MetadataValue.json([k.value for k in inputs.policy.budgeted_kinds()]),
+        # By number (class #i in label order, as each rule's public_rule), never by value.
+        "minority_classes": dg.MetadataValue.json(minority_class_numbers(composition, policy)),
+        "imbalance_ratio": dg.MetadataValue.float(ratio) if math.isfinite(ratio) else str(ratio),
+        "minority_imbalance_ratio": dg.MetadataValue.float(policy.minority_imbalance_ratio),
+        "budgeted_kinds": dg.MetadataValue.json([k.value for k in policy.budgeted_kinds()]),
     }
 
 
@@ -117,9 +133,14 @@ def _generation_budget(inputs: CheckInputs):
     current = inputs.mix()
     previous = inputs.mix(generation - 1) if generation - 1 in earlier else None
     fresh = fresh_real_rows(inputs.path(Stage.TRAINING_MIX), list(earlier.values()))
-    outcomes = generation_budget(current, previous, fresh, inputs.policy)
+    growth, fresh_rows = generation_budget(current, previous, fresh, inputs.policy)
+    # No rows: the growth of a share is undefined; fresh real rows are still judged (none came).
+    outcomes = [growth if current.rows else _skipped(growth, inputs), fresh_rows]
     if generation > 1 and previous is None:
-        outcomes.append(RuleOutcome(f"generation {generation - 1} training mix stored", 0.0, 1.0, "min"))
+        outcomes.append(RuleOutcome(
+            f"generation {generation - 1} training mix stored", 0.0, 1.0, "min",
+            fix=missing_mix_explanation(inputs.store, inputs.pipeline.key(Stage.TRAINING_MIX), generation - 1),
+        ))
     kinds = inputs.policy.budgeted_kinds()
     return outcomes, {
         "synthetic_fraction": dg.MetadataValue.float(current.fraction(*kinds)),
@@ -131,18 +152,43 @@ def _generation_budget(inputs: CheckInputs):
 
 def _recursion_depth(inputs: CheckInputs):
     composition = inputs.mix()
-    return recursion_depth(composition, inputs.policy), _composition_metadata(composition)
+    outcomes = recursion_depth(composition, inputs.policy)
+    if not composition.rows:
+        outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
+    return outcomes, _composition_metadata(composition)
 
 
 def _unknown_budget(inputs: CheckInputs):
     composition = inputs.mix()
-    return unknown_budget(composition, inputs.policy), _composition_metadata(composition)
+    outcomes = unknown_budget(composition, inputs.policy)
+    if not composition.rows:
+        outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
+    return outcomes, _composition_metadata(composition)
+
+
+def _skipped(outcome: RuleOutcome, inputs: CheckInputs) -> RuleOutcome:
+    """``outcome`` as skipped on this generation's empty training mix (see :mod:`synth_pipeline.no_rows`)."""
+    return no_rows_outcome(outcome.rule, Stage.TRAINING_MIX, inputs.generation, threshold=outcome.threshold,
+                           bound=outcome.bound)
 
 
 def _evaluation_on_real(inputs: CheckInputs):
+    """Scores on the sealed holdout, and TSTR / TRTR judged on its 95 % upper bound.
+
+    The ratio is the evaluation's (``synthetic_only`` over ``real_only``); its bound is
+    the utility check's (:mod:`synth_pipeline.quality.utility`): the same two models
+    refitted on bootstrap resamples of the mix's synthetic and real rows, and a paired
+    bootstrap over holdout rows. Below ``min_utility_rows`` rows of either kind, or when
+    the ratio is undefined (one class, TRTR 0), the ratio warns with its cause; without
+    synthetic rows in the mix it is skipped (not applicable).
+    """
+    from synth_pipeline.quality.utility import UTILITY_FITS, utility_scores
+    from synth_pipeline.quality_checks import utility_fix
+
     holdout_key = inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string()
     report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
-    holdout = pd.read_parquet(inputs.path(Stage.REAL_HOLDOUT), columns=[ROW_HASH_COLUMN, KIND_COLUMN])
+    holdout_rows = inputs.read(Stage.REAL_HOLDOUT)
+    holdout = holdout_rows[[ROW_HASH_COLUMN, KIND_COLUMN]]
     digest = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
     on_holdout = bool(
         (report["evaluated_on"] == holdout_key).all() and (report["evaluation_set_digest"] == digest).all()
@@ -150,9 +196,33 @@ def _evaluation_on_real(inputs: CheckInputs):
     evaluated_kinds = set(",".join(report["evaluation_set_kinds"]).split(","))
     holdout_real = float((holdout[KIND_COLUMN] == ProvenanceKind.REAL.value).mean()) if len(holdout) else 0.0
     scores = report[PRIMARY_METRIC]
-    ratio = float(scores["synthetic_only"] / scores["real_only"]) if scores["real_only"] else float("nan")
+    policy, spec = inputs.policy, inputs.pipeline.spec
+    mix = inputs.read(Stage.TRAINING_MIX)
+    real = mix[mix[KIND_COLUMN] == ProvenanceKind.REAL.value]
+    synthetic = mix[mix[KIND_COLUMN] == ProvenanceKind.SYNTHETIC.value]
+    too_few = next((f"not enough rows to judge: {len(rows)} {what} rows in the training mix < "
+                    f"{policy.min_utility_rows}" for what, rows in (("synthetic", synthetic), ("real", real))
+                    if len(rows) < policy.min_utility_rows), None)
+    utility = utility_scores(
+        synthetic, real, holdout_rows[holdout_rows[KIND_COLUMN] == ProvenanceKind.REAL.value],
+        label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed,
+        fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"),
+    )
+    stored = float(scores["synthetic_only"] / scores["real_only"]) if scores["real_only"] else float("nan")
+    cause = utility.undefined or too_few
+    ratio_rule = f"TSTR/TRTR ratio ({PRIMARY_METRIC})"
+    if synthetic.empty:
+        ratio_outcome = RuleOutcome(ratio_rule, float("nan"), policy.min_tstr_trtr_ratio, "min", sample_size=0,
+                                    unjudged="not applicable: the training mix holds no synthetic rows",
+                                    skipped=True)
+    else:
+        ratio_outcome = RuleOutcome(
+            ratio_rule, stored if math.isfinite(stored) else utility.ratio, policy.min_tstr_trtr_ratio, "min",
+            confidence_bound=utility.ratio_upper_bound, sample_size=utility.holdout_rows, unjudged=cause,
+            fix=utility_fix(cause, trained_on="synthetic", limit=policy.min_tstr_trtr_ratio),
+        )
     outcomes = [
-        RuleOutcome(f"TSTR/TRTR ratio ({PRIMARY_METRIC})", ratio, inputs.policy.min_tstr_trtr_ratio, "min"),
+        ratio_outcome,
         RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min"),
         RuleOutcome("real fraction of the evaluation set",
                     holdout_real if evaluated_kinds == {ProvenanceKind.REAL.value} else 0.0, 1.0, "min"),
@@ -163,4 +233,6 @@ def _evaluation_on_real(inputs: CheckInputs):
         "holdout_digest": digest,
         "tstr_score": dg.MetadataValue.float(float(scores["synthetic_only"])),
         "trtr_score": dg.MetadataValue.float(float(scores["real_only"])),
+        "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
+        "utility_fits": utility.fits,
     }

@@ -3,14 +3,21 @@
 ===========  ==========================  ==================================================
 check        assets                      rules (limits from the policy)
 ===========  ==========================  ==================================================
-fidelity     synthetic, augmented        SDMetrics quality score >= ``min_quality_score``;
-                                         adversarial AUC <= ``max_adversarial_auc``
-privacy      synthetic, augmented        exact-copy share <= ``max_exact_copy_fraction``;
+fidelity     synthetic, augmented        SDMetrics quality score >= ``min_quality_score``
+                                         (bound: plus a holdout control's shortfall);
+                                         adversarial AUC <= ``max_adversarial_auc`` (95 %
+                                         lower bound); warns below ``min_fidelity_rows``
+privacy      synthetic, augmented        copies of training rows beyond chance (against
+                                         copies of the holdout) <= ``max_exact_copy_fraction``;
                                          DCR share <= ``max_dcr_share``; membership AUC
-                                         <= ``max_membership_auc`` (both: 95 % lower bound)
-utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio``
+                                         <= ``max_membership_auc`` (all: 95 % lower bound)
+utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio`` (95 % upper
+                                         bound, bootstrap); warns below ``min_utility_rows``
 diversity    synthetic, augmented,       variance ratio, category coverage, tail coverage
              training_mix                and distinct-row ratio >= their ``min_*`` limits
+                                         (95 % upper bounds); variance ratio and tail
+                                         coverage <= ``max_variance_ratio``,
+                                         ``max_tail_coverage`` (95 % lower bounds)
 ===========  ==========================  ==================================================
 
 What each is compared with:
@@ -20,8 +27,8 @@ What each is compared with:
   previous training mix's real rows); if it holds no real rows (a generator refitted on
   purely synthetic data) the whole real train split stands in. For augmentation, the
   real arrivals of the classes it augmented.
-- fidelity and utility use the fit input; privacy the fit input (DCR, membership) and
-  the whole real train split (exact copies), against the sealed holdout; diversity the
+- fidelity and utility use the fit input; privacy the fit input (copies, DCR,
+  membership) against the sealed holdout; diversity the
   real train split (of the augmented classes, for augmentation).
 
 For augmented data, privacy and diversity failures are warnings unless the policy sets
@@ -49,6 +56,7 @@ from synth_pipeline.budgets import RuleOutcome
 from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import Stage
+from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
 from synth_pipeline.rule_checks import CheckInputs, rule_check
@@ -87,8 +95,8 @@ def build_quality_checks(
                        "SDMetrics quality (column shapes, pair trends) and adversarial AUC against the real "
                        "fit input."),
             rule_check(pipeline, stage, "privacy", partial(_privacy, stage=stage),
-                       "No exact copies of real training rows; DCR share and membership-inference AUC against "
-                       "the sealed holdout within the policy.", enforced=enforced),
+                       "Copies of training rows beyond chance, DCR share and membership-inference AUC, each "
+                       "against the sealed holdout, within the policy.", enforced=enforced),
             rule_check(pipeline, stage, "utility", partial(_utility, stage=stage),
                        "Train-on-generated vs train-on-real score on the sealed holdout (same model)."),
             rule_check(pipeline, stage, "diversity", partial(_diversity, stage=stage),
@@ -163,33 +171,91 @@ def _store_figures(
                                pd.DataFrame([row]))
 
 
-def _nothing_generated(generated: pd.DataFrame) -> tuple[list[RuleOutcome], dict[str, Any]] | None:
+def _nothing_generated(
+    generated: pd.DataFrame, inputs: CheckInputs, stage: Stage
+) -> tuple[list[RuleOutcome], dict[str, Any]] | None:
+    """A skipped result when the checked stage holds no rows (None when it holds some): every
+    figure of a quality check is undefined on no rows (see :mod:`synth_pipeline.no_rows`)."""
     if len(generated):
         return None
-    return [RuleOutcome("rows to measure (none generated)", 0.0, 0.0, "min")], {"rows": 0}
+    outcome = no_rows_outcome(f"{stage.value} rows to measure", stage, inputs.generation)
+    return [outcome], {"rows": 0}
+
+
+_MORE_ROWS = ("generate more rows (spec `synthesizer.num_rows` or `synthesizer.rows_per_real_row`; for "
+              "augmentation `augmentation.target_ratio`), bring more real rows, or lower the policy's `{field}`")
+_NO_HOLDOUT = "seal real rows away for the control (spec `holdout_fraction`, a source with more rows)"
+
+
+def _too_few(rows: int, minimum: int, what: str) -> str | None:
+    """The WARN reason when ``rows`` is below the policy's ``minimum`` (None when it is not)."""
+    return f"not enough rows to judge: {rows} {what} < {minimum}" if rows < minimum else None
 
 
 def _fidelity(inputs: CheckInputs, *, stage: Stage):
-    from synth_pipeline.quality.fidelity import adversarial_auc, quality_score
+    """Quality score (bounded by the holdout control) and adversarial AUC (Hanley-McNeil bound).
+
+    Below ``min_fidelity_rows`` generated rows both rules warn (not judged); the figures
+    are still computed and shown.
+    """
+    from synth_pipeline.quality.fidelity import (
+        adversarial_auc,
+        control_quality_score,
+        quality_score,
+        quality_upper_bound,
+    )
 
     generated = inputs.read(stage)
-    if (empty := _nothing_generated(generated)) is not None:
+    if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
     real, source = fit_input(inputs, stage, generated)
+    holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
     seed = inputs.pipeline.spec.seed + inputs.generation
-    quality = quality_score(real, generated, label_column=inputs.pipeline.spec.label_column, seed=seed)
-    adversarial = adversarial_auc(real, generated, seed=seed)
+    label = inputs.pipeline.spec.label_column
     policy = inputs.policy
+    too_few = _too_few(len(generated), policy.min_fidelity_rows, "generated rows")
+    quality = quality_score(real, generated, label_column=label, seed=seed)
+    control = None
+    if too_few is None and quality.undefined is None and len(holdout):
+        control = control_quality_score(real, holdout, quality.synthetic_rows_used, label_column=label, seed=seed)
+    quality_cause = too_few or quality.undefined
+    if quality_cause is None:
+        quality_cause = ("no sealed holdout rows to serve as the control" if control is None
+                         else control.undefined and f"the holdout control cannot be scored: {control.undefined}")
+    bound = float("nan") if control is None or quality_cause else quality_upper_bound(quality.score, control.score)
+    adversarial = adversarial_auc(real, generated, seed=seed)
+    generator = "augmentation" if stage is Stage.AUGMENTED else "synthesizer"
     outcomes = [
-        RuleOutcome("SDMetrics quality score", quality.score, policy.min_quality_score, "min"),
-        RuleOutcome("adversarial AUC (real vs generated)", adversarial.auc, policy.max_adversarial_auc, "max"),
+        RuleOutcome(
+            "SDMetrics quality score (bound: plus the shortfall of as many unseen real rows)", quality.score,
+            policy.min_quality_score, "min", public_rule="SDMetrics quality score", confidence_bound=bound,
+            sample_size=quality.synthetic_rows_used, unjudged=quality_cause,
+            fix=(_MORE_ROWS.format(field="min_fidelity_rows") if too_few or quality.undefined
+                 else _NO_HOLDOUT if quality_cause
+                 else f"the generated columns or column pairs differ from the fit input (see worst_columns): "
+                      f"try another {generator} or its parameters (spec `synthesizer.method`, "
+                      "`synthesizer.params`) or, if acceptable, lower `min_quality_score`"),
+        ),
+        RuleOutcome(
+            "adversarial AUC (real vs generated)", adversarial.auc, policy.max_adversarial_auc, "max",
+            confidence_bound=adversarial.auc_lower_bound,
+            sample_size=adversarial.real_rows + adversarial.synthetic_rows,
+            unjudged=too_few or adversarial.undefined,
+            fix=(_MORE_ROWS.format(field="min_fidelity_rows") if too_few or adversarial.undefined
+                 else f"a classifier tells generated rows from real ones (see worst_columns): try another "
+                      f"{generator} or its parameters (spec `synthesizer.method`, `synthesizer.params`) or, if "
+                      "acceptable, raise `max_adversarial_auc`"),
+        ),
     ]
-    per_column = pd.Series(quality.per_column, name="column shape score").sort_values()
+    per_column = pd.Series(quality.per_column, name="column shape score", dtype=float).sort_values()
     return outcomes, {
         "compared_with": source,
         "real_rows": len(real),
         "generated_rows": len(generated),
         "quality_score": dg.MetadataValue.float(quality.score),
+        "quality_score_upper_bound": dg.MetadataValue.float(bound),
+        "control_quality_score": dg.MetadataValue.float(float("nan") if control is None else control.score),
+        "control_rows": 0 if control is None else control.synthetic_rows_used,
         "column_shapes": dg.MetadataValue.float(quality.column_shapes),
         "column_pair_trends": dg.MetadataValue.float(quality.column_pair_trends),
         "column_shape_scores": dg.MetadataValue.json(quality.per_column),
@@ -197,6 +263,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         "sdmetrics_generated_rows_used": quality.synthetic_rows_used,
         "sdmetrics_subsampled": quality.subsampled,
         "adversarial_auc": dg.MetadataValue.float(adversarial.auc),
+        "adversarial_auc_lower_bound": dg.MetadataValue.float(adversarial.auc_lower_bound),
         "adversarial_rows": dg.MetadataValue.json(
             {"real": adversarial.real_rows, "generated": adversarial.synthetic_rows, "folds": adversarial.folds}
         ),
@@ -207,24 +274,13 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     from synth_pipeline.quality.privacy import evaluate_privacy
 
     generated = inputs.read(stage)
-    if (empty := _nothing_generated(generated)) is not None:
+    if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
     training, source = fit_input(inputs, stage, generated)
-    holdout = inputs.read(Stage.REAL_HOLDOUT)
-    train_split = _real(inputs.read(Stage.REAL_TRAIN))
-    report = evaluate_privacy(
-        generated, training, holdout, copy_reference=pd.concat([train_split, training], ignore_index=True),
-        seed=inputs.pipeline.spec.seed + inputs.generation,
-    )
+    holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
+    report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.spec.seed + inputs.generation)
+    outcomes = _privacy_outcomes(report, inputs.policy, stage)
     policy = inputs.policy
-    outcomes = [
-        RuleOutcome("exact copies of real training rows (share)", report.exact_copy_fraction,
-                    policy.max_exact_copy_fraction, "max"),
-        RuleOutcome("DCR share, closer to training than holdout (95 % lower bound)",
-                    report.dcr.dcr_share_lower_bound, policy.max_dcr_share, "max"),
-        RuleOutcome("membership-inference AUC (95 % lower bound)", report.membership_auc_lower_bound,
-                    policy.max_membership_auc, "max"),
-    ]
     figures = report.to_dict()
     encoding = figures.pop("encoding")
     _store_figures(inputs, stage, PRIVACY_MONITOR, figures, outcomes, limits={
@@ -232,74 +288,203 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         "limit_dcr_share": policy.max_dcr_share,
         "limit_membership_auc": policy.max_membership_auc,
     }, blocking=_blocking(stage, policy))
+    copies = report.copies
     return outcomes, {
         "compared_with": source,
         "holdout": inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string(),
+        "copies_compared": (
+            f"{copies.compared_rows} rows of the fit input ({source}, {report.training_rows} rows) against "
+            f"{copies.compared_rows} of the sealed holdout ({report.holdout_rows} rows), the larger side "
+            "subsampled (seeded) to the smaller one's size"),
         **{name: dg.MetadataValue.float(float(value)) if isinstance(value, float) else value
            for name, value in figures.items()},
         "distance_encoding": dg.MetadataValue.json(encoding),
     }
 
 
+_PRIVACY_FIX = ("{what}: make the generator generalise rather than remember (fewer epochs or a smaller "
+                "model, a differentially private generator, more fit rows) or, if acceptable, raise `{field}`")
+
+
+def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[RuleOutcome]:
+    """The three privacy rules, each judged on its 95 % lower bound (see :mod:`synth_pipeline.quality.privacy`).
+
+    The copy rule compares copies of the fit input with copies of the sealed holdout, so
+    copies that low-cardinality data makes by chance do not count; it cannot be judged
+    without holdout rows.
+    """
+    copies, dcr = report.copies, report.dcr
+    generator = "augmentation" if stage is Stage.AUGMENTED else "generator"
+    no_holdout = "no sealed holdout rows to compare with" if report.holdout_rows == 0 else None
+    holdout_fix = "seal real rows away (spec `holdout_fraction`, a source with more rows)"
+    return [
+        RuleOutcome(
+            f"copies of training rows beyond chance (share of generated rows; {copies.training_only_copies} copy a "
+            f"content only in training, {copies.holdout_only_copies} one only in the holdout, "
+            f"{copies.compared_rows} rows a side)",
+            copies.excess_copy_fraction, policy.max_exact_copy_fraction, "max",
+            public_rule="copies of training rows beyond chance (share of generated rows)",
+            confidence_bound=copies.excess_copy_fraction_lower_bound, sample_size=report.synthetic_rows,
+            fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
+                what=f"the {generator} replays training rows", field="max_exact_copy_fraction"),
+            unjudged=no_holdout,
+        ),
+        RuleOutcome(
+            "DCR share, closer to training than holdout (size-adjusted)", dcr.dcr_share, policy.max_dcr_share, "max",
+            confidence_bound=dcr.dcr_share_lower_bound, sample_size=report.synthetic_rows,
+            fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
+                what=f"the {generator}'s rows sit closer to training rows than to unseen real rows",
+                field="max_dcr_share"),
+            unjudged=no_holdout,
+        ),
+        RuleOutcome(
+            "membership-inference AUC (distance attack)", report.membership_auc, policy.max_membership_auc, "max",
+            confidence_bound=report.membership_auc_lower_bound, sample_size=report.membership_candidates,
+            fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
+                what="the generated rows tell training records from unseen ones", field="max_membership_auc"),
+            unjudged=no_holdout,
+        ),
+    ]
+
+
+def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
+    """What to change when the utility rule fails (``cause`` None) or cannot be judged (``cause``)."""
+    if cause is None:
+        return (f"the model trained on {trained_on} rows scores below {limit:g} x the real-trained one: a generator "
+                "that keeps the label's relation to the features (another `synthesizer.method` or its "
+                "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
+    if cause.startswith("not enough rows"):
+        return _MORE_ROWS.format(field="min_utility_rows")
+    subject = cause.split(" holds ")[0]
+    if " holds " in cause and "real" in subject and "+" not in subject:
+        return ("fit the generator on rows of every class: more real rows per generation (fewer "
+                "`mix.real_arrival_batches`, a bigger source) or `synthesizer.fit_on: real`")
+    if "one class" in cause or "no labelled rows" in cause:
+        return ("sample every class: more generated rows (spec `synthesizer.num_rows` or "
+                "`synthesizer.rows_per_real_row`) from a fit input that holds every class")
+    return ("the real-trained model learns nothing on the holdout: check `label_column`, and give the holdout and "
+            "the fit input more rows (spec `holdout_fraction`, a bigger source)")
+
+
 def _utility(inputs: CheckInputs, *, stage: Stage):
-    from synth_pipeline.quality.utility import utility_scores
+    """TSTR / TRTR with its bootstrap upper bound (see :mod:`synth_pipeline.quality.utility`).
+
+    Below ``min_utility_rows`` training rows (either model) the rule warns (not judged),
+    and only the point estimate is computed; an undefined ratio (a training set with one
+    class, TRTR 0) warns with its cause.
+    """
+    from synth_pipeline.quality.utility import UTILITY_FITS, utility_scores
 
     generated = inputs.read(stage)
-    if (empty := _nothing_generated(generated)) is not None:
+    if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
     spec = inputs.pipeline.spec
+    policy = inputs.policy
     real, source = fit_input(inputs, stage, generated)
-    if stage is Stage.AUGMENTED:  # augmentation only tops up some classes: score real + augmented
+    with_real = stage is Stage.AUGMENTED
+    if with_real:  # augmentation only tops up some classes: score real + augmented
         real = _real(inputs.read(Stage.REAL_ARRIVALS))
+    trained_on = "real + augmented" if with_real else "generated"
+    too_few = (_too_few(len(generated) + (len(real) if with_real else 0), policy.min_utility_rows,
+                        f"{trained_on} rows to train on")
+               or _too_few(len(real), policy.min_utility_rows, "real fit-input rows to train on"))
     scores = utility_scores(
-        generated, real, inputs.read(Stage.REAL_HOLDOUT), label_column=spec.label_column,
-        factory=spec.model.factory, seed=spec.seed, with_real=stage is Stage.AUGMENTED,
+        generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=spec.label_column,
+        factory=spec.model.factory, seed=spec.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
     )
-    trained_on = "real + augmented" if stage is Stage.AUGMENTED else "generated"
-    outcomes = [RuleOutcome(f"utility ratio ({trained_on} / real, {scores.metric})", scores.ratio,
-                            inputs.policy.min_tstr_trtr_ratio, "min")]
+    cause = scores.undefined or too_few
+    outcomes = [RuleOutcome(
+        f"utility ratio ({trained_on} / real, {scores.metric})", scores.ratio, policy.min_tstr_trtr_ratio, "min",
+        confidence_bound=scores.ratio_upper_bound, sample_size=scores.holdout_rows, unjudged=cause,
+        fix=utility_fix(cause, trained_on=trained_on, limit=policy.min_tstr_trtr_ratio),
+    )]
     _store_figures(inputs, stage, UTILITY_MONITOR, {
         "metric": scores.metric, "tstr_score": scores.trained_on_generated, "trtr_score": scores.trained_on_real,
-        "tstr_trtr_ratio": scores.ratio, "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
+        "tstr_trtr_ratio": scores.ratio, "tstr_trtr_ratio_upper_bound": scores.ratio_upper_bound,
+        "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
         "holdout_rows": scores.holdout_rows, "second_model_trained_on": trained_on,
-    }, outcomes, limits={"limit_tstr_trtr_ratio": inputs.policy.min_tstr_trtr_ratio})
+    }, outcomes, limits={"limit_tstr_trtr_ratio": policy.min_tstr_trtr_ratio})
     return outcomes, {
         "compared_with": source,
         "metric": scores.metric,
         "tstr_score": dg.MetadataValue.float(scores.trained_on_generated),
         "trtr_score": dg.MetadataValue.float(scores.trained_on_real),
         "tstr_trtr_ratio": dg.MetadataValue.float(scores.ratio),
+        "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(scores.ratio_upper_bound),
+        "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),
         "holdout_rows": scores.holdout_rows,
     }
 
 
+_DIVERSITY_FIX = {
+    "lost": ("fit the generator on real rows (`synthesizer.fit_on: real`), accumulate real data "
+             "(`mix.mode: accumulate`), lower the synthetic share, or, if acceptable, lower `{field}`"),
+    "wide": ("another marginal distribution (spec `synthesizer.params`, e.g. `default_distribution: beta`) or "
+             "synthesizer, or, if acceptable, raise `{field}`"),
+}
+
+
+def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
+    """The diversity rules of a :class:`~synth_pipeline.quality.diversity.DiversityReport`.
+
+    Lower limits are compared with the 95 % upper bounds, upper limits (over-dispersion)
+    with the 95 % lower bounds; a monitor with nothing to measure is skipped with the
+    reason (``not applicable: ...``), never dropped.
+    """
+    na = {monitor: f"not applicable: {why}" for monitor, why in report.unmeasured.items()}
+    low, high = report.min_variance_column, report.max_variance_column
+    rows = report.rows
+    outcomes = [
+        RuleOutcome(f"variance ratio, smallest ({low})", report.variance_ratios.get(low, float("nan")),
+                    policy.min_variance_ratio, "min", public_rule="variance ratio, smallest column",
+                    confidence_bound=report.min_variance_upper_bound, sample_size=rows,
+                    fix=_DIVERSITY_FIX["lost"].format(field="min_variance_ratio")),
+        RuleOutcome(f"variance ratio, largest ({high})", report.variance_ratios.get(high, float("nan")),
+                    policy.max_variance_ratio, "max", public_rule="variance ratio, largest column",
+                    confidence_bound=report.max_variance_lower_bound, sample_size=rows,
+                    fix=_DIVERSITY_FIX["wide"].format(field="max_variance_ratio")),
+        RuleOutcome(f"category coverage, smallest ({report.min_category_column})", report.min_category_coverage,
+                    policy.min_category_coverage, "min", public_rule="category coverage, smallest column",
+                    sample_size=rows, fix=_DIVERSITY_FIX["lost"].format(field="min_category_coverage")),
+        RuleOutcome("tail coverage beyond real 1st/99th percentiles (lost tails)", report.tail_coverage,
+                    policy.min_tail_coverage, "min", confidence_bound=report.tail_coverage_upper_bound,
+                    sample_size=rows, fix=_DIVERSITY_FIX["lost"].format(field="min_tail_coverage")),
+        RuleOutcome("tail coverage beyond real 1st/99th percentiles (over-dispersed tails)", report.tail_coverage,
+                    policy.max_tail_coverage, "max", confidence_bound=report.tail_coverage_lower_bound,
+                    sample_size=rows, fix=_DIVERSITY_FIX["wide"].format(field="max_tail_coverage")),
+        RuleOutcome("distinct-row ratio", report.distinct_row_ratio, policy.min_distinct_row_ratio, "min",
+                    sample_size=rows, fix=_DIVERSITY_FIX["lost"].format(field="min_distinct_row_ratio")),
+    ]
+    monitors = ["variance", "variance", "category", "tail", "tail", "distinct"]
+    return [
+        RuleOutcome(o.rule, o.observed, o.threshold, o.bound, public_rule=o.public_rule, sample_size=o.sample_size,
+                    unjudged=na[monitor], skipped=True) if monitor in na else o
+        for monitor, o in zip(monitors, outcomes, strict=True)
+    ]
+
+
 def _diversity(inputs: CheckInputs, *, stage: Stage):
     from synth_pipeline.quality.diversity import measure_diversity
 
     data = inputs.read(stage)
-    if (empty := _nothing_generated(data)) is not None:
+    if (empty := _nothing_generated(data, inputs, stage)) is not None:
         return empty
     real = _real(inputs.read(Stage.REAL_TRAIN))
     if stage is Stage.AUGMENTED:
         real = _of_classes(real, data, inputs.pipeline.spec.label_column)
     report = measure_diversity(data, real)
     policy = inputs.policy
-    candidates = [
-        (f"variance ratio, 95 % upper bound, smallest ({report.min_variance_column})",
-         report.min_variance_upper_bound, policy.min_variance_ratio),
-        (f"category coverage, smallest ({report.min_category_column})", report.min_category_coverage,
-         policy.min_category_coverage),
-        ("tail coverage beyond real 1st/99th percentiles, 95 % upper bound", report.tail_coverage_upper_bound,
-         policy.min_tail_coverage),
-        ("distinct-row ratio", report.distinct_row_ratio, policy.min_distinct_row_ratio),
-    ]
-    outcomes = [RuleOutcome(rule, value, limit, "min") for rule, value, limit in candidates if value == value]
+    outcomes = _diversity_outcomes(report, policy)
+    trend_outcomes, trend_metadata = _collapse_trend(inputs, stage, data, real, list(report.variance_ratios))
+    outcomes += trend_outcomes
     _store_figures(inputs, stage, DIVERSITY_MONITOR, report.headline(), outcomes, limits={
         "limit_variance_ratio": policy.min_variance_ratio,
         "limit_category_coverage": policy.min_category_coverage,
         "limit_tail_coverage": policy.min_tail_coverage,
+        "limit_max_variance_ratio": policy.max_variance_ratio,
+        "limit_max_tail_coverage": policy.max_tail_coverage,
         "limit_distinct_row_ratio": policy.min_distinct_row_ratio,
     }, blocking=_blocking(stage, policy))
     asset_key = inputs.pipeline.key(stage)
@@ -313,5 +498,36 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         "variance_ratios": dg.MetadataValue.json(report.variance_ratios),
         "category_coverages": dg.MetadataValue.json(report.category_coverages),
         "tail_coverages": dg.MetadataValue.json(report.tail_coverages),
+        "not_applicable": dg.MetadataValue.json(report.unmeasured),
         "trend": dg.MetadataValue.md(trend[shown].to_markdown(index=False, floatfmt=".3f")),
+        **trend_metadata,
     }
+
+
+def _collapse_trend(
+    inputs: CheckInputs, stage: Stage, data: pd.DataFrame, real: pd.DataFrame, columns: list[str]
+) -> tuple[list[RuleOutcome], dict[str, Any]]:
+    """Store this generation's variance figures and judge the collapse trend (training mix only).
+
+    The trend is judged on the training mix alone: it is what models train on and what a
+    ``previous_mix`` generator is refitted on, so the recursive loop's drift shows there; the
+    synthetic stage feeds the same mix (testing both would spend the false-alarm budget twice),
+    and augmented rows narrow by design. Before ``trend_min_generations`` generations the
+    trend is reported as not yet judged, in metadata only (see :mod:`synth_pipeline.quality.trend`).
+    """
+    from synth_pipeline.quality.trend import TREND_MONITOR, collapse_trend, trend_figures
+
+    if stage is not Stage.TRAINING_MIX:
+        return [], {}
+    key = inputs.pipeline.key(stage)
+    figures = trend_figures(data, real, columns)
+    figures.insert(0, "generation", inputs.generation)
+    inputs.store.write_monitor(key, TREND_MONITOR, generation_key(inputs.generation), figures)
+    policy = inputs.policy
+    verdict = collapse_trend(
+        inputs.store.monitor_history(key, TREND_MONITOR), inputs.generation,
+        min_generations=policy.trend_min_generations, false_alarm_rate=policy.trend_false_alarm_rate,
+        tolerance=policy.trend_tolerance,
+    )
+    outcome = verdict.outcome()
+    return ([] if outcome is None else [outcome]), {"collapse_trend": dg.MetadataValue.json(verdict.to_metadata())}

@@ -54,25 +54,31 @@ def generation_summary(run: GenerationRun) -> str:
 
 
 _QUALITY_FIGURES = {
-    "fidelity": (("quality", "quality_score"), ("adversarial AUC", "adversarial_auc")),
+    "fidelity": (("quality", "quality_score"), ("its bound", "quality_score_upper_bound"),
+                 ("adversarial AUC", "adversarial_auc"), ("its 95 % bound", "adversarial_auc_lower_bound")),
     "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc")),
-    "utility": (("TSTR/TRTR", "tstr_trtr_ratio"),),
+    "utility": (("TSTR/TRTR", "tstr_trtr_ratio"), ("its 95 % bound", "tstr_trtr_ratio_upper_bound")),
     "diversity": (("variance ratio", "min_variance_ratio"), ("its 95 % bound", "min_variance_upper_bound"),
-                  ("tail coverage", "tail_coverage"), ("distinct rows", "distinct_row_ratio")),
+                  ("largest variance ratio", "max_variance_ratio"), ("tail coverage", "tail_coverage"),
+                  ("distinct rows", "distinct_row_ratio")),
 }
 
 
 def quality_summary(run: GenerationRun) -> str:
-    """One line per quality check that ran: its headline figures and verdict."""
+    """One line per quality check that ran: its headline figures and verdict; one line per check of any
+    kind that was skipped (no rows), with the reason."""
     lines = []
     for check in run.checks:
+        if check_verdict(check) == "skipped":
+            lines.append(f"{check.name:<9} {check.asset_key:<28} skipped {check.metadata.get('reason', '')}")
+            continue
         figures = _QUALITY_FIGURES.get(check.name)
         if figures is None or not any(key in check.metadata for _, key in figures):
             continue
         verdict = check_verdict(check)
         shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures if key in check.metadata)
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
-    suites = [check for check in run.checks if check.name == "expectations"]
+    suites = [check for check in run.checks if check.name == "expectations" and check_verdict(check) != "skipped"]
     if suites:
         failed = [check.asset_key for check in suites if not check.passed]
         evaluated = sum(int(check.metadata.get("evaluated", 0)) for check in suites)

@@ -1,4 +1,12 @@
-"""Deterministic, stratified holdout split keyed on row content."""
+"""Deterministic, stratified holdout split keyed on record identity.
+
+A record is identified by its content hash and its occurrence number among the rows
+with that content (the first copy is occurrence 0, the next 1, ...). Copies of one row
+are interchangeable, so numbering them in row order still gives a split whose content
+(as a multiset) does not depend on row order, while each copy is placed on its own:
+on a table with few distinct rows, every feature vector and label has copies on both
+sides of the split in about the holdout fraction, as a random split would give.
+"""
 
 from __future__ import annotations
 
@@ -25,16 +33,51 @@ def class_labels(labels: pd.Series) -> pd.Series:
     return labels.astype("string").fillna("<null>")
 
 
+def occurrence_numbers(keys: np.ndarray) -> np.ndarray:
+    """For each row, how many earlier rows carry the same key (0 for the first copy).
+
+    Args:
+        keys: One key per row, e.g. content hashes (any hashable dtype).
+
+    Returns:
+        An ``int64`` array aligned with ``keys``.
+    """
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return pd.Series(keys).groupby(keys, sort=False).cumcount().to_numpy(dtype=np.int64)
+
+
+def record_keys(hashes: np.ndarray) -> np.ndarray:
+    """Per-row record keys: ``mix64(row_hash ^ mix64(occurrence))``.
+
+    Identical rows get distinct keys, so a seeded score ranks every copy independently;
+    distinct rows get keys as well spread as their hashes. The keys do not depend on row
+    order beyond which of several identical rows gets which key.
+
+    Args:
+        hashes: ``uint64`` content hashes (``_sp_row_hash``), one per row.
+
+    Returns:
+        A ``uint64`` array aligned with ``hashes``.
+    """
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    occurrence = occurrence_numbers(hashes).astype(np.uint64)
+    return mix64(hashes ^ mix64(occurrence))
+
+
 def holdout_mask(
     frame: pd.DataFrame, *, label_column: str, fraction: float, seed: int
 ) -> np.ndarray:
     """Choose the holdout rows: stratified by label, deterministic, order-independent.
 
-    Within each class the distinct content hashes are ranked by a seeded score and the
-    first ``round(fraction * n_distinct)`` go to the holdout. Keying on content rather
-    than position means the split does not depend on row order, and duplicate rows
-    always land on the same side, so no holdout record can leak into training as its
-    own twin.
+    Within each class the records (see :func:`record_keys`) are ranked by a seeded score
+    and the first ``round(fraction * n_rows)`` go to the holdout. Keying on records rather
+    than positions means the split does not depend on row order; keying on records
+    rather than content means identical rows are split like any others. (Keying on
+    content would send every copy of a row, label included, to one side: on a table with
+    few distinct rows the holdout would then hold, for each feature vector, labels the
+    training side never saw.) Holdout isolation counts leaks as a multiset of records
+    for the same reason (:mod:`synth_pipeline.isolation`).
 
     Args:
         frame: Tagged rows (needs ``_sp_row_hash`` and the label column).
@@ -44,21 +87,23 @@ def holdout_mask(
 
     Returns:
         A boolean array, True for holdout rows.
+
+    Raises:
+        DataSourceError: ``fraction`` is outside (0, 1) or the label column is missing.
     """
     if not 0.0 < fraction < 1.0:
         raise DataSourceError(f"holdout fraction must be in (0, 1), got {fraction}")
     if label_column not in frame.columns:
         raise DataSourceError(f"label column {label_column!r} not found in the data")
-    hashes = frame[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
-    scores = mix64(hashes ^ mix64(np.array([seed], dtype=np.uint64))[0])
+    keys = record_keys(frame[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64))
+    scores = mix64(keys ^ mix64(np.array([seed], dtype=np.uint64))[0])
     mask = np.zeros(len(frame), dtype=bool)
     labels = class_labels(frame[label_column]).to_numpy()
     for label in np.unique(labels):
-        in_class = labels == label
-        distinct, first_index = np.unique(hashes[in_class], return_index=True)
-        n_holdout = int(round(fraction * len(distinct)))
-        chosen = distinct[np.argsort(scores[in_class][first_index], kind="stable")[:n_holdout]]
-        mask |= in_class & np.isin(hashes, chosen)
+        in_class = np.flatnonzero(labels == label)
+        n_holdout = int(round(fraction * len(in_class)))
+        chosen = in_class[np.argsort(scores[in_class], kind="stable")[:n_holdout]]
+        mask[chosen] = True
     return mask
 
 
@@ -93,7 +138,7 @@ def check_labels(frame: pd.DataFrame, label_column: str, *, source: str) -> None
 
 
 def min_rows_per_class(fraction: float) -> int:
-    """The fewest distinct rows a class needs so that both the holdout and training get one."""
+    """The fewest rows a class needs so that both the holdout and training get one."""
     # Both sides need about half a row's share: n >= 0.5 / fraction and n >= 0.5 / (1 - fraction).
     rows = max(2, math.floor(max(0.5 / fraction, 0.5 / (1 - fraction))) - 1)
     while not 1 <= int(round(fraction * rows)) <= rows - 1:
@@ -113,16 +158,15 @@ def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: flo
         source: Where the data came from, quoted in the error.
 
     Raises:
-        DataSourceError: A class has too few distinct rows to seal some as holdout and
-            keep some for training.
+        DataSourceError: A class has too few rows to seal some as holdout and keep some
+            for training.
     """
     # How many rows each class seals does not depend on the seed, only which ones.
     sealed = holdout_mask(frame, label_column=label_column, fraction=fraction, seed=0)
-    rows = pd.DataFrame({"label": class_labels(frame[label_column]), "hash": frame[ROW_HASH_COLUMN].to_numpy(),
-                         "sealed": sealed})
-    per_class = rows.groupby("label", sort=True).agg(distinct=("hash", "nunique"), sealed=("sealed", "sum"),
-                                                    size=("sealed", "size"))
-    small = [(index, int(row.distinct)) for index, row in enumerate(per_class.itertuples(), 1)
+    rows = pd.DataFrame({"label": class_labels(frame[label_column]).to_numpy(), "sealed": sealed})
+    # Records, not distinct contents, are split (see holdout_mask): a class of identical rows splits too.
+    per_class = rows.groupby("label", sort=True).agg(sealed=("sealed", "sum"), size=("sealed", "size"))
+    small = [(index, int(row.size)) for index, row in enumerate(per_class.itertuples(), 1)
              if row.sealed == 0 or row.sealed == row.size]
     if not small:
         return
@@ -133,11 +177,11 @@ def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: flo
             "continuous value; bin it into classes first, or set label_column to the class column"
         )
     needed = min_rows_per_class(fraction)
-    shown = ", ".join(f"#{index} ({count} distinct row{'s' if count != 1 else ''})" for index, count in small[:10])
+    shown = ", ".join(f"#{index} ({count} row{'s' if count != 1 else ''})" for index, count in small[:10])
     more = f" and {len(small) - 10} more" if len(small) > 10 else ""
     raise DataSourceError(
         f"{source}: class(es) {shown}{more} of {len(per_class)} (numbered in sorted label order) are too small to "
-        f"split: sealing {fraction:.0%} of each class as the holdout needs at least {needed} distinct rows per "
+        f"split: sealing {fraction:.0%} of each class as the holdout needs at least {needed} rows per "
         "class, so that the holdout and training both get some. Add rows of those classes, merge or drop them, "
         "or change holdout_fraction in the pipeline spec"
     )

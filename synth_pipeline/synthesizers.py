@@ -5,11 +5,18 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.degenerate_columns import (
+    FALLBACK_DISTRIBUTIONS,
+    CollapsedColumn,
+    ColumnRecovery,
+    find_collapsed_columns,
+)
 from synth_pipeline.spec import SynthesizerMethod
 
 _TABLE = "table"
@@ -18,6 +25,23 @@ _CLASSES = {
     SynthesizerMethod.CTGAN: "CTGANSynthesizer",
     SynthesizerMethod.TVAE: "TVAESynthesizer",
 }
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Sampled rows, and what was done about columns the synthesizer collapsed.
+
+    Attributes:
+        rows: The sampled rows, with the columns (and column order) of the fit input.
+        recoveries: One record per column that came out collapsed (see
+            :mod:`synth_pipeline.degenerate_columns`), recovered or not.
+        marginal_overrides: Column -> distribution the final fit used instead of the
+            configured one (Gaussian copula only).
+    """
+
+    rows: pd.DataFrame
+    recoveries: list[ColumnRecovery] = field(default_factory=list)
+    marginal_overrides: dict[str, str] = field(default_factory=dict)
 
 
 def fit_and_sample(
@@ -32,6 +56,8 @@ def fit_and_sample(
 ) -> pd.DataFrame:
     """Fit an SDV single-table synthesizer on ``training`` and sample ``num_rows`` rows.
 
+    The rows of :func:`synthesize`: collapsed Gaussian-copula columns are refitted.
+
     Args:
         training: The fit input: user columns only.
         label_column: Declared categorical in the SDV metadata, whatever its dtype.
@@ -44,10 +70,105 @@ def fit_and_sample(
     Returns:
         The sampled rows, with the columns (and column order) of ``training``.
     """
+    return synthesize(
+        training, label_column=label_column, method=method, params=params, num_rows=num_rows, seed=seed, log=log
+    ).rows
+
+
+def synthesize(
+    training: pd.DataFrame,
+    *,
+    label_column: str,
+    method: SynthesizerMethod | str,
+    params: dict[str, Any],
+    num_rows: int,
+    seed: int,
+    log: logging.Logger | Any | None = None,
+) -> Synthesis:
+    """Fit, sample, and recover columns the synthesizer collapsed to one value.
+
+    A sampled column that is (near) constant where ``training`` was not (see
+    :func:`~synth_pipeline.degenerate_columns.find_collapsed_columns`) is, for the
+    Gaussian copula, refitted with each marginal of
+    :data:`~synth_pipeline.degenerate_columns.FALLBACK_DISTRIBUTIONS` in turn (through
+    SDV's ``numerical_distributions``) until it no longer collapses. A column no
+    fallback recovers, or any collapsed column of CTGAN or TVAE, is left as sampled:
+    the diversity check judges it. Every finding and action is logged and returned.
+
+    Args:
+        training: The fit input: user columns only.
+        label_column: Declared categorical in the SDV metadata, whatever its dtype.
+        method: Which synthesizer to use.
+        params: Extra keyword arguments for the synthesizer.
+        num_rows: Rows to sample.
+        seed: Seeds numpy and torch, so a fit and sample can be repeated.
+        log: Where to report progress (a Dagster or stdlib logger).
+
+    Returns:
+        The sampled rows and the record of recoveries.
+    """
+    method = SynthesizerMethod(method)
+    rows, learned = _fit_and_sample_once(training, label_column, method, params, num_rows, seed, log)
+    found = {c.column: c for c in find_collapsed_columns(training, rows)}
+    if not found:
+        return Synthesis(rows)
+    for collapsed in found.values():
+        _log(log, "warning", f"{method.value} collapsed column {collapsed.column}: {collapsed.evidence()}")
+    if method is not SynthesizerMethod.GAUSSIAN_COPULA:
+        action = f"left as sampled: {method.value} has no per-column marginal to refit; the diversity check judges it"
+        recoveries = [ColumnRecovery(c, found[c], None, None, False, action) for c in found]
+        return Synthesis(rows, recoveries)
+
+    before = {c: learned.get(c) for c in found}
+    configured = dict(params.get("numerical_distributions") or {})
+    overrides: dict[str, str] = {}
+    pending = [c for c in found if c in learned]
+    for fallback in FALLBACK_DISTRIBUTIONS:
+        targets = [c for c in pending if learned.get(c) != fallback]
+        if not targets:
+            continue
+        overrides.update(dict.fromkeys(targets, fallback))
+        _log(log, "info", f"refitting with the {fallback} marginal for {', '.join(targets)}")
+        refit_params = {**params, "numerical_distributions": {**configured, **overrides}}
+        rows, learned = _fit_and_sample_once(training, label_column, method, refit_params, num_rows, seed, log)
+        again: dict[str, CollapsedColumn] = {c.column: c for c in find_collapsed_columns(training, rows)}
+        for column in again.keys() - found.keys():  # not expected: other marginals are refitted unchanged
+            found[column], before[column] = again[column], learned.get(column)
+            _log(log, "warning", f"refit collapsed column {column}: {again[column].evidence()}")
+        pending = [c for c in again if c in learned]
+        if not pending:
+            break
+    recoveries = [_recovery(c, found[c], before[c], overrides.get(c), recovered=c not in pending) for c in found]
+    for recovery in recoveries:
+        _log(log, "info" if recovery.recovered else "warning", recovery.log_line())
+    return Synthesis(rows, recoveries, overrides)
+
+
+def _recovery(
+    column: str, detected: CollapsedColumn, before: str | None, after: str | None, *, recovered: bool
+) -> ColumnRecovery:
+    if before is None:
+        action = "left as sampled: not a fitted marginal of the copula; the diversity check judges it"
+    elif recovered:
+        action = f"recovered: marginal refitted as {after} (was {before})"
+    else:
+        action = f"not recovered by refitting as {after} (was {before}): left as sampled; the diversity check judges it"
+    return ColumnRecovery(column, detected, before, after, recovered and before is not None, action)
+
+
+def _fit_and_sample_once(
+    training: pd.DataFrame,
+    label_column: str,
+    method: SynthesizerMethod,
+    params: dict[str, Any],
+    num_rows: int,
+    seed: int,
+    log: logging.Logger | Any | None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One fit and sample; also the marginal each column was fitted with (Gaussian copula)."""
     from sdv import single_table
     from sdv.metadata import Metadata
 
-    method = SynthesizerMethod(method)
     metadata = Metadata.detect_from_dataframes({_TABLE: training}, infer_keys=None)
     metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
     synthesizer_class = getattr(single_table, _CLASSES[method])
@@ -57,11 +178,8 @@ def fit_and_sample(
 
         torch.manual_seed(seed)
     started = time.perf_counter()
-    if log:
-        log.info(
-            f"fitting {method.value} on {len(training)} rows x {training.shape[1]} columns "
-            f"(params {params or 'default'})"
-        )
+    _log(log, "info", f"fitting {method.value} on {len(training)} rows x {training.shape[1]} columns "
+                      f"(params {params or 'default'})")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*save_to_json.*")
         synthesizer = synthesizer_class(metadata, **params)
@@ -70,6 +188,20 @@ def fit_and_sample(
         # would return the very same rows; SDV exposes seeding only through this method.
         synthesizer._set_random_state(seed)
         sampled = synthesizer.sample(num_rows)[_TABLE]
+    _log(log, "info", f"fitted and sampled {num_rows} rows in {time.perf_counter() - started:.1f}s")
+    return sampled[list(training.columns)], _learned_distributions(synthesizer, method)
+
+
+def _learned_distributions(synthesizer: Any, method: SynthesizerMethod) -> dict[str, str]:
+    if method is not SynthesizerMethod.GAUSSIAN_COPULA:
+        return {}
+    try:
+        learned = synthesizer.get_learned_distributions()
+    except (ValueError, KeyError, AttributeError):  # e.g. a model SDV cannot describe
+        return {}
+    return {str(column): str(entry["distribution"]) for column, entry in learned.items()}
+
+
+def _log(log: logging.Logger | Any | None, level: str, message: str) -> None:
     if log:
-        log.info(f"fitted and sampled {num_rows} rows in {time.perf_counter() - started:.1f}s")
-    return sampled[list(training.columns)]
+        getattr(log, level)(message)

@@ -175,8 +175,8 @@ def assert_consistent(data: Path, *, ended: bool) -> int:
             "OR (c.node_id IS NOT NULL AND c.node_id NOT IN (SELECT node_id FROM dataset_versions))"
         ), "check result without its run or dataset"
         assert not rows("SELECT * FROM check_assertions WHERE run_id NOT IN (SELECT run_id FROM check_results)")
-        assert not rows("SELECT DISTINCT version FROM row_hashes WHERE version NOT IN "
-                        "(SELECT version FROM dataset_versions)"), "row hashes of an unknown version"
+        assert not rows("SELECT DISTINCT content_digest FROM row_hashes WHERE content_digest NOT IN "
+                        "(SELECT content_digest FROM dataset_versions)"), "row hashes of an unknown content"
         for path, offset in rows("SELECT path, size FROM ingested_files"):
             with open(path, "rb") as handle:  # read up to a line end, never into a line
                 assert offset <= os.path.getsize(path)

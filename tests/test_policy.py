@@ -41,13 +41,17 @@ def test_reference_policy_file_is_valid():
 
     assert reference_policy.to_mapping() == {
         "max_synthetic_fraction": 0.5, "max_class_synthetic_fraction": 0.5,
-        "max_minority_class_synthetic_fraction": 0.4, "max_synthetic_fraction_growth": 0.1,
+        "max_minority_class_synthetic_fraction": 0.4, "minority_imbalance_ratio": 1.5,
+        "max_synthetic_fraction_growth": 0.1,
         "min_fresh_real_rows": 1, "max_depth": 3, "max_unknown_fraction": 0.0,
         "unknown_counts_as_synthetic": True, "augmented_counts_as_synthetic": True,
         "min_holdout_rows": 100, "min_tstr_trtr_ratio": 0.7,
-        "min_quality_score": 0.7, "max_adversarial_auc": 0.95, "max_exact_copy_fraction": 0.0,
+        "holdout_near_copy_quantile": 0.05, "max_holdout_near_copies": 0.0,
+        "min_quality_score": 0.7, "max_adversarial_auc": 0.95, "max_exact_copy_fraction": 0.05,
         "max_dcr_share": 0.55, "max_membership_auc": 0.6, "min_variance_ratio": 0.5,
         "min_category_coverage": 0.8, "min_tail_coverage": 0.25, "min_distinct_row_ratio": 0.9,
+        "trend_min_generations": 5, "trend_false_alarm_rate": 0.01, "trend_tolerance": 0.05,
+        "min_utility_rows": 30, "min_fidelity_rows": 30, "max_variance_ratio": 3.0, "max_tail_coverage": 6.0,
         "enforce_quality_on_augmented": False,
     }
     assert POLICY_FILE.name == "policy.yaml"

@@ -35,13 +35,22 @@ def test_split_does_not_depend_on_row_order(tagged):
     assert chosen == chosen_shuffled
 
 
-def test_duplicate_rows_land_on_the_same_side():
-    rows = pd.DataFrame({"x": np.arange(40) % 10, "y": (np.arange(40) % 10) % 2})  # every row 4 times
+def test_copies_of_a_row_are_split_like_any_other_rows():
+    rows = pd.DataFrame({"x": np.arange(400) % 10, "y": (np.arange(400) % 10) % 2})  # every row 40 times
     tagged = tag_rows(rows, kind="real", generation=0, dataset="d")
     mask = holdout_mask(tagged, label_column="y", fraction=0.3, seed=5)
-    holdout_hashes = set(tagged.loc[mask, "_sp_row_hash"])
-    train_hashes = set(tagged.loc[~mask, "_sp_row_hash"])
-    assert holdout_hashes and train_hashes and not holdout_hashes & train_hashes
+    assert mask.sum() == 120  # stratified over rows, not distinct contents
+    sealed_share = pd.Series(mask).groupby(tagged["_sp_row_hash"]).mean()
+    assert len(sealed_share) == 10 and sealed_share.between(0.05, 0.6).all()  # every content on both sides
+
+
+def test_sealed_copies_do_not_depend_on_row_order():
+    rows = pd.DataFrame({"x": np.arange(300) % 7, "y": np.arange(300) % 2})
+    tagged = tag_rows(rows, kind="real", generation=0, dataset="d")
+    shuffled = tagged.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    sealed = tagged.loc[holdout_mask(tagged, label_column="y", fraction=0.2, seed=0), "_sp_row_hash"]
+    sealed_shuffled = shuffled.loc[holdout_mask(shuffled, label_column="y", fraction=0.2, seed=0), "_sp_row_hash"]
+    assert sorted(sealed) == sorted(sealed_shuffled)  # the same multiset of contents
 
 
 def test_invalid_fraction_is_rejected(tagged):

@@ -80,11 +80,14 @@ class DatasetRef:
 
     Attributes:
         name: The dataset name (the asset key, ``pipeline/stage``).
-        version: Its content version, or None when unknown (e.g. an external source).
+        version: The version read: the materialization that wrote it (see
+            :mod:`~synth_pipeline.lineage.versions`), an external file's content digest, or
+            None when unknown (e.g. a Python loader).
         role: What the step used it for (``data``, ``fit``, ``sample_size``, ``previous``,
             ``model``, ``holdout``, ``source``, ``checked``).
         manifest: Path of its row-hash file relative to the lineage directory, if kept.
         namespace: Defaults to :func:`lineage_namespace`.
+        digest: The content digest of what was read, if known.
     """
 
     name: str
@@ -92,6 +95,7 @@ class DatasetRef:
     role: str = "data"
     manifest: str | None = None
     namespace: str | None = None
+    digest: str | None = None
 
 
 def input_dataset(ref: DatasetRef, assertions: Sequence[Any] = ()) -> InputDataset:
@@ -102,7 +106,9 @@ def input_dataset(ref: DatasetRef, assertions: Sequence[Any] = ()) -> InputDatas
             datasetVersion=ref.version, producer=PRODUCER
         )
     input_facets: dict[str, Any] = {
-        INPUT_FACET: InputRoleInputDatasetFacet(role=ref.role, rowHashManifest=ref.manifest, producer=PRODUCER)
+        INPUT_FACET: InputRoleInputDatasetFacet(
+            role=ref.role, rowHashManifest=ref.manifest, contentDigest=ref.digest, producer=PRODUCER
+        )
     }
     if assertions:
         input_facets["dataQualityAssertions"] = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(

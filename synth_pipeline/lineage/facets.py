@@ -74,6 +74,8 @@ class ProvenanceDatasetFacet(DatasetFacet):
     """True for the sealed real holdout."""
     rowHashManifest: str | None = attr.field(default=None)  # noqa: N815
     """Path, relative to the lineage directory, of the Parquet file of its row hashes, if kept."""
+    contentDigest: str | None = attr.field(default=None)  # noqa: N815
+    """Digest of its content; the dataset version is per materialization, this is per content."""
 
     @staticmethod
     def _get_schema() -> str:
@@ -86,6 +88,8 @@ class InputRoleInputDatasetFacet(InputDatasetFacet):
 
     role: str
     rowHashManifest: str | None = attr.field(default=None)  # noqa: N815
+    contentDigest: str | None = attr.field(default=None)  # noqa: N815
+    """Digest of the content read (the dataset version names the materialization read)."""
 
     @staticmethod
     def _get_schema() -> str:

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 NODE_COLUMNS = ("name", "version", "generation", "stage", "kind", "rows", "synthetic_fraction", "max_depth",
-                "pipeline", "produced_at")
+                "pipeline", "produced_at", "content_digest")
 """The columns of a reachability result, after ``hops`` (as in ``queries.ANCESTORS_SQL``)."""
 
-_CATEGORICAL = ("name", "version", "stage", "kind", "pipeline")
+_CATEGORICAL = ("name", "version", "stage", "kind", "pipeline", "content_digest")
 # Text columns are categorical: a query's rows are then gathered as integer codes, which
 # is several times faster than gathering Python strings on results of 100,000s of rows.
 

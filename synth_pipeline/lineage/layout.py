@@ -3,8 +3,10 @@
 ::
 
     <data_dir>/lineage/events/<dagster run id>/<step>-<pid>.jsonl   the event journal
-    <data_dir>/lineage/row_hashes/<version>.parquet                 row hashes of holdouts
+    <data_dir>/lineage/row_hashes/<content digest>.parquet          row hashes of holdouts
                                                                      and generator inputs
+    <data_dir>/lineage/versions/<stored file path>.json             the version each stored
+                                                                     dataset file holds
     <data_dir>/lineage/lineage.duckdb                               the query store
 
 The journal is the record: one append-only file per step process, so parallel steps
@@ -69,9 +71,24 @@ class LineageLayout:
         """The journal file of one step process."""
         return self.events_dir / safe_name(run_id) / f"{safe_name(step_key)}-{pid}.jsonl"
 
-    def row_hash_manifest(self, version: str) -> Path:
-        """The row-hash file of a dataset version."""
-        return self.row_hashes_dir / f"{safe_name(version)}.parquet"
+    def row_hash_manifest(self, digest: str) -> Path:
+        """The row-hash file of a dataset's content (named by its content digest)."""
+        return self.row_hashes_dir / f"{safe_name(digest)}.parquet"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    def version_record(self, data_file: Path) -> Path:
+        """Where the version of a stored dataset file is recorded (see :mod:`~synth_pipeline.lineage.versions`).
+
+        The record mirrors the file's path under the data directory (``root``'s parent).
+        """
+        try:
+            relative = Path(data_file).absolute().relative_to(self.root.parent)
+        except ValueError:  # not under this data directory: one flat, safe name
+            relative = Path(safe_name(str(data_file)))
+        return self.versions_dir / relative.with_name(f"{relative.name}.json")
 
     def journal_files(self) -> list[Path]:
         """Every journal file, in name order."""

@@ -32,7 +32,7 @@ WITH RECURSIVE walk(node_id, hops) USING KEY (node_id) AS (
     GROUP BY e.{to}
 )
 SELECT w.hops, d.name, d.version, d.generation, d.stage, d.kind, d."rows", d.synthetic_fraction, d.max_depth,
-       d.pipeline, d.produced_at
+       d.pipeline, d.produced_at, d.content_digest
 FROM walk AS w JOIN dataset_versions AS d USING (node_id)
 ORDER BY w.hops, d.name, d.generation, d.version
 """
@@ -68,20 +68,20 @@ ORDER BY pipeline, generation, evaluated_at, check_name
 HOLDOUT_AUDIT_SQL = """
 WITH holdout AS (
     SELECT DISTINCT d.pipeline, h.row_hash
-    FROM dataset_versions AS d JOIN row_hashes AS h ON h.version = d.version
+    FROM dataset_versions AS d JOIN row_hashes AS h ON h.content_digest = d.content_digest
     WHERE d.sealed
 ), fit AS (
     SELECT g.pipeline, g.generation, g.generator, out.name AS output, f.name AS fitted_on,
-           f.generation AS fitted_on_generation, f.version AS fit_version, g.fitted_on_id
+           f.generation AS fitted_on_generation, f.content_digest AS fit_digest, g.fitted_on_id
     FROM generators AS g
     JOIN dataset_versions AS out ON out.node_id = g.node_id
     LEFT JOIN dataset_versions AS f ON f.node_id = g.fitted_on_id
 )
 SELECT fit.pipeline, fit.generation, fit.generator, fit.output, fit.fitted_on, fit.fitted_on_generation,
-       (SELECT count(*) FROM row_hashes AS r WHERE r.version = fit.fit_version) AS fit_rows_hashed,
+       (SELECT count(*) FROM row_hashes AS r WHERE r.content_digest = fit.fit_digest) AS fit_rows_hashed,
        (SELECT count(DISTINCT r.row_hash) FROM row_hashes AS r
         JOIN holdout AS h ON h.row_hash = r.row_hash AND h.pipeline = fit.pipeline
-        WHERE r.version = fit.fit_version) AS holdout_rows_in_fit,
+        WHERE r.content_digest = fit.fit_digest) AS holdout_rows_in_fit,
        fit.fitted_on_id
 FROM fit
 WHERE $pipeline IS NULL OR fit.pipeline = $pipeline

@@ -38,7 +38,7 @@ from synth_pipeline.lineage.events import (
 )
 from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Generator, ProvenanceDatasetFacet
 from synth_pipeline.lineage.layout import LineageLayout
-from synth_pipeline.lineage.versions import file_version
+from synth_pipeline.lineage.versions import file_version, materialization_version, record_version, stored_version
 from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
 from synth_pipeline.storage import DatasetStore, atomic_write
 
@@ -81,14 +81,17 @@ def stored_ref(
     role: str = "data",
     manifest: str | None = None,
 ) -> DatasetRef:
-    """A reference to a stored dataset at its current version."""
+    """A reference to a stored dataset at its current version: the materialization that wrote it."""
     path = store.path_of(asset_key, partition)
-    return DatasetRef(name=asset_key.to_user_string(), version=file_version(path)[0], role=role, manifest=manifest)
+    stored = stored_version(path, LineageLayout.for_data_dir(store.root).version_record(path))
+    return DatasetRef(
+        name=asset_key.to_user_string(), version=stored.version, role=role, manifest=manifest, digest=stored.digest
+    )
 
 
-def keep_row_hashes(layout: LineageLayout, version: str, hashes: np.ndarray) -> str:
-    """Store the row hashes of a dataset version (once) and return their path relative to ``layout.root``."""
-    path = layout.row_hash_manifest(version)
+def keep_row_hashes(layout: LineageLayout, digest: str, hashes: np.ndarray) -> str:
+    """Store the row hashes of some content (once per content digest); return their path relative to ``layout.root``."""
+    path = layout.row_hash_manifest(digest)
     if not path.exists():
         table = pd.DataFrame({"row_hash": np.unique(np.asarray(hashes, dtype=np.uint64))})
         atomic_write(path, lambda handle: table.to_parquet(handle, index=False))
@@ -164,9 +167,12 @@ class StepLineage:
 
     def fit_input(self, asset_key: dg.AssetKey, partition: str | None, frame: pd.DataFrame) -> DatasetRef:
         """Record a generator's training data, keeping its row hashes for the holdout audit."""
-        version = file_version(self.store.path_of(asset_key, partition))[0]
-        manifest = keep_row_hashes(self.layout, version, frame[ROW_HASH_COLUMN].to_numpy())
-        ref = DatasetRef(name=asset_key.to_user_string(), version=version, role="fit", manifest=manifest)
+        path = self.store.path_of(asset_key, partition)
+        stored = stored_version(path, self.layout.version_record(path))
+        manifest = keep_row_hashes(self.layout, stored.digest, frame[ROW_HASH_COLUMN].to_numpy())
+        ref = DatasetRef(
+            name=asset_key.to_user_string(), version=stored.version, role="fit", manifest=manifest, digest=stored.digest
+        )
         self.inputs = [i for i in self.inputs if not (i.name == ref.name and i.version == ref.version)] + [ref]
         return ref
 
@@ -180,24 +186,30 @@ class StepLineage:
         generator: Generator | None = None,
         sealed: bool = False,
     ) -> dg.MaterializeResult:
-        """Store ``value`` as the output ``stage``, emit its COMPLETE event, and return its materialization."""
+        """Store ``value`` as the output ``stage``, emit its COMPLETE event, and return its materialization.
+
+        The output gets a version of its own (see :mod:`~synth_pipeline.lineage.versions`),
+        recorded for the steps that read it once its COMPLETE event is in the journal, so no
+        reader refers to a version whose event time is later than its own.
+        """
         output = self.outputs[stage]
+        name = output.asset_key.to_user_string()
         path = self.store.write(value, output.asset_key, output.partition)
-        version, _ = file_version(path)
+        digest, _ = file_version(path)
+        version = materialization_version(digest, name=name, partition=output.partition, run_id=self.run_ids[stage])
         frame = value if isinstance(value, pd.DataFrame) else None
         manifest = (
-            keep_row_hashes(self.layout, version, frame[ROW_HASH_COLUMN].to_numpy())
+            keep_row_hashes(self.layout, digest, frame[ROW_HASH_COLUMN].to_numpy())
             if sealed and frame is not None
             else None
         )
         provenance = provenance_facet(
             frame, pipeline=self.pipeline, stage=stage, relation=self.relation, generation=generation,
-            generator=generator, sealed=sealed, manifest=manifest,
+            generator=generator, sealed=sealed, manifest=manifest, digest=digest,
         )
-        dataset = output_dataset(
-            output.asset_key.to_user_string(), version, provenance, frame=frame, size=path.stat().st_size
-        )
+        dataset = output_dataset(name, version, provenance, frame=frame, size=path.stat().st_size)
         self._emit(stage, RunState.COMPLETE, outputs=[dataset])
+        record_version(self.layout.version_record(path), version, digest, run_id=self.run_ids[stage])
         self._published.add(stage)
         return dg.MaterializeResult(
             asset_key=output.asset_key,
@@ -205,6 +217,7 @@ class StepLineage:
                 **metadata,
                 "path": dg.MetadataValue.path(str(path)),
                 "lineage_version": version,
+                "lineage_content_digest": digest,
                 "lineage_run_id": self.run_ids[stage],
             },
         )
@@ -238,12 +251,14 @@ def provenance_facet(
     generator: Generator | None = None,
     sealed: bool = False,
     manifest: str | None = None,
+    digest: str | None = None,
 ) -> ProvenanceDatasetFacet:
     """The provenance facet of an output: rows per kind, fractions and depth for tagged frames."""
     if frame is None or not has_provenance(frame):
         return ProvenanceDatasetFacet(
             pipeline=pipeline, stage=stage, relation=relation, kind="derived", generation=generation,
-            rows=None if frame is None else len(frame), generator=generator, producer=PRODUCER,
+            rows=None if frame is None else len(frame), generator=generator, contentDigest=digest,
+            producer=PRODUCER,
         )
     composition = summarize(frame)
     return ProvenanceDatasetFacet(
@@ -253,7 +268,7 @@ def provenance_facet(
         syntheticFraction=finite(composition.synthetic_fraction),
         nonRealFraction=finite(composition.non_real_fraction),
         maxDepth=composition.max_depth, generator=generator, sealed=sealed, rowHashManifest=manifest,
-        producer=PRODUCER,
+        contentDigest=digest, producer=PRODUCER,
     )
 
 

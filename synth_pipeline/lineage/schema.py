@@ -4,25 +4,26 @@ Tables (documented in the README, "Lineage store"):
 
 - ``events``: one row per OpenLineage event ingested;
 - ``runs`` (view): one row per OpenLineage run, with its final state;
-- ``dataset_versions``: one row per dataset version (``node_id`` is the graph node);
+- ``dataset_versions``: one row per dataset version, i.e. per materialization (``node_id`` is
+  the graph node; ``content_digest`` identifies its content, shared by identical writes);
 - ``edges``: parent version -> child version, with the relation and the parent's role;
 - ``generators``: the generator behind each synthetic or augmented version;
 - ``generations`` (view): composition of each generation's training mix;
 - ``check_results`` and ``check_assertions``: every asset check outcome and its rules;
-- ``row_hashes``: row hashes of sealed holdouts and generator training data;
+- ``row_hashes``: row hashes of sealed holdouts and generator training data, per content digest;
 - ``ingested_files``: each journal file and the byte offset it has been read up to;
 - ``journal_dirs``: each journal run directory and its change stamp when last read.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _DATASET = (
     "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), "
     '"synthPipeline_provenance" STRUCT(pipeline VARCHAR, stage VARCHAR, relation VARCHAR, kind VARCHAR, '
     'generation INTEGER, "rows" BIGINT, rowsByKind MAP(VARCHAR, BIGINT), syntheticFraction DOUBLE, '
-    "nonRealFraction DOUBLE, maxDepth INTEGER, sealed BOOLEAN, rowHashManifest VARCHAR, "
+    "nonRealFraction DOUBLE, maxDepth INTEGER, sealed BOOLEAN, rowHashManifest VARCHAR, contentDigest VARCHAR, "
     "generator STRUCT(name VARCHAR, params JSON, fittedOn VARCHAR))), "
-    'inputFacets STRUCT("synthPipeline_input" STRUCT(role VARCHAR, rowHashManifest VARCHAR), '
+    'inputFacets STRUCT("synthPipeline_input" STRUCT(role VARCHAR, rowHashManifest VARCHAR, contentDigest VARCHAR), '
     "dataQualityAssertions STRUCT(assertions STRUCT(assertion VARCHAR, success BOOLEAN, expected VARCHAR, "
     "actual VARCHAR, name VARCHAR, severity VARCHAR)[])))"
 )
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS dataset_versions (
     node_id INTEGER, namespace VARCHAR, name VARCHAR, version VARCHAR, pipeline VARCHAR, stage VARCHAR,
     kind VARCHAR, generation INTEGER, "rows" BIGINT, rows_real BIGINT, rows_synthetic BIGINT,
     rows_augmented BIGINT, rows_unknown BIGINT, synthetic_fraction DOUBLE, non_real_fraction DOUBLE,
-    max_depth INTEGER, sealed BOOLEAN, produced_by_run VARCHAR, produced_at TIMESTAMPTZ
+    max_depth INTEGER, sealed BOOLEAN, produced_by_run VARCHAR, produced_at TIMESTAMPTZ, content_digest VARCHAR
 );
 CREATE TABLE IF NOT EXISTS edges (
     parent_id INTEGER, child_id INTEGER, relation VARCHAR, role VARCHAR, run_id VARCHAR
@@ -73,7 +74,7 @@ CREATE TABLE IF NOT EXISTS check_results (
 CREATE TABLE IF NOT EXISTS check_assertions (
     run_id VARCHAR, assertion VARCHAR, success BOOLEAN, expected VARCHAR, actual VARCHAR
 );
-CREATE TABLE IF NOT EXISTS row_hashes (version VARCHAR, row_hash UBIGINT);
+CREATE TABLE IF NOT EXISTS row_hashes (content_digest VARCHAR, row_hash UBIGINT);
 CREATE OR REPLACE VIEW runs AS
 SELECT run_id, any_value(job_name) AS job_name, any_value(job_type) AS job_type,
        any_value(dagster_run_id) AS dagster_run_id, any_value(step_key) AS step_key,
@@ -83,7 +84,7 @@ SELECT run_id, any_value(job_name) AS job_name, any_value(job_type) AS job_type,
 FROM events GROUP BY run_id;
 CREATE OR REPLACE VIEW generations AS
 SELECT pipeline, generation, name AS dataset, version, "rows", rows_real, rows_synthetic, rows_augmented,
-       rows_unknown, synthetic_fraction, non_real_fraction, max_depth, produced_at, produced_by_run
+       rows_unknown, synthetic_fraction, non_real_fraction, max_depth, produced_at, produced_by_run, content_digest
 FROM dataset_versions WHERE stage = 'training_mix';
 """
 
@@ -107,12 +108,14 @@ INGEST = [
            s.job.facets.jobType.jobType AS job_type, 'input' AS direction, d.namespace, d.name,
            coalesce(d.facets.version.datasetVersion, '') AS version,
            d.inputFacets.synthPipeline_input.role AS role,
-           d.inputFacets.synthPipeline_input.rowHashManifest AS manifest, NULL AS provenance
+           d.inputFacets.synthPipeline_input.rowHashManifest AS manifest, NULL AS provenance,
+           coalesce(d.inputFacets.synthPipeline_input.contentDigest, d.facets.version.datasetVersion) AS digest
     FROM staged s, unnest(s.inputs) AS i(d)
     UNION ALL
     SELECT s.run.runId, s.eventType, s.eventTime, s.job.facets.jobType.jobType, 'output', d.namespace, d.name,
            coalesce(d.facets.version.datasetVersion, ''), NULL,
-           d.facets.synthPipeline_provenance.rowHashManifest, d.facets.synthPipeline_provenance
+           d.facets.synthPipeline_provenance.rowHashManifest, d.facets.synthPipeline_provenance,
+           coalesce(d.facets.synthPipeline_provenance.contentDigest, d.facets.version.datasetVersion)
     FROM staged s, unnest(s.outputs) AS o(d)
     """,
     """
@@ -123,15 +126,18 @@ INGEST = [
     ORDER BY namespace, name, version, event_time
     """,
     # New versions are inserted with their provenance when this batch produced them; a
-    # version first seen as an input gets it from the batch that holds its producer.
+    # version first seen as an input gets it from the batch that holds its producer. Events
+    # written before versions were per materialization carry no content digest: their
+    # version was the digest.
     """
     INSERT INTO dataset_versions
     SELECT (SELECT coalesce(max(node_id), -1) FROM dataset_versions)
                + row_number() OVER (ORDER BY r.namespace, r.name, r.version),
            r.namespace, r.name, r.version, p.p.pipeline, p.p.stage, p.p.kind, p.p.generation, p.p."rows",
            """ + _ROWS_BY_KIND + """, p.p.syntheticFraction, p.p.nonRealFraction, p.p.maxDepth, p.p.sealed,
-           p.run_id, p.event_time
-    FROM (SELECT DISTINCT namespace, name, version FROM refs WHERE direction = 'input' OR version <> '') AS r
+           p.run_id, p.event_time, coalesce(p.p.contentDigest, r.digest)
+    FROM (SELECT namespace, name, version, max(digest) AS digest FROM refs
+          WHERE direction = 'input' OR version <> '' GROUP BY ALL) AS r
     LEFT JOIN produced AS p USING (namespace, name, version)
     WHERE NOT EXISTS (
         SELECT 1 FROM dataset_versions d
@@ -146,7 +152,8 @@ INGEST = [
         rows_augmented = coalesce(p.p.rowsByKind['augmented'], 0),
         rows_unknown = coalesce(p.p.rowsByKind['unknown'], 0), synthetic_fraction = p.p.syntheticFraction,
         non_real_fraction = p.p.nonRealFraction, max_depth = p.p.maxDepth, sealed = p.p.sealed,
-        produced_by_run = p.run_id, produced_at = p.event_time
+        produced_by_run = p.run_id, produced_at = p.event_time,
+        content_digest = coalesce(p.p.contentDigest, d.content_digest)
     FROM produced AS p
     WHERE d.namespace = p.namespace AND d.name = p.name AND d.version = p.version AND d.stage IS NULL
     """,
@@ -245,6 +252,6 @@ DELETE FROM staged WHERE rowid IN (
 """Drop events repeated in the batch, or already in the store (a journal line read twice)."""
 
 MANIFESTS_TO_LOAD = """
-SELECT DISTINCT version, manifest FROM refs
-WHERE manifest IS NOT NULL AND version <> '' AND version NOT IN (SELECT DISTINCT version FROM row_hashes)
+SELECT DISTINCT ON (digest) digest, manifest FROM refs
+WHERE manifest IS NOT NULL AND digest <> '' AND digest NOT IN (SELECT DISTINCT content_digest FROM row_hashes)
 """

@@ -171,15 +171,23 @@ class LineageStore:
                                   failed_only=failed_only)
 
     def check_outcomes(self, name: str, version: str, generation: int) -> dict[str, bool]:
-        """Check name -> whether its latest evaluation on this exact version of a dataset, in this
-        generation (0: unpartitioned), let it through: passed, or failed with WARN severity
-        (checks never evaluated on it are absent)."""
+        """Check name -> whether its latest evaluation on a dataset version, in this generation
+        (0: unpartitioned), let it through: passed, or failed with WARN severity (checks never
+        evaluated on it are absent).
+
+        Args:
+            name: The dataset name.
+            version: The exact version (materialization), or a content digest: then the
+                latest evaluation on any materialization of that content counts.
+            generation: The generation the checks were evaluated for.
+        """
         with self.connect() as connection:
             rows = connection.execute(
                 "SELECT r.check_name, arg_max(coalesce(r.passed, false) OR r.severity = 'WARN', r.evaluated_at) "
                 "FROM check_results AS r JOIN dataset_versions AS d USING (node_id) "
-                "WHERE d.name = ? AND d.version = ? AND r.generation = ? GROUP BY r.check_name",
-                [name, version, generation],
+                "WHERE d.name = $name AND (d.version = $version OR d.content_digest = $version) "
+                "AND r.generation = $generation GROUP BY r.check_name",
+                {"name": name, "version": version, "generation": generation},
             ).fetchall()
         return {check: bool(passed) for check, passed in rows}
 
@@ -345,11 +353,11 @@ class LineageStore:
             added = connection.execute("SELECT count(*) FROM staged").fetchall()[0][0]
             for statement in INGEST:
                 connection.execute(statement)
-            for version, manifest in connection.execute(MANIFESTS_TO_LOAD).fetchall():
+            for digest, manifest in connection.execute(MANIFESTS_TO_LOAD).fetchall():
                 path = self.layout.root / manifest
                 if path.is_file():
                     connection.execute(
-                        "INSERT INTO row_hashes SELECT ?, row_hash FROM read_parquet(?)", [version, str(path)]
+                        "INSERT INTO row_hashes SELECT ?, row_hash FROM read_parquet(?)", [digest, str(path)]
                     )
             connection.execute(
                 "INSERT OR REPLACE INTO ingested_files SELECT unnest($paths), unnest($offsets), now()",

@@ -1,14 +1,31 @@
-"""Content versions of stored datasets.
+"""Dataset versions: one per materialization, with a content digest kept alongside.
 
-A version identifies content, not a write: re-materializing a deterministic stage
-gives the same version, so the lineage graph does not grow with every re-run. Frames
-are versioned by their schema and the order-independent digest of their row hashes;
-other files (pickled models) by the SHA-256 of their bytes.
+A dataset *version* identifies one write: the materialization of a dataset (asset key
+and partition) by one OpenLineage run. Two materializations never share a version, even
+when their content is identical (an empty augmented output in generations 1 and 2, the
+same real arrivals every generation, a generation re-run after a failure): a shared
+version would merge them into one node of the lineage graph, whose ancestry then mixes
+generations and runs forward in time.
+
+The *content digest* identifies content: frames are digested by their schema and the
+order-independent digest of their row hashes, other files (pickled models) by the
+SHA-256 of their bytes. It is kept as a separate field wherever identity of content
+matters (row-hash manifests, "same data as" questions).
+
+When a step publishes an output it records the version next to the lineage journal
+(:func:`record_version`); a step reading a stored dataset refers to it by the recorded
+version (:func:`stored_version`), provided the file still holds the recorded content.
+A file written some other way (before versions were recorded, or by a process killed
+between writing it and recording it) has no matching record and is referred to by its
+content digest, the version such files always had.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +36,24 @@ from synth_pipeline.provenance import ROW_HASH_COLUMN
 _cache: dict[tuple[str, int, int], tuple[str, int | None]] = {}
 
 
+@dataclass(frozen=True)
+class StoredVersion:
+    """The version of a stored dataset and the digest of its content.
+
+    Attributes:
+        version: The materialization's version (the content digest when no publish of
+            this content was recorded).
+        digest: The content digest.
+        rows: Its row count (None for non-tabular files).
+    """
+
+    version: str
+    digest: str
+    rows: int | None
+
+
 def file_version(path: Path) -> tuple[str, int | None]:
-    """The content version of a stored file and its row count (None for non-tabular files).
+    """The content digest of a stored file and its row count (None for non-tabular files).
 
     Results are cached per (path, size, mtime) within the process.
     """
@@ -29,6 +62,46 @@ def file_version(path: Path) -> tuple[str, int | None]:
     if key not in _cache:
         _cache[key] = _parquet_version(path) if path.suffix == ".parquet" else (bytes_version(path), None)
     return _cache[key]
+
+
+def materialization_version(digest: str, *, name: str, partition: str | None, run_id: str) -> str:
+    """The version of one materialization: a digest of its content, dataset, partition and run.
+
+    Args:
+        digest: The content digest of what was written.
+        name: The dataset name (asset key).
+        partition: The partition (generation) written, None for unpartitioned assets.
+        run_id: The OpenLineage run id of the materialization (unique per write).
+    """
+    identity = "\x1f".join((name, partition or "", run_id, digest))
+    return hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+def record_version(record: Path, version: str, digest: str, *, run_id: str) -> None:
+    """Record that the stored file now holds ``version`` (whose content digest is ``digest``)."""
+    # Replaced by rename, but neither fsynced nor named like atomic_write's temporary files:
+    # a lost or torn record only makes readers fall back to the content digest.
+    record.parent.mkdir(parents=True, exist_ok=True)
+    partial = record.with_name(f"{record.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps({"version": version, "digest": digest, "run_id": run_id}))
+    os.replace(partial, record)
+
+
+def stored_version(path: Path, record: Path) -> StoredVersion:
+    """The version of the stored file ``path``, as recorded in ``record`` when its content matches.
+
+    Args:
+        path: The stored dataset file.
+        record: Where its publish recorded the version (see :func:`record_version`).
+    """
+    digest, rows = file_version(path)
+    try:
+        recorded = json.loads(record.read_bytes())
+    except (FileNotFoundError, ValueError):
+        recorded = {}
+    if recorded.get("digest") == digest and isinstance(recorded.get("version"), str):
+        return StoredVersion(version=recorded["version"], digest=digest, rows=rows)
+    return StoredVersion(version=digest, digest=digest, rows=rows)
 
 
 def _parquet_version(path: Path) -> tuple[str, int]:

@@ -5,7 +5,9 @@ repeated rows (Shumailov et al., Nature 2024). Each monitor compares a dataset w
 real rows it should resemble, and is scaled so that 1.0 means "as diverse as real data":
 
 - **variance ratio**, per numeric column: variance in the data over variance in the real
-  rows. The monitor is the smallest ratio over columns.
+  rows. The monitor is the smallest ratio over columns (lost spread); the largest is
+  kept too (over-dispersion: generated values spread far wider than real ones is a
+  fidelity defect as well).
 - **category coverage**, per categorical column: the share of real categories present,
   over the share a random sample of the same number of real rows would cover (its
   expectation, ``mean(1 - (1 - p_c)^n)`` over categories ``c`` with real frequency
@@ -13,13 +15,20 @@ real rows it should resemble, and is scaled so that 1.0 means "as diverse as rea
   monitor is the smallest value over columns, capped at 1.
 - **tail coverage**: the share of values beyond the real 1st and 99th percentiles, over
   the real share beyond them (about 2 %), pooled over numeric columns (single columns
-  are too noisy on small samples).
+  are too noisy on small samples). Far above 1 means generated tails much wider than
+  real ones.
 - **distinct-row ratio**: distinct rows (by content hash) over rows, relative to the
   same ratio in the real rows.
 
-Variance and tail figures of a few dozen rows are noisy, so each also has a one-sided
-95 % upper confidence bound (chi-square for a variance, Clopper-Pearson for the tail
-share); the checks fail a dataset only when even that bound is below the limit.
+Variance and tail figures of a few dozen rows are noisy, so each also has one-sided
+95 % confidence bounds (chi-square for a variance, Clopper-Pearson for the tail share):
+the upper bound is compared with a lower limit (lost diversity), the lower bound with
+an upper limit (over-dispersion); the checks fail a dataset only when even that bound
+is beyond the limit.
+
+A monitor with nothing to measure (no categorical column; no numeric column with values
+beyond the real 1st/99th percentiles, e.g. an all-binary table; every numeric column
+constant in the real rows) is NaN, and :attr:`DiversityReport.unmeasured` says why.
 """
 
 from __future__ import annotations
@@ -47,23 +56,68 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def variance_ratios(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
-    """Variance of each numeric column in ``data`` over its variance in ``real``."""
+    """Variance of each numeric column in ``data`` over its variance in ``real``.
+
+    Columns constant in ``real`` (the ratio is undefined) and columns with fewer than 2
+    values in ``data`` (no variance) are left out.
+    """
     ratios = {}
     for column in columns:
         real_variance = float(real[column].astype("float64").var())
-        if real_variance > 0 and np.isfinite(real_variance):
-            variance = float(data[column].astype("float64").var())
+        values = data[column].astype("float64")
+        if real_variance > 0 and np.isfinite(real_variance) and values.notna().sum() >= 2:
+            variance = float(values.var())
             ratios[column] = (variance if np.isfinite(variance) else 0.0) / real_variance
     return ratios
 
 
-def variance_upper_bound(ratio: float, rows: int) -> float:
-    """One-sided 95 % upper bound of a variance ratio estimated from ``rows`` values (chi-square)."""
+def variance_ratio_dof(rows: int, real_rows: int, excess_kurtosis: float) -> float:
+    """Effective degrees of freedom of a variance ratio's sampling distribution.
+
+    The sample variance of ``n`` values has relative variance ``2/(n-1) + k/n``, with
+    ``k`` the column's excess kurtosis (0 for normal data, where ``(n-1) s^2/sigma^2`` is
+    chi-square with ``n-1`` degrees of freedom); the real side's variance adds its own
+    term. Matching that relative variance with a scaled chi-square (Satterthwaite's
+    approximation, Box 1953 on the non-robustness of variance tests) gives
+    ``d = 2 / (relative variance)``: ``n-1`` for normal data and a large real side, far
+    fewer for a heavy-tailed column, whose few dozen generated values say little about
+    its variance. Without it a healthy generator fails on skewed columns by chance.
+
+    Args:
+        rows: Values the variance was estimated from (generated side).
+        real_rows: Values of the real side.
+        excess_kurtosis: The real column's excess kurtosis (negative values count as 0).
+    """
+    kurtosis = max(float(excess_kurtosis), 0.0) if np.isfinite(excess_kurtosis) else 0.0
+    relative = 2.0 / (rows - 1) + kurtosis / rows
+    if real_rows >= 2:
+        relative += 2.0 / (real_rows - 1) + kurtosis / real_rows
+    return 2.0 / relative
+
+
+def variance_upper_bound(ratio: float, rows: int, *, real_rows: int = 0, excess_kurtosis: float = 0.0) -> float:
+    """One-sided 95 % upper bound of a variance ratio estimated from ``rows`` values.
+
+    Chi-square with :func:`variance_ratio_dof` degrees of freedom (exact for normal data
+    and a large real side: ``real_rows=0`` and ``excess_kurtosis=0`` give the classic
+    chi-square bound with ``rows - 1`` degrees of freedom).
+    """
     from scipy.stats import chi2
 
     if rows < 2:
         return float("inf")
-    return float(ratio * (rows - 1) / chi2.ppf(0.05, rows - 1))
+    dof = variance_ratio_dof(rows, real_rows, excess_kurtosis)
+    return float(ratio * dof / chi2.ppf(0.05, dof))
+
+
+def variance_lower_bound(ratio: float, rows: int, *, real_rows: int = 0, excess_kurtosis: float = 0.0) -> float:
+    """One-sided 95 % lower bound of a variance ratio (see :func:`variance_upper_bound`)."""
+    from scipy.stats import chi2
+
+    if rows < 2:
+        return 0.0
+    dof = variance_ratio_dof(rows, real_rows, excess_kurtosis)
+    return float(ratio * dof / chi2.ppf(0.95, dof))
 
 
 def category_coverages(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
@@ -99,6 +153,17 @@ class TailCounts:
         upper = 1.0 if tail == values else float(beta.ppf(0.95, tail + 1, values - tail))
         return tail / values / expected, upper / expected
 
+    def lower_bound(self) -> float:
+        """One-sided 95 % lower bound of the pooled tail coverage (Clopper-Pearson); NaN without values."""
+        from scipy.stats import beta
+
+        tail, values = sum(self.data_tail.values()), sum(self.data_values.values())
+        if not values:
+            return float("nan")
+        expected = sum(self.real_share[c] * self.data_values[c] for c in self.data_values) / values
+        lower = 0.0 if tail == 0 else float(beta.ppf(0.05, tail, values - tail + 1))
+        return lower / expected
+
     def per_column(self) -> dict[str, float]:
         """Each column's tail coverage."""
         return {c: self.data_tail[c] / self.data_values[c] / self.real_share[c] for c in self.data_values}
@@ -131,8 +196,8 @@ def distinct_ratio(frame: pd.DataFrame) -> float:
 class DiversityReport:
     """The four collapse monitors of one dataset (see the module docs).
 
-    A monitor with nothing to measure (e.g. no categorical column) is NaN and is not
-    compared with the policy.
+    A monitor with nothing to measure (e.g. no categorical column) is NaN, is not
+    compared with the policy, and :attr:`unmeasured` says why.
     """
 
     rows: int
@@ -145,14 +210,20 @@ class DiversityReport:
     tail_coverage: float
     tail_coverage_upper_bound: float
     distinct_row_ratio: float
+    max_variance_ratio: float = float("nan")
+    max_variance_lower_bound: float = float("nan")
+    max_variance_column: str | None = None
+    tail_coverage_lower_bound: float = float("nan")
     variance_ratios: dict[str, float] = field(default_factory=dict)
     category_coverages: dict[str, float] = field(default_factory=dict)
     tail_coverages: dict[str, float] = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)
+    """Monitor (``variance``, ``category``, ``tail``, ``distinct``) -> why it has nothing to measure."""
 
     def headline(self) -> dict[str, Any]:
-        """The four monitors and sizes, without the per-column figures."""
+        """The monitors and sizes, without the per-column figures."""
         figures = asdict(self)
-        for per_column in ("variance_ratios", "category_coverages", "tail_coverages"):
+        for per_column in ("variance_ratios", "category_coverages", "tail_coverages", "unmeasured"):
             figures.pop(per_column)
         return figures
 
@@ -164,18 +235,49 @@ def _smallest(values: dict[str, float]) -> tuple[float, str | None]:
     return values[column], column
 
 
+def _largest(values: dict[str, float]) -> tuple[float, str | None]:
+    if not values:
+        return float("nan"), None
+    column = max(values, key=values.__getitem__)
+    return values[column], column
+
+
+def _unmeasured(data: pd.DataFrame, real: pd.DataFrame, numeric: list[str], categorical: list[str],
+                variances: dict[str, float], categories: dict[str, float], tails: TailCounts) -> dict[str, str]:
+    reasons = {}
+    if not variances:
+        if not numeric:
+            reasons["variance"] = "no numeric column"
+        elif all(real[c].astype("float64").nunique() < 2 for c in numeric):
+            reasons["variance"] = "every numeric column is constant in the real rows"
+        else:
+            reasons["variance"] = "no numeric column holds 2 or more values in the data"
+    if not categories:
+        reasons["category"] = "no categorical column" if not categorical else "no categorical column has real values"
+    if not tails.data_values:
+        reasons["tail"] = ("no numeric column has values beyond the real 1st/99th percentiles"
+                           + (" (binary or low-cardinality columns)" if numeric else " (no numeric column)"))
+    if len(real) == 0:
+        reasons["distinct"] = "no real rows to compare with"
+    return reasons
+
+
 def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport:
     """The collapse monitors of ``data`` against the ``real`` rows (both with provenance columns)."""
     columns = [c for c in user_columns(data) if c in real.columns]
     numeric = _numeric_columns(real, columns)
     categorical = [c for c in columns if c not in numeric]
     variances = variance_ratios(data, real, numeric)
-    upper_bounds = {c: variance_upper_bound(r, int(data[c].notna().sum())) for c, r in variances.items()}
+    spread = {c: {"rows": int(data[c].notna().sum()), "real_rows": int(real[c].notna().sum()),
+                  "excess_kurtosis": float(real[c].astype("float64").kurt())} for c in variances}
+    upper_bounds = {c: variance_upper_bound(r, **spread[c]) for c, r in variances.items()}
+    lower_bounds = {c: variance_lower_bound(r, **spread[c]) for c, r in variances.items()}
     categories = category_coverages(data, real, categorical)
     tails = tail_counts(data, real, numeric)
     tail_coverage, tail_upper = tails.coverage()
     real_distinct = distinct_ratio(real)
     smallest_upper, variance_column = _smallest(upper_bounds)
+    largest_lower, wide_column = _largest(lower_bounds)
     smallest_category, category_column = _smallest(categories)
     return DiversityReport(
         rows=len(data), real_rows=len(real),
@@ -183,6 +285,10 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
         min_variance_upper_bound=smallest_upper, min_variance_column=variance_column,
         min_category_coverage=smallest_category, min_category_column=category_column,
         tail_coverage=tail_coverage, tail_coverage_upper_bound=tail_upper,
-        distinct_row_ratio=distinct_ratio(data) / real_distinct if real_distinct else float("nan"),
+        distinct_row_ratio=distinct_ratio(data) / real_distinct if len(real) else float("nan"),
+        max_variance_ratio=max(variances.values()) if variances else float("nan"),
+        max_variance_lower_bound=largest_lower, max_variance_column=wide_column,
+        tail_coverage_lower_bound=tails.lower_bound(),
         variance_ratios=variances, category_coverages=categories, tail_coverages=tails.per_column(),
+        unmeasured=_unmeasured(data, real, numeric, categorical, variances, categories, tails),
     )

@@ -30,6 +30,11 @@ from synth_pipeline.storage import DatasetStore
 
 MONITORED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
 """Stages whose quality figures the report gathers (those present in the store)."""
+DATA_STAGES_PER_GENERATION = (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
+"""Per-generation data stages whose empty generations the report names (their checks are skipped)."""
+EMPTY_COLUMNS = ("stage", "generation", "reason")
+_CHECKED_STAGES = {"privacy": (Stage.SYNTHETIC, Stage.AUGMENTED), "utility": (Stage.SYNTHETIC, Stage.AUGMENTED)}
+"""Monitors whose check runs on fewer stages than :data:`MONITORED_STAGES`."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class ReportData:
         privacy: The privacy check's figures, likewise.
         utility: The utility check's figures, likewise.
         notes: What is missing and why (e.g. a generation without an evaluation).
+        empty: Stored per-generation stages that hold no rows, up to the report's
+            generation: ``stage``, ``generation``, ``reason`` (``no rows: ...``). Every
+            check on such a stage is skipped; the monitor tables show it as ``skipped``.
     """
 
     pipeline: str
@@ -64,6 +72,7 @@ class ReportData:
     privacy: pd.DataFrame
     utility: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    empty: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(EMPTY_COLUMNS)))
 
 
 def gather_composition(
@@ -144,10 +153,45 @@ def gather_scores(
     return pd.DataFrame(rows, columns=columns)
 
 
+def gather_empty(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, through: int) -> pd.DataFrame:
+    """Stored generations (up to ``through``) of the per-generation data stages that hold no rows.
+
+    Reads only each Parquet file's footer (its row count).
+
+    Returns:
+        ``stage``, ``generation`` and ``reason`` (why the stage is empty, ``no rows: ...``).
+    """
+    import pyarrow.parquet as pq
+
+    from synth_pipeline.no_rows import no_rows_reason
+
+    rows = [
+        {"stage": stage.value, "generation": generation, "reason": no_rows_reason(stage, generation)}
+        for stage in DATA_STAGES_PER_GENERATION if stage in keys
+        for generation in store.stored_generations(keys[stage], through=through)
+        if pq.ParquetFile(store.parquet_path(keys[stage], str(generation))).metadata.num_rows == 0
+    ]
+    return pd.DataFrame(rows, columns=list(EMPTY_COLUMNS))
+
+
 def gather_monitor(
-    store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], monitor: str, *, through: int
+    store: DatasetStore,
+    keys: Mapping[Stage, dg.AssetKey],
+    monitor: str,
+    *,
+    through: int,
+    empty: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One monitor's stored figures for the monitored stages, up to generation ``through``.
+
+    Args:
+        store: The pipeline's dataset store.
+        keys: Asset key of each stage.
+        monitor: The monitor's name.
+        through: The last generation to include.
+        empty: Empty stages (:func:`gather_empty`): each monitored one gets a row with
+            ``rows`` 0 and ``verdict`` ``skipped`` (its check measured nothing), unless a
+            figure is stored for it.
 
     Returns:
         One row per stage and generation, with a ``stage`` column; empty when none is stored.
@@ -158,8 +202,20 @@ def gather_monitor(
             continue
         history = store.monitor_history(keys[stage], monitor)
         if history.empty or "generation" not in history:
-            continue
+            history = pd.DataFrame(columns=["generation"])
         history = history[history["generation"] <= through].copy()
+        checked = stage in _CHECKED_STAGES.get(monitor, MONITORED_STAGES)
+        skipped = [] if empty is None or not checked else [
+            {"generation": int(row.generation), "rows": 0, "passed": True, "verdict": "skipped",
+             "reason": row.reason}
+            for row in empty[empty["stage"] == stage.value].itertuples()
+            if int(row.generation) not in set(history["generation"])
+        ]
+        if skipped:
+            history = pd.concat([history, pd.DataFrame(skipped)], ignore_index=True) if len(history) else \
+                pd.DataFrame(skipped)
+        if history.empty:
+            continue
         history.insert(0, "stage", stage.value)
         frames.append(history)
     if not frames:
@@ -202,14 +258,15 @@ def gather_report_data(
     missing_scores = sorted(set(composition["generation"]) - set(scores["generation"]))
     if missing_scores:
         notes.append(f"no stored evaluation for generation(s) {_ranges(missing_scores)}")
+    empty = gather_empty(store, keys, through=generation)
     monitors = {
-        name: gather_monitor(store, keys, name, through=generation)
+        name: gather_monitor(store, keys, name, through=generation, empty=empty)
         for name in (DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR)
     }
     return ReportData(
         pipeline=pipeline, generation=generation, composition=composition, class_fractions=class_fractions,
         scores=scores, diversity=monitors[DIVERSITY_MONITOR], privacy=monitors[PRIVACY_MONITOR],
-        utility=monitors[UTILITY_MONITOR], notes=notes,
+        utility=monitors[UTILITY_MONITOR], notes=notes, empty=empty,
     )
 
 

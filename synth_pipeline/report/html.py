@@ -27,6 +27,7 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; }
 th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #2a7a2a; } .failed { color: #b22222; font-weight: bold; } .warning { color: #b86e00; }
+.skipped { color: #555; font-style: italic; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
 """
@@ -34,16 +35,20 @@ dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
 Column = tuple[str, str, str]
 """(frame column, header, format): format ``d`` integer, ``f`` 3 decimals, ``s`` text, ``b`` verdict."""
 
-_VERDICT_CLASS = {"passed": "ok", "failed": "failed", "warning": "warning"}
+_VERDICT_CLASS = {"passed": "ok", "failed": "failed", "warning": "warning", "skipped": "skipped"}
 
 
 def verdicts(frame: pd.DataFrame) -> pd.Series:
-    """Each stored check result as ``passed``, ``failed`` (blocking) or ``warning`` (failed, not blocking)."""
+    """Each stored check result as ``passed``, ``failed`` (blocking), ``warning`` (failed, not blocking)
+    or ``skipped`` (no rows to measure: a ``verdict`` of ``skipped``)."""
     if "passed" not in frame:
         return pd.Series(dtype=object, index=frame.index)
     blocking = frame["blocking"].fillna(True) if "blocking" in frame else pd.Series(True, index=frame.index)
     failed = blocking.map(lambda b: "failed" if bool(b) else "warning")
-    return frame["passed"].astype(bool).map({True: "passed"}).fillna(failed)
+    shown = frame["passed"].astype(bool).map({True: "passed"}).fillna(failed)
+    if "verdict" in frame:
+        shown = shown.mask(frame["verdict"] == "skipped", "skipped")
+    return shown
 
 
 def png_data_uri(png: bytes) -> str:
@@ -104,13 +109,16 @@ SCORE_COLUMNS: list[Column] = [
 UTILITY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("tstr_score", "trained on generated", "f"),
     ("trtr_score", "trained on real", "f"), ("tstr_trtr_ratio", "ratio", "f"),
+    ("tstr_trtr_ratio_upper_bound", "its 95 % upper bound", "f"),
     ("limit_tstr_trtr_ratio", "limit (min)", "f"), ("passed", "check", "b"),
 ]
 DIVERSITY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("rows", "rows", "d"),
     ("min_variance_ratio", "variance ratio", "f"), ("min_variance_upper_bound", "its 95 % bound", "f"),
     ("min_variance_column", "smallest in column", "s"), ("min_category_coverage", "category coverage", "f"),
+    ("max_variance_ratio", "largest variance ratio", "f"), ("max_variance_lower_bound", "its 95 % lower bound", "f"),
     ("tail_coverage", "tail coverage", "f"), ("tail_coverage_upper_bound", "its 95 % bound", "f"),
+    ("tail_coverage_lower_bound", "its 95 % lower bound", "f"),
     ("distinct_row_ratio", "distinct rows", "f"), ("passed", "check", "b"),
 ]
 PRIVACY_COLUMNS: list[Column] = [
@@ -160,6 +168,9 @@ def _summary(data: ReportData) -> str:
         items.append(("scores", "not evaluated"))
     for name, frame in (("diversity", data.diversity), ("privacy", data.privacy), ("utility", data.utility)):
         items.append((f"{name} checks", _verdicts(frame, data.generation)))
+    for row in data.empty[data.empty["generation"] == data.generation].itertuples():
+        items.append((f"{row.stage} (no rows)",
+                      f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}'))
     return '<dl class="summary">' + "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 

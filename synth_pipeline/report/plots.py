@@ -281,13 +281,14 @@ def diversity_plot(data: ReportData) -> bytes | None:
 PRIVACY_PANELS = (
     ("dcr_share", "dcr_share_lower_bound", "limit_dcr_share", "DCR share (0.5: no memorization)"),
     ("membership_auc", "membership_auc_lower_bound", "limit_membership_auc", "membership AUC (0.5: no leak)"),
-    ("exact_copy_fraction", None, "limit_exact_copy_fraction", "exact copies (share of rows)"),
+    ("excess_copy_fraction", "excess_copy_fraction_lower_bound", "limit_exact_copy_fraction",
+     "copies beyond chance (share of rows)"),
 )
 """(figure, its 95 % lower bound or None, stored limit, title) of each privacy panel."""
 
 
 def privacy_plot(data: ReportData) -> bytes | None:
-    """DCR share, membership-inference AUC and exact-copy share per generation and stage."""
+    """DCR share, membership-inference AUC and the share of copies beyond chance per generation and stage."""
     privacy = data.privacy
     if privacy.empty:
         return None
@@ -298,6 +299,9 @@ def privacy_plot(data: ReportData) -> bytes | None:
         _limit(panel, privacy, limit)
         _generation_axis(panel, _span(data), title=title)
         top = 1.02 if band else _top(privacy, (column, limit), 0.05)
-        panel.set_ylim(-0.02 * top, top)  # points at 0 (no copies) stay visible above the axis
+        shown = [name for name in (column, band) if name and name in privacy]
+        lowest = float(privacy[shown].min().min()) if shown else 0.0
+        # points at 0 (no copies) stay visible above the axis; a copy bound below 0 (fewer than chance) too
+        panel.set_ylim(min(-0.02 * top, lowest * 1.05 if lowest == lowest else 0.0), top)
     _figure_legend(figure, list(axes[0]))
     return to_png(figure)

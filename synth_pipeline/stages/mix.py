@@ -1,13 +1,21 @@
 """The training mix: each generation's training set, assembled from the data stages."""
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
-from synth_pipeline.provenance import GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, combine
+from synth_pipeline.provenance import (
+    DATASET_COLUMN,
+    GENERATION_COLUMN,
+    KIND_COLUMN,
+    ROW_HASH_COLUMN,
+    ProvenanceKind,
+    combine,
+)
 from synth_pipeline.spec import GenerationMode, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
@@ -29,13 +37,42 @@ def assemble_mix(
     """This generation's training set.
 
     ``replace`` keeps only the new rows. ``accumulate`` keeps the previous mix and adds
-    the new rows it does not already hold (by content hash), so real rows that arrive
-    again are not counted twice.
+    the new rows that are not records it already holds, so real rows that arrive again
+    are not counted twice. A record is its content, generation stamp, kind and dataset,
+    counted as a multiset (see :func:`new_records`): a new copy of content the previous
+    mix holds (another real row with the same values, a synthetic row of a later
+    generation) is a new record and is added.
     """
     if mode is GenerationMode.REPLACE or previous is None:
         return new_rows.reset_index(drop=True)
-    unseen = ~new_rows[ROW_HASH_COLUMN].isin(previous[ROW_HASH_COLUMN])
-    return combine([previous, new_rows[unseen]])
+    return combine([previous, new_rows[new_records(new_rows, previous)]])
+
+
+RECORD_COLUMNS = (ROW_HASH_COLUMN, GENERATION_COLUMN, KIND_COLUMN, DATASET_COLUMN)
+
+
+def new_records(rows: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
+    """Which of ``rows`` are records ``held`` does not hold, counted as a multiset.
+
+    Rows with equal content hash, generation stamp, kind and dataset are copies of one
+    record; if ``held`` has ``k`` copies, the first ``k`` copies in ``rows`` are held
+    already and the others are new.
+
+    Args:
+        rows: Provenance-tagged rows.
+        held: Provenance-tagged rows already held.
+
+    Returns:
+        A boolean array aligned with ``rows``, True for new records.
+    """
+    if rows.empty or held.empty:
+        return np.ones(len(rows), dtype=bool)
+    columns = list(RECORD_COLUMNS)
+    held_copies = held.groupby(columns, sort=False, dropna=False).size().rename("_held").reset_index()
+    keys = rows[columns].reset_index(drop=True)
+    keys["_copy"] = keys.groupby(columns, sort=False, dropna=False).cumcount()
+    merged = keys.merge(held_copies, on=columns, how="left")
+    return (merged["_copy"] >= merged["_held"].fillna(0)).to_numpy()
 
 
 def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.AssetsDefinition:

@@ -1,4 +1,10 @@
-"""Reading the previous generation's training mix, refusing one that failed its checks."""
+"""Reading the previous generation's training mix, refusing one that failed its checks.
+
+When the mix a generation needs is missing or quarantined, the error says why and how to
+go on, in the situation at hand: generation g-1 was never run; or a blocking check on one
+of its assets (named, with its evidence line from the quarantine record) stopped it
+before its mix; or a step failed before the mix; or the mix itself failed a check.
+"""
 
 import dagster as dg
 import pandas as pd
@@ -14,14 +20,14 @@ ALLOW_FAILED_PREVIOUS = Field(
     "(for simulations of the loop only; recorded in the metadata).",
 )
 
-
 def read_previous_mix(
     store: DatasetStore, mix_key: dg.AssetKey, generation: int, *, allow_failed: bool, log: dg.DagsterLogManager
 ) -> pd.DataFrame:
     """Generation ``generation``'s stored training mix.
 
     Raises:
-        GenerationError: It was never materialized, or a blocking check failed on it and
+        GenerationError: It was never materialized (the message says why: see
+            :func:`missing_mix_explanation`), or a blocking check failed on it and
             ``allow_failed`` is off: a mix that broke the policy must not seed the next
             generation.
     """
@@ -29,17 +35,80 @@ def read_previous_mix(
     try:
         previous = store.read(mix_key, partition)
     except StoredDataNotFoundError as error:
-        raise GenerationError(
-            f"generation {generation} of {mix_key.to_user_string()} has not been materialized: run the "
-            f"generations in order (synth-pipeline run --generations {generation + 1})"
-        ) from error
+        raise GenerationError(missing_mix_explanation(store, mix_key, generation)) from error
     failed = store.quarantine_reasons(mix_key, partition)
     if failed and not allow_failed:
         raise GenerationError(
-            f"generation {generation} of {mix_key.to_user_string()} failed blocking checks {sorted(failed)} "
-            f"({'; '.join(failed.values())}); fix and re-run generation {generation} before building on it, "
-            "or set allow_failed_previous for a simulation"
+            f"generation {generation} of {mix_key.to_user_string()} failed blocking checks "
+            + "; ".join(f"{name} ({reason})" for name, reason in sorted(failed.items()))
+            + f". To go on: fix the cause and run generation {generation} again (synth-pipeline run --start "
+            f"{generation}) before building on it; or build on it knowingly, for a simulation of the loop, with "
+            "allow_failed_previous: true in the synthetic and training_mix run config (synth-pipeline run "
+            "--keep-going sets it)"
         )
     if failed:
         log.warning(f"building on generation {generation}, which failed checks {sorted(failed)} (allowed by config)")
     return previous
+
+
+def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generation: int) -> str:
+    """Why generation ``generation``'s training mix is not stored, and how to go on.
+
+    Looks at what the generation left in the store: quarantine records of blocking checks
+    that failed on its assets (check, asset and evidence line), else whether any of its
+    assets is stored at all (a run that stopped on a failed step) or none (never run).
+    Assets count as the pipeline's when their key shares the mix key's prefix.
+    """
+    where = f"generation {generation} of {mix_key.to_user_string()}"
+    following = generation + 1
+    blocked = generation_quarantines(store, mix_key, generation)
+    if blocked:
+        checks = "; ".join(f"check {check} on {asset}, generation {generation}: {reason}"
+                           for asset, check, reason in blocked)
+        return (
+            f"{where} was not built: blocking check(s) failed in generation {generation} and stopped it before its "
+            f"training mix ({checks}). To go on: fix that cause and run generation {generation} again "
+            f"(synth-pipeline run --start {generation}), then generation {following}. A later generation cannot "
+            f"skip it: generation {following}'s checks measure the growth of the synthetic share against it, and "
+            "allow_failed_previous (--keep-going) cannot help, since no mix was built to build on"
+        )
+    if generation_stored(store, mix_key, generation):
+        return (
+            f"{where} was not built: generation {generation}'s run stopped before its training mix, and no "
+            "synth-pipeline check recorded a failure (a step failed, or a blocking check of your own: see that "
+            "run's errors in the Dagster UI or in synth-pipeline run's output). To go "
+            f"on: fix that cause and run generation {generation} again (synth-pipeline run --start {generation}), "
+            f"then generation {following}"
+        )
+    return (
+        f"{where} has not been materialized: generation {generation} has not been run under {store.root}. Run the "
+        f"generations in order: generation {generation} first (synth-pipeline run --start {generation}), or all "
+        f"from generation 1 (synth-pipeline run --generations {following})"
+    )
+
+
+def _pipeline_assets(store: DatasetStore, mix_key: dg.AssetKey) -> list[dg.AssetKey]:
+    """Asset keys with a directory in the store that share ``mix_key``'s prefix (its pipeline's assets)."""
+    prefix = mix_key.path[:-1]
+    base = store.root.joinpath(*prefix)
+    if not base.is_dir():
+        return []
+    return [dg.AssetKey([*prefix, child.name]) for child in sorted(base.iterdir()) if child.is_dir()]
+
+
+def generation_quarantines(
+    store: DatasetStore, mix_key: dg.AssetKey, generation: int
+) -> list[tuple[str, str, str]]:
+    """``(asset, check, reason)`` for each blocking check that failed on a generation's stored assets."""
+    partition = generation_key(generation)
+    return [
+        (key.to_user_string(), check, reason)
+        for key in _pipeline_assets(store, mix_key)
+        for check, reason in sorted(store.quarantine_reasons(key, partition).items())
+    ]
+
+
+def generation_stored(store: DatasetStore, mix_key: dg.AssetKey, generation: int) -> bool:
+    """Whether any of the pipeline's assets is stored for a generation (its run started)."""
+    partition = generation_key(generation)
+    return any(store.exists(key, partition) for key in _pipeline_assets(store, mix_key))

@@ -15,7 +15,7 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
 from synth_pipeline.sources import check_schema, describe, load_source, stored_column_families
 from synth_pipeline.spec import SourceSpec
-from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64
+from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64, record_keys
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 
@@ -134,12 +134,15 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
 def arrival_batch(train: pd.DataFrame, *, generation: int, batches: int, seed: int) -> pd.DataFrame:
     """The real rows arriving in ``generation``: batch ``(generation - 1) mod batches``.
 
-    Rows are ordered by a seeded score of their content hash and cut into ``batches``
-    near-equal batches, so the assignment does not depend on row order. Each row is
-    stamped with the generation it first arrived in: once the batches run out, rows
-    arrive again but are not fresh.
+    Rows are ordered by a seeded score of their record key (content hash and occurrence
+    number, see :func:`~synth_pipeline.splitting.record_keys`) and cut into ``batches``
+    near-equal batches, so the assignment does not depend on row order and copies of one
+    row arrive in different batches like any other rows. Each row is stamped with the
+    generation it first arrived in: once the batches run out, rows arrive again but are
+    not fresh.
     """
-    order = np.argsort(mix64(train[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64) ^ np.uint64(seed + 1)), kind="stable")
+    keys = record_keys(train[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64))
+    order = np.argsort(mix64(keys ^ np.uint64(seed + 1)), kind="stable")
     batch = (generation - 1) % batches
     arrivals = train.iloc[np.sort(np.array_split(order, batches)[batch])].reset_index(drop=True)
     arrivals[GENERATION_COLUMN] = np.int32(batch + 1)

@@ -13,7 +13,7 @@ from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
-from synth_pipeline.synthesizers import fit_and_sample
+from synth_pipeline.synthesizers import Synthesis, synthesize
 
 
 class SynthesizerConfig(dg.Config):
@@ -70,14 +70,14 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
             features = fit_input[user_columns(fit_input)]
             if num_rows:
-                sampled = fit_and_sample(
+                synthesis = synthesize(
                     features, label_column=spec.label_column, method=method, params=params,
                     num_rows=num_rows, seed=spec.seed + generation, log=context.log,
                 )
             else:
-                sampled = features.iloc[0:0]
+                synthesis = Synthesis(features.iloc[0:0])
             frame = tag_rows(
-                sampled, kind=ProvenanceKind.SYNTHETIC, generation=generation,
+                synthesis.rows, kind=ProvenanceKind.SYNTHETIC, generation=generation,
                 dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
             )
             from synth_pipeline.lineage.facets import Generator
@@ -96,11 +96,21 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                         "fitted_on": fitted_on,
                         "fit_rows": len(fit_input),
                         "fit_max_depth": depth - 1,
+                        **_collapsed_column_metadata(synthesis),
                     },
                 ),
             )
 
     return synthetic
+
+
+def _collapsed_column_metadata(synthesis: Synthesis) -> dict[str, dg.MetadataValue]:
+    """Columns the synthesizer collapsed: what was detected, what was changed, whether it held."""
+    return {
+        "collapsed_columns": dg.MetadataValue.json([r.as_metadata() for r in synthesis.recoveries]),
+        "collapsed_columns_left": dg.MetadataValue.json([r.column for r in synthesis.recoveries if not r.recovered]),
+        "marginal_overrides": dg.MetadataValue.json(synthesis.marginal_overrides),
+    }
 
 
 def _rows_to_sample(config: SynthesizerConfig, settings: SynthesizerSpec, arrivals: int) -> int:

@@ -1,0 +1,135 @@
+"""Small samples (issue 13, defect 3): fidelity and utility judged on confidence bounds, and
+not judged at all (a warning naming the fix) below the policy's minimum rows.
+
+Real data throughout: sklearn's bundled wine (178 rows) and breast-cancer tables, real
+Gaussian-copula fits, real Dagster materializations.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.model_selection import train_test_split
+
+from conftest import fast_spec
+from synth_pipeline import SourceSpec, SynthPolicy, build_synth_pipeline
+from synth_pipeline.provenance import ProvenanceKind, tag_rows
+from synth_pipeline.quality import fidelity
+from synth_pipeline.quality.utility import balanced_accuracy, utility_scores
+from synth_pipeline.verdicts import RuleOutcome, Verdict
+
+FACTORY = "synth_pipeline.modeling:default_classifier"
+
+
+def _tag(frame: pd.DataFrame, kind: ProvenanceKind = ProvenanceKind.REAL) -> pd.DataFrame:
+    return tag_rows(frame.reset_index(drop=True), kind=kind, generation=1, dataset=f"t/{kind.value}",
+                    depth=0 if kind is ProvenanceKind.REAL else 1)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    # Seven of the 13 features keep the quality reports (per column pair) fast.
+    frame = load_wine(as_frame=True).frame.iloc[:, [0, 1, 4, 6, 9, 11, 12, 13]]
+    train, holdout = train_test_split(frame, test_size=0.4, stratify=frame["target"], random_state=0)
+    return _tag(train), _tag(holdout)
+
+
+def _check(run, stage: str, name: str):
+    return next(c for c in run.checks if c.name == name and c.asset_key.endswith(f"/{stage}"))
+
+
+def test_two_smote_rows_on_wine_are_not_judged_and_every_figure_carries_its_bound(runner, tmp_path: Path):
+    source = tmp_path / "wine.csv"
+    load_wine(as_frame=True).frame.to_csv(source, index=False)
+    pipeline = build_synth_pipeline(fast_spec("wine", real_source=SourceSpec(path=str(source)), unknown_source=None))
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=30), quality_checks=True)
+
+    smote_rows = _check(run, "augmented", "fidelity").metadata["generated_rows"]
+    assert 0 < smote_rows < 30  # a handful of SMOTE rows: the case that used to fail every generation
+    for name in ("fidelity", "utility"):
+        check = _check(run, "augmented", name)
+        if name == "fidelity":
+            assert not check.passed and check.severity == "WARN", check.metadata["evidence"]
+            assert f"not enough rows to judge: {smote_rows} generated rows < 30" in check.metadata["evidence"]
+            assert "min_fidelity_rows" in check.metadata["fix"]
+        else:  # real arrivals + SMOTE rows train the second model: enough rows, judged on its bound
+            assert check.metadata["verdict"] in ("pass", "fail")
+            assert check.metadata["confidence_bound"] >= check.metadata["observed"]
+
+    fidelity_check = _check(run, "synthetic", "fidelity").metadata  # about 27 synthetic rows
+    assert fidelity_check["sample_size"] == fidelity_check["generated_rows"]
+    utility = _check(run, "synthetic", "utility").metadata
+    assert utility["utility_fits"] >= 1 and utility["sample_size"] == utility["holdout_rows"]
+    evaluation = _check(run, "evaluation", "evaluation_on_real").metadata
+    if evaluation["verdict"] in ("pass", "fail"):
+        assert evaluation["confidence_bound"] >= evaluation["observed"]
+    for check in run.checks:  # no blocking verdict on an undefined figure
+        if check.severity == "ERROR" and not check.passed:
+            assert np.isfinite(check.metadata["confidence_bound"]) or np.isfinite(check.metadata["observed"])
+
+
+def test_utility_bound_passes_unseen_real_rows_and_fails_a_label_blind_generator(wine):
+    train, holdout = wine
+    perfect, broken = [], []
+    for seed in range(2):
+        # A perfect generator: 30 real rows the model never saw, drawn afresh each time.
+        rows = holdout.sample(30, random_state=seed)
+        rest = holdout.drop(rows.index)
+        perfect.append(utility_scores(rows, train, rest, label_column="target", factory=FACTORY, seed=seed))
+        # A generator that lost the label's relation to the features: labels shuffled.
+        shuffled = rows.assign(target=np.random.default_rng(seed).permutation(rows["target"].to_numpy()))
+        broken.append(utility_scores(shuffled, train, rest, label_column="target", factory=FACTORY, seed=seed))
+    for score in perfect + broken:
+        assert score.undefined is None and score.fits > 1
+        assert score.ratio_upper_bound >= score.ratio - 1e-9
+    outcome = lambda s: RuleOutcome("utility", s.ratio, 0.7, "min", confidence_bound=s.ratio_upper_bound)  # noqa: E731
+    assert all(outcome(s).verdict is Verdict.PASS for s in perfect), [(s.ratio, s.ratio_upper_bound) for s in perfect]
+    assert all(outcome(s).verdict is Verdict.FAIL for s in broken), [(s.ratio, s.ratio_upper_bound) for s in broken]
+
+
+def test_balanced_accuracy_from_hits_matches_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = np.random.default_rng(0)
+    truth, predicted = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
+    assert balanced_accuracy((truth == predicted).astype(float), truth) == pytest.approx(
+        balanced_accuracy_score(truth, predicted))
+    weights = np.bincount(rng.integers(0, 50, 50), minlength=50)
+    expanded = np.repeat(np.arange(50), weights)
+    assert balanced_accuracy((truth == predicted).astype(float), truth, weights.astype(float)) == pytest.approx(
+        balanced_accuracy_score(truth[expanded], predicted[expanded]))
+
+
+def test_quality_bound_forgives_chance_on_few_rows_but_not_a_broken_generator(wine):
+    train, holdout = wine
+    few = holdout.sample(12, random_state=1)  # unseen real rows: a perfect generator's output
+    score = fidelity.quality_score(train, few, label_column="target")
+    control = fidelity.control_quality_score(train, holdout.drop(few.index), score.synthetic_rows_used,
+                                             label_column="target", seed=2)
+    assert control.synthetic_rows_used == 12
+    bound = fidelity.quality_upper_bound(score.score, control.score)
+    assert score.score < 0.85 and bound >= 0.7 and bound >= score.score
+
+    # Collapsed: every numeric column at its mean (only the label varies).
+    numeric = [c for c in few.columns if c != "target" and not c.startswith("_sp_")]
+    collapsed = holdout.sample(60, random_state=3).assign(**{c: float(train[c].mean()) for c in numeric})
+    bad = fidelity.quality_score(train, collapsed, label_column="target")
+    bad_control = fidelity.control_quality_score(train, holdout, bad.synthetic_rows_used, label_column="target")
+    assert fidelity.quality_upper_bound(bad.score, bad_control.score) < 0.7
+
+
+def test_adversarial_auc_bound_needs_evidence_to_fail():
+    frame = load_breast_cancer(as_frame=True).frame
+    real = _tag(frame.sample(200, random_state=0))
+    shifted = frame.sample(40, random_state=1)
+    features = [c for c in frame.columns if c != "target"]
+    shifted[features] = shifted[features] * 1.5
+    clearly = fidelity.adversarial_auc(real, _tag(shifted, ProvenanceKind.SYNTHETIC))
+    assert clearly.auc > 0.95 and clearly.auc_lower_bound > 0.9
+    few = fidelity.adversarial_auc(real, _tag(shifted.iloc[:4], ProvenanceKind.SYNTHETIC))
+    assert few.folds == 3 and few.auc_lower_bound < few.auc
+    same = fidelity.adversarial_auc(real, _tag(frame.drop(real.index).sample(60, random_state=2),
+                                                ProvenanceKind.SYNTHETIC))
+    assert same.auc_lower_bound < 0.75  # real against real: far from the 0.95 limit
