@@ -78,7 +78,8 @@ def leaked_records(holdout: Path, train: Path, candidates: Sequence[Path]) -> Re
             {"candidates": [str(p) for p in candidates], "holdout": str(holdout), "train": str(train)},
         ).fetchall()
         [(real_rows,)] = connection.execute(
-            f"SELECT count(*) FROM read_parquet($candidates) WHERE {_REAL}", {"candidates": [str(p) for p in candidates]}
+            f"SELECT count(*) FROM read_parquet($candidates) WHERE {_REAL}",
+            {"candidates": [str(p) for p in candidates]},
         ).fetchall()
     per_file: dict[Path, int] = {}
     per_content: dict[int, int] = {}

@@ -143,7 +143,8 @@ def check_failures(run: GenerationRun) -> list[str]:
             evidence = [metadata.get("evidence") or (
                 f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
                 f"threshold {_number(metadata.get('threshold'))}")]
-        where = f"check {check.name} FAILED on {check.asset_key}, generation {metadata.get('generation', run.generation)}"
+        generation = metadata.get("generation", run.generation)
+        where = f"check {check.name} FAILED on {check.asset_key}, generation {generation}"
         lines += [f"{where}: {line}" for line in evidence]
     return lines
 

@@ -66,7 +66,13 @@ def record_keys(hashes: np.ndarray) -> np.ndarray:
 
 
 def holdout_mask(
-    frame: pd.DataFrame, *, label_column: str, fraction: float, seed: int
+    frame: pd.DataFrame,
+    *,
+    label_column: str,
+    fraction: float,
+    seed: int,
+    sealed: np.ndarray | None = None,
+    trained: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose the holdout rows: stratified by label, deterministic, order-independent.
 
@@ -79,11 +85,20 @@ def holdout_mask(
     training side never saw.) Holdout isolation counts leaks as a multiset of records
     for the same reason (:mod:`synth_pipeline.isolation`).
 
+    A source that is read again and has grown (e.g. a new file from the arrival sensor
+    holding the old rows and new ones) must not move a record across the seal: a train
+    record that generators have already seen would otherwise join the holdout. Pass the
+    content hashes of the previous split as ``sealed`` and ``trained``: those records
+    keep their side (copies matched by count), and only the new records are ranked, so
+    that each class gets as close to ``fraction`` as the kept records allow.
+
     Args:
         frame: Tagged rows (needs ``_sp_row_hash`` and the label column).
         label_column: The column to stratify on.
         fraction: Share of each class that goes to the holdout, in (0, 1).
         seed: Changes which rows are chosen.
+        sealed: Content hashes of the previous split's holdout rows (one per row), if any.
+        trained: Content hashes of the previous split's train rows, if any.
 
     Returns:
         A boolean array, True for holdout rows.
@@ -95,16 +110,43 @@ def holdout_mask(
         raise DataSourceError(f"holdout fraction must be in (0, 1), got {fraction}")
     if label_column not in frame.columns:
         raise DataSourceError(f"label column {label_column!r} not found in the data")
-    keys = record_keys(frame[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64))
+    hashes = frame[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
+    keys = record_keys(hashes)
     scores = mix64(keys ^ mix64(np.array([seed], dtype=np.uint64))[0])
-    mask = np.zeros(len(frame), dtype=bool)
+    kept_holdout, kept_train = _kept_sides(hashes, scores, sealed, trained)
+    mask = kept_holdout.copy()
     labels = class_labels(frame[label_column]).to_numpy()
     for label in np.unique(labels):
         in_class = np.flatnonzero(labels == label)
-        n_holdout = int(round(fraction * len(in_class)))
-        chosen = in_class[np.argsort(scores[in_class], kind="stable")[:n_holdout]]
+        wanted = int(round(fraction * len(in_class))) - int(kept_holdout[in_class].sum())
+        new = in_class[~(kept_holdout[in_class] | kept_train[in_class])]
+        chosen = new[np.argsort(scores[new], kind="stable")[:max(wanted, 0)]]
         mask[chosen] = True
     return mask
+
+
+def _kept_sides(
+    hashes: np.ndarray, scores: np.ndarray, sealed: np.ndarray | None, trained: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that keep their side from a previous split: per content, as many copies as it had there.
+
+    Which copies of identical rows keep a side does not matter (they are interchangeable);
+    the lowest-scored ones do, so the choice does not depend on row order.
+    """
+    holdout = np.zeros(len(hashes), dtype=bool)
+    train = np.zeros(len(hashes), dtype=bool)
+    if sealed is None and trained is None:
+        return holdout, train
+    order = np.lexsort((scores, hashes))  # copies of a content together, lowest score first
+    rank = np.empty(len(hashes), dtype=np.int64)
+    rank[order] = occurrence_numbers(hashes[order])
+    sealed_copies = pd.Series(np.asarray(sealed if sealed is not None else [], dtype=np.uint64)).value_counts()
+    trained_copies = pd.Series(np.asarray(trained if trained is not None else [], dtype=np.uint64)).value_counts()
+    in_holdout = pd.Series(hashes).map(sealed_copies).fillna(0).to_numpy(dtype=np.int64)
+    in_train = pd.Series(hashes).map(trained_copies).fillna(0).to_numpy(dtype=np.int64)
+    holdout[rank < in_holdout] = True
+    train[(rank >= in_holdout) & (rank < in_holdout + in_train)] = True
+    return holdout, train
 
 
 def check_labels(frame: pd.DataFrame, label_column: str, *, source: str) -> None:

@@ -159,7 +159,14 @@ def test_replace_generations_report_the_trend_in_the_diversity_check(runner, tmp
     import dagster as dg
 
     from synth_pipeline import (
-        FitOn, GenerationMode, MixSpec, SourceSpec, Stage, SynthesizerSpec, SynthPipelineSpec, SynthPolicy,
+        FitOn,
+        GenerationMode,
+        MixSpec,
+        SourceSpec,
+        Stage,
+        SynthesizerSpec,
+        SynthPipelineSpec,
+        SynthPolicy,
         build_synth_pipeline,
     )
     from synth_pipeline.quality_checks import build_quality_checks

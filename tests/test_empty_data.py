@@ -5,12 +5,12 @@ import re
 from pathlib import Path
 
 import dagster as dg
+from test_hints import cli, user_module
 
 from conftest import fast_spec
 from synth_pipeline import SynthesizerSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.naming import Stage
-from synth_pipeline.spec import AugmentationSpec, MixSpec
-from test_hints import cli, user_module
+from synth_pipeline.spec import MixSpec
 
 AUGMENTED_CHECKS = {"fidelity", "privacy", "utility", "diversity", "provenance_valid", "expectations"}
 REASON = "no rows: augmentation made none in generation 1"

@@ -1,7 +1,6 @@
 """Hints: every failed rule names its fix, and the messages that tell the user what to do are
 right in the situation they are shown in (a blocked generation, a missing one, a step that failed)."""
 
-import json
 import os
 import subprocess
 import sys

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_holdout_duplicates import flipped_binary, survey
 
 from conftest import FAST_SYNTHESIZER, fast_spec
 from synth_pipeline import FitOn, MixSpec, SourceSpec, SynthesizerSpec, SynthPolicy, build_synth_pipeline, tag_rows
@@ -13,7 +14,6 @@ from synth_pipeline.provenance import user_columns
 from synth_pipeline.quality.near_copies import excess_lower_bound, holdout_near_copies
 from synth_pipeline.splitting import holdout_mask
 from synth_pipeline.synthesizers import fit_and_sample
-from test_holdout_duplicates import flipped_binary, survey
 
 NEAR_RULE = "near-copies of holdout rows beyond chance (unknown-provenance rows)"
 EXACT_RULE = "holdout records in generator inputs, outputs or training mixes"

@@ -103,7 +103,8 @@ def test_monitors_with_nothing_to_measure_are_skipped_with_the_reason_never_drop
     constant = pd.DataFrame({"x": np.ones(50), "g": rng.choice(list("ab"), 50)})
     flat = measure_diversity(_tag(constant.assign(x=rng.normal(size=50)), ProvenanceKind.SYNTHETIC), _tag(constant))
     assert flat.unmeasured["variance"] == "every numeric column is constant in the real rows"
-    assert all(np.isfinite(o.compared) or o.verdict is not Verdict.FAIL for o in _diversity_outcomes(flat, SynthPolicy()))
+    outcomes = _diversity_outcomes(flat, SynthPolicy())
+    assert all(np.isfinite(o.compared) or o.verdict is not Verdict.FAIL for o in outcomes)
 
 
 def _normal(scale: float, rows: int, seed: int) -> pd.DataFrame:

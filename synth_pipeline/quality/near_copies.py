@@ -170,13 +170,15 @@ def holdout_near_copies(
     control_to_train = _distances(train_points[control], train_points, control_hashes, train_hashes,
                                   neighbours=2)[:, 1]
     control_to_hold = _distances(train_points[control], hold_points, control_hashes, hold_hashes)[:, 0]
-    control_hits = int(((control_to_hold <= radius) & (control_to_hold < control_to_train)).sum())
+    # "Closer to the holdout" must beat the kernel's float32 rounding: on low-cardinality data a row is
+    # equally near an identical holdout row and an identical train-split row, and noise must not decide.
+    control_hits = int(((control_to_hold <= radius) & (control_to_hold < control_to_train - RADIUS_FLOOR)).sum())
 
     candidate_hashes = candidates[ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
     points = encoder.transform(candidates)
     to_hold = _distances(points, hold_points, candidate_hashes, hold_hashes)[:, 0]
     to_train = _distances(points, train_points, candidate_hashes, train_hashes)[:, 0]
-    flags = (to_hold <= radius) & (to_hold < to_train)
+    flags = (to_hold <= radius) & (to_hold < to_train - RADIUS_FLOOR)
     hits, rows = int(flags.sum()), len(candidates)
     chance = control_hits / len(control)
     lower = excess_lower_bound(hits, rows, control_hits, len(control))

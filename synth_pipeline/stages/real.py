@@ -109,8 +109,15 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
             context, synth_pipeline_store, relation="split", outputs=[Stage.REAL_HOLDOUT, Stage.REAL_TRAIN],
             inputs={Stage.REAL_SOURCE: "data"},
         ) as lineage:
+            # A source read again keeps its records on their side of the seal (see holdout_mask).
+            previous = {
+                side: pd.read_parquet(synth_pipeline_store.parquet_path(builder.key(stage)), columns=[ROW_HASH_COLUMN])
+                [ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
+                for side, stage in (("sealed", Stage.REAL_HOLDOUT), ("trained", Stage.REAL_TRAIN))
+                if synth_pipeline_store.exists(builder.key(stage))
+            }
             mask = holdout_mask(
-                source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed
+                source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed, **previous
             )
             holdout = source[mask].reset_index(drop=True)
             train = source[~mask].reset_index(drop=True)
