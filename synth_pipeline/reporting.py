@@ -76,7 +76,8 @@ def quality_summary(run: GenerationRun) -> str:
         if figures is None or not any(key in check.metadata for _, key in figures):
             continue
         verdict = check_verdict(check)
-        shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures if key in check.metadata)
+        shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures
+                          if key in check.metadata and _measured(check.metadata[key]))
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
     suites = [check for check in run.checks if check.name == "expectations" and check_verdict(check) != "skipped"]
     if suites:
@@ -147,6 +148,11 @@ def check_failures(run: GenerationRun) -> list[str]:
         where = f"check {check.name} FAILED on {check.asset_key}, generation {generation}"
         lines += [f"{where}: {line}" for line in evidence]
     return lines
+
+
+def _measured(value: object) -> bool:
+    """Whether a figure was measured (not NaN, as an unjudged bound is)."""
+    return not (isinstance(value, float) and math.isnan(value))
 
 
 def _number(value: object) -> str:

@@ -318,7 +318,9 @@ CASES = [
     # the policy
     pytest.param(CheckCase(csv(good_frame), "holdout_purity", Stage.REAL_HOLDOUT,
                            "check holdout_purity FAILED on bad/real_holdout, generation 0: holdout rows: observed 8 "
-                           "< threshold 100", (Stage.EVALUATION,)), id="holdout-below-policy-minimum"),
+                           "< limit 100, n = 8; fix: seal a larger holdout (spec holdout_fraction) or bring more real "
+                           "rows (a larger real source), or lower the policy's min_holdout_rows if the scores may rest "
+                           "on fewer rows", (Stage.EVALUATION,)), id="holdout-below-policy-minimum"),
     # configuration files
     pytest.param(ConfigCase("max_depth: 2\nmax_synthetic_fraction: [0.3\n", "policy",
                             ("policy.yaml is not valid YAML", "at line 3, column 1", "fix the syntax")),

@@ -70,7 +70,7 @@ def test_holdout_isolation_catches_holdout_rows_arriving_through_vendor_data(run
     assert leaked > 0
     # Unknown rows equal to holdout rows are judged as near-copies against chance (train-split rows as the
     # control); here they are exact copies of distinct records, far beyond chance.
-    assert check.metadata["rule"] == "near-copies of holdout rows beyond chance (non-real rows)"
+    assert check.metadata["rule"] == "near-copies of holdout rows beyond chance (unknown-provenance rows)"
     assert 0 < check.metadata["confidence_bound"] <= check.metadata["observed"] <= leaked
     assert check.metadata["threshold"] == 0
     assert check.metadata["near_copies"] == {"leaky/training_mix[1]": leaked}
