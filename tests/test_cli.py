@@ -27,7 +27,8 @@ def test_run_materializes_the_reference_pipeline_and_prints_a_summary(tmp_path):
     assert "stage" in out and "provenance" in out and "synthetic fraction" in out and "max depth" in out
     assert "evaluation on breast_cancer/real_holdout (113 real rows)" in out
     # the quality checks ran, with their figures (SMOTE rows sit next to real rows: a warning)
-    assert re.search(r"fidelity\s+breast_cancer/synthetic\s+ok\s+quality 0\.\d+, adversarial AUC", out), out
+    assert re.search(r"fidelity\s+breast_cancer/synthetic\s+ok\s+quality 0\.\d+, its bound [\d.]+, adversarial AUC "
+                     r"0\.\d+, its 95 % bound 0\.\d+", out), out
     assert re.search(r"privacy\s+breast_cancer/synthetic\s+ok\s+copies 0, DCR share", out), out
     assert re.search(r"privacy\s+breast_cancer/augmented\s+warning", out), out
     assert re.search(r"diversity\s+breast_cancer/training_mix\s+ok", out), out
@@ -79,7 +80,8 @@ def test_a_failing_blocking_check_exits_1_and_names_check_asset_generation_and_v
     assert result.returncode == 1
     line = next(line for line in result.stderr.splitlines() if "synthetic_budget" in line)
     assert line.startswith("check synthetic_budget FAILED on breast_cancer/training_mix, generation 1: ")
-    assert re.search(r"synthetic fraction, overall: observed 0\.2\d+ > threshold 0\.05$", line), line
+    assert re.search(r"synthetic fraction, overall: observed 0\.2\d+ > limit 0\.05, n = \d+; fix: .*"
+                     r"synthesizer\.rows_per_real_row", line), line
     assert "Traceback" not in result.stderr
 
 
