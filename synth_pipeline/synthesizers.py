@@ -56,16 +56,8 @@ def fit_and_sample(
 ) -> pd.DataFrame:
     """Fit an SDV single-table synthesizer on ``training`` and sample ``num_rows`` rows.
 
-    The rows of :func:`synthesize`: collapsed Gaussian-copula columns are refitted.
-
-    Args:
-        training: The fit input: user columns only.
-        label_column: Declared categorical in the SDV metadata, whatever its dtype.
-        method: Which synthesizer to use.
-        params: Extra keyword arguments for the synthesizer.
-        num_rows: Rows to sample.
-        seed: Seeds numpy and torch, so a fit and sample can be repeated.
-        log: Where to report progress (a Dagster or stdlib logger).
+    The rows of :func:`synthesize` (same arguments): collapsed Gaussian-copula columns are
+    refitted; the record of what was recovered is dropped.
 
     Returns:
         The sampled rows, with the columns (and column order) of ``training``.
