@@ -7,6 +7,8 @@ INSTALLED := $(VENV)/.installed
 DAGSTER_HOME_DIR ?= $(CURDIR)/.synth_pipeline/dagster_home
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
+# Test processes (pytest-xdist): one per core; TEST_WORKERS=0 runs the tests in this process.
+TEST_WORKERS ?= auto
 
 .PHONY: setup run test ui clean
 
@@ -22,7 +24,7 @@ run: $(INSTALLED)
 	$(BIN)/synth-pipeline run $(ARGS)
 
 test: $(INSTALLED)
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(ARGS)
 
 ui: $(INSTALLED)
 	mkdir -p $(DAGSTER_HOME_DIR)

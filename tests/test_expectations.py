@@ -160,6 +160,34 @@ def test_synthetic_rows_fail_a_real_stage_and_pass_the_synthetic_one(reference):
     assert validate(rows, synthetic_stage).success
 
 
+def test_counts_are_the_same_as_a_single_summary_validation(real_rows, real_suite):
+    """validate() checks with BOOLEAN_ONLY first and counts again only where needed: every
+    count must equal what GX's SUMMARY format gives on the whole suite in one pass."""
+    import great_expectations as gx
+
+    from synth_pipeline.quality.expectations import _build_suite
+
+    real_rows.loc[[3, 7], "mean_radius"] = float(real_rows["mean_radius"].max()) + 1
+    real_rows["worst_area"] = real_rows["worst_area"].astype("float64")
+    real_rows.loc[[0], "worst_area"] = np.nan
+    suite = json.loads(json.dumps(real_suite))
+    between = _find(suite, "expect_column_values_to_be_between", "mean_texture")
+    limit = float(real_rows["mean_texture"].quantile(0.99))
+    between["kwargs"].update(max_value=limit, mostly=0.9)
+    summary = validate(real_rows, suite)
+    context = gx.get_context(mode="ephemeral")
+    batch = (context.data_sources.add_pandas("p").add_dataframe_asset(name="f")
+             .add_batch_definition_whole_dataframe("w").get_batch(batch_parameters={"dataframe": real_rows}))
+    single = batch.validate(_build_suite(gx, suite), result_format="SUMMARY")
+    expected = {(r.expectation_config.type, r.expectation_config.kwargs.get("column")):
+                (bool(r.success), r.result.get("unexpected_count")) for r in single.results}
+    got = {(r["expectation"], r["column"]): (r["success"], r["unexpected_count"]) for r in summary.results}
+    assert got == expected
+    above = int((real_rows["mean_texture"] > limit).sum())
+    assert above > 0 and got["expect_column_values_to_be_between", "mean_texture"] == (True, above)  # mostly
+    assert summary.failed == 2
+
+
 def test_a_null_fails_not_null_but_not_the_range(real_rows, real_suite):
     real_rows["worst_area"] = real_rows["worst_area"].astype("float64")
     real_rows.loc[[0, 1], "worst_area"] = np.nan

@@ -374,9 +374,22 @@ def validate(frame: pd.DataFrame, suite: dict, *, unexpected_samples: int = 0) -
         .add_batch_definition_whole_dataframe("whole frame")
     )
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(expectation_suite, result_format="SUMMARY")
+    # Two passes: GX's SUMMARY format costs about twice BOOLEAN_ONLY (measured: 1.5 s vs
+    # 0.7 s for a 71-expectation suite on 569 rows), and most expectations pass. Only the
+    # ones whose counts are not implied by their success (failed, ``mostly`` below 1, or
+    # table-level ones, whose observed value is reported) are validated again for counts.
+    quick = batch.validate(expectation_suite, result_format="BOOLEAN_ONLY")
+    ordered = _in_suite_order(quick.results, expectation_suite)
+    again = [index for index, item in enumerate(ordered) if _needs_counts(item)]
+    if again:
+        detailed_suite = gx.ExpectationSuite(
+            name=f"{expectation_suite.name} (details)",
+            expectations=[ordered[index].expectation_config.to_domain_obj() for index in again])
+        detailed = _in_suite_order(batch.validate(detailed_suite, result_format="SUMMARY").results, detailed_suite)
+        for index, item in zip(again, detailed, strict=True):
+            ordered[index] = item
     samples = max(0, min(unexpected_samples, MAX_UNEXPECTED_SAMPLES))
-    outcomes = [_outcome(item, samples) for item in _in_suite_order(result.results, expectation_suite)]
+    outcomes = [_outcome(item, samples) for item in ordered]
     failures = [outcome for outcome in outcomes if not outcome["success"]]
     evaluated = len(outcomes)
     return ValidationSummary(
@@ -389,6 +402,20 @@ def validate(frame: pd.DataFrame, suite: dict, *, unexpected_samples: int = 0) -
         results=[{k: outcome[k] for k in ("expectation", "column", "success", "unexpected_count")}
                  for outcome in outcomes],
     )
+
+
+def _needs_counts(item: Any) -> bool:
+    """Whether a BOOLEAN_ONLY result leaves out counts or values the summary reports.
+
+    A passing column expectation without ``mostly`` has no unexpected value: its count is 0.
+    """
+    config = item.expectation_config
+    if not item.success or item.exception_info and _exception_message(item.exception_info):
+        return True
+    if config.kwargs.get("column") is None:
+        return True
+    mostly = config.kwargs.get("mostly")
+    return mostly is not None and mostly < 1
 
 
 def _build_suite(gx: ModuleType, suite: dict) -> Any:
@@ -443,8 +470,9 @@ def _outcome(item: Any, samples: int) -> dict[str, Any]:
         "expectation": config.type,
         "column": _json_safe(column),
         "success": bool(item.success) and error is None,
-        "unexpected_count": _json_safe(result.get("unexpected_count")),
-        "unexpected_percent": _json_safe(result.get("unexpected_percent")),
+        # BOOLEAN_ONLY results of passing expectations carry no counts: they are 0 (see _needs_counts)
+        "unexpected_count": _json_safe(result.get("unexpected_count", None if column is None else 0)),
+        "unexpected_percent": _json_safe(result.get("unexpected_percent", None if column is None else 0.0)),
         "partial_unexpected_list": _json_safe(list(result.get("partial_unexpected_list") or [])[:samples]),
         # a schema mismatch's details name the columns; its observed value lists them all
         "observed_value": None if details or not shows_values else _json_safe(result.get("observed_value")),
