@@ -122,3 +122,51 @@ def test_fidelity_scores_and_subsamples_wide_tables(split, monkeypatch):
     monkeypatch.setattr(fidelity, "PAIR_ROW_BUDGET", 465 * 100)
     wide = fidelity.quality_score(train, pd.concat([sampled] * 6, ignore_index=True), label_column="target")
     assert wide.subsampled and wide.synthetic_rows_used == fidelity.MIN_SUBSAMPLE_ROWS
+
+
+def _pair_trend_reports(real: pd.DataFrame, generated: pd.DataFrame, label: str):
+    """SDMetrics' own quality report and the one with batched numeric pairs, on the same rows."""
+    import warnings
+
+    from sdmetrics.reports.single_table import QualityReport
+
+    metadata = fidelity.sdmetrics_metadata(real, list(real.columns), label)
+    reports = []
+    for batched in (False, True):
+        report = QualityReport()
+        report.real_correlation_threshold = report.real_association_threshold = 0
+        if batched:
+            fidelity._batch_numeric_pairs(report)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report.generate(real, generated, metadata, verbose=False)
+        reports.append(report)
+    return reports
+
+
+@pytest.mark.parametrize("table", ["breast_cancer", "mixed"])
+def test_batched_numeric_pairs_give_sdmetrics_own_figures(table):
+    """Same details (scores, correlations, errors), property scores and overall score as
+    SDMetrics' pair-by-pair computation: numeric, categorical and mixed pairs, missing
+    values, and constant columns on either side."""
+    rng = np.random.default_rng(3)
+    if table == "breast_cancer":
+        real, label = breast_cancer(), "target"
+        generated = real.sample(100, random_state=0).reset_index(drop=True)
+        generated["mean_radius"] += rng.normal(0, 1, len(generated))
+    else:
+        n, label = 300, "label"
+        real = pd.DataFrame({
+            "a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y", "z"], n),
+            "d": rng.integers(0, 5, n), "e": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "constant_in_real": 1.0, label: rng.choice(["p", "q"], n)})
+        generated = real.sample(80, random_state=1).reset_index(drop=True)
+        generated["a"] = rng.normal(size=80)
+        generated["constant_in_real"] = rng.normal(size=80)
+        generated["b"] = 3.0  # constant in the generated rows only
+    stock, batched = _pair_trend_reports(real, generated, label)
+    pd.testing.assert_frame_equal(stock.get_details("Column Pair Trends"), batched.get_details("Column Pair Trends"),
+                                  check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(stock.get_properties(), batched.get_properties(), check_exact=False, rtol=1e-12)
+    assert batched.get_score() == pytest.approx(stock.get_score(), abs=1e-12)
+    assert type(batched._properties["Column Pair Trends"]).__name__ == "BatchedColumnPairTrends"

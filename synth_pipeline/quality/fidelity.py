@@ -6,7 +6,8 @@ Two views, both against the real rows the generator was fitted on:
   TV complement for categories) and column-pair trends (correlation similarity,
   contingency similarity). Every column pair counts, not only strongly related ones
   (SDMetrics by default ignores pairs whose real association is weak; that can leave
-  the pair score undefined on small tables). Pair trends cost time per pair and row, so
+  the pair score undefined on small tables). Numeric pairs are computed in one pass
+  (:mod:`synth_pipeline.quality.pair_trends`, same figures). Pair trends cost time per pair and row, so
   on wide tables the synthetic side is subsampled to keep ``pairs x rows`` within
   :data:`PAIR_ROW_BUDGET`; the metadata says when and how far.
 - **Adversarial validation**: a classifier (the default downstream model) learns to
@@ -132,6 +133,7 @@ def quality_score(
         report = QualityReport()
         report.real_correlation_threshold = 0
         report.real_association_threshold = 0
+        _batch_numeric_pairs(report)
         report.generate(
             real[columns].reset_index(drop=True), sample[columns].reset_index(drop=True),
             sdmetrics_metadata(real, columns, label_column), verbose=False,
@@ -146,6 +148,16 @@ def quality_score(
         synthetic_rows_used=used,
         subsampled=used < len(synthetic),
     )
+
+
+def _batch_numeric_pairs(report: Any) -> None:
+    """Have ``report`` score its numeric column pairs in one pass (same figures; see
+    :mod:`synth_pipeline.quality.pair_trends`). Left as SDMetrics made it where its layout differs."""
+    from synth_pipeline.quality.pair_trends import BatchedColumnPairTrends
+
+    properties = getattr(report, "_properties", None)
+    if isinstance(properties, dict) and type(properties.get("Column Pair Trends")).__name__ == "ColumnPairTrends":
+        properties["Column Pair Trends"] = BatchedColumnPairTrends()
 
 
 def control_quality_score(
