@@ -12,7 +12,7 @@ real rows it should resemble, and is scaled so that 1.0 means "as diverse as rea
   over the share a random sample of the same number of real rows would cover (its
   expectation, ``mean(1 - (1 - p_c)^n)`` over categories ``c`` with real frequency
   ``p_c``), so a small healthy sample is not penalised for missing rare categories. The
-  monitor is the smallest value over columns, capped at 1.
+  monitor is the column with the smallest upper bound (below), capped at 1.
 - **tail coverage**: the share of values beyond the real 1st and 99th percentiles, over
   the real share beyond them (about 2 %), pooled over numeric columns (single columns
   are too noisy on small samples). Far above 1 means generated tails much wider than
@@ -21,11 +21,26 @@ real rows it should resemble, and is scaled so that 1.0 means "as diverse as rea
   same ratio in the real rows, both at the same sample size (see
   :func:`distinct_row_ratio`).
 
-Variance and tail figures of a few dozen rows are noisy, so each also has one-sided
-95 % confidence bounds (chi-square for a variance, Clopper-Pearson for the tail share):
-the upper bound is compared with a lower limit (lost diversity), the lower bound with
-an upper limit (over-dispersion); the checks fail a dataset only when even that bound
-is beyond the limit.
+Variance, category and tail figures of a few dozen rows are noisy, so each also has
+one-sided 95 % confidence bounds (chi-square for a variance, Clopper-Pearson for the tail
+share, a normal bound on the count of categories present for coverage): the upper bound
+is compared with a lower limit (lost diversity), the lower bound with an upper limit
+(over-dispersion); the checks fail a dataset only when even that bound is beyond the
+limit.
+
+Two small-sample cases the chi-square bound cannot see are handled apart:
+
+- **a constant sample of a discrete column**: its variance is 0 and so is any bound
+  proportional to it, yet 10 draws of a binary flag set in 5 % of real rows are all 0
+  in 60 % of samples. Where the chance that ``n`` draws from the real values are all equal
+  (``sum_v f_v^n`` over the real frequencies ``f_v``, at their upper bounds) is 5 % or more, the upper bound is
+  infinite: a constant sample is no evidence of lost spread there.
+  (:func:`constant_sample_chance`; a continuous column has a chance near 0 and is judged.)
+- **category coverage** of ``n`` rows varies by chance around its expectation; the
+  variance of the count of categories present, ``sum_c q_c (1 - q_c)`` with
+  ``q_c = 1 - (1 - p_c)^n``, is an upper bound of the true one (the indicators of
+  multinomial sampling are negatively correlated), and the upper bound of coverage is
+  ``(present + 1.645 sd) / expected`` (:func:`category_coverage_upper_bounds`).
 
 A monitor with nothing to measure (no categorical column; no numeric column with values
 beyond the real 1st/99th percentiles, e.g. an all-binary table; every numeric column
@@ -43,6 +58,8 @@ import pandas as pd
 from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
 
 TAIL_PERCENTILES = (1.0, 99.0)
+CONSTANT_SAMPLE_CHANCE = 0.05
+"""A constant sample more likely than this by chance is no evidence of lost spread (module docs)."""
 
 
 def _numeric_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -123,16 +140,53 @@ def variance_lower_bound(ratio: float, rows: int, *, real_rows: int = 0, excess_
 
 def category_coverages(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
     """Real categories present in ``data``, relative to a same-size real sample's expected coverage."""
-    coverages = {}
+    return {column: coverage for column, (coverage, _) in _coverage_and_bound(data, real, columns).items()}
+
+
+def category_coverage_upper_bounds(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
+    """One-sided 95 % upper bound of each column's category coverage, capped at 1 (see module docs)."""
+    return {column: bound for column, (_, bound) in _coverage_and_bound(data, real, columns).items()}
+
+
+def _coverage_and_bound(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, tuple[float, float]]:
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.95))
+    figures = {}
     rows = len(data)
     for column in columns:
-        frequencies = _text(real[column]).value_counts(normalize=True)
-        if frequencies.empty:
+        frequencies = _text(real[column]).value_counts(normalize=True).to_numpy()
+        if len(frequencies) == 0:
             continue
-        present = float(frequencies.index.isin(_text(data[column]).unique()).mean())
-        expected = float(np.mean(1 - (1 - frequencies.to_numpy()) ** rows)) if rows else 0.0
-        coverages[column] = min(present / expected, 1.0) if expected > 0 else 1.0
-    return coverages
+        present = float(pd.Index(_text(real[column]).unique()).isin(_text(data[column]).unique()).sum())
+        reached = 1 - (1 - frequencies) ** rows if rows else np.zeros_like(frequencies)
+        expected = float(reached.sum())
+        if expected <= 0:
+            figures[column] = (1.0, 1.0)
+            continue
+        spread = float(np.sqrt((reached * (1 - reached)).sum()))
+        figures[column] = (min(present / expected, 1.0), min((present + z * spread) / expected, 1.0))
+    return figures
+
+
+def constant_sample_chance(values: pd.Series, real: pd.Series) -> float:
+    """Chance that ``len(values.dropna())`` draws from the real values are all equal, at most.
+
+    ``sum_v f_v^n`` over the real values' frequencies ``f_v``, each taken at its one-sided
+    95 % Clopper-Pearson upper bound: the real rows are a sample too, and a flag seen in
+    6 % of 2,000 real rows may well be set in 5 % of the population (with point
+    frequencies a perfect generator's 50-row samples failed 8.5 % of the time instead of
+    5 %). Near 0 for a continuous column, large for a rare flag on a few rows (module docs).
+    """
+    from scipy.stats import beta
+
+    drawn = int(values.notna().sum())
+    counts = real.dropna().value_counts().to_numpy().astype("float64")
+    total = counts.sum()
+    if drawn == 0 or total == 0:
+        return 1.0
+    upper = np.where(counts < total, beta.ppf(0.95, counts + 1, np.maximum(total - counts, 1)), 1.0)
+    return float(min(1.0, np.sum(upper ** drawn)))
 
 
 @dataclass(frozen=True)
@@ -241,6 +295,7 @@ class DiversityReport:
     max_variance_lower_bound: float = float("nan")
     max_variance_column: str | None = None
     tail_coverage_lower_bound: float = float("nan")
+    min_category_upper_bound: float = float("nan")
     variance_ratios: dict[str, float] = field(default_factory=dict)
     category_coverages: dict[str, float] = field(default_factory=dict)
     tail_coverages: dict[str, float] = field(default_factory=dict)
@@ -297,14 +352,20 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
     variances = variance_ratios(data, real, numeric)
     spread = {c: {"rows": int(data[c].notna().sum()), "real_rows": int(real[c].notna().sum()),
                   "excess_kurtosis": float(real[c].astype("float64").kurt())} for c in variances}
-    upper_bounds = {c: variance_upper_bound(r, **spread[c]) for c, r in variances.items()}
+    upper_bounds = {
+        c: float("inf") if r == 0 and constant_sample_chance(data[c], real[c]) >= CONSTANT_SAMPLE_CHANCE
+        else variance_upper_bound(r, **spread[c])
+        for c, r in variances.items()
+    }
     lower_bounds = {c: variance_lower_bound(r, **spread[c]) for c, r in variances.items()}
-    categories = category_coverages(data, real, categorical)
+    coverage = _coverage_and_bound(data, real, categorical)
+    categories = {c: figures[0] for c, figures in coverage.items()}
     tails = tail_counts(data, real, numeric)
     tail_coverage, tail_upper = tails.coverage()
     smallest_upper, variance_column = _smallest(upper_bounds)
     largest_lower, wide_column = _largest(lower_bounds)
-    smallest_category, category_column = _smallest(categories)
+    smallest_category_bound, category_column = _smallest({c: figures[1] for c, figures in coverage.items()})
+    smallest_category = categories[category_column] if category_column is not None else float("nan")
     return DiversityReport(
         rows=len(data), real_rows=len(real),
         min_variance_ratio=min(variances.values()) if variances else float("nan"),
@@ -314,7 +375,7 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
         distinct_row_ratio=distinct_row_ratio(data, real),
         max_variance_ratio=max(variances.values()) if variances else float("nan"),
         max_variance_lower_bound=largest_lower, max_variance_column=wide_column,
-        tail_coverage_lower_bound=tails.lower_bound(),
+        tail_coverage_lower_bound=tails.lower_bound(), min_category_upper_bound=smallest_category_bound,
         variance_ratios=variances, category_coverages=categories, tail_coverages=tails.per_column(),
         unmeasured=_unmeasured(data, real, numeric, categorical, variances, categories, tails),
     )
