@@ -78,6 +78,11 @@ def quality_summary(run: GenerationRun) -> str:
         verdict = check_verdict(check)
         shown = ", ".join(f"{label} {_number(check.metadata[key])}" for label, key in figures
                           if key in check.metadata and _measured(check.metadata[key]))
+        rules = check.metadata.get("rules")
+        unjudged = sorted({rule["reason"] for rule in rules if rule.get("verdict") == "warn" and rule.get("reason")}
+                          ) if isinstance(rules, list) else []
+        if unjudged:  # say why, not only that, a figure was not judged
+            shown = "; ".join([part for part in (shown, "not judged: " + "; ".join(unjudged)) if part])
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
     suites = [check for check in run.checks if check.name == "expectations" and check_verdict(check) != "skipped"]
     if suites:

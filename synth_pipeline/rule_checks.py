@@ -127,10 +127,21 @@ def rule_check(
             result = check_result(outcomes, generation, extra, severity=severity)
             if not result.passed and result.severity is dg.AssetCheckSeverity.ERROR:
                 inputs.store.quarantine(asset_key, partition, name, result.description or name)
+            inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
             lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
             return result
 
     return policy_check
+
+
+def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) -> dict[str, Any]:
+    """What the report shows of a check evaluation: its verdict as the UI shows it and the
+    evidence line of every rule that failed or could not be judged (aggregates only)."""
+    blocking = result.severity is dg.AssetCheckSeverity.ERROR
+    shown = verdict_of(outcomes).value if result.passed or blocking else "warn"
+    lines = [o.evidence() for o in outcomes if o.verdict in (Verdict.FAIL, Verdict.WARN)]
+    return {"verdict": {"pass": "passed", "fail": "failed", "warn": "warning"}.get(shown, shown), "blocking": blocking,
+            "evidence": "\n".join(lines)}
 
 
 def check_result(

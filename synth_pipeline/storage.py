@@ -32,6 +32,8 @@ from synth_pipeline.errors import StoredDataNotFoundError
 DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
 MONITORS_DIR = "_monitors"
+CHECKS_MONITOR = "checks"
+"""Where check evaluations are kept, below an asset's monitor directory (:meth:`DatasetStore.write_check_result`)."""
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
@@ -254,6 +256,20 @@ class DatasetStore(dg.ConfigurableResource):
         """Every stored generation of a monitor's figures, in file-name order (empty if none)."""
         directory = self._monitor_dir(asset_key, monitor)
         files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+
+    def write_check_result(self, asset_key: dg.AssetKey, check_name: str, generation: int, row: dict[str, Any]) -> Path:
+        """Keep one evaluation of a check (verdict and evidence lines, no row values) for the report.
+
+        ``generation`` is 0 for the unpartitioned stages; a rerun replaces the record.
+        """
+        frame = pd.DataFrame([{"generation": generation, "check": check_name, **row}])
+        return self.write_monitor(asset_key, f"{CHECKS_MONITOR}/{check_name}", str(generation), frame)
+
+    def check_results(self, asset_key: dg.AssetKey) -> pd.DataFrame:
+        """Every kept check evaluation of an asset (:meth:`write_check_result`); empty if none."""
+        directory = self._monitor_dir(asset_key, CHECKS_MONITOR)
+        files = sorted(directory.glob("*/*.parquet")) if directory.is_dir() else []
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
     def read(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Any:

@@ -177,3 +177,29 @@ def test_a_generation_stopped_by_a_blocking_check_gets_a_report_of_what_was_stor
     assert page.column("composition", "generation") == ["1"]  # the mix was stored, then failed its check
     assert "<dt>scores</dt><dd>not evaluated</dd>" in text
     assert "no stored evaluation for generation(s) 1" in text
+
+
+def test_a_blocked_generation_report_lists_every_failed_check_with_its_evidence(runner, monkeypatch):
+    """The report of a generation stopped by its checks names each blocking failure with its
+    evidence line (observed, bound or limit, n, fix), as the CLI and the check metadata do."""
+    from multiprocess_job import pipelines
+
+    from synth_pipeline import SynthPolicy
+    from synth_pipeline.reporting import check_failures
+
+    pipeline = pipelines[0]
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(max_synthetic_fraction=0.05, max_depth=0))
+    assert not run.success
+    failures = check_failures(run)
+    assert len(failures) >= 2, failures  # synthetic_budget and recursion_depth
+    monkeypatch.setenv(DATA_DIR_ENV, str(runner.data_dir))
+    out = runner.data_dir / "blocked.html"
+    assert main(["report", "-m", "multiprocess_job", "--pipeline", pipeline.name, "--generation", "1",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    section = text.split('<ul id="checks">')[1].split("</ul></li></ul>")[0]
+    for name in ("synthetic_budget", "recursion_depth"):
+        item = next(part for part in section.split("<li><b>")[1:] if part.startswith(name))
+        assert "on training_mix" in item and "(blocking)" in item, item
+        assert re.search(r"observed [\d.]+ &gt; limit [\d.]+, n = \d+; fix: ", item), item
+    assert re.search(r"checks that failed</dt><dd><span class=\"failed\">\d+ blocking</span>", text)

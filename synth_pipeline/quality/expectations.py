@@ -590,6 +590,13 @@ def _expectations_check(
             )
             clean = {"rule": "failed expectations", "passed": True, "observed": 0, "threshold": 0, "bound": "max"}
             lineage.record(result, rules or [clean], generation=generation)
+            failed = [rule for rule in rules if not rule["passed"]]
+            synth_pipeline_store.write_check_result(asset_key, CHECK_NAME, generation, {
+                "verdict": "passed" if summary.success else "failed", "blocking": True,
+                "evidence": "\n".join(
+                    f"{rule['rule']}: {rule['observed']} unexpected value(s) of {len(frame)} rows; fix: correct the "
+                    f"data or, if the change is intended, the suite {path.name}" for rule in failed),
+            })
             return result
 
     return expectations

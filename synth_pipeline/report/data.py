@@ -61,6 +61,8 @@ class ReportData:
         empty: Stored per-generation stages that hold no rows, up to the report's
             generation: ``stage``, ``generation``, ``reason`` (``no rows: ...``). Every
             check on such a stage is skipped; the monitor tables show it as ``skipped``.
+        checks: The report generation's checks that failed or warned, with their
+            evidence lines (:func:`gather_checks`).
     """
 
     pipeline: str
@@ -73,6 +75,24 @@ class ReportData:
     utility: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     empty: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(EMPTY_COLUMNS)))
+    checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(CHECK_COLUMNS)))
+
+
+CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence")
+
+
+def gather_checks(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
+    """The checks that failed or warned in ``generation`` (and on the unpartitioned real stages),
+    with every failed or unjudged rule's evidence line: ``stage``, ``check``, ``verdict``
+    (``failed`` or ``warning``), ``blocking``, ``evidence`` (lines joined by newlines)."""
+    rows = []
+    for stage, key in keys.items():
+        results = store.check_results(key)
+        if results.empty:
+            continue
+        shown = results[results["generation"].isin([0, generation]) & results["verdict"].isin(["failed", "warning"])]
+        rows += [{"stage": stage.value, **{c: row[c] for c in CHECK_COLUMNS[1:]}} for _, row in shown.iterrows()]
+    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
 
 
 def gather_composition(
@@ -267,6 +287,7 @@ def gather_report_data(
         pipeline=pipeline, generation=generation, composition=composition, class_fractions=class_fractions,
         scores=scores, diversity=monitors[DIVERSITY_MONITOR], privacy=monitors[PRIVACY_MONITOR],
         utility=monitors[UTILITY_MONITOR], notes=notes, empty=empty,
+        checks=gather_checks(store, keys, generation=generation),
     )
 
 

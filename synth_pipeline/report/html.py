@@ -168,10 +168,30 @@ def _summary(data: ReportData) -> str:
         items.append(("scores", "not evaluated"))
     for name, frame in (("diversity", data.diversity), ("privacy", data.privacy), ("utility", data.utility)):
         items.append((f"{name} checks", _verdicts(frame, data.generation)))
+    failed = data.checks[data.checks["verdict"] == "failed"]
+    items.append(("checks that failed", f'<span class="failed">{len(failed)} blocking</span>: '
+                  + escape(", ".join(f"{r.check} on {r.stage}" for r in failed.itertuples())) if len(failed)
+                  else "none"))
     for row in data.empty[data.empty["generation"] == data.generation].itertuples():
         items.append((f"{row.stage} (no rows)",
                       f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}'))
     return '<dl class="summary">' + "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _checks(data: ReportData) -> str:
+    """The checks that failed or warned, each with the evidence line of every rule behind it."""
+    if data.checks.empty:
+        return ""
+    items = []
+    for row in data.checks.itertuples():
+        verdict = str(row.verdict)
+        lines = "".join(f"<li><code>{escape(line)}</code></li>" for line in str(row.evidence).splitlines() if line)
+        items.append(f'<li><b>{escape(str(row.check))}</b> on {escape(str(row.stage))}: '
+                     f'<span class="{_VERDICT_CLASS.get(verdict, "warning")}">{escape(verdict)}</span>'
+                     f"{' (blocking)' if verdict == 'failed' else ''}<ul>{lines}</ul></li>")
+    return (f"<h2>Checks that failed or warned</h2>"
+            "<p>Each line: the rule, its observed figure, the 95 % bound compared with the limit, the sample "
+            f'size and the fix.</p><ul id="checks">{"".join(items)}</ul>')
 
 
 def _not_measured(what: str) -> str:
@@ -211,6 +231,7 @@ def render_report(
         f'<p class="meta">Built {escape(built_at)}{origin}, with the figures of generations 1&ndash;{g} read'
         f"{where}. Aggregates only: row counts, shares, scores and check figures; no row values.</p>",
         _summary(data),
+        _checks(data),
         _figure(plots.get("key"), "key", "synthetic fraction and TSTR / TRTR per generation",
                 "Left: share of synthetic (and of all non-real) rows in each generation's training mix. "
                 "Right: scores on the sealed real holdout of the same model trained on the mix's real rows "
