@@ -44,7 +44,7 @@ def test_a_synthetic_sample_of_one_class_warns_with_the_cause_and_the_fix(thirty
     real, holdout = thirty
     three = _tag(real[real["target"] == 0].iloc[:3, :5], ProvenanceKind.SYNTHETIC)  # 3 rows, one class
     score = utility_scores(three, real, holdout, label_column="target", factory=FACTORY, seed=0)
-    assert np.isnan(score.ratio) and score.undefined.startswith("synthetic sample holds one class (0)")
+    assert np.isnan(score.ratio) and score.undefined.startswith("synthetic sample holds one class of the label")
     outcome = _utility_outcome(score)
     assert outcome.verdict is Verdict.WARN and outcome.passed
     assert "synthetic sample holds one class" in outcome.evidence() and "synthesizer.num_rows" in outcome.fix
@@ -55,7 +55,7 @@ def test_a_real_fit_input_of_one_class_and_a_zero_trtr_warn_with_their_causes(th
     real, holdout = thirty
     one_class = real[real["target"] == 1]
     score = utility_scores(real, one_class, holdout, label_column="target", factory=FACTORY, seed=0)
-    assert score.undefined.startswith("real fit input holds one class (1)")
+    assert score.undefined.startswith("real fit input holds one class of the label")
     assert "synthesizer.fit_on" in _utility_outcome(score).fix
 
     # Labels inverted in the fit input: the real-trained model gets every holdout row wrong.

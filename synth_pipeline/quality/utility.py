@@ -98,7 +98,8 @@ def undefined_cause(
         if len(classes) == 0:
             return f"{name} holds no labelled rows"
         if len(classes) == 1:
-            return f"{name} holds one class ({classes[0]}): a classifier cannot be trained on it"
+            # the class itself is a row value: it is not named (README, Security)
+            return f"{name} holds one class of the label: a classifier cannot be trained on it"
     if holdout[label_column].notna().sum() == 0:
         return "the holdout holds no labelled rows"
     return None
