@@ -16,6 +16,8 @@ sources.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,7 @@ def smote_oversample(
     target_ratio: float,
     k_neighbors: int,
     seed: int,
+    max_added: Mapping[Any, int] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Make new minority-class rows by interpolating between same-class neighbours.
 
@@ -37,6 +40,8 @@ def smote_oversample(
         target_ratio: Top each class up to this share of the largest class.
         k_neighbors: Neighbours to choose from for each new row.
         seed: Makes the result repeatable.
+        max_added: At most this many new rows per class label (e.g. the policy's
+            allowance, :func:`synth_pipeline.budgets.augmentation_allowance`); None: no cap.
 
     Returns:
         The new rows (user columns only) and, for each, the positions in ``rows`` of its
@@ -57,6 +62,8 @@ def smote_oversample(
     sources: list[np.ndarray] = []
     for label, count in counts.items():
         needed = target - int(count)
+        if max_added is not None and label in max_added:
+            needed = min(needed, int(max_added[label]))
         positions = np.flatnonzero((rows[label_column] == label).to_numpy())
         if needed <= 0 or len(positions) < 2:
             continue

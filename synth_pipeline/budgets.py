@@ -10,6 +10,10 @@ confidence bound applies: they are compared as observed.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from synth_pipeline.composition import Composition
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import ProvenanceKind
@@ -132,3 +136,43 @@ def holdout_purity(composition: Composition, policy: SynthPolicy) -> list[RuleOu
         RuleOutcome("real fraction", composition.fraction(ProvenanceKind.REAL), 1.0, "min",
                     sample_size=composition.rows, fix=HOLDOUT_REAL_FIX),
     ]
+
+
+AUGMENTATION_HEADROOM = 0.9
+"""Share of a class's budget augmentation may plan to fill: the generator's class counts vary by chance."""
+
+
+def augmentation_allowance(
+    real_rows: Mapping[Any, int], policy: SynthPolicy, *, synthetic_per_real_row: float
+) -> dict[Any, int]:
+    """New rows augmentation may add to each class and keep the mix within the class budgets.
+
+    Augmented rows count against the per-class synthetic budgets (unless the policy says
+    otherwise), and so do the synthesizer's rows of that class, expected at
+    ``synthetic_per_real_row`` per real row. With ``r`` real and ``s = r x synthetic_per_real_row``
+    synthetic rows, the class's budgeted fraction stays at most ``L`` (its limit times
+    :data:`AUGMENTATION_HEADROOM`) while ``(a + s) / (r + s + a) <= L``, that is
+    ``a <= (L (r + s) - s) / (1 - L)``. Without this, the defaults contradicted each other:
+    SMOTE's ``target_ratio`` 0.7 breaks the minority limit 0.4 on any binary label whose
+    imbalance ratio is above about 2.
+
+    Args:
+        real_rows: Real rows per class label (the rows augmentation works from).
+        policy: The run's policy: class limits, minority rule, which kinds are budgeted.
+        synthetic_per_real_row: Synthetic rows expected per real row of a class.
+
+    Returns:
+        The most rows to add per class label; empty when augmented rows are not budgeted.
+    """
+    if not policy.augmented_counts_as_synthetic or not real_rows:
+        return {}
+    largest = max(real_rows.values())
+    allowance = {}
+    for label, real in real_rows.items():
+        minority = largest >= policy.minority_imbalance_ratio * real
+        limit = AUGMENTATION_HEADROOM * (
+            policy.max_minority_class_synthetic_fraction if minority else policy.max_class_synthetic_fraction)
+        synthetic = real * synthetic_per_real_row
+        allowance[label] = max(0, math.floor((limit * (real + synthetic) - synthetic) / (1 - limit))) if limit < 1 \
+            else int(1e12)
+    return allowance

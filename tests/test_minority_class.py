@@ -116,3 +116,46 @@ def test_imbalanced_iris_materialization_names_the_minority_by_number(runner, tm
     assert check.metadata["imbalance_ratio"] == pytest.approx(2.0)
     assert not check.passed and check.metadata["rule"] == "synthetic fraction, class 2 (minority)"
     assert "minority_imbalance_ratio" in check.metadata["fix"]
+
+
+def test_augmentation_allowance_keeps_each_class_within_its_budget():
+    from synth_pipeline.budgets import AUGMENTATION_HEADROOM, augmentation_allowance
+
+    policy = SynthPolicy()
+    real = {"no": 300, "yes": 100}  # imbalance 3: "yes" is a minority
+    allowance = augmentation_allowance(real, policy, synthetic_per_real_row=0.25)
+    for label, limit in (("yes", policy.max_minority_class_synthetic_fraction),
+                         ("no", policy.max_class_synthetic_fraction)):
+        added, synthetic = allowance[label], 0.25 * real[label]
+        assert (added + synthetic) / (real[label] + synthetic + added) <= AUGMENTATION_HEADROOM * limit
+        assert (added + 1 + synthetic) / (real[label] + synthetic + added + 1) > AUGMENTATION_HEADROOM * limit
+    assert augmentation_allowance(real, SynthPolicy(augmented_counts_as_synthetic=False),
+                                  synthetic_per_real_row=0.25) == {}
+
+
+def test_default_augmentation_respects_the_default_minority_budget(runner, tmp_path):
+    """A binary label with 25 % positives (imbalance 3): SMOTE's default target 0.7 alone would
+    make the positives 0.59 non-real against the minority limit 0.4 (found by a new user on
+    their first table). The default pipeline now passes its own default budget, and says
+    that augmentation was capped."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = 1200
+    x = rng.normal(size=(rows, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=(rng.random(rows) < 0.25).astype(int))
+    path = tmp_path / "imbalanced.csv"
+    frame.to_csv(path, index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(name="imbalanced", label_column="label",
+                                                      real_source=SourceSpec(path=str(path)),
+                                                      synthesizer=FAST_SYNTHESIZER))
+    [run] = runner.run(pipeline, [1])
+    assert run.success, why(run)
+    budget = run.check("synthetic_budget")
+    assert budget.metadata["minority_classes"] == ["class #2"]
+    minority = next(rule for rule in budget.metadata["rules"] if "minority" in rule["rule"])
+    assert minority["observed"] <= 0.4
+    augmented = next(s for s in run.stages if s.stage.value == "augmented")
+    capped = augmented.metadata["capped_by_policy"]
+    assert set(capped) == {"class #2"} and capped["class #2"]["allowed"] < capped["class #2"]["target"]
+    assert augmented.metadata["dagster/row_count"] == capped["class #2"]["allowed"]

@@ -5,34 +5,58 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.augmentation import smote_oversample
+from synth_pipeline.budgets import augmentation_allowance
 from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
+from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
-from synth_pipeline.stages.builder import StageBuilder
+from synth_pipeline.spec import SynthPipelineSpec
+from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
 from synth_pipeline.storage import DatasetStore
 
 
 def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
-    """Per generation: new minority-class rows interpolated between real rows."""
+    """Per generation: new minority-class rows interpolated between real rows.
+
+    SMOTE tops each class up to ``target_ratio`` of the largest, but never beyond the
+    run's policy: each class gets at most the rows that keep its budgeted fraction within
+    its limit next to the synthesizer's expected rows (:func:`augmentation_allowance`);
+    the metadata says which classes were capped.
+    """
+    from synth_pipeline.factory import policy_resource_key  # the factory imports this module
+
     spec = builder.spec
     settings = spec.augmentation
     assert settings is not None
+    policy_key = policy_resource_key(spec.name)
 
-    @dg.asset(**builder.asset_kwargs(Stage.AUGMENTED), ins={"arrivals": builder.input(Stage.REAL_ARRIVALS)})
-    def augmented(
-        context: dg.AssetExecutionContext, arrivals: pd.DataFrame, synth_pipeline_store: DatasetStore
-    ) -> dg.MaterializeResult:
+    @dg.asset(**builder.asset_kwargs(Stage.AUGMENTED), ins={"arrivals": builder.input(Stage.REAL_ARRIVALS)},
+              required_resource_keys={STORE_KEY, policy_key})
+    def augmented(context: dg.AssetExecutionContext, arrivals: pd.DataFrame) -> dg.MaterializeResult:
         generation = current_generation(context)
+        store: DatasetStore = getattr(context.resources, STORE_KEY)
+        policy: SynthPolicy = getattr(context.resources, policy_key)
         with builder.lineage(
-            context, synth_pipeline_store, relation="augment", outputs=[Stage.AUGMENTED], generation=generation,
+            context, store, relation="augment", outputs=[Stage.AUGMENTED], generation=generation,
         ) as lineage:
             fit_ref = lineage.fit_input(builder.key(Stage.REAL_ARRIVALS), str(generation), arrivals)
+            real_rows = arrivals[spec.label_column].value_counts().to_dict()
+            allowance = augmentation_allowance(real_rows, policy, synthetic_per_real_row=_synthetic_per_real_row(
+                spec, len(arrivals)))
             made, sources = smote_oversample(
                 arrivals[user_columns(arrivals)], label_column=spec.label_column,
                 target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
-                seed=spec.seed + generation,
+                seed=spec.seed + generation, max_added=allowance,
             )
+            uncapped = smote_target(real_rows, settings.target_ratio)
+            capped = {
+                f"class #{index}": {"target": uncapped[label], "allowed": allowance[label]}
+                for index, label in enumerate(sorted(real_rows, key=str), start=1)
+                if label in allowance and uncapped[label] > allowance[label]
+            }
+            if capped:
+                context.log.info(f"augmentation capped by the policy's class budgets: {capped}")
             # An augmented row keeps its sources' depth (the deeper of base and neighbour).
             depths = arrivals[DEPTH_COLUMN].to_numpy()
             depth = depths[sources].max(axis=1) if len(made) else np.zeros(0, dtype="int32")
@@ -52,8 +76,24 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=generation,
                     parents=[builder.key(Stage.REAL_ARRIVALS)],
-                    extra={"method": "smote", **params},
+                    extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped)},
                 ),
             )
 
     return augmented
+
+
+def smote_target(real_rows: dict, target_ratio: float) -> dict:
+    """Rows SMOTE would add to each class without a cap (``target_ratio`` x the largest class)."""
+    import math
+
+    target = math.ceil(target_ratio * max(real_rows.values(), default=0))
+    return {label: max(0, target - count) if count >= 2 else 0 for label, count in real_rows.items()}
+
+
+def _synthetic_per_real_row(spec: SynthPipelineSpec, arriving: int) -> float:
+    """Synthetic rows the synthesizer is expected to add per real row of a class."""
+    rows = spec.synthesizer.num_rows
+    if rows is not None:
+        return rows / arriving if arriving else 0.0
+    return spec.synthesizer.rows_per_real_row
