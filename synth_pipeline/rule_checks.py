@@ -139,7 +139,7 @@ def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) 
     evidence line of every rule that failed or could not be judged (aggregates only)."""
     blocking = result.severity is dg.AssetCheckSeverity.ERROR
     shown = verdict_of(outcomes).value if result.passed or blocking else "warn"
-    lines = [o.evidence() for o in outcomes if o.verdict in (Verdict.FAIL, Verdict.WARN)]
+    lines = [o.public_evidence() for o in outcomes if o.verdict in (Verdict.FAIL, Verdict.WARN)]
     return {"verdict": {"pass": "passed", "fail": "failed", "warn": "warning"}.get(shown, shown), "blocking": blocking,
             "evidence": "\n".join(lines)}
 

@@ -124,6 +124,13 @@ class RuleOutcome:
         fix = f"; fix: {self.fix}" if self.fix and self.verdict in (Verdict.FAIL, Verdict.WARN) else ""
         return f"{head}{size}{fix}"
 
+    def public_evidence(self) -> str:
+        """:meth:`evidence` with :attr:`public_rule` as the rule name: no data values (class
+        labels as ``class #i``), for files users share such as the HTML report."""
+        from dataclasses import replace
+
+        return replace(self, rule=self.public_rule or self.rule).evidence()
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view, with ``passed`` and ``verdict``."""
         figures = asdict(self)

@@ -188,7 +188,9 @@ def test_a_blocked_generation_report_lists_every_failed_check_with_its_evidence(
     from synth_pipeline.reporting import check_failures
 
     pipeline = pipelines[0]
-    [run] = runner.run(pipeline, [1], policy=SynthPolicy(max_synthetic_fraction=0.05, max_depth=0))
+    strict = SynthPolicy(max_synthetic_fraction=0.05, max_class_synthetic_fraction=0.05,
+                         max_minority_class_synthetic_fraction=0.05, max_depth=0)
+    [run] = runner.run(pipeline, [1], policy=strict)
     assert not run.success
     failures = check_failures(run)
     assert len(failures) >= 2, failures  # synthetic_budget and recursion_depth
@@ -203,3 +205,5 @@ def test_a_blocked_generation_report_lists_every_failed_check_with_its_evidence(
         assert "on training_mix" in item and "(blocking)" in item, item
         assert re.search(r"observed [\d.]+ &gt; limit [\d.]+, n = \d+; fix: ", item), item
     assert re.search(r"checks that failed</dt><dd><span class=\"failed\">\d+ blocking</span>", text)
+    # class rules name the class by number, never by its label value (0 and 1 here)
+    assert "synthetic fraction, class #1" in text and not re.search(r"synthetic fraction, class [01]\b", text)
