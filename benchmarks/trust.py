@@ -246,8 +246,17 @@ class Bench:
         from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows
 
         settings = self.spec.augmentation
+        try:  # as the augmented stage does: within the default policy's class budgets
+            from synth_pipeline.budgets import augmentation_allowance
+            from synth_pipeline.policy import SynthPolicy
+
+            allowance = augmentation_allowance(arrivals[self.label].value_counts().to_dict(), SynthPolicy(),
+                                               synthetic_per_real_row=self.spec.synthesizer.rows_per_real_row)
+        except ImportError:  # older layout: uncapped
+            allowance = None
         made, sources = smote_oversample(_user(arrivals), label_column=self.label, target_ratio=settings.target_ratio,
-                                         k_neighbors=settings.k_neighbors, seed=self.seed + generation)
+                                         k_neighbors=settings.k_neighbors, seed=self.seed + generation,
+                                         **({"max_added": allowance} if allowance is not None else {}))
         depths = arrivals[DEPTH_COLUMN].to_numpy()
         depth = depths[sources].max(axis=1) if len(made) else np.zeros(0, dtype="int32")
         return tag_rows(made, kind=ProvenanceKind.AUGMENTED, generation=generation,
