@@ -23,6 +23,13 @@ import numpy as np
 import pandas as pd
 
 
+def smote_target(real_rows: Mapping[Any, int], target_ratio: float) -> dict[Any, int]:
+    """Rows SMOTE adds to each class before any cap: up to ``target_ratio`` x the largest class
+    (0 for a class with fewer than 2 rows, which has no neighbour to interpolate with)."""
+    target = math.ceil(target_ratio * max(real_rows.values(), default=0))
+    return {label: max(0, target - int(count)) if count >= 2 else 0 for label, count in real_rows.items()}
+
+
 def smote_oversample(
     rows: pd.DataFrame,
     *,
@@ -57,11 +64,11 @@ def smote_oversample(
     if rows.empty:
         return rows.reset_index(drop=True), np.zeros((0, 2), dtype=int)
     counts = rows[label_column].value_counts()
-    target = math.ceil(target_ratio * counts.max())
+    targets = smote_target(counts.to_dict(), target_ratio)
     new_parts: list[pd.DataFrame] = []
     sources: list[np.ndarray] = []
-    for label, count in counts.items():
-        needed = target - int(count)
+    for label in counts.index:
+        needed = targets[label]
         if max_added is not None and label in max_added:
             needed = min(needed, int(max_added[label]))
         positions = np.flatnonzero((rows[label_column] == label).to_numpy())

@@ -40,7 +40,7 @@ Two small-sample cases the chi-square bound cannot see are handled apart:
   variance of the count of categories present, ``sum_c q_c (1 - q_c)`` with
   ``q_c = 1 - (1 - p_c)^n``, is an upper bound of the true one (the indicators of
   multinomial sampling are negatively correlated), and the upper bound of coverage is
-  ``(present + 1.645 sd) / expected`` (:func:`category_coverage_upper_bounds`).
+  ``(present + 1.645 sd) / expected`` (``_coverage_and_bound``).
 
 A monitor with nothing to measure (no categorical column; no numeric column with values
 beyond the real 1st/99th percentiles, e.g. an all-binary table; every numeric column
@@ -141,11 +141,6 @@ def variance_lower_bound(ratio: float, rows: int, *, real_rows: int = 0, excess_
 def category_coverages(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
     """Real categories present in ``data``, relative to a same-size real sample's expected coverage."""
     return {column: coverage for column, (coverage, _) in _coverage_and_bound(data, real, columns).items()}
-
-
-def category_coverage_upper_bounds(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, float]:
-    """One-sided 95 % upper bound of each column's category coverage, capped at 1 (see module docs)."""
-    return {column: bound for column, (_, bound) in _coverage_and_bound(data, real, columns).items()}
 
 
 def _coverage_and_bound(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) -> dict[str, tuple[float, float]]:

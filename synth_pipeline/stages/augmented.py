@@ -4,7 +4,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.augmentation import smote_oversample
+from synth_pipeline.augmentation import smote_oversample, smote_target
 from synth_pipeline.budgets import augmentation_allowance
 from synth_pipeline.generations import current_generation
 from synth_pipeline.metadata import provenance_metadata
@@ -81,14 +81,6 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
             )
 
     return augmented
-
-
-def smote_target(real_rows: dict, target_ratio: float) -> dict:
-    """Rows SMOTE would add to each class without a cap (``target_ratio`` x the largest class)."""
-    import math
-
-    target = math.ceil(target_ratio * max(real_rows.values(), default=0))
-    return {label: max(0, target - count) if count >= 2 else 0 for label, count in real_rows.items()}
 
 
 def _synthetic_per_real_row(spec: SynthPipelineSpec, arriving: int) -> float:
