@@ -120,9 +120,10 @@ class SynthPolicy(dg.ConfigurableResource):
         trend_false_alarm_rate: Probability of any false collapse-trend alarm over the
             pipeline's whole life (spent over the looks as alpha * G0 / (G (G + 1)) and
             split over numeric columns). Default 0.01.
-        trend_tolerance: Standard deviation of the log variance ratio between generations
-            that is never evidence of collapse (0.05: about 5 % of the variance), so large
-            mixes are not failed for irrelevant changes. Default 0.05.
+        trend_tolerance: Standard deviation of the change between generations that is
+            never evidence of collapse, for the log variance ratio (0.05: about 5 % of the
+            variance) and for the mean (in real standard deviations), so large mixes are not
+            failed for irrelevant changes. Default 0.05.
         enforce_quality_on_augmented: Make privacy and diversity failures of augmented
             data block like those of synthetic data. Off by default: SMOTE interpolates
             between real rows, so its rows sit close to them and spread less by design;

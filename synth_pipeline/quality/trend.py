@@ -1,4 +1,4 @@
-"""Collapse trend: is the training data's variance drifting across generations?
+"""Collapse trend: is the training data's spread or centre drifting across generations?
 
 The per-generation diversity monitor compares one generation with real data, so it
 fires only once the variance has already fallen below the policy's floor (generation 77
@@ -19,13 +19,22 @@ method on the variance of ``s^2``; Cramér, *Mathematical Methods of Statistics*
 model collapse inevitable?", 2024), each generation's mix holds the previous one, so its
 variance moves by ``O(1/g)`` per generation and stays put.
 
+The fitted *mean* does the same: each refit moves it by a draw of variance ``s^2/M``, so
+the mean walks too (the location half of the same collapse), while independent samples
+scatter around a fixed centre with variance ``s^2/n``.
+
 So per numeric column, with ``y_g`` the stored log variance ratio of generation ``g``
 (against the real train split, the same reference in every generation) and
 ``v_g = 2/(n_g-1) + k/n_g + tolerance^2``, the Cochran homogeneity statistic
 ``Q = sum_g (y_g - ybar)^2 / v_g`` (``ybar`` the ``1/v_g``-weighted mean; Cochran,
 "The combination of estimates from different experiments", Biometrics 1954) follows
 ``chi2(G-1)`` when the generations are independent samples of one distribution. Under a
-random walk ``Q`` grows like ``G^2/6`` instead of ``G``. Details that keep the test from
+random walk ``Q`` grows like ``G^2/6`` instead of ``G``. The location test is the same
+statistic on the mean shift ``m_g`` (generation mean minus real mean, in real standard
+deviations) with ``v_g = r_g/n_g + tolerance^2`` (``r_g`` the variance ratio): the variance
+of a mean, which by the central limit theorem needs no normality. Testing location as
+well as scale takes the simulated single-Gaussian replace loop (M = 100) from about half
+to about 70 % of runs flagged by generation 20 (``benchmarks/trend_power.py``). Details that keep the test from
 failing on artefacts:
 
 - *overlap*: an accumulating mix contains the previous mix; nested samples of a stable
@@ -34,8 +43,9 @@ failing on artefacts:
   weighted, floored at 0, so it never narrows the allowance below the normal ``2/(n-1)``);
 - *large mixes*: with tens of thousands of rows, ``2/(n-1)`` is tiny and any change of
   mix composition would be "significant"; ``tolerance`` (policy ``trend_tolerance``) is the
-  change of log variance between generations that is never evidence of collapse
-  (0.05: about 5 % of the variance), so only relevant drifts are judged;
+  change between generations that is never evidence of collapse (0.05: about 5 % of the
+  variance, or a twentieth of a real standard deviation of the mean), so only relevant
+  drifts are judged;
 - *a constant bias* (a generator whose variance is steadily 0.9 of real) is not a
   trend: the test compares generations with each other, never with 1 (the level is the
   per-generation rule's job);
@@ -51,7 +61,8 @@ sum to exactly ``alpha`` over an unbounded horizon (``sum_{G>=G0} 1/(G(G+1)) = 1
 so by Bonferroni's inequality the probability of *any* false alarm, ever, is at most
 ``alpha`` (policy ``trend_false_alarm_rate``, default 0.01): an alpha-spending rule in
 the spirit of group-sequential designs (Lan and DeMets, Biometrika 1983) that needs no
-fixed horizon. Across columns, the level is split equally (Bonferroni again).
+fixed horizon. Across columns and the two measures, the level is split equally
+(Bonferroni again, which holds whatever the correlation between a column's mean and variance).
 
 Before ``min_generations`` generations are stored the trend is *not yet judged*: that
 is the normal state of every young pipeline, not a lack of evidence about a particular
@@ -59,9 +70,10 @@ dataset, so it is reported in metadata only (a warning on every early generation
 be noise that teaches users to ignore warnings).
 
 Measured (benchmarks/collapse_replay.py; see the README): replace M = 100 is flagged at
-generation 16 in the plugin run (seed 0; the per-generation monitors: 22) and at a median
-generation of 16 over 30 simulated runs (70 % by generation 20, 90 % by 32; the
-per-generation monitors: median 38); accumulate never within 200 generations.
+generation 15 in the plugin run (seed 0; the per-generation monitors: 22), by generation 20
+in 21 of 30 plugin runs (seeds 0-29), and at a median generation of 14 over 30 simulated
+runs (80 % by generation 20, 90 % by 31; the per-generation monitors: median 38);
+accumulate never within 200 generations.
 """
 
 from __future__ import annotations
@@ -96,43 +108,49 @@ def trend_figures(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) ->
     Returns:
         One row per column with a positive, finite real variance: ``column``, ``rows``
         (non-missing values in ``data``), ``variance_ratio`` (``data`` variance over
-        ``real`` variance, both with ``ddof=1``) and ``excess_kurtosis`` (the unbiased
-        estimate on ``data``, ``scipy.stats.kurtosis(bias=False)``; NaN below 4 values).
+        ``real`` variance, both with ``ddof=1``), ``excess_kurtosis`` (the unbiased
+        estimate on ``data``, ``scipy.stats.kurtosis(bias=False)``; NaN below 4 values)
+        and ``mean_shift`` (``data`` mean minus ``real`` mean, in real standard deviations).
     """
     from scipy.stats import kurtosis
 
     records = []
     for column in columns:
         reference = real[column].to_numpy(dtype="float64", na_value=np.nan)
-        real_variance = float(np.nanvar(reference, ddof=1)) if np.isfinite(reference).sum() > 1 else math.nan
+        reference = reference[np.isfinite(reference)]
+        real_variance = float(np.var(reference, ddof=1)) if len(reference) > 1 else math.nan
         if not (real_variance > 0 and math.isfinite(real_variance)):
             continue
         values = data[column].to_numpy(dtype="float64", na_value=np.nan)
         values = values[np.isfinite(values)]
         variance = float(np.var(values, ddof=1)) if len(values) > 1 else math.nan
         excess = float(kurtosis(values, bias=False)) if len(values) > 3 and variance > 0 else math.nan
-        records.append((str(column), len(values), variance / real_variance, excess))
-    return pd.DataFrame(records, columns=["column", "rows", "variance_ratio", "excess_kurtosis"])
+        shift = (float(values.mean()) - float(reference.mean())) / math.sqrt(real_variance) if len(values) else math.nan
+        records.append((str(column), len(values), variance / real_variance, excess, shift))
+    return pd.DataFrame(records, columns=["column", "rows", "variance_ratio", "excess_kurtosis", "mean_shift"])
 
 
 @dataclass(frozen=True)
 class ColumnTrend:
-    """The homogeneity test of one column's log variance ratios over the stored generations.
+    """The homogeneity test of one column's figure (scale or location) over the stored generations.
 
     Attributes:
         column: The column.
+        measure: The figure tested: ``"log variance ratio"`` (scale) or ``"mean shift"``
+            (location, in real standard deviations); see :data:`MEASURES`.
         generations: The generations with a defined figure, ascending.
         rows: Rows measured, summed over those generations.
         statistic: Cochran's ``Q`` (chi-square, ``generations - 1`` degrees of freedom).
-        dispersion: ``Q / df``: how much more the log variance moved between generations
-            than sampling noise plus the tolerance allows (about 1 when stable).
+        dispersion: ``Q / df``: how much more the figure moved between generations than
+            sampling noise plus the tolerance allows (about 1 when stable).
         critical: The dispersion at which the column fails at its level.
         p_value: ``P(chi2(df) >= Q)``.
         level: The false-alarm level of this look for this column.
-        log_ratio_range: Largest minus smallest log variance ratio seen.
+        figure_range: Largest minus smallest value of the figure seen.
     """
 
     column: str
+    measure: str
     generations: tuple[int, ...]
     rows: int
     statistic: float
@@ -140,11 +158,11 @@ class ColumnTrend:
     critical: float
     p_value: float
     level: float
-    log_ratio_range: float
+    figure_range: float
 
     @property
     def drifting(self) -> bool:
-        """Whether the column's variance moved more than chance allows at this look's level."""
+        """Whether the column's figure moved more than chance allows at this look's level."""
         return self.p_value < self.level
 
 
@@ -158,7 +176,7 @@ class CollapseTrend:
         min_generations: Generations needed before the trend is judged.
         look_level: The false-alarm level spent at this look (before the column split);
             NaN before the first look.
-        columns: Each followed column's test (empty when not judged).
+        columns: Each followed column's tests, one per measure (empty when not judged).
         reason: Why the trend was not judged, or None when it was.
     """
 
@@ -191,7 +209,7 @@ class CollapseTrend:
         if worst is None:
             return None
         first, last = worst.generations[0], worst.generations[-1]
-        rule = (f"collapse trend: spread of log variance ratio across generations {first}-{last} ({worst.column}; "
+        rule = (f"collapse trend: spread of {worst.measure} across generations {first}-{last} ({worst.column}; "
                 f"Cochran Q / df over {len(worst.generations)} generations, {worst.rows} rows, false-alarm level "
                 f"{worst.level:.2g} at this look)")
         return RuleOutcome(rule, worst.dispersion, worst.critical, "max",
@@ -208,9 +226,9 @@ class CollapseTrend:
         if self.reason is not None:
             summary["reason"] = self.reason
         summary["columns"] = [
-            {"column": t.column, "generations": len(t.generations), "rows": t.rows,
+            {"column": t.column, "measure": t.measure, "generations": len(t.generations), "rows": t.rows,
              "dispersion": round(t.dispersion, 4), "critical": round(t.critical, 4), "p_value": t.p_value,
-             "level": t.level, "log_ratio_range": round(t.log_ratio_range, 4), "drifting": t.drifting}
+             "level": t.level, "range": round(t.figure_range, 4), "drifting": t.drifting}
             for t in self.columns
         ]
         return summary
@@ -224,25 +242,44 @@ def look_level(false_alarm_rate: float, min_generations: int, generations: int) 
     return false_alarm_rate * min_generations / (generations * (generations + 1))
 
 
-def _column_trend(rows: pd.DataFrame, column: str, *, level: float, tolerance: float) -> ColumnTrend | None:
+MEASURES = ("log variance ratio", "mean shift")
+"""The figures followed per column: scale (log variance ratio) and location (mean shift)."""
+
+
+def _column_trend(
+    rows: pd.DataFrame, column: str, measure: str, *, level: float, tolerance: float
+) -> ColumnTrend | None:
     from scipy.stats import chi2
 
-    rows = rows[(rows["rows"] >= 2) & np.isfinite(rows["variance_ratio"]) & (rows["variance_ratio"] > 0)]
+    usable = (rows["rows"] >= 2) & np.isfinite(rows["variance_ratio"]) & (rows["variance_ratio"] > 0)
+    if measure == "mean shift":
+        if "mean_shift" not in rows:  # figures stored before the location test existed
+            return None
+        usable &= np.isfinite(rows["mean_shift"])
+    rows = rows[usable]
     if len(rows) < 2:
         return None
     n = rows["rows"].to_numpy(dtype="float64")
-    y = np.log(rows["variance_ratio"].to_numpy(dtype="float64"))
-    kurtosis = rows["excess_kurtosis"].to_numpy(dtype="float64")
-    known = np.isfinite(kurtosis)
-    pooled = float(np.average(kurtosis[known], weights=n[known])) if known.any() else 0.0
-    weights = 1.0 / (2.0 / (n - 1) + max(pooled, 0.0) / n + tolerance**2)
+    ratio = rows["variance_ratio"].to_numpy(dtype="float64")
+    if measure == "mean shift":
+        # The reference mean is the same in every generation, so only the generation's own
+        # mean scatters: its variance is the generation's variance over n (real SDs squared).
+        y = rows["mean_shift"].to_numpy(dtype="float64")
+        noise = ratio / n
+    else:
+        y = np.log(ratio)
+        kurtosis = rows["excess_kurtosis"].to_numpy(dtype="float64")
+        known = np.isfinite(kurtosis)
+        pooled = float(np.average(kurtosis[known], weights=n[known])) if known.any() else 0.0
+        noise = 2.0 / (n - 1) + max(pooled, 0.0) / n
+    weights = 1.0 / (noise + tolerance**2)
     centre = float(np.average(y, weights=weights))
     statistic = float(np.sum(weights * (y - centre) ** 2))
     df = len(y) - 1
     return ColumnTrend(
-        column=column, generations=tuple(int(g) for g in rows["generation"]), rows=int(n.sum()),
+        column=column, measure=measure, generations=tuple(int(g) for g in rows["generation"]), rows=int(n.sum()),
         statistic=statistic, dispersion=statistic / df, critical=float(chi2.isf(level, df)) / df,
-        p_value=float(chi2.sf(statistic, df)), level=level, log_ratio_range=float(y.max() - y.min()),
+        p_value=float(chi2.sf(statistic, df)), level=level, figure_range=float(y.max() - y.min()),
     )
 
 
@@ -263,8 +300,8 @@ def collapse_trend(
         generation: The generation judged.
         min_generations: Stored generations needed before judging (the first look).
         false_alarm_rate: Probability of any false alarm over the pipeline's whole life.
-        tolerance: Standard deviation of log variance change between generations that is
-            never evidence of collapse.
+        tolerance: Standard deviation of the change between generations (of the log variance
+            ratio, and of the mean in real standard deviations) that is never evidence of collapse.
 
     Returns:
         The verdict; ``reason`` says why it was not judged (too few generations, no
@@ -278,8 +315,9 @@ def collapse_trend(
             "(policy trend_min_generations)"))
     level = look_level(false_alarm_rate, min_generations, stored)
     columns = sorted(past["column"].unique())
-    trends = [_column_trend(past[past["column"] == c].sort_values("generation"), c,
-                            level=level / len(columns), tolerance=tolerance) for c in columns]
+    tests = len(columns) * len(MEASURES)
+    trends = [_column_trend(past[past["column"] == c].sort_values("generation"), c, measure,
+                            level=level / tests, tolerance=tolerance) for c in columns for measure in MEASURES]
     judged = tuple(t for t in trends if t is not None)
     reason = None if judged else "not judged: no numeric column with a defined variance in two or more generations"
     return CollapseTrend(generation, stored, min_generations, level, judged, reason=reason)
