@@ -5,7 +5,7 @@ scikit-learn is imported inside the functions, so loading definitions stays fast
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,9 +50,11 @@ def default_classifier(categorical: list[str], numeric: list[str], seed: int) ->
     return Pipeline([("encode", encode), ("classify", classify)])
 
 
-def feature_columns(frame: pd.DataFrame, label_column: str) -> tuple[list[str], list[str]]:
-    """Split the user feature columns into (categorical, numeric)."""
-    features = [c for c in user_columns(frame) if c != label_column]
+def feature_columns(
+    frame: pd.DataFrame, label_column: str, exclude: Collection[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Split the user feature columns (less ``exclude``, e.g. identifier columns) into (categorical, numeric)."""
+    features = [c for c in user_columns(frame) if c != label_column and c not in exclude]
     numeric = [
         c for c in features
         if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
@@ -68,14 +70,16 @@ def as_model_input(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
     return converted
 
 
-def train_classifier(training: pd.DataFrame, *, label_column: str, factory: str, seed: int) -> Any:
-    """Fit the spec's classifier on the user columns of ``training``.
+def train_classifier(
+    training: pd.DataFrame, *, label_column: str, factory: str, seed: int, exclude: Collection[str] = ()
+) -> Any:
+    """Fit the spec's classifier on the user columns of ``training`` but ``exclude`` (identifier columns).
 
     Returns:
         The fitted estimator, with ``feature_names_`` and ``categorical_`` attributes set
         so it can be scored later without the training data.
     """
-    categorical, numeric = feature_columns(training, label_column)
+    categorical, numeric = feature_columns(training, label_column, exclude)
     estimator = import_object(factory)(categorical, numeric, seed)
     features = as_model_input(training[categorical + numeric], categorical)
     with model_threads(len(features)):

@@ -137,6 +137,7 @@ def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tup
     if match is None:
         raise ValueError(f"cannot tell what {stage.value} was fitted on from {fitted_on!r}")
     rows = _real(inputs.store.read(dg.AssetKey.from_user_string(match["key"]), match["partition"]))
+    rows = rows.drop(columns=[c for c in inputs.identifiers if c in rows.columns])
     if rows.empty:
         train = inputs.pipeline.key(Stage.REAL_TRAIN).to_user_string()
         return _real(inputs.read(Stage.REAL_TRAIN)), f"{train} ({fitted_on} holds no real rows)"
@@ -279,7 +280,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     training, source = fit_input(inputs, stage, generated)
     holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
     report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.spec.seed + inputs.generation)
-    outcomes = _privacy_outcomes(report, inputs.policy, stage)
+    outcomes = _privacy_outcomes(report, inputs.policy, stage) + _real_key_outcomes(inputs, stage)
     policy = inputs.policy
     figures = report.to_dict()
     encoding = figures.pop("encoding")
@@ -300,6 +301,26 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
            for name, value in figures.items()},
         "distance_encoding": dg.MetadataValue.json(encoding),
     }
+
+
+def _real_key_outcomes(inputs: CheckInputs, stage: Stage) -> list[RuleOutcome]:
+    """Generated rows holding a real record key (:mod:`synth_pipeline.identifiers`); none without identifier columns."""
+    from synth_pipeline.identifiers import real_keys_in
+
+    if not inputs.identifiers:
+        return []
+    generated = inputs.read(stage, keys=True)
+    counts = real_keys_in(generated, inputs.read(Stage.REAL_SOURCE, keys=True), inputs.identifiers)
+    found = {column: count for column, count in counts.items() if count}
+    detail = ", ".join(f"{column}: {count}" for column, count in found.items()) or "none"
+    return [RuleOutcome(
+        f"generated rows holding a real record key ({detail}; identifier columns {', '.join(inputs.identifiers)})",
+        float(sum(found.values())), 0.0, "max", public_rule="generated rows holding a real record key",
+        sample_size=len(generated),
+        fix="a generator copied real keys into generated rows: let the stage give fresh keys (leave the column in "
+            "the spec's identifier_columns, or leave identifier_columns unset so keys are detected) or drop the "
+            "column from the source",
+    )]
 
 
 _PRIVACY_FIX = ("{what}: make the generator generalise rather than remember (fewer epochs or a smaller "

@@ -10,6 +10,7 @@ lineage, quarantines the checked data when a rule fails, and reports ``observed`
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,21 @@ class CheckInputs:
         partition = generation_key(generation or self.generation) if stage in PARTITIONED_STAGES else None
         return self.store.parquet_path(self.pipeline.key(stage), partition)
 
-    def read(self, stage: Stage, generation: int | None = None) -> pd.DataFrame:
-        """A stage's stored frame (this generation's for per-generation stages)."""
-        return pd.read_parquet(self.path(stage, generation))
+    def read(self, stage: Stage, generation: int | None = None, *, keys: bool = False) -> pd.DataFrame:
+        """A stage's stored frame (this generation's for per-generation stages).
+
+        Identifier columns (:mod:`synth_pipeline.identifiers`) are left out unless ``keys``:
+        they name records, so no measure may compare them.
+        """
+        frame = pd.read_parquet(self.path(stage, generation))
+        return frame if keys else frame.drop(columns=[c for c in self.identifiers if c in frame.columns])
+
+    @cached_property
+    def identifiers(self) -> list[str]:
+        """The identifier columns resolved at the real source's ingestion."""
+        from synth_pipeline.identifiers import stored_identifiers
+
+        return stored_identifiers(self.store, self.pipeline.key(Stage.REAL_SOURCE))
 
     def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
         """Stored Parquet files of a per-generation stage for generations 1..through."""

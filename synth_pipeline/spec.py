@@ -159,6 +159,10 @@ class SynthPipelineSpec(_Spec):
         augmentation: The augmented stage, or None for no such stage.
         mix: How each generation's training mix is assembled.
         model: The downstream model.
+        identifier_columns: Record keys (e.g. ``customer_id``): kept out of every generator,
+            the model and the quality measures; generated rows get fresh keys. None (the
+            default) detects them at ingestion (:mod:`synth_pipeline.identifiers`); a list
+            declares them, ``[]`` declares that there are none.
 
     Example:
         .. code-block:: python
@@ -180,6 +184,7 @@ class SynthPipelineSpec(_Spec):
     augmentation: AugmentationSpec | None = AugmentationSpec()
     mix: MixSpec = MixSpec()
     model: ModelSpec = ModelSpec()
+    identifier_columns: list[str] | None = None
 
 
 _Choice = TypeVar("_Choice", bound=StrEnum)

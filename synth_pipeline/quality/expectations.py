@@ -95,7 +95,10 @@ class ValidationSummary:
 # --- building and storing suites (no great_expectations import needed) ---
 
 
-def suite_for_stage(reference: pd.DataFrame, *, stage: Stage, suite_name: str, label_column: str) -> dict:
+def suite_for_stage(
+    reference: pd.DataFrame, *, stage: Stage, suite_name: str, label_column: str,
+    identifiers: Iterable[str] | None = None,
+) -> dict:
     """Build a GX suite for one data stage from the real reference data.
 
     The result is the plain JSON structure GX reads back with
@@ -111,6 +114,8 @@ def suite_for_stage(reference: pd.DataFrame, *, stage: Stage, suite_name: str, l
         stage: The stage the suite is for; it decides the provenance kinds allowed.
         suite_name: The suite's name.
         label_column: The label; its values are always checked against the reference's.
+        identifiers: Identifier columns, which get no range or value set (generated rows
+            carry fresh keys); None detects them (:func:`~synth_pipeline.identifiers.detect_identifiers`).
 
     Returns:
         The suite as a JSON-serializable dict.
@@ -133,9 +138,17 @@ def suite_for_stage(reference: pd.DataFrame, *, stage: Stage, suite_name: str, l
         ),
         *_provenance_expectations(stage),
     ]
+    if identifiers is None:
+        from synth_pipeline.identifiers import detect_identifiers
+
+        identifiers = [found.column for found in detect_identifiers(data, label_column=label_column)]
+    keys = set(identifiers)
     if stage is not Stage.UNKNOWN:  # unvetted by definition: add value checks by hand if you want them
         for column in data.columns:
-            expectations += _column_expectations(data[column], is_label=column == label_column)
+            found = _column_expectations(data[column], is_label=column == label_column)
+            if column in keys:  # generated rows carry fresh keys: only "not null" holds for them
+                found = [e for e in found if e["type"] == "expect_column_values_to_not_be_null"]
+            expectations += found
     return {
         "name": suite_name,
         "expectations": expectations,
@@ -240,6 +253,7 @@ def write_suites(
     pipeline_name: str,
     label_column: str,
     overwrite: bool = False,
+    identifiers: Iterable[str] | None = None,
 ) -> list[Path]:
     """Write one suite file per stage, ``<directory>/<stage>.json``, built from the reference data.
 
@@ -253,6 +267,7 @@ def write_suites(
         pipeline_name: The pipeline; suites are named ``<pipeline>/<stage>``.
         label_column: The label column.
         overwrite: Replace existing suite files (hand edits in them are lost).
+        identifiers: Identifier columns (see :func:`suite_for_stage`); None detects them.
 
     Returns:
         The paths written, in the order of ``stages``.
@@ -271,7 +286,8 @@ def write_suites(
         )
     for stage, path in targets.items():
         suite = suite_for_stage(
-            reference, stage=stage, suite_name=f"{pipeline_name}/{stage.value}", label_column=label_column
+            reference, stage=stage, suite_name=f"{pipeline_name}/{stage.value}", label_column=label_column,
+            identifiers=identifiers,
         )
         text = json.dumps(suite, indent=2, sort_keys=True, allow_nan=False) + "\n"
         atomic_write(path, lambda handle, text=text: handle.write(text.encode()))

@@ -7,6 +7,7 @@ import pandas as pd
 from synth_pipeline.augmentation import smote_oversample, smote_target
 from synth_pipeline.budgets import augmentation_allowance
 from synth_pipeline.generations import current_generation
+from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
@@ -44,8 +45,10 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
             real_rows = arrivals[spec.label_column].value_counts().to_dict()
             allowance = augmentation_allowance(real_rows, policy, synthetic_per_real_row=_synthetic_per_real_row(
                 spec, len(arrivals)))
+            identifiers = stored_identifiers(store, builder.key(Stage.REAL_SOURCE))
+            columns = user_columns(arrivals)
             made, sources = smote_oversample(
-                arrivals[user_columns(arrivals)], label_column=spec.label_column,
+                arrivals[[c for c in columns if c not in identifiers]], label_column=spec.label_column,
                 target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
                 seed=spec.seed + generation, max_added=allowance,
             )
@@ -55,6 +58,10 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 for index, label in enumerate(sorted(real_rows, key=str), start=1)
                 if label in allowance and uncapped[label] > allowance[label]
             }
+            made = with_fresh_keys(
+                made, real_keys(store, builder.key(Stage.REAL_SOURCE), identifiers), identifiers, columns,
+                generation=generation, stage="augmented",
+            )
             if capped:
                 context.log.info(f"augmentation capped by the policy's class budgets: {capped}")
             # An augmented row keeps its sources' depth (the deeper of base and neighbour).
@@ -76,7 +83,8 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=generation,
                     parents=[builder.key(Stage.REAL_ARRIVALS)],
-                    extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped)},
+                    extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped),
+                           **fresh_key_metadata(identifiers, frame)},
                 ),
             )
 

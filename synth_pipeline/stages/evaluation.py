@@ -12,6 +12,7 @@ import pandas as pd
 
 from synth_pipeline.generations import current_generation
 from synth_pipeline.hashing import set_digest
+from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.modeling import score_classifier, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
@@ -69,7 +70,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             inputs={Stage.MODEL: "model", Stage.REAL_HOLDOUT: "holdout", Stage.TRAINING_MIX: "data"},
             generation=generation,
         ) as lineage:
-            report, metadata = _evaluate(context, model, holdout, mix, generation)
+            identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
+            report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers)
             metadata.update(_generation_report(context, synth_pipeline_store, report, generation))
             return lineage.publish(Stage.EVALUATION, report, generation=generation, metadata=metadata)
 
@@ -94,13 +96,15 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         }
 
     def _evaluate(
-        context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int
+        context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
+        identifiers: list[str],
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
         candidates = {"training_mix": (model, len(mix))}
         for name, kind in (("real_only", ProvenanceKind.REAL), ("synthetic_only", ProvenanceKind.SYNTHETIC)):
             rows = mix[mix[KIND_COLUMN] == kind.value]
             if rows[label].nunique() >= 2:
-                fitted = train_classifier(rows, label_column=label, factory=spec.model.factory, seed=spec.seed)
+                fitted = train_classifier(rows, label_column=label, factory=spec.model.factory, seed=spec.seed,
+                                          exclude=identifiers)
                 candidates[name] = (fitted, len(rows))
             else:
                 context.log.warning(f"{name}: {len(rows)} rows with fewer than two classes; not scored")

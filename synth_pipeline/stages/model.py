@@ -5,6 +5,7 @@ import pandas as pd
 
 from synth_pipeline.composition import summarize
 from synth_pipeline.generations import current_generation
+from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.metadata import composition_metadata
 from synth_pipeline.modeling import train_classifier
 from synth_pipeline.naming import Stage
@@ -27,7 +28,8 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             context.log.info(f"generation {generation}: training {spec.model.factory} on {len(mix)} rows")
             estimator = train_classifier(
-                mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed
+                mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed,
+                exclude=stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE)),
             )
             metadata = {
                 f"trained_on_{key}": value

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from synth_pipeline.config_paths import confine_config_path
 from synth_pipeline.generations import current_generation
+from synth_pipeline.identifiers import resolve_identifiers, store_identifiers
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
@@ -84,11 +85,19 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
             check_holdout_split(
                 frame, label_column=spec.label_column, fraction=spec.holdout_fraction, source=describe(source)
             )
+            identifiers = resolve_identifiers(
+                frame, declared=spec.identifier_columns, label_column=spec.label_column, source=describe(source)
+            )
+            for found in identifiers:
+                context.log.info(f"identifier column {found.column} ({found.origin}: {found.evidence}): kept out of "
+                                 "generation and measures; generated rows get fresh keys")
+            store_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers)
             return lineage.publish(
                 Stage.REAL_SOURCE, frame, generation=0,
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=0, parents=[],
-                    extra={"source": describe(source)},
+                    extra={"source": describe(source),
+                           "identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers])},
                 ),
             )
 

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import current_generation
+from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
@@ -68,7 +69,9 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             num_rows = _rows_to_sample(config, settings, len(arrivals))
             depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
             context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
-            features = fit_input[user_columns(fit_input)]
+            identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
+            columns = user_columns(fit_input)
+            features = fit_input[[c for c in columns if c not in identifiers]]
             if num_rows:
                 synthesis = synthesize(
                     features, label_column=spec.label_column, method=method, params=params,
@@ -76,8 +79,12 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 )
             else:
                 synthesis = Synthesis(features.iloc[0:0])
+            rows = with_fresh_keys(
+                synthesis.rows, real_keys(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers),
+                identifiers, columns, generation=generation, stage="synthetic",
+            )
             frame = tag_rows(
-                synthesis.rows, kind=ProvenanceKind.SYNTHETIC, generation=generation,
+                rows, kind=ProvenanceKind.SYNTHETIC, generation=generation,
                 dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
             )
             from synth_pipeline.lineage.facets import Generator
@@ -97,6 +104,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                         "fit_rows": len(fit_input),
                         "fit_max_depth": depth - 1,
                         **_collapsed_column_metadata(synthesis),
+                        **fresh_key_metadata(identifiers, frame),
                     },
                 ),
             )
