@@ -31,3 +31,12 @@ class StoredDataNotFoundError(SynthPipelineError):
 
 class ConfigPathError(SynthPipelineError):
     """A file path given in run config lies outside the data directory and the allowed input directories."""
+
+
+class ConfigFileError(SynthPipelineError):
+    """A configuration file (policy, spec, expectation suite) cannot be read: missing, too large,
+    not UTF-8, bad syntax, or a refused feature (YAML anchors and aliases, duplicate keys, ...)."""
+
+
+class ConfigValueError(SynthPipelineError):
+    """A policy or spec holds an unknown field, a value of the wrong type, or a value out of range."""

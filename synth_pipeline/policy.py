@@ -2,26 +2,45 @@
 
 ``SynthPolicy`` is a Dagster resource, so the same object is set in Python, loaded from
 YAML (:meth:`SynthPolicy.from_yaml`), or overridden per run in the launchpad under
-``resources: <pipeline>_policy: config:``. Out-of-range values and unknown keys are
-rejected with a message naming the field.
+``resources: <pipeline>_policy: config:``. Out-of-range values, unknown keys and values
+of the wrong type (strictly: a boolean is not a number, text is not a number or a
+boolean) are rejected with a message naming the field, in a file also the line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, model_validator
 
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.config_bounds import (
+    MAX_GENERATION_DEPTH,
+    MAX_GENERATIONS,
+    MAX_RATIO,
+    MAX_ROWS,
+    MAX_SCORE_RATIO,
+    MAX_SPREAD_RATIO,
+)
+from synth_pipeline.config_validation import python_values, validate_config
+from synth_pipeline.config_yaml import YamlConfig, read_yaml_config
+from synth_pipeline.launch_config import launched_resource_config
 from synth_pipeline.provenance import ProvenanceKind
-from synth_pipeline.spec import read_yaml_mapping, validation_problems
 
 _FRACTION = {"ge": 0.0, "le": 1.0}
 
 
 class SynthPolicy(dg.ConfigurableResource):
     """Limits that keep synthetic data from degrading a training pipeline.
+
+    Every numeric field has an upper bound (:mod:`synth_pipeline.config_bounds`): fractions,
+    quantiles, scores and AUCs at most 1; ``max_depth`` at most 1,000; row counts
+    (``min_*_rows``, ``max_holdout_near_copies``) at most 10^9; ``minority_imbalance_ratio``
+    at most 1,000; ``min_tstr_trtr_ratio`` at most 10; ``min_variance_ratio`` and
+    ``min_tail_coverage`` at most 1; ``max_variance_ratio`` and ``max_tail_coverage`` at most
+    100; ``trend_min_generations`` at most 1,000,000. Infinity and NaN are refused.
 
     Attributes:
         max_synthetic_fraction: Largest share of budgeted rows (see below) in a training mix.
@@ -130,36 +149,42 @@ class SynthPolicy(dg.ConfigurableResource):
             the failures are then shown as warnings.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine float).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _python_values(cls, data: Any) -> Any:
+        return python_values(data)
 
     max_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
     max_class_synthetic_fraction: float = Field(default=0.5, **_FRACTION)
     max_minority_class_synthetic_fraction: float = Field(default=0.4, **_FRACTION)
-    minority_imbalance_ratio: float = Field(default=1.5, ge=1.0)
+    minority_imbalance_ratio: float = Field(default=1.5, ge=1.0, le=MAX_RATIO)
     max_synthetic_fraction_growth: float = Field(default=0.1, **_FRACTION)
-    min_fresh_real_rows: int = Field(default=1, ge=0)
-    max_depth: int = Field(default=3, ge=0)
+    min_fresh_real_rows: int = Field(default=1, ge=0, le=MAX_ROWS)
+    max_depth: int = Field(default=3, ge=0, le=MAX_GENERATION_DEPTH)
     max_unknown_fraction: float = Field(default=0.0, **_FRACTION)
     unknown_counts_as_synthetic: bool = True
     augmented_counts_as_synthetic: bool = True
-    min_holdout_rows: int = Field(default=100, ge=1)
+    min_holdout_rows: int = Field(default=100, ge=1, le=MAX_ROWS)
     holdout_near_copy_quantile: float = Field(default=0.05, gt=0.0, lt=1.0)
-    max_holdout_near_copies: float = Field(default=0.0, ge=0.0)
-    min_tstr_trtr_ratio: float = Field(default=0.7, ge=0.0)
-    min_utility_rows: int = Field(default=20, ge=2)
+    max_holdout_near_copies: float = Field(default=0.0, ge=0.0, le=MAX_ROWS)
+    min_tstr_trtr_ratio: float = Field(default=0.7, ge=0.0, le=MAX_SCORE_RATIO)
+    min_utility_rows: int = Field(default=20, ge=2, le=MAX_ROWS)
     min_quality_score: float = Field(default=0.7, **_FRACTION)
     max_adversarial_auc: float = Field(default=0.95, ge=0.5, le=1.0)
-    min_fidelity_rows: int = Field(default=20, ge=2)
+    min_fidelity_rows: int = Field(default=20, ge=2, le=MAX_ROWS)
     max_exact_copy_fraction: float = Field(default=0.05, **_FRACTION)
     max_dcr_share: float = Field(default=0.55, ge=0.5, le=1.0)
     max_membership_auc: float = Field(default=0.6, ge=0.5, le=1.0)
-    min_variance_ratio: float = Field(default=0.5, ge=0.0)
+    min_variance_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     min_category_coverage: float = Field(default=0.8, **_FRACTION)
-    min_tail_coverage: float = Field(default=0.25, ge=0.0)
+    min_tail_coverage: float = Field(default=0.25, ge=0.0, le=1.0)
     min_distinct_row_ratio: float = Field(default=0.9, **_FRACTION)
-    max_variance_ratio: float = Field(default=3.0, ge=1.0)
-    max_tail_coverage: float = Field(default=6.0, ge=1.0)
-    trend_min_generations: int = Field(default=5, ge=2)
+    max_variance_ratio: float = Field(default=3.0, ge=1.0, le=MAX_SPREAD_RATIO)
+    max_tail_coverage: float = Field(default=6.0, ge=1.0, le=MAX_SPREAD_RATIO)
+    trend_min_generations: int = Field(default=5, ge=2, le=MAX_GENERATIONS)
     trend_false_alarm_rate: float = Field(default=0.01, gt=0.0, le=0.5)
     trend_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
     enforce_quality_on_augmented: bool = False
@@ -177,23 +202,65 @@ class SynthPolicy(dg.ConfigurableResource):
     def from_yaml(cls, path: str | Path) -> SynthPolicy:
         """Load a policy from a YAML mapping of field names to values (missing fields keep defaults).
 
+        The file is read by :mod:`synth_pipeline.config_yaml` (no anchors or aliases, no
+        duplicate keys, size and nesting capped) and validated strictly (see :meth:`from_mapping`).
+
+        Args:
+            path: The policy file.
+
+        Returns:
+            The policy.
+
         Raises:
-            SynthPipelineError: The file is missing, not valid YAML, not a mapping, or holds
-                an unknown field or an out-of-range value; the message names the field.
+            ConfigFileError: The file is missing, too large, not UTF-8, not valid YAML, or
+                uses a refused YAML feature; the message gives the line.
+            ConfigValueError: It holds an unknown field, a value of the wrong type or an
+                out-of-range value; the message names the line, the field and the value.
         """
-        return cls.from_mapping(read_yaml_mapping(path, what="policy file"), source=f"policy file {path}")
+        document = read_yaml_config(path, what="policy file")
+        return cls.from_mapping(document.values, source=f"policy file {path}", document=document)
 
     @classmethod
-    def from_mapping(cls, values: dict, *, source: str = "policy") -> SynthPolicy:
-        """Build a policy from a mapping, with errors that name the offending field."""
-        try:
-            return cls(**{str(key): value for key, value in values.items()})
-        except ValidationError as error:
-            raise SynthPipelineError(
-                f"invalid {source}: {validation_problems(error, cls.model_fields)}. Fix the field(s) named; "
-                "every field with its default and meaning is listed in the SynthPolicy docstring and the README "
-                "('Policy and checks')"
-            ) from None
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, source: str = "policy", document: YamlConfig | None = None
+    ) -> SynthPolicy:
+        """Build a policy from a mapping, with errors that name the offending field.
+
+        Types are strict: a boolean is not a number, text is not a number or a boolean (an
+        integer is a fine value for a fractional field), and every number has an upper bound.
+
+        Args:
+            values: Field names and values; missing fields keep their defaults.
+            source: What the values are, for messages (e.g. ``policy file /x/policy.yaml``).
+            document: The file the values were read from, for line numbers in messages.
+
+        Returns:
+            The policy.
+
+        Raises:
+            ConfigValueError: A field is unknown, of the wrong type or out of range; the
+                message lists the first few problems and counts the rest.
+        """
+        return validate_config(
+            lambda fields: cls(**fields), values, source=source, known_fields=cls.model_fields, document=document,
+            fix="Fix the field(s) named; every field with its default, meaning and bounds is listed in the "
+            "SynthPolicy docstring and the README ('Policy and checks', 'Input validation')",
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Check the policy fields set in the run's config as strictly as a policy file.
+
+        Dagster's own config check lets a boolean through where a number is expected and
+        turns it into 1.0 (``max_synthetic_fraction: true`` in the launchpad), so the values
+        as launched are validated again here, before any check uses the policy.
+
+        Raises:
+            ConfigValueError: A launched value is of the wrong type or out of range.
+        """
+        launched = launched_resource_config(context)
+        if launched is not None:
+            key, values = launched
+            type(self).from_mapping(values, source=f"run config (resources: {key}: config)")
 
     def to_mapping(self) -> dict:
         """The policy's fields and values, e.g. for run config."""

@@ -2,24 +2,36 @@
 
 A spec is plain, validated data, so it can be written in Python or loaded from YAML
 (:func:`load_spec`). :func:`synth_pipeline.build_synth_pipeline` turns it into Dagster
-assets.
+assets. Validation is strict: a boolean is not a number, text is not a number or a
+boolean (an integer is a fine value for a fractional field; enum fields take their values
+as text), and every number has an upper bound (:mod:`synth_pipeline.config_bounds`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from synth_pipeline.config_bounds import MAX_GENERATIONS, MAX_NEIGHBORS, MAX_RATIO, MAX_ROWS
+from synth_pipeline.config_text import show_value
+from synth_pipeline.config_validation import python_values, validate_config
+from synth_pipeline.config_yaml import read_yaml_config
 from synth_pipeline.errors import SynthPipelineError
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine
+    # float). Enum fields opt out below, so that their values can be written as text.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _python_values(cls, data: Any) -> Any:
+        return python_values(data)
 
 
 class SourceSpec(_Spec):
@@ -44,7 +56,7 @@ class SourceSpec(_Spec):
         if (self.path is None) == (self.loader is None):
             raise ValueError("set exactly one of 'path' (CSV/Parquet file) or 'loader' ('module:function')")
         if self.loader is not None and not re.fullmatch(r"[\w.]+:[\w.]+", self.loader):
-            raise ValueError(f"loader must look like 'package.module:function', got {self.loader!r}")
+            raise ValueError(f"loader must look like 'package.module:function', got {show_value(self.loader)}")
         return self
 
 
@@ -73,17 +85,17 @@ class SynthesizerSpec(_Spec):
         params: Keyword arguments for the synthesizer (e.g. ``{"epochs": 50}`` for CTGAN,
             ``{"default_distribution": "norm"}`` for the Gaussian copula).
         rows_per_real_row: Synthetic rows to sample per real row arriving in the
-            generation.
+            generation (0 to 1,000).
         num_rows: Synthetic rows to sample each generation, whatever arrives
-            (overrides ``rows_per_real_row``; needed once real arrivals stop).
+            (overrides ``rows_per_real_row``; needed once real arrivals stop; at most 10^9).
         fit_on: ``real`` (safe default) or ``previous_mix`` (recursive loop).
     """
 
-    method: SynthesizerMethod = SynthesizerMethod.GAUSSIAN_COPULA
+    method: SynthesizerMethod = Field(default=SynthesizerMethod.GAUSSIAN_COPULA, strict=False)
     params: dict[str, Any] = Field(default_factory=dict)
-    rows_per_real_row: float = Field(default=0.25, ge=0)
-    num_rows: int | None = Field(default=None, ge=0)
-    fit_on: FitOn = FitOn.REAL
+    rows_per_real_row: float = Field(default=0.25, ge=0, le=MAX_RATIO)
+    num_rows: int | None = Field(default=None, ge=0, le=MAX_ROWS)
+    fit_on: FitOn = Field(default=FitOn.REAL, strict=False)
 
 
 class AugmentationSpec(_Spec):
@@ -92,11 +104,11 @@ class AugmentationSpec(_Spec):
     Attributes:
         target_ratio: Each class smaller than ``target_ratio`` x the largest class is
             topped up to that size with interpolated rows.
-        k_neighbors: Neighbours considered for interpolation.
+        k_neighbors: Neighbours considered for interpolation (1 to 1,000).
     """
 
     target_ratio: float = Field(default=0.7, gt=0, le=1)
-    k_neighbors: int = Field(default=5, ge=1)
+    k_neighbors: int = Field(default=5, ge=1, le=MAX_NEIGHBORS)
 
 
 class GenerationMode(StrEnum):
@@ -117,16 +129,16 @@ class MixSpec(_Spec):
             unknown data stays quarantined in its own asset.
         real_arrival_batches: The real train split arrives in this many equal batches,
             batch ``(g - 1) mod n`` in generation g. With 1, every generation receives
-            the whole split (no fresh rows after the first generation).
+            the whole split (no fresh rows after the first generation). At most 1,000,000.
         real_arrival_generations: Real rows arrive only in generations 1 to this number;
             later generations receive none (a closed loop, as in model-collapse studies).
-            None: every generation receives a batch.
+            None: every generation receives a batch. At most 1,000,000.
     """
 
-    mode: GenerationMode = GenerationMode.ACCUMULATE
+    mode: GenerationMode = Field(default=GenerationMode.ACCUMULATE, strict=False)
     include_unknown: bool = False
-    real_arrival_batches: int = Field(default=1, ge=1)
-    real_arrival_generations: int | None = Field(default=None, ge=1)
+    real_arrival_batches: int = Field(default=1, ge=1, le=MAX_GENERATIONS)
+    real_arrival_generations: int | None = Field(default=None, ge=1, le=MAX_GENERATIONS)
 
 
 class ModelSpec(_Spec):
@@ -205,81 +217,33 @@ def parse_choice(choices: type[_Choice], value: str | None, default: _Choice, *,
         ) from None
 
 
-def read_yaml_mapping(path: str | Path, *, what: str) -> dict[str, Any]:
-    """The mapping a YAML file holds (empty for an empty file), with errors naming the file and the fix.
-
-    Args:
-        path: The file.
-        what: What the file is, for messages (e.g. ``policy file``).
-
-    Raises:
-        SynthPipelineError: The file is missing, is not valid YAML, or does not hold a
-            mapping of field names to values.
-    """
-    import yaml
-
-    path = Path(path)
-    if path.is_dir():
-        raise SynthPipelineError(f"{what} {path} is a directory; point at the YAML file itself")
-    if not path.is_file():
-        raise SynthPipelineError(f"{what} {path} not found (working directory {Path.cwd()}); check the path")
-    try:
-        values = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise SynthPipelineError(
-            f"{what} {path} is not valid YAML ({problem}{where}); fix the syntax: one 'field: value' per line, "
-            "nested fields indented under their parent, lists in [...] or as '- item' lines"
-        ) from None
-    except UnicodeDecodeError:
-        raise SynthPipelineError(f"{what} {path} is not UTF-8 text; save it as a UTF-8 YAML file") from None
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise SynthPipelineError(
-            f"{what} {path} must hold a mapping of field: value (one per line), not a {type(values).__name__}"
-        )
-    return {str(key): value for key, value in values.items()}
-
-
-def validation_problems(error: ValidationError, known_fields: Iterable[str]) -> str:
-    """One ``field: problem (got value)`` per pydantic error, unknown fields with a likely correction."""
-    import difflib
-
-    known = sorted(set(known_fields))
-    problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(item["loc"][-1]), known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(f"{field}: unknown field{hint}")
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        got = "" if item["type"] == "missing" else f" (got {item['input']!r})"
-        problems.append(f"{field}: {message}{got}")
-    return "; ".join(problems)
-
-
 def _spec_fields() -> set[str]:
     models = (SynthPipelineSpec, SourceSpec, SynthesizerSpec, AugmentationSpec, MixSpec, ModelSpec)
     return {name for model in models for name in model.model_fields}
 
 
 def load_spec(path: str | Path) -> SynthPipelineSpec:
-    """Load a :class:`SynthPipelineSpec` from a YAML file.
+    """Load a :class:`SynthPipelineSpec` from a YAML file, strictly.
+
+    The file is read by :mod:`synth_pipeline.config_yaml` (no anchors or aliases, no
+    duplicate keys, size and nesting capped) and validated in strict mode (a boolean is not
+    a number, text is not a number or boolean, every number has an upper bound).
+
+    Args:
+        path: The spec file.
+
+    Returns:
+        The spec.
 
     Raises:
-        SynthPipelineError: The file is missing, is not valid YAML, or its content is not
-            a valid spec; the message names the offending field.
+        ConfigFileError: The file is missing, too large, not UTF-8, not valid YAML, or uses
+            a refused YAML feature; the message gives the line.
+        ConfigValueError: Its content is not a valid spec; the message names the line, the
+            field, the value given and the fix for each problem.
     """
-    values = read_yaml_mapping(path, what="pipeline spec")
-    try:
-        return SynthPipelineSpec.model_validate(values)
-    except ValidationError as error:
-        raise SynthPipelineError(
-            f"invalid pipeline spec {path}: {validation_problems(error, _spec_fields())}. Fix the field(s) named "
-            "(the fields and their defaults are documented on SynthPipelineSpec and its parts)"
-        ) from None
+    document = read_yaml_config(path, what="pipeline spec")
+    return validate_config(
+        SynthPipelineSpec.model_validate, document.values, source=f"pipeline spec {path}",
+        known_fields=_spec_fields(), document=document,
+        fix="Fix the field(s) named (the fields and their defaults are documented on SynthPipelineSpec and its parts)",
+    )

@@ -35,7 +35,9 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.config_json import read_json_config
+from synth_pipeline.config_text import cut
+from synth_pipeline.errors import ConfigFileError, SynthPipelineError
 from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import (
     DATASET_COLUMN,
@@ -304,22 +306,22 @@ def load_suite(path: Path) -> dict:
         The suite as a dict, ready for :func:`validate`.
 
     Raises:
-        SynthPipelineError: The file is missing, is not valid JSON, or lacks a ``name``
-            or an ``expectations`` list of ``{"type": ..., "kwargs": {...}}`` objects.
+        SynthPipelineError: The file is missing, or lacks a ``name`` or an ``expectations``
+            list of ``{"type": ..., "kwargs": {...}}`` objects.
+        ConfigFileError: The file is too large, not UTF-8 or not valid JSON, or holds a key
+            twice in one object, ``NaN``/``Infinity`` or an overlong number (see
+            :mod:`synth_pipeline.config_json`).
     """
     path = Path(path)
-    try:
-        suite = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.exists():
         raise SynthPipelineError(
             f"expectation suite {path} does not exist; write it with "
             "synth_pipeline.quality.expectations.write_suites() or point the check at the right directory"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SynthPipelineError(
-            f"expectation suite {path} is not valid JSON ({error}); fix the file or write it again "
-            "with write_suites(..., overwrite=True)"
-        ) from error
+        )
+    try:
+        suite = read_json_config(path, what="expectation suite")
+    except ConfigFileError as error:
+        raise ConfigFileError(f"{error}; or write the file again with write_suites(..., overwrite=True)") from None
     problem = _structure_problem(suite)
     if problem:
         raise SynthPipelineError(
@@ -340,7 +342,7 @@ def _structure_problem(suite: Any) -> str | None:
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             return f"expectation {index} has no 'type'"
         if not isinstance(item.get("kwargs", {}), dict):
-            return f"expectation {index} ({item['type']}) has 'kwargs' that is not an object"
+            return f"expectation {index} ({cut(item['type'], 60)}) has 'kwargs' that is not an object"
     return None
 
 

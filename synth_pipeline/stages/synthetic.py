@@ -2,11 +2,14 @@
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from synth_pipeline.config_bounds import MAX_EPOCHS, MAX_RATIO, MAX_ROWS
+from synth_pipeline.config_validation import validate_config
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import current_generation
 from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
+from synth_pipeline.launch_config import launched_op_config
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
@@ -18,17 +21,39 @@ from synth_pipeline.synthesizers import Synthesis, synthesize
 
 
 class SynthesizerConfig(dg.Config):
-    """Run-time overrides of the spec's synthesizer settings (None keeps the spec's)."""
+    """Run-time overrides of the spec's synthesizer settings (None keeps the spec's).
+
+    Bounded like the spec's settings; strict like them (see :func:`check_launched_config`).
+    """
+
+    model_config = ConfigDict(strict=True, allow_inf_nan=False)
 
     method: str | None = Field(default=None, description="gaussian_copula, ctgan or tvae.")
     fit_on: str | None = Field(
         default=None,
         description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
     )
-    rows_per_real_row: float | None = Field(default=None, ge=0)
-    num_rows: int | None = Field(default=None, ge=0, description="Rows per generation (overrides the ratio).")
-    epochs: int | None = Field(default=None, ge=1, description="Training epochs for ctgan / tvae.")
+    rows_per_real_row: float | None = Field(default=None, ge=0, le=MAX_RATIO)
+    num_rows: int | None = Field(default=None, ge=0, le=MAX_ROWS,
+                                 description="Rows per generation (overrides the ratio).")
+    epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS, description="Training epochs for ctgan / tvae.")
     allow_failed_previous: bool = ALLOW_FAILED_PREVIOUS
+
+
+def check_launched_config(context: dg.AssetExecutionContext) -> None:
+    """Validate the stage's run config as written, strictly (Dagster turns ``true`` into 1.0 for a number).
+
+    Raises:
+        ConfigValueError: A launched value is of the wrong type or out of range.
+    """
+    launched = launched_op_config(context)
+    if launched is not None:
+        name, values = launched
+        validate_config(
+            SynthesizerConfig.model_validate, values, source=f"run config (ops: {name}: config)",
+            known_fields=SynthesizerConfig.model_fields,
+            fix="Fix the field(s) named (README, 'Launch-time config')",
+        )
 
 
 def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -43,6 +68,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
         arrivals: pd.DataFrame,
         synth_pipeline_store: DatasetStore,
     ) -> dg.MaterializeResult:
+        check_launched_config(context)
         generation = current_generation(context)
         method = parse_choice(SynthesizerMethod, config.method, settings.method, field="method")
         fit_on = parse_choice(FitOn, config.fit_on, settings.fit_on, field="fit_on")
