@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from synth_pipeline.cli_validation import (
+    MAX_EPOCHS,
+    MAX_GENERATION,
+    MAX_GENERATIONS_PER_RUN,
+    CliArgumentParser,
+    existing_directory,
+    int_range,
+    path_argument,
+)
 from synth_pipeline.config_paths import INPUT_DIRS_ENV
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
+from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
+from synth_pipeline.user_modules import import_pipeline, load_definitions
+
+_MESSAGE_LIMIT = 5_000  # characters of one error message, whatever it repeats
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliArgumentParser(
         prog="synth-pipeline",
         description="Provenance-tagged real / synthetic / augmented / unknown data pipelines on Dagster.",
     )
@@ -34,22 +46,26 @@ def _parser() -> argparse.ArgumentParser:
                      help="module holding the Dagster Definitions as `defs` "
                      "(default: %(default)s, the reference pipeline)")
     run.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
-    run.add_argument("--generations", type=int, default=1, metavar="N", help="how many generations to run (default: 1)")
-    run.add_argument("--start", type=int, default=1, metavar="G", help="first generation to run (default: 1)")
-    run.add_argument("--next", action="store_true",
-                     help="start after the last generation whose training mix is materialized (for CI and cron)")
-    run.add_argument("--summary", metavar="FILE",
+    run.add_argument("--generations", type=int_range(1, MAX_GENERATIONS_PER_RUN), default=1, metavar="N",
+                     help=f"how many generations to run, 1 to {MAX_GENERATIONS_PER_RUN:,} (default: 1)")
+    first = run.add_mutually_exclusive_group()
+    first.add_argument("--start", type=int_range(1, MAX_GENERATION), default=1, metavar="G",
+                       help="first generation to run (default: 1)")
+    first.add_argument("--next", action="store_true",
+                       help="start after the last generation whose training mix is materialized (for CI and cron)")
+    run.add_argument("--summary", metavar="FILE", type=path_argument,
                      help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY in GitHub Actions)")
     run.add_argument("--mode", choices=[m.value for m in GenerationMode], help="override the spec's mix mode")
     run.add_argument("--fit-on", choices=[f.value for f in FitOn], help="override what the synthesizer is fitted on")
     run.add_argument("--synthesizer", choices=[m.value for m in SynthesizerMethod], help="override the synthesizer")
-    run.add_argument("--epochs", type=int, help="training epochs for ctgan / tvae")
-    run.add_argument("--source", metavar="PATH",
+    run.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), metavar="N", help="training epochs for ctgan / tvae")
+    run.add_argument("--source", metavar="PATH", type=path_argument,
                      help="CSV or Parquet file for the real source (same label column); its directory "
                      f"is allowed as an input directory for these runs (${INPUT_DIRS_ENV})")
-    run.add_argument("--data-dir", metavar="DIR",
-                     help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
-    run.add_argument("--policy", metavar="FILE",
+    run.add_argument("--data-dir", metavar="DIR", type=path_argument,
+                     help=f"where stage outputs are stored, created if need be (default: ${DATA_DIR_ENV} or "
+                     "./.synth_pipeline/data)")
+    run.add_argument("--policy", metavar="FILE", type=path_argument,
                      help="YAML policy for these runs (overrides the one in the definitions)")
     run.add_argument("--keep-going", action="store_true",
                      help="run the remaining generations after one fails (simulations); exit code still 1")
@@ -62,12 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-m", "--module", default="assets.definitions",
                         help="module holding the Dagster Definitions as `defs` (default: %(default)s)")
     report.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
-    report.add_argument("--generation", type=int, metavar="G",
-                        help="the generation to report on (default: the last with a stored training mix)")
-    report.add_argument("--out", metavar="FILE",
+    report.add_argument("--generation", type=int_range(1, MAX_GENERATION), metavar="G",
+                        help="the generation to report on, one with stored data (default: the last with a stored "
+                        "training mix)")
+    report.add_argument("--out", metavar="FILE", type=path_argument,
                         help="write the page here (default: <data dir>/_reports/<pipeline>/generation-<G>.html)")
-    report.add_argument("--data-dir", metavar="DIR",
-                        help=f"where stage outputs are stored (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
+    report.add_argument("--data-dir", metavar="DIR", type=path_argument,
+                        help=f"where stage outputs are stored; must exist (default: ${DATA_DIR_ENV} or "
+                        "./.synth_pipeline/data)")
     add_lineage_parser(commands)
     expectations = commands.add_parser(
         "expectations", help="Great Expectations suites of a pipeline's stages",
@@ -77,26 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     expectations.add_argument("action", choices=["init"])
     expectations.add_argument("pipeline", metavar="MODULE:OBJECT",
                               help="the SynthPipeline object, e.g. assets.pipeline:reference_pipeline")
-    expectations.add_argument("--out", metavar="DIR", default="checks/expectations",
+    expectations.add_argument("--out", metavar="DIR", default="checks/expectations", type=path_argument,
                               help="directory for the suite files (default: %(default)s)")
     expectations.add_argument("--force", action="store_true", help="overwrite existing suite files")
     return parser
-
-
-def _load_definitions(module_name: str):
-    import dagster as dg
-
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        raise SynthPipelineError(
-            f"cannot import {module_name!r} ({error}); run from the project directory or pass -m MODULE"
-        ) from error
-    defs = getattr(module, "defs", None)
-    if not isinstance(defs, dg.Definitions):
-        raise SynthPipelineError(f"module {module_name!r} has no Dagster Definitions named `defs`")
-    return defs
 
 
 def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
@@ -120,12 +122,12 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
 def _run(args: argparse.Namespace) -> int:
     from synth_pipeline.runner import default_instance, run_generations
 
-    if args.generations < 1 or args.start < 1:
-        raise SynthPipelineError("--generations and --start must be at least 1")
+    if args.summary is not None:
+        _require_writable_file("--summary", args.summary)  # not found out after the runs
     policy = SynthPolicy.from_yaml(args.policy) if args.policy else None  # a bad file: exit 2 before any run
     if args.data_dir:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
-    defs = _load_definitions(args.module)
+    defs = load_definitions(args.module)
     pipeline = _choose_pipeline(defs, args)
     instance = default_instance()
     print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
@@ -157,7 +159,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in check_failures(run):
             print(line, file=sys.stderr)
         for step, message in run.failures:
-            print(f"step {step} FAILED: {message}", file=sys.stderr)
+            # A step's error may repeat a path given here (--source), however long.
+            print(cut_echoes(f"step {step} FAILED: {message}", args.argv), file=sys.stderr)
         if args.summary:
             with open(args.summary, "a") as handle:
                 handle.write(markdown_summary(pipeline, run))
@@ -174,11 +177,27 @@ def _choose_pipeline(defs, args: argparse.Namespace) -> str:
     from synth_pipeline.runner import pipeline_names
 
     names = pipeline_names(defs)
+    module = quoted(args.module)
+    if not names:
+        raise SynthPipelineError(f"module {module} holds no synth-pipeline (no generation job); pass the module of "
+                                 "your pipeline with -m MODULE")
     if args.pipeline is None and len(names) != 1:
-        raise SynthPipelineError(f"{args.module} holds pipelines {names}; choose one with --pipeline")
+        raise SynthPipelineError(f"module {module} holds several synth-pipelines; choose one with --pipeline: "
+                                 f"{', '.join(quoted(name) for name in names)}")
     if args.pipeline is not None and args.pipeline not in names:
-        raise SynthPipelineError(f"no synth-pipeline named {args.pipeline!r} in {args.module}; found {names}")
+        raise SynthPipelineError(unknown_name("synth-pipeline named", args.pipeline, names, where=f"in module {module}",
+                                              plural="synth-pipelines"))
     return args.pipeline or names[0]
+
+
+def _require_writable_file(option: str, path: str) -> None:
+    """A file to be written later must have a directory to go in (and not be a directory)."""
+    target = Path(path).expanduser().absolute()
+    if target.is_dir():
+        raise SynthPipelineError(f"{option} {cut(str(target))} is a directory, not a file")
+    if not target.parent.is_dir():
+        raise SynthPipelineError(f"{option} {cut(str(target))}: its directory {cut(str(target.parent))} does "
+                                 "not exist")
 
 
 def _write_report(defs, pipeline: str, generation: int | None, out: Path | None = None):
@@ -214,25 +233,46 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
 
 def _report(args: argparse.Namespace) -> int:
     if args.data_dir:
-        os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
-    defs = _load_definitions(args.module)
+        os.environ[DATA_DIR_ENV] = str(existing_directory("--data-dir", args.data_dir))
+    elif os.environ.get(DATA_DIR_ENV):
+        existing_directory("--data-dir", os.environ[DATA_DIR_ENV], environment=DATA_DIR_ENV)
+    defs = load_definitions(args.module)
     pipeline = _choose_pipeline(defs, args)
+    _require_stored_generation(defs, pipeline, args.generation)
     written = _write_report(defs, pipeline, args.generation, Path(args.out).absolute() if args.out else None)
     print(f"report of {pipeline}, generation {written.generation}: {written.path} ({written.plots} plots, "
           f"{written.seconds:.1f}s)")
     return 0
 
 
+def _require_stored_generation(defs, pipeline: str, generation: int | None) -> None:
+    """Something of ``pipeline`` is stored, and of ``generation`` if one is asked for.
+
+    Raises:
+        NothingRecordedError: Nothing of the pipeline is stored in the data directory.
+        UnknownNameError: Nothing of that generation is stored; the message lists those that are.
+    """
+    from synth_pipeline.runner import dataset_store, pipeline_stages
+    from synth_pipeline.stages.previous import stored_generation_numbers
+
+    store = dataset_store(defs)
+    mix_key = pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0]
+    stored = stored_generation_numbers(store, mix_key)
+    if not stored:
+        raise NothingRecordedError(f"nothing recorded yet for pipeline {quoted(pipeline)} in {cut(str(store.root))}; "
+                                   "run `synth-pipeline run` first, or pass --data-dir DIR")
+    if generation is not None:
+        require_known("generation", generation, stored,
+                      where=f"of pipeline {quoted(pipeline)} is stored in {cut(str(store.root))}",
+                      plural="generations stored")
+
+
 def _expectations(args: argparse.Namespace) -> int:
-    from synth_pipeline.factory import SynthPipeline
     from synth_pipeline.integrity import DATA_STAGES
     from synth_pipeline.quality.expectations import write_suites
-    from synth_pipeline.sources import import_object, load_source
+    from synth_pipeline.sources import load_source
 
-    sys.path.insert(0, str(Path.cwd()))
-    pipeline = import_object(args.pipeline)
-    if not isinstance(pipeline, SynthPipeline):
-        raise SynthPipelineError(f"{args.pipeline} is a {type(pipeline).__name__}, not a SynthPipeline")
+    pipeline = import_pipeline(args.pipeline)
     written = write_suites(
         load_source(pipeline.spec.real_source), stages=[s for s in DATA_STAGES if s in pipeline.stages],
         directory=Path(args.out), pipeline_name=pipeline.name, label_column=pipeline.spec.label_column,
@@ -244,13 +284,21 @@ def _expectations(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``synth-pipeline`` console script."""
-    args = _parser().parse_args(argv)
+    """Entry point of the ``synth-pipeline`` console script.
+
+    Returns:
+        The exit code: 0 when everything succeeded, 1 when a run or a check failed, 2 on a
+        usage error (argparse's own errors exit with 2 through ``SystemExit``).
+    """
+    arguments = tuple(str(argument) for argument in (sys.argv[1:] if argv is None else argv))
+    args = _parser().parse_args(arguments)
+    args.argv = arguments  # for cutting long arguments a command's messages repeat
     commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run, "report": _report}
     try:
         return commands[args.command](args)
     except SynthPipelineError as error:
-        print(f"synth-pipeline: error: {error}", file=sys.stderr)
+        message = cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)
+        print(f"synth-pipeline: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -25,6 +25,18 @@ class GenerationError(SynthPipelineError):
     """A generation key is invalid or an earlier generation is missing."""
 
 
+class UnknownNameError(SynthPipelineError):
+    """A name given by the user (pipeline, dataset, check, module, ...) matches nothing that exists.
+
+    The message lists what does exist, with the closest match
+    (:func:`synth_pipeline.user_input.unknown_name`).
+    """
+
+
+class NothingRecordedError(SynthPipelineError):
+    """A read-only command found nothing recorded yet (no run in that data directory): not a wrong name."""
+
+
 class StoredDataNotFoundError(SynthPipelineError):
     """An asset (or one of its partitions) has not been materialized yet."""
 

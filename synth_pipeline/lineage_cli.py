@@ -1,28 +1,48 @@
-"""The ``synth-pipeline lineage`` subcommands: sync, rebuild and queries of the lineage store."""
+"""The ``synth-pipeline lineage`` subcommands: sync, rebuild and queries of the lineage store.
+
+Before answering, every subcommand checks that the data directory exists (an explicit one
+is never created), that something has been recorded in it, and that every pipeline,
+dataset, version, generator, check and generation named exists in the store: a query
+naming something the store does not hold is a usage error (exit code 2) that lists what
+it does hold, never an empty answer a CI gate would pass on.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from synth_pipeline.cli_validation import MAX_GENERATION, existing_directory, int_range, path_argument
+from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
+from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.storage import DATA_DIR_ENV
+from synth_pipeline.user_input import cut, quoted
+
+if TYPE_CHECKING:
+    from synth_pipeline.lineage.store import LineageStore
 
 FORMATS = ("table", "json", "csv")
+
+_GENERATION = int_range(0, MAX_GENERATION, meaning="(0: the stages outside generations, e.g. the real source)")
+_HOPS = int_range(0, meaning="(0: only the dataset itself)")
 
 
 def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
     """Register ``lineage`` and its subcommands."""
     lineage = commands.add_parser(
         "lineage", help="query the lineage store (DuckDB, built from the OpenLineage event journal)",
-        description="Query or rebuild the lineage store under the data directory. Queries sync new events first.",
+        description="Query or rebuild the lineage store under the data directory. Queries sync new events first. "
+        "A name the store does not hold is a usage error (exit code 2) listing those it holds.",
     )
     actions = lineage.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR",
-                        help=f"data directory (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
+    common.add_argument("--data-dir", metavar="DIR", type=path_argument,
+                        help=f"data directory; must exist (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     common.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
     sync = actions.add_parser("sync", parents=[common], help="read new journal events into the store")
@@ -34,10 +54,11 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
                             ("descendants", "everything made from a dataset version or by a generator")):
         action = actions.add_parser(name, parents=[common], help=help_text)
         action.add_argument("dataset", nargs="?", help="dataset (asset key), e.g. breast_cancer/model")
-        action.add_argument("--generation", type=int,
-                            help="the latest version of that generation, i.e. its newest run (default: latest)")
+        action.add_argument("--generation", type=_GENERATION, metavar="G",
+                            help="the latest version of that generation, i.e. its newest run (0: the stages "
+                            "outside generations; default: latest)")
         action.add_argument("--version", help="an exact dataset version (one materialization)")
-        action.add_argument("--max-hops", type=int, help="stop after this many hops")
+        action.add_argument("--max-hops", type=_HOPS, metavar="N", help="stop after this many hops (0 or more)")
         if name == "descendants":
             action.add_argument("--generator", help="start from every dataset this generator made, e.g. "
                                 "sdv.gaussian_copula or smote (with --generation: of that generation)")
@@ -46,7 +67,8 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
     composition.add_argument("--pipeline")
     checks = actions.add_parser("checks", parents=[common], help="check history per generation")
     checks.add_argument("--pipeline")
-    checks.add_argument("--generation", type=int)
+    checks.add_argument("--generation", type=_GENERATION, metavar="G",
+                        help="only this generation (0: checks of the stages outside generations)")
     checks.add_argument("--check", help="only this check")
     checks.add_argument("--failed", action="store_true", help="only failed checks")
     audit = actions.add_parser("holdout-audit", parents=[common],
@@ -55,22 +77,30 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_lineage(args: argparse.Namespace) -> int:
-    """Run one ``lineage`` subcommand; returns the exit code."""
+    """Run one ``lineage`` subcommand; returns the exit code.
+
+    Raises:
+        SynthPipelineError: A usage error (exit code 2): a missing data directory, nothing
+            recorded yet, a name the store does not hold, or options that do not go together.
+    """
     from synth_pipeline.lineage.store import LineageStore
 
-    store = LineageStore(args.data_dir)
+    if args.action == "descendants":
+        _check_descendants_options(args)
+    elif args.action == "ancestors":
+        _require_dataset(args)
+    store = LineageStore(layout=_recorded_layout(args))
     if args.action in ("sync", "rebuild"):
         report = store.sync(full=args.full) if args.action == "sync" else store.rebuild()
+        _require_events(store)
         print(f"{args.action}: {report.events} events from {report.files} journal files in {report.seconds:.2f}s "
               f"-> {store.path}")
         return 0
+    _require_names(args, store)
     if args.action == "ancestors":
-        _require_dataset(args)
         result = store.ancestors(args.dataset, version=args.version, generation=args.generation,
                                  max_hops=args.max_hops)
     elif args.action == "descendants":
-        if args.generator is None:
-            _require_dataset(args)
         result = store.descendants(args.dataset, version=args.version, generation=args.generation,
                                    generator=args.generator, pipeline=args.pipeline, max_hops=args.max_hops)
     elif args.action == "composition":
@@ -87,11 +117,89 @@ def run_lineage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _require_dataset(args: argparse.Namespace) -> None:
-    from synth_pipeline.errors import SynthPipelineError
+def _recorded_layout(args: argparse.Namespace) -> LineageLayout:
+    """The lineage layout of the data directory, checked without creating anything.
 
+    Raises:
+        SynthPipelineError: ``--data-dir`` (or ``$SYNTH_PIPELINE_DATA_DIR``) names no directory.
+        NothingRecordedError: Neither a journal with events nor a store is there (for
+            ``rebuild``: no journal with events, as the store would be rebuilt empty).
+    """
+    if args.data_dir is not None:
+        data_dir = existing_directory("--data-dir", args.data_dir)
+    elif os.environ.get(DATA_DIR_ENV):
+        data_dir = existing_directory("--data-dir", os.environ[DATA_DIR_ENV], environment=DATA_DIR_ENV)
+    else:
+        data_dir = None  # the default, ./.synth_pipeline/data: if absent, nothing was recorded there
+    layout = LineageLayout.for_data_dir(data_dir)
+    if args.action == "rebuild":
+        if not _journal_has_events(layout):
+            raise NothingRecordedError(
+                f"nothing recorded yet in {cut(str(layout.events_dir))} (the event journal), so a rebuild would "
+                f"leave {cut(str(layout.store_path))} empty; run `synth-pipeline run` first, or pass --data-dir DIR"
+            )
+    elif not layout.store_path.is_file() and not _journal_has_events(layout):
+        raise NothingRecordedError(_nothing_recorded(layout))
+    return layout
+
+
+def _journal_has_events(layout: LineageLayout) -> bool:
+    # Stops at the first run directory with a non-empty journal file: the files of a large journal are not all listed.
+    return any(size > 0 for run_dir, _ in layout.journal_dirs() for _, size in layout.journal_sizes([run_dir]))
+
+
+def _nothing_recorded(layout: LineageLayout) -> str:
+    return (f"nothing recorded yet in {cut(str(layout.store_path))}; run `synth-pipeline run` first, or pass "
+            "--data-dir DIR (the data directory of your runs)")
+
+
+def _require_events(store: LineageStore) -> None:
+    from synth_pipeline.lineage import queries
+
+    with store.connect(sync=False) as connection:
+        if not queries.has_events(connection):
+            raise NothingRecordedError(_nothing_recorded(store.layout))
+
+
+def _require_names(args: argparse.Namespace, store: LineageStore) -> None:
+    """Check the pipeline, check and generation filters name something the store holds.
+
+    Datasets, versions and generators are checked by the queries themselves
+    (:func:`~synth_pipeline.lineage.queries.resolve`, ``generator_outputs``).
+    """
+    from synth_pipeline.lineage import queries
+
+    with store.connect() as connection:
+        if not queries.has_events(connection):
+            raise NothingRecordedError(_nothing_recorded(store.layout))
+        pipeline = getattr(args, "pipeline", None)
+        queries.require_recorded(connection, "pipeline", pipeline, where=store.where)
+        if args.action == "checks":
+            scope = f"of pipeline {quoted(pipeline)} {store.where}" if pipeline is not None else store.where
+            queries.require_recorded(connection, "check", args.check, pipeline=pipeline, where=scope)
+            queries.require_recorded(connection, "check generation", args.generation, pipeline=pipeline,
+                                     where=f"with check results {scope}")
+
+
+def _require_dataset(args: argparse.Namespace) -> None:
     if not args.dataset:
         raise SynthPipelineError(f"lineage {args.action} needs a dataset name, e.g. breast_cancer/model")
+
+
+def _check_descendants_options(args: argparse.Namespace) -> None:
+    """Options that would otherwise be ignored without a word are usage errors."""
+    if args.generator is None:
+        _require_dataset(args)
+        if args.pipeline is not None:
+            raise SynthPipelineError("lineage descendants: --pipeline applies only with --generator (a dataset "
+                                     "name already belongs to one pipeline)")
+        return
+    if args.dataset is not None:
+        raise SynthPipelineError(f"lineage descendants: give either a dataset ({quoted(args.dataset)}) or "
+                                 "--generator, not both")
+    if args.version is not None:
+        raise SynthPipelineError("lineage descendants: --version applies only with a dataset name, not with "
+                                 "--generator (use --generation)")
 
 
 def render(frame: pd.DataFrame, output_format: str) -> str:

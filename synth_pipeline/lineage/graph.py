@@ -103,6 +103,20 @@ class LineageGraph:
         """The dataset names of produced versions, sorted."""
         return sorted(str(name) for name in self.nodes.loc[self.nodes["stage"].notna(), "name"].unique())
 
+    def versions_of(self, name: str) -> list[str]:
+        """The versions of dataset ``name``, oldest first (empty if there is no such dataset)."""
+        candidates = self._by_name.get(name, np.zeros(0, dtype=np.int64))
+        candidates = candidates[np.argsort(self._produced[candidates], kind="stable")]
+        return [str(version) for version in self.nodes["version"].array.take(candidates)]
+
+    def generations_of(self, name: str, *, version: str | None = None) -> list[int]:
+        """The generations of dataset ``name`` (of its version ``version`` if given), ascending."""
+        candidates = self._by_name.get(name, np.zeros(0, dtype=np.int64))
+        if version is not None:
+            candidates = [node for node in candidates if self.nodes["version"].array[node] == version]
+        generations = self._generation[np.asarray(candidates, dtype=np.int64)]
+        return sorted({int(generation) for generation in generations if not np.isnan(generation)})
+
     def reach(self, starts: np.ndarray, *, upstream: bool) -> tuple[np.ndarray, np.ndarray]:
         """Every node reachable from ``starts`` (which are included, at 0 hops).
 

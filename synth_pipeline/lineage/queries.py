@@ -14,12 +14,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.errors import UnknownNameError
 from synth_pipeline.lineage.graph import LineageGraph
+from synth_pipeline.user_input import quoted, unknown_name
+
+STORE = "in the lineage store"
+"""Where names are looked up, in messages (the store's path is added where known)."""
 
 
-class LineageQueryError(SynthPipelineError):
-    """A lineage query names something the store does not hold."""
+class LineageQueryError(UnknownNameError):
+    """A lineage query names something the store does not hold; the message lists what it does hold."""
 
 
 _WALK_SQL = """
@@ -90,32 +94,48 @@ ORDER BY fit.pipeline, fit.generation, fit.output
 """Per generator: how many rows of its training data are rows of a sealed holdout (by content hash)."""
 
 
-def resolve(graph: LineageGraph, name: str, *, version: str | None = None, generation: int | None = None) -> list[int]:
+def resolve(
+    graph: LineageGraph, name: str, *, version: str | None = None, generation: int | None = None, where: str = STORE
+) -> list[int]:
     """Node ids of a dataset's version: the given version, the latest of a generation, or the latest.
 
+    Args:
+        graph: The lineage graph.
+        name: The dataset name (asset key), e.g. ``breast_cancer/model``.
+        version: An exact version.
+        generation: The generation whose latest version is meant.
+        where: Where the store is, for messages.
+
     Raises:
-        LineageQueryError: No such dataset or version in the store.
+        LineageQueryError: No such dataset, version or generation in the store; the message
+            lists those it holds, with the closest match.
     """
     node = graph.find(name, version=version, generation=generation)
-    if node is None:
-        where = ((f" version {version}" if version is not None else "")
-                 + (f" generation {generation}" if generation is not None else ""))
-        raise LineageQueryError(
-            f"no dataset {name!r}{where} in the lineage store; datasets it holds: {graph.names()[:30]} "
-            "(run `synth-pipeline lineage sync` if the runs are recent)"
-        )
-    return [node]
+    if node is not None:
+        return [node]
+    versions = graph.versions_of(name)
+    if not versions:
+        raise LineageQueryError(unknown_name("dataset", name, graph.names(), where=where))
+    of = f"of dataset {quoted(name)} {where}"
+    if version is not None and version not in versions:
+        raise LineageQueryError(unknown_name("version", version, versions, where=of))
+    if version is not None:
+        of = f"of version {quoted(version)} of dataset {quoted(name)} {where}"
+    raise LineageQueryError(unknown_name("generation", generation, graph.generations_of(name, version=version),
+                                         where=of))
 
 
 def generator_outputs(
     connection: duckdb.DuckDBPyConnection, generator: str, *, pipeline: str | None = None,
-    generation: int | None = None,
+    generation: int | None = None, where: str = STORE,
 ) -> list[int]:
     """Node ids of the datasets made by a generator (e.g. ``sdv.gaussian_copula`` or ``smote``).
 
     Raises:
-        LineageQueryError: No generator of that name made anything recorded.
+        LineageQueryError: No such pipeline, no generator of that name in it, or none in
+            that generation; the message lists those the store holds.
     """
+    require_recorded(connection, "pipeline", pipeline, where=where)
     rows = connection.execute(
         """
         SELECT node_id FROM generators
@@ -125,9 +145,80 @@ def generator_outputs(
         {"generator": generator, "pipeline": pipeline, "generation": generation},
     ).fetchall()
     if not rows:
-        known = [row[0] for row in connection.execute("SELECT DISTINCT generator FROM generators").fetchall()]
-        raise LineageQueryError(f"no dataset made by generator {generator!r} in the lineage store; generators: {known}")
+        scope = f"of pipeline {quoted(pipeline)} {where}" if pipeline is not None else where
+        require_recorded(connection, "generator", generator, pipeline=pipeline, where=scope)
+        require_recorded(connection, "generation", generation, pipeline=pipeline, generator=generator,
+                         where=f"of generator {quoted(generator)} {scope}")
     return [int(row[0]) for row in rows]
+
+
+# What the store holds, for messages about a name it does not hold. Table and column
+# names here are fixed; user input is only ever a bound parameter.
+_RECORDED_SQL = {
+    "pipeline": """
+        SELECT DISTINCT pipeline FROM (
+            SELECT pipeline FROM dataset_versions UNION ALL SELECT pipeline FROM check_results
+            UNION ALL SELECT pipeline FROM generators)
+        WHERE pipeline IS NOT NULL ORDER BY pipeline
+    """,
+    "generator": """
+        SELECT DISTINCT generator FROM generators
+        WHERE ($pipeline IS NULL OR pipeline = $pipeline) ORDER BY generator
+    """,
+    "generation": """
+        SELECT DISTINCT generation FROM generators
+        WHERE ($pipeline IS NULL OR pipeline = $pipeline) AND generator = $generator AND generation IS NOT NULL
+        ORDER BY generation
+    """,
+    "check": """
+        SELECT DISTINCT check_name FROM check_results
+        WHERE ($pipeline IS NULL OR pipeline = $pipeline) AND check_name IS NOT NULL ORDER BY check_name
+    """,
+    "check generation": """
+        SELECT DISTINCT generation FROM check_results
+        WHERE ($pipeline IS NULL OR pipeline = $pipeline) AND generation IS NOT NULL ORDER BY generation
+    """,
+}
+
+
+def recorded(
+    connection: duckdb.DuckDBPyConnection, what: str, *, pipeline: str | None = None, generator: str | None = None
+) -> list:
+    """The names of one kind the store holds, sorted.
+
+    Args:
+        connection: A connection to the store.
+        what: ``pipeline``, ``generator``, ``generation`` (of ``generator``), ``check`` (check
+            names) or ``check generation`` (generations with check results).
+        pipeline: Only those of this pipeline (not for ``pipeline``).
+        generator: For ``generation``: the generator.
+    """
+    parameters: dict[str, object] = {} if what == "pipeline" else {"pipeline": pipeline}
+    if what == "generation":
+        parameters["generator"] = generator
+    return [row[0] for row in connection.execute(_RECORDED_SQL[what], parameters).fetchall()]
+
+
+def require_recorded(
+    connection: duckdb.DuckDBPyConnection, what: str, value: object, *, pipeline: str | None = None,
+    generator: str | None = None, where: str = STORE,
+) -> None:
+    """Nothing if ``value`` is None or a name of kind ``what`` the store holds (see :func:`recorded`).
+
+    Raises:
+        LineageQueryError: The store does not hold it; the message lists what it holds.
+    """
+    if value is None:
+        return
+    known = recorded(connection, what, pipeline=pipeline, generator=generator)
+    if value not in known:
+        noun = "generation" if what == "check generation" else what
+        raise LineageQueryError(unknown_name(noun, value, known, where=where))
+
+
+def has_events(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds any event (False: nothing recorded yet)."""
+    return connection.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchall()[0][0]
 
 
 def reachable(graph: LineageGraph, starts: list[int], *, upstream: bool, max_hops: int | None = None) -> pd.DataFrame:

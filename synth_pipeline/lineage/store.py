@@ -49,6 +49,7 @@ from synth_pipeline.lineage.schema import (
     SCHEMA_VERSION,
     STAGE_EVENTS,
 )
+from synth_pipeline.user_input import cut
 
 # Journal bytes read per transaction. Each batch costs some fixed work on the store's big
 # tables, so few large batches ingest fastest; 1 GiB of events takes about 2-3 GB of memory.
@@ -89,6 +90,11 @@ class LineageStore:
     def path(self) -> Path:
         """The DuckDB file."""
         return self.layout.store_path
+
+    @property
+    def where(self) -> str:
+        """``in the lineage store <path>``, for messages about names it does not hold."""
+        return f"{queries.STORE} {cut(str(self.path))}"
 
     @contextmanager
     def connect(self, *, sync: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -131,7 +137,7 @@ class LineageStore:
         """Every dataset version ``name`` (at ``version``, or the latest of ``generation``, or the
         latest) was made from, to any depth, with the fewest hops to each (0 = itself)."""
         graph = self.graph()
-        starts = queries.resolve(graph, name, version=version, generation=generation)
+        starts = queries.resolve(graph, name, version=version, generation=generation, where=self.where)
         return queries.reachable(graph, starts, upstream=True, max_hops=max_hops)
 
     def descendants(
@@ -150,10 +156,11 @@ class LineageStore:
             raise queries.LineageQueryError("give either a dataset name or a generator")
         if name is not None:
             graph = self.graph()
-            starts = queries.resolve(graph, name, version=version, generation=generation)
+            starts = queries.resolve(graph, name, version=version, generation=generation, where=self.where)
         else:
             with self._graph_and_connection() as (graph, connection):
-                starts = queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation)
+                starts = queries.generator_outputs(connection, generator, pipeline=pipeline, generation=generation,
+                                                   where=self.where)
         return queries.reachable(graph, starts, upstream=False, max_hops=max_hops)
 
     def composition(self, pipeline: str | None = None) -> pd.DataFrame:

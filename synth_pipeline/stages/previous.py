@@ -112,3 +112,9 @@ def generation_stored(store: DatasetStore, mix_key: dg.AssetKey, generation: int
     """Whether any of the pipeline's assets is stored for a generation (its run started)."""
     partition = generation_key(generation)
     return any(store.exists(key, partition) for key in _pipeline_assets(store, mix_key))
+
+
+def stored_generation_numbers(store: DatasetStore, mix_key: dg.AssetKey) -> list[int]:
+    """The generations for which any of the pipeline's tables is stored (their runs started), ascending."""
+    keys = _pipeline_assets(store, mix_key)
+    return sorted({generation for key in keys for generation in store.stored_generations(key)})
