@@ -7,6 +7,7 @@ sdmetrics, scikit-learn): stages import them when they run.
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.errors import (
     DataSourceError,
+    GeneratedDataError,
     GenerationError,
     ProvenanceError,
     ReservedColumnError,
@@ -16,6 +17,7 @@ from synth_pipeline.errors import (
 from synth_pipeline.factory import SynthPipeline, build_synth_pipeline, pipeline_resources, policy_resource_key
 from synth_pipeline.integrity import build_provenance_checks
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
+from synth_pipeline.output_validation import validate_generated_rows
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.policy_checks import build_policy_checks
 from synth_pipeline.provenance import (
@@ -47,6 +49,7 @@ __all__ = [
     "DataSourceError",
     "DatasetStore",
     "FitOn",
+    "GeneratedDataError",
     "GenerationError",
     "GenerationMode",
     "MixSpec",
@@ -78,4 +81,5 @@ __all__ = [
     "summarize",
     "tag_rows",
     "user_columns",
+    "validate_generated_rows",
 ]

@@ -52,3 +52,7 @@ class ConfigFileError(SynthPipelineError):
 
 class ConfigValueError(SynthPipelineError):
     """A policy or spec holds an unknown field, a value of the wrong type, or a value out of range."""
+
+
+class GeneratedDataError(SynthPipelineError):
+    """A generator (synthesizer, SMOTE) made rows that break the schema or the values of the rows it was fitted on."""

@@ -89,6 +89,11 @@ class SynthesizerSpec(_Spec):
         num_rows: Synthetic rows to sample each generation, whatever arrives
             (overrides ``rows_per_real_row``; needed once real arrivals stop; at most 10^9).
         fit_on: ``real`` (safe default) or ``previous_mix`` (recursive loop).
+        open_categories: Text, categorical or boolean columns whose generated values may
+            be ones the fit input does not hold (e-mail addresses or names SDV makes up,
+            free text; record keys belong in ``identifier_columns``). Every other such
+            column, and always the label, may only hold the fitted-on values (see
+            :mod:`synth_pipeline.output_validation`).
     """
 
     method: SynthesizerMethod = Field(default=SynthesizerMethod.GAUSSIAN_COPULA, strict=False)
@@ -96,6 +101,7 @@ class SynthesizerSpec(_Spec):
     rows_per_real_row: float = Field(default=0.25, ge=0, le=MAX_RATIO)
     num_rows: int | None = Field(default=None, ge=0, le=MAX_ROWS)
     fit_on: FitOn = Field(default=FitOn.REAL, strict=False)
+    open_categories: list[str] = Field(default_factory=list)
 
 
 class AugmentationSpec(_Spec):
@@ -197,6 +203,15 @@ class SynthPipelineSpec(_Spec):
     mix: MixSpec = MixSpec()
     model: ModelSpec = ModelSpec()
     identifier_columns: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _label_is_closed(self) -> SynthPipelineSpec:
+        if self.label_column in self.synthesizer.open_categories:
+            raise ValueError(
+                f"synthesizer.open_categories may not name the label column {self.label_column!r}: generated rows "
+                "may only carry the classes the generator was fitted on"
+            )
+        return self
 
 
 _Choice = TypeVar("_Choice", bound=StrEnum)

@@ -17,6 +17,7 @@ from synth_pipeline.degenerate_columns import (
     ColumnRecovery,
     find_collapsed_columns,
 )
+from synth_pipeline.output_validation import explain_fit_failure, synthesizer_alternative
 from synth_pipeline.spec import SynthesizerMethod
 
 _TABLE = "table"
@@ -98,6 +99,10 @@ def synthesize(
 
     Returns:
         The sampled rows and the record of recoveries.
+
+    Raises:
+        GeneratedDataError: The synthesizer failed on a column whose scale float64
+            arithmetic cannot handle (see :func:`~synth_pipeline.output_validation.explain_fit_failure`).
     """
     method = SynthesizerMethod(method)
     rows, learned = _fit_and_sample_once(training, label_column, method, params, num_rows, seed, log)
@@ -175,11 +180,19 @@ def _fit_and_sample_once(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*save_to_json.*")
         synthesizer = synthesizer_class(metadata, **params)
-        synthesizer.fit({_TABLE: training})
-        # SDV samples from a fixed seed unless told otherwise, so refits on the same data
-        # would return the very same rows; SDV exposes seeding only through this method.
-        synthesizer._set_random_state(seed)
-        sampled = synthesizer.sample(num_rows)[_TABLE]
+        try:
+            synthesizer.fit({_TABLE: training})
+            # SDV samples from a fixed seed unless told otherwise, so refits on the same data
+            # would return the very same rows; SDV exposes seeding only through this method.
+            synthesizer._set_random_state(seed)
+            sampled = synthesizer.sample(num_rows)[_TABLE]
+        except (ValueError, FloatingPointError, OverflowError) as error:
+            explained = explain_fit_failure(
+                error, training, generator=method.value, alternative=synthesizer_alternative(method.value)
+            )
+            if explained is None:
+                raise
+            raise explained from error
     _log(log, "info", f"fitted and sampled {num_rows} rows in {time.perf_counter() - started:.1f}s")
     return sampled[list(training.columns)], _learned_distributions(synthesizer, method)
 

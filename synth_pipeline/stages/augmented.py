@@ -10,6 +10,7 @@ from synth_pipeline.generations import current_generation
 from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
+from synth_pipeline.output_validation import SMOTE_ALTERNATIVE, validate_generated_rows
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
 from synth_pipeline.spec import SynthPipelineSpec
@@ -47,10 +48,16 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 spec, len(arrivals)))
             identifiers = stored_identifiers(store, builder.key(Stage.REAL_SOURCE))
             columns = user_columns(arrivals)
+            fit_rows = arrivals[[c for c in columns if c not in identifiers]]
             made, sources = smote_oversample(
-                arrivals[[c for c in columns if c not in identifiers]], label_column=spec.label_column,
+                fit_rows, label_column=spec.label_column,
                 target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
                 seed=spec.seed + generation, max_added=allowance,
+            )
+            validated = validate_generated_rows(
+                made, fit_rows, generator="smote", label_column=spec.label_column,
+                fitted_on=f"{builder.dataset(Stage.REAL_ARRIVALS)}[{generation}]", alternative=SMOTE_ALTERNATIVE,
+                within_fit_range=True,
             )
             uncapped = smote_target(real_rows, settings.target_ratio)
             capped = {
@@ -59,7 +66,7 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 if label in allowance and uncapped[label] > allowance[label]
             }
             made = with_fresh_keys(
-                made, real_keys(store, builder.key(Stage.REAL_SOURCE), identifiers), identifiers, columns,
+                validated.rows, real_keys(store, builder.key(Stage.REAL_SOURCE), identifiers), identifiers, columns,
                 generation=generation, stage="augmented",
             )
             if capped:
@@ -84,7 +91,7 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                     frame, label_column=spec.label_column, generation=generation,
                     parents=[builder.key(Stage.REAL_ARRIVALS)],
                     extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped),
-                           **fresh_key_metadata(identifiers, frame)},
+                           **fresh_key_metadata(identifiers, frame), **validated.metadata()},
                 ),
             )
 

@@ -12,6 +12,7 @@ from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_ide
 from synth_pipeline.launch_config import launched_op_config
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
+from synth_pipeline.output_validation import synthesizer_alternative, validate_generated_rows
 from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
 from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
@@ -105,8 +106,13 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 )
             else:
                 synthesis = Synthesis(features.iloc[0:0])
+            validated = validate_generated_rows(
+                synthesis.rows, features, generator=method.value, label_column=spec.label_column,
+                fitted_on=fitted_on, alternative=synthesizer_alternative(method.value),
+                open_columns=settings.open_categories,
+            )
             rows = with_fresh_keys(
-                synthesis.rows, real_keys(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers),
+                validated.rows, real_keys(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers),
                 identifiers, columns, generation=generation, stage="synthetic",
             )
             frame = tag_rows(
@@ -131,6 +137,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                         "fit_max_depth": depth - 1,
                         **_collapsed_column_metadata(synthesis),
                         **fresh_key_metadata(identifiers, frame),
+                        **validated.metadata(),
                     },
                 ),
             )
