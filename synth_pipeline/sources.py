@@ -3,27 +3,46 @@
 Every check here runs in the stage that reads the data, before anything is stored, so
 bad input fails that stage with a message naming the file, the column and the fix, and
 no later stage runs on it. Messages name files, columns, dtypes and counts, never row
-values (they end up in Dagster's event log and in the lineage journal).
+values (they end up in Dagster's event log and in the lineage journal). Which column
+types are taken, converted or rejected is decided by :mod:`synth_pipeline.column_types`;
+how a delimited text file is split, by :mod:`synth_pipeline.csv_format`.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib
-import math
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.column_types import ConvertedColumn, TypedFrame, conform_column_types
+from synth_pipeline.csv_format import CANDIDATES, NAMES, CsvFormat, detect_delimiter, uses_decimal_comma
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.provenance import PROVENANCE_PREFIX, user_columns
-from synth_pipeline.spec import SourceSpec
+from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
 
-SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_NESTED_TYPES = (list, tuple, dict, set, np.ndarray)
+
+@dataclass(frozen=True)
+class SourceData:
+    """Data read from a source and checked, with what was done to read it.
+
+    Attributes:
+        frame: The data, every column in a type the generators take.
+        converted: The columns converted to such a type (see :mod:`synth_pipeline.column_types`).
+        csv_format: How a delimited text file was split; None for Parquet and loaders.
+        warnings: Column -> the caveat of a column accepted with one (e.g. integers beyond 2**53).
+    """
+
+    frame: pd.DataFrame
+    converted: list[ConvertedColumn]
+    csv_format: CsvFormat | None = None
+    warnings: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def import_object(reference: str) -> Any:
@@ -47,18 +66,28 @@ def describe(source: SourceSpec) -> str:
 
 
 def load_source(source: SourceSpec, *, label_column: str | None = None) -> pd.DataFrame:
-    """Read the data a source points at, and check it is a table the pipeline can handle.
+    """The frame of :func:`read_source` (same arguments and errors)."""
+    return read_source(source, label_column=label_column).frame
+
+
+def read_source(source: SourceSpec, *, label_column: str | None = None) -> SourceData:
+    """Read the data a source points at, check it is a table the pipeline can handle, and
+    convert columns to types the generators take.
 
     Args:
         source: The source.
         label_column: Left to the caller's label checks (an empty label column is a
-            label problem, not a column to drop).
+            label problem, not a column to drop); its type is checked like any column's.
+
+    Returns:
+        The data, the columns converted, and how a CSV file was split.
 
     Raises:
         DataSourceError: The file is missing, a directory, empty, has an unsupported
             suffix or cannot be parsed; the loader does not return a DataFrame; or the
-            data fails :func:`validate_frame`.
+            data fails :func:`prepare_frame`.
     """
+    csv_format = None
     if source.loader is not None:
         frame = import_object(source.loader)()
         if not isinstance(frame, pd.DataFrame):
@@ -67,12 +96,12 @@ def load_source(source: SourceSpec, *, label_column: str | None = None) -> pd.Da
                 "make the function return one (e.g. pd.DataFrame(records))"
             )
     else:
-        frame = _read_file(Path(source.path), source.format)
-    validate_frame(frame, source=describe(source), label_column=label_column)
-    return frame
+        frame, csv_format = _read_file(Path(source.path), source.format, source.delimiter)
+    typed = prepare_frame(frame, source=describe(source), label_column=label_column)
+    return SourceData(typed.frame, typed.converted, csv_format, typed.warnings)
 
 
-def _read_file(path: Path, file_format: str | None) -> pd.DataFrame:
+def _read_file(path: Path, file_format: str | None, delimiter: str) -> tuple[pd.DataFrame, CsvFormat | None]:
     if path.is_dir():
         raise DataSourceError(
             f"{path} is a directory, not a data file; point the source at one CSV or Parquet file "
@@ -86,8 +115,8 @@ def _read_file(path: Path, file_format: str | None) -> pd.DataFrame:
     file_format = file_format or SUFFIX_FORMATS.get(path.suffix.lower())
     if file_format is None:
         raise DataSourceError(
-            f"cannot tell the format of {path} from its suffix; use .csv or .parquet, or "
-            "set format: csv|parquet on the source"
+            f"cannot tell the format of {path} from its suffix; use .csv or .parquet (.tsv and .txt are read as "
+            "delimited text too), or set format: csv|parquet on the source"
         )
     if path.stat().st_size == 0:
         raise DataSourceError(
@@ -95,31 +124,57 @@ def _read_file(path: Path, file_format: str | None) -> pd.DataFrame:
             "source at the complete file"
         )
     if file_format == "csv":
-        return _read_csv(path)
-    return _read_parquet(path)
+        return _read_csv(path, delimiter)
+    return _read_parquet(path), None
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, delimiter: str) -> tuple[pd.DataFrame, CsvFormat]:
+    csv_format = CsvFormat(",")
     try:
+        csv_format = detect_delimiter(path, delimiter)
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle, skipinitialspace=True), [])
+            header = next(csv.reader(handle, delimiter=csv_format.delimiter, skipinitialspace=True), [])
         _reject_duplicates(header, source=str(path))
-        return pd.read_csv(path, skipinitialspace=True)
+        frame = pd.read_csv(path, sep=csv_format.delimiter, skipinitialspace=True)
+        if uses_decimal_comma(frame, csv_format):
+            csv_format = dataclasses.replace(csv_format, decimal=",")
+            frame = pd.read_csv(path, sep=csv_format.delimiter, decimal=",", skipinitialspace=True)
+        _reject_unsplit(frame, path, csv_format)
+        return frame, csv_format
     except UnicodeDecodeError as error:
         raise DataSourceError(
             f"cannot read {path} as CSV: it is not UTF-8 text ({error.reason} at byte {error.start}); "
             "save it as UTF-8 CSV, or give a Parquet file the .parquet suffix"
         ) from None
     except (pd.errors.ParserError, csv.Error) as error:
+        name = csv_format.delimiter_name
+        plural = f"{name}s" if csv_format.delimiter in NAMES else f"the {name} character"
         raise DataSourceError(
             f"cannot parse {path} as CSV: {str(error).strip()}; fix that line: every row needs as many "
-            "comma-separated fields as the header (quote fields that contain commas)"
+            f"{name}-separated fields as the header (quote fields that contain {plural})"
         ) from None
     except pd.errors.EmptyDataError:
         raise DataSourceError(
             f"data file {path} holds no header and no rows; write the data again, or point the source at the "
             "complete file"
         ) from None
+
+
+def _reject_unsplit(frame: pd.DataFrame, path: Path, csv_format: CsvFormat) -> None:
+    """A file read as one column whose header holds another candidate delimiter was split wrongly."""
+    if frame.shape[1] != 1:
+        return
+    header = str(frame.columns[0])
+    found = [c for c in CANDIDATES if c != csv_format.delimiter and c in header]
+    if found:
+        how = {"spec": "set on the source", "default": "no delimiter splits the header and most lines alike"}.get(
+            csv_format.origin, csv_format.origin
+        )
+        raise DataSourceError(
+            f"{path} reads as one column {header!r} with the {csv_format.delimiter_name} delimiter ({how}), but "
+            f"its header holds {NAMES[found[0]]}s: set delimiter: {found[0]!r} on the source "
+            "(SourceSpec(delimiter=...)), and make every line hold as many fields as the header"
+        )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -145,19 +200,38 @@ def _reject_duplicates(columns: list[Any], *, source: str) -> None:
 def validate_frame(frame: pd.DataFrame, *, source: str, label_column: str | None = None) -> None:
     """Check that incoming data is a flat table the pipeline can store, hash and learn from.
 
+    The checks of :func:`prepare_frame` (same arguments), without keeping its conversions.
+
+    Raises:
+        DataSourceError: As :func:`prepare_frame`.
+    """
+    prepare_frame(frame, source=source, label_column=label_column)
+
+
+def prepare_frame(frame: pd.DataFrame, *, source: str, label_column: str | None = None) -> TypedFrame:
+    """Check incoming data and convert its columns to types the generators take.
+
     Missing values (NaN, None, empty CSV cells) are allowed in feature columns: the
-    synthesizers, SMOTE and the default model handle them. Everything below is rejected,
-    every problem found at once.
+    synthesizers, SMOTE and the default model handle them. Column types follow
+    :data:`synth_pipeline.column_types.TYPE_RULES`. Everything below is rejected, every
+    problem found at once.
 
     Args:
         frame: The data as read.
         source: Where the data came from, quoted in the error.
-        label_column: A column whose values are not checked here (the caller checks labels).
+        label_column: A column whose values are not checked here (the caller checks
+            labels); its type is.
+
+    Returns:
+        The data with convertible columns converted, the conversions, and the warnings
+        of columns accepted with one.
 
     Raises:
-        DataSourceError: Duplicate column names, no columns, no rows, or a user column
-            that holds infinite numbers, no value at all, values of several types (e.g.
-            numbers and text), or nested values (lists, arrays, dicts).
+        DataSourceError: Duplicate column names, no columns, no rows, a user column of a
+            rejected type (durations, times of day, complex numbers, periods, intervals,
+            binary data that is not UTF-8, inexact decimals, integers beyond 2**53 with
+            gaps, timestamps beyond 2262, values of several types, nested values), or one
+            that holds infinite numbers or no value at all.
     """
     _reject_duplicates(list(frame.columns), source=source)
     if frame.shape[1] == 0:
@@ -167,18 +241,22 @@ def validate_frame(frame: pd.DataFrame, *, source: str, label_column: str | None
             f"{source} holds no rows (only the columns {[str(c) for c in frame.columns][:20]}); add the data "
             "rows, or point the source at the file that holds them"
         )
-    problems = [
-        problem
-        for column in frame.columns
-        # provenance columns are checked on ingestion, labels by the caller
-        if not str(column).startswith(PROVENANCE_PREFIX) and column != label_column
-        for problem in _column_problems(frame[column], str(column))
-    ]
+    # provenance columns are checked on ingestion
+    columns = [c for c in frame.columns if not str(c).startswith(PROVENANCE_PREFIX)]
+    typed = conform_column_types(frame, columns=columns)
+    problems: list[str] = []
+    for column in columns:
+        if str(column) in typed.problems:
+            problems.append(typed.problems[str(column)])
+        elif column != label_column:  # label values are checked by the caller
+            problems.extend(_value_problems(typed.frame[column], str(column)))
     if problems:
         raise DataSourceError(f"{source}: " + "; ".join(problems))
+    return typed
 
 
-def _column_problems(values: pd.Series, name: str) -> list[str]:
+def _value_problems(values: pd.Series, name: str) -> list[str]:
+    """A column without any value, or with infinite numbers (after type conversion)."""
     present = values.dropna()
     if present.empty:
         return [
@@ -187,28 +265,11 @@ def _column_problems(values: pd.Series, name: str) -> list[str]:
         ]
     if pd.api.types.is_float_dtype(values):
         infinite = int(np.isinf(present.to_numpy(dtype="float64")).sum())
-    elif values.dtype == object:  # an object column may hold floats among other values
-        infinite = sum(isinstance(value, float) and math.isinf(value) for value in present)
-    else:
-        infinite = 0
-    if infinite:
-        return [
-            f"column {name!r} has {infinite} infinite value(s) (inf or -inf) in {len(values)} rows; replace "
-            "them with finite numbers or leave the cells empty (missing values are allowed), e.g. "
-            f"frame[{name!r}] = frame[{name!r}].replace([np.inf, -np.inf], np.nan)"
-        ]
-    if values.dtype == object and pd.api.types.infer_dtype(present, skipna=True).startswith("mixed"):
-        types = sorted({type(value).__name__ for value in present})
-        nested = sorted({type(value).__name__ for value in present if isinstance(value, _NESTED_TYPES)})
-        if nested:
+        if infinite:
             return [
-                f"column {name!r} holds nested values ({', '.join(nested)}); synth-pipeline needs a flat table "
-                "of numbers, text, booleans and dates: spread the values over one column each, or drop the column"
-            ]
-        if len(types) > 1 and types != ["float", "int"]:
-            return [
-                f"column {name!r} mixes value types ({', '.join(types)}); convert it to one type, e.g. "
-                f"frame[{name!r}] = frame[{name!r}].astype(str) for text or pd.to_numeric(...) for numbers"
+                f"column {name!r} has {infinite} infinite value(s) (inf or -inf) in {len(values)} rows; replace "
+                "them with finite numbers or leave the cells empty (missing values are allowed), e.g. "
+                f"frame[{name!r}] = frame[{name!r}].replace([np.inf, -np.inf], np.nan)"
             ]
     return []
 

@@ -22,6 +22,9 @@ from synth_pipeline.config_validation import python_values, validate_config
 from synth_pipeline.config_yaml import read_yaml_config
 from synth_pipeline.errors import SynthPipelineError
 
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+"""The format a file suffix implies when a source does not set ``format``."""
+
 
 class _Spec(BaseModel):
     # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine
@@ -40,15 +43,24 @@ class SourceSpec(_Spec):
     Exactly one of ``path`` and ``loader`` is set.
 
     Attributes:
-        path: A CSV or Parquet file. Relative paths are resolved from the working
-            directory of the process that runs the step.
-        format: ``csv`` or ``parquet``; inferred from the file suffix when omitted.
+        path: A delimited text (CSV) or Parquet file. Relative paths are resolved from
+            the working directory of the process that runs the step.
+        format: ``csv`` (delimited text, UTF-8, with a header line) or ``parquet``.
+            When omitted it follows the suffix: ``.csv``, ``.tsv`` and ``.txt`` are
+            ``csv``; ``.parquet`` and ``.pq`` are ``parquet``. Set it for other suffixes.
+        delimiter: The field separator of a ``csv`` file. ``auto`` (default): detected
+            from the first lines among ``,`` ``;`` tab ``|`` (the one that splits the
+            header and every sampled line into the same two or more fields; a file that
+            none splits is one column), and recorded in the stage's ``csv_format``
+            metadata. Or one character, e.g. ``";"`` or ``"\\t"``. Numbers with a decimal
+            comma (``1,5``) are recognised in files not separated by commas.
         loader: ``"package.module:function"`` returning a ``pandas.DataFrame``; used for
             data that ships inside an installed package.
     """
 
     path: str | None = None
     format: Literal["csv", "parquet"] | None = None
+    delimiter: str = "auto"
     loader: str | None = None
 
     @model_validator(mode="after")
@@ -57,7 +69,22 @@ class SourceSpec(_Spec):
             raise ValueError("set exactly one of 'path' (CSV/Parquet file) or 'loader' ('module:function')")
         if self.loader is not None and not re.fullmatch(r"[\w.]+:[\w.]+", self.loader):
             raise ValueError(f"loader must look like 'package.module:function', got {show_value(self.loader)}")
+        if self.delimiter != "auto":
+            if len(self.delimiter) != 1 or self.delimiter in "\"\r\n":
+                raise ValueError(
+                    f"delimiter must be 'auto' or one character other than a quote or line break, e.g. ';' or a tab "
+                    f"(\"\\t\" in YAML), got {show_value(self.delimiter)}"
+                )
+            if self.loader is not None or self.file_format == "parquet":
+                raise ValueError("delimiter applies to CSV files only; remove it from this source")
         return self
+
+    @property
+    def file_format(self) -> str | None:
+        """``format``, or the format the file suffix implies; None for a loader or an unknown suffix."""
+        if self.path is None:
+            return None
+        return self.format or SUFFIX_FORMATS.get(Path(self.path).suffix.lower())
 
 
 class SynthesizerMethod(StrEnum):

@@ -176,3 +176,24 @@ def test_diversity_still_fails_collapsed_columns_on_few_rows():
     assert _diversity_fails(one_region, real)["category"]
     flag_never_set = _survey(200, rng).assign(rare_flag=0)  # 200 draws all 0: chance 0.95^200, about 3e-5
     assert _diversity_fails(flag_never_set, real)["variance"]
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_datetimes_are_judged_as_points_in_time_not_as_categories(zone):
+    """Fresh timestamps from the real distribution are no lost categories (they were: coverage 0);
+    a timestamp column collapsed to one instant still fails the variance rule."""
+    from synth_pipeline.quality.diversity import measure_diversity
+
+    rng = np.random.default_rng(0)
+
+    def stamps(n: int) -> pd.Series:
+        start = pd.Timestamp("2024-01-01", tz=zone)
+        return pd.Series(start + pd.to_timedelta(rng.uniform(0, 365 * 86400, n), unit="s"))
+
+    real = _tag(pd.DataFrame({"when": stamps(400), "label": rng.integers(0, 2, 400)}))
+    fresh = _tag(pd.DataFrame({"when": stamps(200), "label": rng.integers(0, 2, 200)}), ProvenanceKind.SYNTHETIC)
+    report = measure_diversity(fresh, real)
+    assert "when" not in report.category_coverages
+    assert 0.7 < report.variance_ratios["when"] < 1.4
+    collapsed = fresh.assign(when=fresh["when"].iloc[0])
+    assert measure_diversity(collapsed, real).variance_ratios["when"] < 1e-9

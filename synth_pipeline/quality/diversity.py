@@ -69,6 +69,15 @@ def _numeric_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     ]
 
 
+def _datetimes_as_seconds(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    from synth_pipeline.quality.encoding import numbers_of
+
+    dated = [c for c in columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    if not dated:
+        return frame
+    return frame.assign(**{c: numbers_of(frame[c]) for c in dated})
+
+
 def _text(values: pd.Series) -> pd.Series:
     return values.astype("object").where(values.notna(), "\x00missing").astype(str)
 
@@ -342,6 +351,9 @@ def _unmeasured(data: pd.DataFrame, real: pd.DataFrame, numeric: list[str], cate
 def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport:
     """The collapse monitors of ``data`` against the ``real`` rows (both with provenance columns)."""
     columns = [c for c in user_columns(data) if c in real.columns]
+    # Datetimes are points on a line, not categories: a sampled timestamp that is not exactly
+    # a real one is no lost category, so they are judged as numbers (seconds).
+    data, real = _datetimes_as_seconds(data, columns), _datetimes_as_seconds(real, columns)
     numeric = _numeric_columns(real, columns)
     categorical = [c for c in columns if c not in numeric]
     variances = variance_ratios(data, real, numeric)

@@ -36,7 +36,8 @@ def _is_numeric(values: pd.Series) -> bool:
     )
 
 
-def _as_float(values: pd.Series) -> np.ndarray:
+def numbers_of(values: pd.Series) -> np.ndarray:
+    """A numeric or datetime column as float64 (datetimes as seconds since the epoch, UTC; missing as NaN)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         seconds = values.astype("int64").to_numpy(dtype=np.float64) / 1e9
         seconds[values.isna().to_numpy()] = np.nan
@@ -88,7 +89,7 @@ class RecordEncoder:
         for column in columns:
             values = reference[column]
             if _is_numeric(values):
-                as_float = _as_float(values)
+                as_float = numbers_of(values)
                 finite = as_float[np.isfinite(as_float)]
                 low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
                 numeric[column] = (low, high - low if high > low else 1.0)
@@ -112,7 +113,7 @@ class RecordEncoder:
         out = np.zeros((len(frame), self.width), dtype=np.float32)
         position = 0
         for column, (low, scale) in self.numeric.items():
-            values = (_as_float(frame[column]) - low) / scale
+            values = (numbers_of(frame[column]) - low) / scale
             absent = ~np.isfinite(values)
             values[absent] = 0.0
             out[:, position] = values

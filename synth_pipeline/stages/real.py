@@ -14,8 +14,8 @@ from synth_pipeline.identifiers import resolve_identifiers, store_identifiers
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
-from synth_pipeline.sources import check_schema, describe, load_source, stored_column_families
-from synth_pipeline.spec import SourceSpec
+from synth_pipeline.sources import SourceData, check_schema, describe, read_source, stored_column_families
+from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
 from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64, record_keys
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
@@ -37,13 +37,65 @@ class SourceConfig(dg.Config):
 def configured_source(spec_source: SourceSpec, config: SourceConfig, store: DatasetStore) -> SourceSpec:
     """The spec's source, or the file named in the run config, confined to the data directory.
 
+    A CSV file named in the run config keeps the spec source's ``delimiter`` (files fed to
+    one pipeline share their format); its format follows its suffix.
+
     Raises:
         ConfigPathError: The configured path resolves outside the data directory and the
             directories in ``$SYNTH_PIPELINE_INPUT_DIRS``.
     """
     if config.path is None:
         return spec_source
-    return SourceSpec(path=str(confine_config_path(config.path, store.root)))
+    path = str(confine_config_path(config.path, store.root))
+    if SUFFIX_FORMATS.get(Path(path).suffix.lower()) == "parquet":
+        return SourceSpec(path=path)
+    return SourceSpec(path=path, delimiter=spec_source.delimiter)
+
+
+def read_logged(
+    source: SourceSpec, context: dg.AssetExecutionContext, *, label_column: str | None = None
+) -> SourceData:
+    """:func:`~synth_pipeline.sources.read_source`, logging how a CSV was split and every column converted.
+
+    Args:
+        source: The source to read.
+        context: The reading stage's context (for its log).
+        label_column: As for :func:`~synth_pipeline.sources.read_source`.
+
+    Returns:
+        The data read, checked and converted.
+
+    Raises:
+        DataSourceError: As :func:`~synth_pipeline.sources.read_source`.
+    """
+    data = read_source(source, label_column=label_column)
+    if data.csv_format is not None:
+        context.log.info(f"read {describe(source)} as {data.csv_format.description()}")
+    for converted in data.converted:
+        context.log.info(converted.log_line())
+    for warning in data.warnings.values():
+        context.log.warning(warning)
+    return data
+
+
+def source_metadata(data: SourceData) -> dict[str, dg.MetadataValue]:
+    """Materialization metadata on how a source was read.
+
+    Args:
+        data: What :func:`read_logged` returned.
+
+    Returns:
+        ``converted_columns`` (column, from and to type, rule; empty when nothing was
+        converted), ``column_warnings`` (column -> caveat of a column accepted with one)
+        and, for CSV files, ``csv_format`` (delimiter, where it came from, decimal mark).
+    """
+    metadata = {
+        "converted_columns": dg.MetadataValue.json([c.as_metadata() for c in data.converted]),
+        "column_warnings": dg.MetadataValue.json(data.warnings),
+    }
+    if data.csv_format is not None:
+        metadata["csv_format"] = dg.MetadataValue.json(data.csv_format.as_metadata())
+    return metadata
 
 
 def source_ref(source: SourceSpec) -> "DatasetRef":
@@ -73,7 +125,8 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
             source = configured_source(spec.real_source, config, synth_pipeline_store)
             lineage.add_input(source_ref(source))
             context.log.info(f"reading real data from {describe(source)}")
-            raw = load_source(source, label_column=spec.label_column)
+            data = read_logged(source, context, label_column=spec.label_column)
+            raw = data.frame
             if synth_pipeline_store.exists(builder.key(Stage.REAL_SOURCE)):  # a later run, e.g. generation 2
                 stored = synth_pipeline_store.parquet_path(builder.key(Stage.REAL_SOURCE))
                 check_schema(
@@ -97,7 +150,8 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=0, parents=[],
                     extra={"source": describe(source),
-                           "identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers])},
+                           "identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers]),
+                           **source_metadata(data)},
                 ),
             )
 

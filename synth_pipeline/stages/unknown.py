@@ -6,9 +6,9 @@ from synth_pipeline.errors import DataSourceError
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ingest
-from synth_pipeline.sources import describe, load_source
+from synth_pipeline.sources import describe
 from synth_pipeline.stages.builder import StageBuilder
-from synth_pipeline.stages.real import SourceConfig, configured_source, source_ref
+from synth_pipeline.stages.real import SourceConfig, configured_source, read_logged, source_metadata, source_ref
 from synth_pipeline.storage import DatasetStore
 
 
@@ -24,7 +24,8 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
         with builder.lineage(context, synth_pipeline_store, relation="ingest", outputs=[Stage.UNKNOWN]) as lineage:
             source = configured_source(spec.unknown_source, config, synth_pipeline_store)
             lineage.add_input(source_ref(source))
-            raw = load_source(source)
+            data = read_logged(source, context)
+            raw = data.frame
             if spec.label_column not in raw.columns:
                 raise DataSourceError(
                     f"label column {spec.label_column!r} not in {describe(source)}; unknown-provenance "
@@ -38,7 +39,8 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
                 Stage.UNKNOWN, frame, generation=0,
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=0, parents=[],
-                    extra={"source": describe(source), "quarantined": not spec.mix.include_unknown},
+                    extra={"source": describe(source), "quarantined": not spec.mix.include_unknown,
+                           **source_metadata(data)},
                 ),
             )
 
