@@ -56,21 +56,41 @@ def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetK
     return following
 
 
-def _busy(context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, pipeline: SynthPipeline) -> bool:
-    """Whether a generation run is queued or in progress, after repairing runs whose process was killed."""
+def _busy(
+    context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext, pipeline: SynthPipeline, evaluator: str
+) -> str | None:
+    """Why no generation run may start now (None if one may), after repairing runs whose process was killed.
+
+    A run may not start while a generation run is queued or in progress, or while another process
+    holds the data directory (:mod:`synth_pipeline.run_lock`), e.g. ``synth-pipeline run`` with
+    another Dagster home. The repair itself holds the directory, so it never meets a run writing.
+
+    Args:
+        context: The schedule's or sensor's evaluation context.
+        pipeline: The pipeline.
+        evaluator: The schedule's or sensor's name, for the message of a run waiting meanwhile.
+
+    Returns:
+        The reason to skip, or None.
+    """
     try:
         repository = context.repository_def
     except dg.DagsterInvariantViolationError:  # a context built without its code location (tests)
         repository = None
     if repository is not None:
-        from synth_pipeline.runner import recover_interrupted_runs
+        from synth_pipeline.run_lock import DataDirBusyError, RunLock
+        from synth_pipeline.runner import dataset_store, recover_interrupted_runs
 
-        for run in recover_interrupted_runs(repository, pipeline=pipeline.name, instance=context.instance):
-            context.log.warning(f"recovered {run.describe()}")
+        try:
+            with RunLock(dataset_store(repository).root).hold(command=f"{evaluator} evaluation", wait=False):
+                for run in recover_interrupted_runs(repository, pipeline=pipeline.name, instance=context.instance):
+                    context.log.warning(f"recovered {run.describe()}")
+        except DataDirBusyError as busy:
+            return f"{busy.holder} is writing to {busy.data_dir}"
     runs = context.instance.get_run_records(
         dg.RunsFilter(job_name=pipeline.job.name, statuses=_ACTIVE), limit=1
     )
-    return bool(runs)
+    return f"a {pipeline.job.name} run is still queued or in progress" if runs else None
 
 
 def build_generation_schedule(
@@ -95,8 +115,8 @@ def build_generation_schedule(
         description=f"Runs the next generation of {pipeline.name} ({cron_schedule}, {execution_timezone}).",
     )
     def generation_schedule(context: dg.ScheduleEvaluationContext):
-        if _busy(context, pipeline):
-            return dg.SkipReason(f"a {pipeline.job.name} run is still queued or in progress")
+        if reason := _busy(context, pipeline, f"{pipeline.name}_generation_schedule"):
+            return dg.SkipReason(reason)
         key = generation_key(next_generation(context.instance, pipeline))
         context.instance.add_dynamic_partitions(pipeline.generations.name, [key])
         return dg.RunRequest(partition_key=key, tags={"synth_pipeline/trigger": "schedule"})
@@ -150,8 +170,8 @@ def build_arrival_sensor(
                if seen.get(name) != mtime and mtime <= settled_before]
         if not new:
             return dg.SkipReason(f"no new settled data file in {directory}")
-        if _busy(context, pipeline):
-            return dg.SkipReason(f"{len(new)} new file(s) wait: a {pipeline.job.name} run is in progress")
+        if reason := _busy(context, pipeline, f"{pipeline.name}_new_data_sensor"):
+            return dg.SkipReason(f"{len(new)} new file(s) wait: {reason}")
         name = new[0]
         path = directory / name
         key = generation_key(next_generation(context.instance, pipeline))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +24,16 @@ from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
+from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
 from synth_pipeline.user_modules import import_pipeline, load_definitions
 
 _MESSAGE_LIMIT = 5_000  # characters of one error message, whatever it repeats
+
+BUSY_EXIT_CODE = 3
+"""``synth-pipeline run --no-wait`` found the data directory in use by another run; nothing was run."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-going", action="store_true",
                      help="run the remaining generations after one fails (simulations); exit code still 1")
     run.add_argument("--verbose", action="store_true", help="show Dagster's step logs")
+    run.add_argument("--no-wait", action="store_true",
+                     help=f"exit {BUSY_EXIT_CODE} at once if another run is using the data directory, "
+                     "instead of waiting for it")
     report = commands.add_parser(
         "report", help="(re)build a generation's HTML report from the stored data",
         description="Build the HTML report of one generation (plots of every generation up to it) from the "
@@ -120,7 +128,7 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from synth_pipeline.runner import default_instance, run_generations
+    from synth_pipeline.runner import default_instance, hold_data_dir
 
     if args.summary is not None:
         _require_writable_file("--summary", args.summary)  # not found out after the runs
@@ -130,6 +138,19 @@ def _run(args: argparse.Namespace) -> int:
     defs = load_definitions(args.module)
     pipeline = _choose_pipeline(defs, args)
     instance = default_instance()
+    # One run per data directory at a time, held from choosing the generation (--next) to the lineage sync.
+    command = shlex.join(["synth-pipeline", *args.argv])
+    with hold_data_dir(defs, instance=instance, command=command, wait=not args.no_wait, report=_say):
+        return _run_holding_lock(args, defs, pipeline, instance, policy)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _run_holding_lock(args: argparse.Namespace, defs, pipeline: str, instance, policy: SynthPolicy | None) -> int:
+    from synth_pipeline.runner import run_generations
+
     print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
     start = args.start
     if args.next:
@@ -288,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 when everything succeeded, 1 when a run or a check failed, 2 on a
-        usage error (argparse's own errors exit with 2 through ``SystemExit``).
+        usage error (argparse's own errors exit with 2 through ``SystemExit``), 3 when
+        ``run --no-wait`` found the data directory in use.
     """
     arguments = tuple(str(argument) for argument in (sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(arguments)
@@ -296,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run, "report": _report}
     try:
         return commands[args.command](args)
+    except DataDirBusyError as error:
+        print(f"synth-pipeline: {cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)}", file=sys.stderr)
+        return BUSY_EXIT_CODE
     except SynthPipelineError as error:
         message = cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)
         print(f"synth-pipeline: error: {message}", file=sys.stderr)

@@ -8,15 +8,21 @@ would keep the schedule and sensor of :mod:`synth_pipeline.automation` skipping.
 started here is therefore tagged with the host, pid and start time of its process, and
 :func:`run_generations` first calls :func:`recover_interrupted_runs`, which marks the
 runs of dead processes on this host failed (see its docs for what else it repairs).
+
+One run per data directory: :func:`run_generations` holds the directory's run lock
+(:func:`hold_data_dir`, :mod:`synth_pipeline.run_lock`) and waits for whoever holds it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +34,9 @@ from synth_pipeline.factory import policy_resource_key
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.run_lock import LockHolder, RunLock
 from synth_pipeline.stages.builder import STORE_KEY
-from synth_pipeline.storage import DatasetStore, atomic_write, sweep_temporary_files
+from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore, atomic_write, sweep_temporary_files
 
 DEFAULT_DAGSTER_HOME = Path(".synth_pipeline") / "dagster_home"
 HOST_TAG = "synth_pipeline/host"
@@ -39,6 +46,7 @@ INTERRUPTED_TAG = "synth_pipeline/interrupted"
 INTERRUPTED_CHECK = "interrupted_run"
 """The quarantine marker's name for data a killed run wrote without passing all its blocking checks."""
 _UNFINISHED = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+_WRITING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 log = logging.getLogger(__name__)
 
 
@@ -284,6 +292,50 @@ def next_generation_to_run(defs: dg.Definitions, *, pipeline: str, instance: dg.
     return next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0], pipeline=pipeline)
 
 
+def hold_data_dir(
+    defs: dg.Definitions,
+    *,
+    instance: dg.DagsterInstance,
+    command: str | None = None,
+    wait: bool = True,
+    report: Callable[[str], None] | None = None,
+) -> AbstractContextManager[LockHolder]:
+    """Hold the run lock of the data directory ``defs`` store into (:mod:`synth_pipeline.run_lock`).
+
+    Besides a process holding the lock, it waits for Dagster runs of ``instance`` started elsewhere
+    (the UI, a schedule, a sensor) that write into the directory (their steps tag them
+    ``synth_pipeline/data_dir``), since such a run holds the lock only while one of its steps runs.
+
+    Args:
+        defs: The definitions whose dataset store names the data directory.
+        instance: The Dagster instance to look for runs started elsewhere in.
+        command: What this process runs, for the message of whoever waits (default: its command line).
+        wait: Wait (default); False raises :class:`~synth_pipeline.run_lock.DataDirBusyError` at once.
+        report: Where the waiting lines go (default: this module's log, as warnings).
+
+    Returns:
+        A context manager holding the lock, re-entrant within one thread. Entering it raises
+        :class:`~synth_pipeline.run_lock.DataDirBusyError` when ``wait`` is False and the
+        directory is in use.
+    """
+    root = dataset_store(defs).root
+    return RunLock(root).hold(
+        command=command or shlex.join(sys.argv), wait=wait, report=report or log.warning,
+        also_wait_for=lambda: _run_writing_into(instance, root), launches_runs=True,
+    )
+
+
+def _run_writing_into(instance: dg.DagsterInstance, root: Path) -> str | None:
+    """A run started elsewhere that is writing into ``root``, described for people (None if none is)."""
+    for record in instance.get_run_records(dg.RunsFilter(statuses=_WRITING, tags={DATA_DIR_TAG: str(root)})):
+        run = record.dagster_run
+        if PID_TAG in run.tags:  # started by run_generations, whose process holds the lock itself
+            continue
+        return (f"Dagster run {run.run_id} of {run.job_name} ({run.status.value}, started from the Dagster UI, "
+                "a schedule or a sensor; if its process is gone, terminate it in the UI)")
+    return None
+
+
 def default_instance() -> dg.DagsterInstance:
     """The Dagster instance at $DAGSTER_HOME, or ``.synth_pipeline/dagster_home`` when unset.
 
@@ -338,9 +390,10 @@ def run_generations(
     Stops after the first generation that fails (a step error or a failed blocking
     check), unless ``keep_going``.
 
-    First, runs of this pipeline left unfinished by a killed process are repaired
-    (:func:`recover_interrupted_runs`) and temporary files of killed writers are removed
-    from the data directory. :func:`next_generation_to_run` says which generation to run
+    Holds the data directory's run lock throughout (:func:`hold_data_dir`), after waiting for
+    any other run writing into it. Then runs of this pipeline left unfinished by a killed
+    process are repaired (:func:`recover_interrupted_runs`) and temporary files of killed
+    writers are removed from the data directory. :func:`next_generation_to_run` says which generation to run
     after a killed run.
 
     Args:
@@ -383,27 +436,29 @@ def run_generations(
         run_config["resources"] = {policy_resource_key(pipeline): {"config": policy.to_mapping()}}
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
-    for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
-        log.warning("recovered %s", interrupted.describe())
-    sweep_temporary_files(dataset_store(defs).root, skip=("lineage/events",))
-    partitions_name = f"{pipeline}_generations"
-    stage_of = {key: stage for stage, (key, _) in available.items()}
-    selection = [available[stage][0] for stage in selected] if stages else None
-    for generation in generations:
-        key = generation_key(generation)
-        if not instance.has_dynamic_partition(partitions_name, key):
-            instance.add_dynamic_partitions(partitions_name, [key])
-        if on_start:
-            on_start(generation)
-        started = time.perf_counter()
-        result = job.execute_in_process(
-            partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
-            asset_selection=selection, tags=process_tags(),
-        )
-        run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
-        yield run
-        if not run.success and not keep_going:
-            return
+    # Held until the last generation is done; re-entered at no cost when the caller holds it (the CLI does).
+    with hold_data_dir(defs, instance=instance):
+        for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
+            log.warning("recovered %s", interrupted.describe())
+        sweep_temporary_files(dataset_store(defs).root, skip=("lineage/events",))
+        partitions_name = f"{pipeline}_generations"
+        stage_of = {key: stage for stage, (key, _) in available.items()}
+        selection = [available[stage][0] for stage in selected] if stages else None
+        for generation in generations:
+            key = generation_key(generation)
+            if not instance.has_dynamic_partition(partitions_name, key):
+                instance.add_dynamic_partitions(partitions_name, [key])
+            if on_start:
+                on_start(generation)
+            started = time.perf_counter()
+            result = job.execute_in_process(
+                partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
+                asset_selection=selection, tags=process_tags(),
+            )
+            run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
+            yield run
+            if not run.success and not keep_going:
+                return
 
 
 def _summarize_run(

@@ -21,6 +21,8 @@ import os
 import pickle
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,10 +30,13 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.errors import StoredDataNotFoundError
+from synth_pipeline.run_lock import RunLock
 
 DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
 MONITORS_DIR = "_monitors"
+DATA_DIR_TAG = "synth_pipeline/data_dir"
+"""Run tag naming the data directory a Dagster run started elsewhere (UI, schedule, sensor) writes into."""
 CHECKS_MONITOR = "checks"
 """Where check evaluations are kept, below an asset's monitor directory (:meth:`DatasetStore.write_check_result`)."""
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
@@ -157,6 +162,27 @@ class DatasetStore(dg.ConfigurableResource):
     def root(self) -> Path:
         """The resolved data directory."""
         return resolve_data_dir(self.base_dir)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[DatasetStore]:
+        """Make a Dagster step wait while another run holds the data directory (:mod:`synth_pipeline.run_lock`).
+
+        Steps run by a process holding the directory's run lock (``synth-pipeline run``) are part
+        of its runs and go ahead. Any other step (a run from the UI, a schedule or a sensor) tags
+        its run with the directory, for a ``synth-pipeline run`` starting meanwhile to wait for the
+        whole run, and shares the lock while it runs, waiting for an exclusive holder first.
+        """
+        lock = RunLock(self.root)
+        if lock.covers_this_process():
+            with super().yield_for_execution(context) as store:
+                yield store
+            return
+        run, instance = context.dagster_run, context.instance
+        if run is not None and instance is not None and run.tags.get(DATA_DIR_TAG) != str(self.root):
+            instance.add_run_tags(run.run_id, {DATA_DIR_TAG: str(self.root)})
+        with lock.share(report=context.log.info if context.log else None):
+            with super().yield_for_execution(context) as store:
+                yield store
 
     def _stem(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
         parts = list(asset_key.path) + ([partition_key] if partition_key is not None else [])
