@@ -52,3 +52,17 @@ def event_problems(event: dict[str, Any]) -> list[str]:
         elif facet.get("_schemaURL", "").startswith("urn:synth-pipeline"):
             problems.append(f"no shipped schema for {facet['_schemaURL']}")
     return problems
+
+
+def failures_and_versions(data_dir: Path, dagster_run_id: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(job, error message) of each FAIL event of a Dagster run, and the dataset versions the run produced."""
+    from synth_pipeline.lineage.store import LineageStore
+
+    with LineageStore(data_dir).connect() as connection:
+        failed = connection.execute(
+            "SELECT job_name, error_message FROM events WHERE dagster_run_id = ? AND event_type = 'FAIL' "
+            "ORDER BY job_name", [dagster_run_id]).fetchall()
+        produced = connection.execute(
+            "SELECT DISTINCT d.name FROM dataset_versions AS d JOIN events AS e ON e.run_id = d.produced_by_run "
+            "WHERE e.dagster_run_id = ?", [dagster_run_id]).fetchall()
+    return failed, [name for (name,) in produced]

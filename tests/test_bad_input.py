@@ -27,11 +27,11 @@ import pandas as pd
 import pytest
 
 from conftest import FAST_SYNTHESIZER, why
+from lineage_helpers import failures_and_versions
 from synth_pipeline import SourceSpec, SynthPipelineSpec, SynthPolicy, build_synth_pipeline, load_spec
 from synth_pipeline.cli import main
 from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import DataSourceError, ProvenanceError, ReservedColumnError, SynthPipelineError
-from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import tag_rows
 from synth_pipeline.reporting import check_failures
@@ -422,18 +422,6 @@ def _files(directory: Path) -> dict[str, tuple[int, int]]:
             for p in directory.rglob("*") if p.is_file() and "lineage" not in p.relative_to(directory).parts}
 
 
-def _lineage_of(data_dir: Path, dagster_run_id: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(job, error message) of each FAIL event of a Dagster run, and the dataset versions the run produced."""
-    with LineageStore(data_dir).connect() as connection:
-        failed = connection.execute(
-            "SELECT job_name, error_message FROM events WHERE dagster_run_id = ? AND event_type = 'FAIL' "
-            "ORDER BY job_name", [dagster_run_id]).fetchall()
-        produced = connection.execute(
-            "SELECT DISTINCT d.name FROM dataset_versions AS d JOIN events AS e ON e.run_id = d.produced_by_run "
-            "WHERE e.dagster_run_id = ?", [dagster_run_id]).fetchall()
-    return failed, [name for (name,) in produced]
-
-
 def _data_case(case: DataCase, runner, tmp_path: Path, monkeypatch) -> None:
     inputs = _inputs(tmp_path)
     monkeypatch.syspath_prepend(str(inputs))  # for the loader cases
@@ -466,7 +454,7 @@ def _data_case(case: DataCase, runner, tmp_path: Path, monkeypatch) -> None:
     assert _files(runner.data_dir) == stored_before
     assert list(runner.data_dir.rglob(".*.tmp")) == []
     # the failure is in the lineage store, and nothing the run did not finish
-    failed, produced = _lineage_of(runner.data_dir, run.run_id)
+    failed, produced = failures_and_versions(runner.data_dir, run.run_id)
     assert [job for job, _ in failed] == [pipeline.key(failing).to_user_string()]
     assert case.expect[0] in failed[0][1]
     assert produced == []
@@ -484,7 +472,7 @@ def _check_case(case: CheckCase, runner, tmp_path: Path) -> None:
         assert not runner.store.exists(pipeline.key(stage), "1")
     assert case.check in runner.store.quarantine_reasons(pipeline.key(case.stage))
     assert list(runner.data_dir.rglob(".*.tmp")) == []
-    failed, produced = _lineage_of(runner.data_dir, run.run_id)
+    failed, produced = failures_and_versions(runner.data_dir, run.run_id)
     assert [job for job, _ in failed] == [f"{pipeline.key(case.stage).to_user_string()}:{case.check}"]
     assert not {pipeline.key(stage).to_user_string() for stage in case.not_materialized} & set(produced)
 

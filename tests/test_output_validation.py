@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from conftest import FAST_SYNTHESIZER, Runner, why
+from lineage_helpers import failures_and_versions
 from synth_pipeline import (
     GeneratedDataError,
     SourceSpec,
@@ -41,7 +42,6 @@ from synth_pipeline import (
     validate_generated_rows,
 )
 from synth_pipeline.augmentation import smote_oversample
-from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.naming import Stage
 from synth_pipeline.output_validation import EXAMPLE_CHARS, explain_fit_failure, scale_hazard
 from synth_pipeline.runner import GenerationRun, pipeline_stages, run_generations
@@ -85,18 +85,6 @@ def _write(tmp_path: Path, frame: pd.DataFrame) -> Path:
     path.parent.mkdir(exist_ok=True)
     frame.to_parquet(path, index=False)
     return path
-
-
-def _lineage_of(data_dir: Path, dagster_run_id: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(job, error message) of each FAIL event of a Dagster run, and the dataset versions the run produced."""
-    with LineageStore(data_dir).connect() as connection:
-        failed = connection.execute(
-            "SELECT job_name, error_message FROM events WHERE dagster_run_id = ? AND event_type = 'FAIL' "
-            "ORDER BY job_name", [dagster_run_id]).fetchall()
-        produced = connection.execute(
-            "SELECT DISTINCT d.name FROM dataset_versions AS d JOIN events AS e ON e.run_id = d.produced_by_run "
-            "WHERE e.dagster_run_id = ?", [dagster_run_id]).fetchall()
-    return failed, [name for (name,) in produced]
 
 
 @dataclass(frozen=True)
@@ -175,7 +163,7 @@ def test_generator_output_that_breaks_the_column_fails_its_step_and_stores_nothi
         assert not runner.store.exists(pipeline.key(stage), "1"), stage
     assert not (runner.data_dir / "bad" / "synthetic" / "1.parquet").exists()
     assert list(runner.data_dir.rglob(".*.tmp")) == []
-    failed, produced = _lineage_of(runner.data_dir, run.run_id)
+    failed, produced = failures_and_versions(runner.data_dir, run.run_id)
     assert [job for job, _ in failed] == ["bad/synthetic"]
     assert case.expect[0] in failed[0][1]
     assert not {"bad/synthetic", "bad/training_mix", "bad/model"} & set(produced), produced
