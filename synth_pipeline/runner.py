@@ -351,7 +351,13 @@ def default_instance() -> dg.DagsterInstance:
         # Atomically: a half-written settings file would keep every later run from starting.
         atomic_write(settings, lambda handle: handle.write(b"telemetry:\n  enabled: false\n"))
     os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    # Two processes opening a fresh SQLite instance at once both create its tables and stamp
+    # its schema version twice ("alembic_version has more than one head"), and every later
+    # run on that home fails; so opening it is serialized.
+    from filelock import FileLock
+
+    with FileLock(home / ".instance.lock"):
+        return dg.DagsterInstance.get()
 
 
 def pipeline_names(defs: dg.Definitions) -> list[str]:

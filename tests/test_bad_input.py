@@ -35,6 +35,7 @@ from synth_pipeline.errors import DataSourceError, ProvenanceError, ReservedColu
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import tag_rows
 from synth_pipeline.reporting import check_failures
+from synth_pipeline.run_lock import INFO_NAME, LOCK_NAME
 from synth_pipeline.runner import pipeline_stages, run_generations
 from synth_pipeline.storage import DATA_DIR_ENV
 
@@ -415,11 +416,12 @@ def _run(runner, pipeline, generation: int, *, stages=None, stage_config=None, p
 
 
 def _files(directory: Path) -> dict[str, tuple[int, int]]:
-    """Every stored file (not the lineage journal) with its size and modification time."""
+    """Every stored file (not the lineage journal, not the run lock) with its size and modification time."""
     if not directory.exists():
         return {}
     return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in directory.rglob("*") if p.is_file() and "lineage" not in p.relative_to(directory).parts}
+            for p in directory.rglob("*") if p.is_file() and "lineage" not in p.relative_to(directory).parts
+            and p.name not in (LOCK_NAME, INFO_NAME)}
 
 
 def _data_case(case: DataCase, runner, tmp_path: Path, monkeypatch) -> None:

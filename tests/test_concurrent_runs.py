@@ -382,3 +382,20 @@ def test_steps_in_child_processes_of_a_launcher_holding_the_lock_do_not_wait_for
     # the child's step ran without waiting (a wait would have hit the timeout) and did not tag its run
     assert result.stdout.strip() == "success False 0", result.stdout + result.stderr
     assert (processes.data / "child_output.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_runs_starting_together_on_a_fresh_dagster_home_open_it_once(tmp_path):
+    """Found with the two-run test: two processes opening a fresh SQLite Dagster home at once
+    stamped its schema twice ("alembic_version has more than one head"), so every later run on
+    that home failed. Four processes at once, three times over; then the home still opens."""
+    code = ("from synth_pipeline.runner import default_instance; "
+            "instance = default_instance(); instance.get_runs(); print('opened')")
+    for attempt in range(3):
+        env = {**os.environ, "DAGSTER_HOME": str(tmp_path / f"home{attempt}")}
+        starts = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        results = [(p.wait(timeout=120), *p.communicate()) for p in starts]
+        assert all(code == 0 and "opened" in out for code, out, _ in results), results
+        later = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert later.returncode == 0, later.stderr[-2000:]
