@@ -8,6 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from synth_pipeline.cli_validation import (
     MAX_EPOCHS,
@@ -137,11 +138,34 @@ def _run(args: argparse.Namespace) -> int:
         os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
     defs = load_definitions(args.module)
     pipeline = _choose_pipeline(defs, args)
+    if policy is not None:
+        policy = _policy_over_bound(defs, pipeline, policy, args.policy)
     instance = default_instance()
     # One run per data directory at a time, held from choosing the generation (--next) to the lineage sync.
     command = shlex.join(["synth-pipeline", *args.argv])
     with hold_data_dir(defs, instance=instance, command=command, wait=not args.no_wait, report=_say):
         return _run_holding_lock(args, defs, pipeline, instance, policy)
+
+
+def _policy_over_bound(defs: Any, pipeline: str, from_file: SynthPolicy, path: str) -> SynthPolicy:
+    """The policy bound in the definitions with the fields the ``--policy`` file sets (only those).
+
+    A file that names two fields must not silently put every other limit back to the package
+    defaults, which may be looser than the team's own; and a file that sets nothing is a mistake.
+
+    Raises:
+        ConfigValueError: The file sets no field.
+    """
+    from synth_pipeline.errors import ConfigValueError
+    from synth_pipeline.factory import policy_resource_key
+
+    named = sorted(from_file.model_fields_set)
+    if not named:
+        raise ConfigValueError(f"--policy {cut(path)} sets no field; name the limits to change, e.g. 'max_depth: 2' "
+                               "(the policy in the definitions applies without --policy)")
+    bound = (defs.resources or {}).get(policy_resource_key(pipeline))
+    base = bound.to_mapping() if isinstance(bound, SynthPolicy) else {}
+    return SynthPolicy.from_mapping({**base, **{name: getattr(from_file, name) for name in named}})
 
 
 def _say(line: str) -> None:

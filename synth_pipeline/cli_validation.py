@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.user_input import cut, cut_echoes, quoted
@@ -114,6 +114,12 @@ class CliArgumentParser(argparse.ArgumentParser):
     """
 
     _arguments: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: `run --generation 99` (the option of `report` and `lineage`) would
+        # otherwise be taken as `--generations 99` and run 99 generations.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_known_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None):
         self._arguments = tuple(str(arg) for arg in (sys.argv[1:] if args is None else args))

@@ -26,6 +26,7 @@ short (median at most :data:`MAX_KEY_WORDS` words), so that free text stays a fe
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -116,9 +117,26 @@ def _key_evidence(values: pd.Series) -> str | None:
         if not all(isinstance(v, str) for v in present.head(1000)):
             return None
         words = present.astype(str).str.split().str.len().median()
-        if words <= MAX_KEY_WORDS:
+        if words <= MAX_KEY_WORDS and not _reads_as_measurement(present.astype(str)):
             return f"{figures}, short text (median {words:g} words)"
     return None
+
+
+_NUMBER_TEXT = re.compile(r"^[-+]?[\d.,\s']*\d[\d.,\s']*(e[-+]?\d+)?$", re.IGNORECASE)
+
+
+def _reads_as_measurement(text: pd.Series) -> bool:
+    """Whether most values are numbers or points in time written as text (``2.427,94``,
+    ``2024-07-30 09:33:38``): unique because they are measured finely, not because they name
+    a record. Keys with letters or a leading zero (``CUST-000123``, ``000123``) are not."""
+    sample = text.head(500)
+    numbers = sample.str.fullmatch(_NUMBER_TEXT) & ~sample.str.match(r"^0\d")
+    if numbers.mean() >= 0.9:
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        times = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(times.notna().mean() >= 0.9)
 
 
 def resolve_identifiers(
@@ -143,6 +161,19 @@ def resolve_identifiers(
         raise SynthPipelineError(
             f"{source}: identifier_columns names {missing}, which the source does not have "
             f"(its columns: {sorted(columns)[:20]}); fix the spec's identifier_columns")
+    repeated = sorted({c for c in declared if declared.count(c) > 1})
+    if repeated:
+        raise SynthPipelineError(
+            f"{source}: identifier_columns names {repeated} more than once; fix the spec's identifier_columns")
+    types = pd.api.types
+    unfit = [f"{c} ({frame[c].dtype})" for c in declared
+             if not (types.is_integer_dtype(frame[c]) or types.is_object_dtype(frame[c])
+                     or types.is_string_dtype(frame[c])) or types.is_bool_dtype(frame[c])]
+    if unfit:
+        raise SynthPipelineError(
+            f"{source}: identifier_columns names {', '.join(unfit)}: a record key must hold integers or text "
+            "(generated rows get fresh keys of that type); remove it from identifier_columns, or store the key "
+            "as text or integers")
     if label_column in declared:
         raise SynthPipelineError(
             f"{source}: identifier_columns names the label column {label_column!r}; a label cannot be "

@@ -40,7 +40,7 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
         "A name the store does not hold is a usage error (exit code 2) listing those it holds.",
     )
     actions = lineage.add_subparsers(dest="action", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument("--data-dir", metavar="DIR", type=path_argument,
                         help=f"data directory; must exist (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     common.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")

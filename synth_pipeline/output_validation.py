@@ -57,6 +57,9 @@ SMOTE_ALTERNATIVE = "turn augmentation off for this data (augmentation: null in 
 """The fix offered for SMOTE's rows when the data cannot be changed."""
 
 
+_MARGINAL_FIX = "use another marginal for this column (synthesizer.params.numerical_distributions) or "
+
+
 def synthesizer_alternative(method: str) -> str:
     """The fix offered for an SDV synthesizer's rows when the data cannot be changed.
 
@@ -67,10 +70,7 @@ def synthesizer_alternative(method: str) -> str:
         Another marginal (Gaussian copula only) or another synthesizer, named as spec fields.
     """
     others = " or ".join(m.value for m in SynthesizerMethod if m.value != method)
-    marginal = (
-        "use another marginal for this column (synthesizer.params.numerical_distributions) or "
-        if method == SynthesizerMethod.GAUSSIAN_COPULA.value else ""
-    )
+    marginal = _MARGINAL_FIX if method == SynthesizerMethod.GAUSSIAN_COPULA.value else ""
     return f"{marginal}use another synthesizer (synthesizer.method: {others})"
 
 
@@ -249,6 +249,8 @@ def _check_column(
         invented = _unknown_values(made, fit)
         if invented.any():
             what = "classes" if label else "values"
+            # a marginal (numerical_distributions) shapes numbers only: no fix for a text column
+            alternative = alternative.replace(_MARGINAL_FIX, "")
             fix = (
                 f"the label may only hold the classes it was fitted on: {alternative}" if label else
                 f"if new values are expected in this column (identifiers, e-mail addresses, free text), declare it: "

@@ -496,7 +496,10 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     real = _real(inputs.read(Stage.REAL_TRAIN))
     if stage is Stage.AUGMENTED:
         real = _of_classes(real, data, inputs.pipeline.spec.label_column)
-    report = measure_diversity(data, real)
+    # Columns declared open (synthesizer.open_categories) hold made-up values by design: there
+    # are no real categories for them to cover.
+    opened = [c for c in inputs.pipeline.spec.synthesizer.open_categories if c in data.columns]
+    report = measure_diversity(data.drop(columns=opened), real)
     policy = inputs.policy
     outcomes = _diversity_outcomes(report, policy)
     trend_outcomes, trend_metadata = _collapse_trend(inputs, stage, data, real, list(report.variance_ratios))

@@ -372,3 +372,34 @@ def test_a_long_list_of_what_exists_is_bounded():
     assert "pipelines there (150): 'pipeline_000'" in message
     assert message.endswith("'pipeline_019' and 130 more")
     assert listing([]) == "none"
+
+
+def test_run_takes_no_abbreviated_options(capsys, tmp_path):
+    """`run --generation 99` (the option of report and lineage) once ran 99 generations as `--generations`."""
+    code, _, err = cli(capsys, "run", *MODULE, "--pipeline", "par_a", "--generation", "99",
+                       "--data-dir", str(tmp_path / "data"))
+    assert_usage_error(code, err, "unrecognized arguments: --generation 99")
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_policy_file_changes_only_the_fields_it_names_and_an_empty_one_is_refused(capsys, tmp_path):
+    """`--policy FILE` naming one field kept every other limit at the package default, which can be
+    looser than the policy bound in the definitions; an empty file put them all back."""
+    from synth_pipeline import SynthPolicy
+    from synth_pipeline.cli import _policy_over_bound
+    from synth_pipeline.user_modules import load_definitions
+
+    defs = load_definitions("multiprocess_job")
+    bound = defs.resources["par_a_policy"]
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("max_depth: 2\n")
+    merged = _policy_over_bound(defs, "par_a", SynthPolicy.from_yaml(partial), str(partial))
+    assert merged.max_depth == 2
+    assert {k: v for k, v in merged.to_mapping().items() if k != "max_depth"} == {
+        k: v for k, v in bound.to_mapping().items() if k != "max_depth"}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing set\n")
+    code, _, err = cli(capsys, "run", *MODULE, "--pipeline", "par_a", "--policy", str(empty),
+                       "--data-dir", str(tmp_path / "data"))
+    assert_usage_error(code, err, "sets no field")
+    assert not (tmp_path / "data").exists()

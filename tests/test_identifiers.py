@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import fast_spec, why
-from synth_pipeline import SourceSpec, SynthPipeline, SynthPolicy, build_synth_pipeline
+from synth_pipeline import SourceSpec, SynthesizerSpec, SynthPipeline, SynthPolicy, build_synth_pipeline
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.identifiers import detect_identifiers, fresh_keys, stored_identifiers
 from synth_pipeline.naming import Stage
@@ -134,3 +134,42 @@ def test_identifier_columns_are_named_in_spec_errors():
         from synth_pipeline.identifiers import resolve_identifiers
 
         resolve_identifiers(_customers(), declared=["churned"], label_column="churned", source="customers.csv")
+
+
+@pytest.mark.parametrize(("column", "values"), [
+    ("signup", [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:{(7 * i) % 60:02d}"
+                for i in range(100)]),
+    ("betrag", [f"{1000 + 37 * i:,}".replace(",", ".") + f",{i % 100:02d}" for i in range(100)]),
+    ("amount_text", [f"{12.5 + 3.1 * i:.2f}" for i in range(100)]),
+])
+def test_numbers_and_times_written_as_text_stay_features(column, values):
+    """A trial found CSV timestamps and German-format amounts (read as text) replaced by fake keys."""
+    frame = pd.DataFrame({column: values, "label": [0, 1] * 50})
+    assert frame[column].is_unique
+    assert detect_identifiers(frame, label_column="label") == []
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    (["income"], "a record key must hold integers or text"),
+    (["customer_id", "customer_id"], "more than once"),
+])
+def test_declarations_that_cannot_be_keys_fail_at_ingestion(declared, message):
+    from synth_pipeline.identifiers import resolve_identifiers
+
+    with pytest.raises(SynthPipelineError, match=message):
+        resolve_identifiers(_customers(), declared=declared, label_column="churned", source="customers.csv")
+
+
+def test_a_column_declared_open_is_not_judged_for_category_coverage(runner, tmp_path):
+    """Following the validator's own fix (declare the column open) must not end in a diversity failure."""
+    rng = np.random.default_rng(3)
+    real = _customers().drop(columns=["row", "customer_id"]).assign(
+        email=[f"user{i}@example.org" for i in rng.integers(0, 10, 600)])
+    synthesizer = SynthesizerSpec(params={"default_distribution": "norm"}, open_categories=["email"])
+    pipeline = _pipeline(tmp_path, real, synthesizer=synthesizer)
+    (run,) = runner.run(pipeline, [1], quality_checks=True)
+    [diversity] = [c for c in run.checks if c.name.endswith("diversity") and c.asset_key.endswith("synthetic")]
+    coverage = diversity.metadata.get("category_coverages")
+    coverage = getattr(coverage, "data", coverage) or {}
+    assert "email" not in coverage and "region" in coverage
+    assert "email" not in str(diversity.metadata.get("min_category_column", ""))

@@ -197,3 +197,20 @@ def test_datetimes_are_judged_as_points_in_time_not_as_categories(zone):
     assert 0.7 < report.variance_ratios["when"] < 1.4
     collapsed = fresh.assign(when=fresh["when"].iloc[0])
     assert measure_diversity(collapsed, real).variance_ratios["when"] < 1e-9
+
+
+@pytest.mark.parametrize("scale", [1e307, 1e-310])
+def test_spread_of_columns_near_the_float_limits_is_measured(scale):
+    """A trial found a column near 1e308 left out of the variance rule (its variance overflowed), so
+    its collapse could never fail; the ratio is now taken in the real values' own scale."""
+    from synth_pipeline.quality.diversity import measure_diversity
+    from synth_pipeline.quality.trend import trend_figures
+
+    rng = np.random.default_rng(4)
+    real = _tag(pd.DataFrame({"x": rng.uniform(1, 17, 400) * scale, "label": rng.integers(0, 2, 400)}))
+    fresh = _tag(pd.DataFrame({"x": rng.uniform(1, 17, 200) * scale, "label": rng.integers(0, 2, 200)}),
+                 ProvenanceKind.SYNTHETIC)
+    assert 0.7 < measure_diversity(fresh, real).variance_ratios["x"] < 1.4
+    assert measure_diversity(fresh.assign(x=fresh["x"].iloc[0]), real).variance_ratios["x"] < 1e-9
+    figures = trend_figures(fresh, real, ["x"]).iloc[0]
+    assert 0.7 < figures["variance_ratio"] < 1.4 and abs(figures["mean_shift"]) < 0.5

@@ -90,8 +90,13 @@ def variance_ratios(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) 
     """
     ratios = {}
     for column in columns:
-        real_variance = float(real[column].astype("float64").var())
-        values = data[column].astype("float64")
+        reference, values = real[column].astype("float64"), data[column].astype("float64")
+        # A ratio does not depend on the unit, and in the real values' own scale the squares of
+        # values near 1e308 (or 1e-320) do not overflow (underflow) to a variance of inf (0).
+        scale = float(reference[np.isfinite(reference)].abs().max()) if np.isfinite(reference).any() else 0.0
+        if scale > 0 and np.isfinite(scale):
+            reference, values = reference / scale, values / scale
+        real_variance = float(reference.var())
         if real_variance > 0 and np.isfinite(real_variance) and values.notna().sum() >= 2:
             variance = float(values.var())
             ratios[column] = (variance if np.isfinite(variance) else 0.0) / real_variance

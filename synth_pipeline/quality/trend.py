@@ -118,11 +118,14 @@ def trend_figures(data: pd.DataFrame, real: pd.DataFrame, columns: list[str]) ->
     for column in columns:
         reference = real[column].to_numpy(dtype="float64", na_value=np.nan)
         reference = reference[np.isfinite(reference)]
+        scale = float(np.abs(reference).max()) if len(reference) else 0.0
+        scale = scale if scale > 0 and math.isfinite(scale) else 1.0  # squares of 1e308 overflow
+        reference = reference / scale
         real_variance = float(np.var(reference, ddof=1)) if len(reference) > 1 else math.nan
         if not (real_variance > 0 and math.isfinite(real_variance)):
             continue
         values = data[column].to_numpy(dtype="float64", na_value=np.nan)
-        values = values[np.isfinite(values)]
+        values = values[np.isfinite(values)] / scale
         variance = float(np.var(values, ddof=1)) if len(values) > 1 else math.nan
         excess = float(kurtosis(values, bias=False)) if len(values) > 3 and variance > 0 else math.nan
         shift = (float(values.mean()) - float(reference.mean())) / math.sqrt(real_variance) if len(values) else math.nan
