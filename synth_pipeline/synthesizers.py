@@ -179,6 +179,7 @@ def _fit_and_sample_once(
                       f"(params {params or 'default'})")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*save_to_json.*")
+        _check_params(synthesizer_class, method, params)
         synthesizer = synthesizer_class(metadata, **params)
         try:
             synthesizer.fit({_TABLE: training})
@@ -195,6 +196,25 @@ def _fit_and_sample_once(
             raise explained from error
     _log(log, "info", f"fitted and sampled {num_rows} rows in {time.perf_counter() - started:.1f}s")
     return sampled[list(training.columns)], _learned_distributions(synthesizer, method)
+
+
+def _check_params(synthesizer_class: type, method: SynthesizerMethod, params: dict[str, Any]) -> None:
+    """Refuse parameters the SDV synthesizer does not take, before it raises a bare ``TypeError``.
+
+    Raises:
+        SynthPipelineError: A key of ``params`` is not a keyword of the synthesizer's constructor.
+    """
+    import inspect
+
+    from synth_pipeline.errors import SynthPipelineError
+
+    accepted = [name for name in inspect.signature(synthesizer_class.__init__).parameters
+                if name not in ("self", "metadata")]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise SynthPipelineError(
+            f"synthesizer.params {unknown} are not parameters of SDV's {synthesizer_class.__name__} "
+            f"({method.value}); it takes {accepted}: fix synthesizer.params in the spec")
 
 
 def _learned_distributions(synthesizer: Any, method: SynthesizerMethod) -> dict[str, str]:

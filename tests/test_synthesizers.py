@@ -1,5 +1,7 @@
 """CTGAN and TVAE are selectable by run config, and bad config is a clear error."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import fast_spec
@@ -30,3 +32,15 @@ def test_unknown_method_and_misplaced_epochs_are_clear_errors(runner):
     assert "method='gan9000' is not one of ['gaussian_copula', 'ctgan', 'tvae']" in run.failures[0][1]
     [run] = runner.run(pipeline, [1], stage_config={Stage.SYNTHETIC: {"epochs": 3}})
     assert "epochs applies to ctgan and tvae only" in run.failures[0][1]
+
+
+@pytest.mark.parametrize("method", ["gaussian_copula", "ctgan"])
+def test_a_parameter_the_synthesizer_does_not_take_is_named_not_a_bare_type_error(method):
+    """A trial's `params: {bogus: 1}` reached SDV and failed with `TypeError: ... unexpected keyword`."""
+    from synth_pipeline.errors import SynthPipelineError
+    from synth_pipeline.synthesizers import synthesize
+
+    frame = pd.DataFrame({"a": np.linspace(0, 1, 40), "y": [0, 1] * 20})
+    with pytest.raises(SynthPipelineError, match=r"synthesizer.params \['bogus'\] are not parameters of SDV's"):
+        synthesize(frame, label_column="y", method=method, params={"bogus": 1, "epochs": 1} if method == "ctgan"
+                   else {"bogus": 1}, num_rows=5, seed=0)
