@@ -305,12 +305,14 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
 
 def _real_key_outcomes(inputs: CheckInputs, stage: Stage) -> list[RuleOutcome]:
     """Generated rows holding a real record key (:mod:`synth_pipeline.identifiers`); none without identifier columns."""
-    from synth_pipeline.identifiers import real_keys_in
+    from synth_pipeline.identifiers import real_keys, real_keys_in
 
     if not inputs.identifiers:
         return []
-    generated = inputs.read(stage, keys=True)
-    counts = real_keys_in(generated, inputs.read(Stage.REAL_SOURCE, keys=True), inputs.identifiers)
+    # only the key columns: the rest of both tables is read by the other privacy rules
+    generated = pd.read_parquet(inputs.path(stage), columns=inputs.identifiers)
+    known = real_keys(inputs.store, inputs.pipeline.key(Stage.REAL_SOURCE), inputs.identifiers)
+    counts = real_keys_in(generated, known, inputs.identifiers)
     found = {column: count for column, count in counts.items() if count}
     detail = ", ".join(f"{column}: {count}" for column, count in found.items()) or "none"
     return [RuleOutcome(

@@ -144,8 +144,7 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
             for found in identifiers:
                 context.log.info(f"identifier column {found.column} ({found.origin}: {found.evidence}): kept out of "
                                  "generation and measures; generated rows get fresh keys")
-            store_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers)
-            return lineage.publish(
+            result = lineage.publish(
                 Stage.REAL_SOURCE, frame, generation=0,
                 metadata=provenance_metadata(
                     frame, label_column=spec.label_column, generation=0, parents=[],
@@ -154,6 +153,9 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
                            **source_metadata(data)},
                 ),
             )
+            # kept only beside a published source: a failed publish leaves no record behind
+            store_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers)
+            return result
 
     return real_source
 
