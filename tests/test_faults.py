@@ -117,6 +117,11 @@ def temporary_files(data: Path) -> list[Path]:
     return [path for path in files(data) if path.name.endswith(".tmp")]
 
 
+def stage_temporary_files(data: Path) -> list[Path]:
+    """Temporary files of stage outputs (not of the run lock's holder record, written first)."""
+    return [path for path in temporary_files(data) if path.name.split(".")[-3] in ("parquet", "pkl")]
+
+
 def journal_events(data: Path) -> Counter:
     """(OpenLineage run id, event type) of every complete journal line."""
     events: Counter = Counter()
@@ -241,8 +246,8 @@ def test_runs_killed_at_several_points_leave_consistent_data_and_the_next_run_su
 
     # 1. Killed while the first stage output is being written (its temporary file exists).
     process = command.start(command.generation())
-    kill_when(process, lambda: bool(temporary_files(data)))
-    [leftover] = temporary_files(data)  # usually the real source's; a fast write may be missed, then a later stage's
+    kill_when(process, lambda: bool(stage_temporary_files(data)))
+    [leftover] = stage_temporary_files(data)  # usually the real source's; a fast write may be missed, then a later stage's
     target = leftover.with_name(leftover.name[1:].rsplit(".", 2)[0])  # .<name>.<uuid>.tmp -> <name>
     assert target.suffix in (".parquet", ".pkl") and not target.exists(), leftover
     assert_consistent(data, ended=False)
