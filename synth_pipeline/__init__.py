@@ -14,7 +14,11 @@ from synth_pipeline.errors import (
     StoredDataNotFoundError,
     SynthPipelineError,
 )
-from synth_pipeline.factory import SynthPipeline, build_synth_pipeline, pipeline_resources, policy_resource_key
+from synth_pipeline.factory import SynthPipeline, build_synth_pipeline
+from synth_pipeline.generations import generations_partitions
+from synth_pipeline.guard_rails import build_guard_rails, generation_job, guard_rail_resources
+from synth_pipeline.guarded import GenerationMap, GuardedAssets
+from synth_pipeline.holdout_scores import holdout_report
 from synth_pipeline.integrity import build_provenance_checks
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
 from synth_pipeline.output_validation import validate_generated_rows
@@ -28,7 +32,9 @@ from synth_pipeline.provenance import (
     tag_rows,
     user_columns,
 )
+from synth_pipeline.provenance_assets import Provenance, provenance_asset, publish_rows, with_provenance
 from synth_pipeline.quality_checks import build_quality_checks
+from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, pipeline_resources, policy_resource_key
 from synth_pipeline.spec import (
     AugmentationSpec,
     FitOn,
@@ -44,6 +50,19 @@ from synth_pipeline.spec import (
 from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
 
 __all__ = [
+    "IO_MANAGER_KEY",
+    "STORE_KEY",
+    "GenerationMap",
+    "GuardedAssets",
+    "Provenance",
+    "build_guard_rails",
+    "generation_job",
+    "generations_partitions",
+    "guard_rail_resources",
+    "holdout_report",
+    "provenance_asset",
+    "publish_rows",
+    "with_provenance",
     "AugmentationSpec",
     "Composition",
     "DataSourceError",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,18 +9,19 @@ from pathlib import Path
 import dagster as dg
 
 from synth_pipeline.generations import generations_partitions
+from synth_pipeline.guarded import GuardedAssets
 from synth_pipeline.naming import PIPELINE_TAG, Stage, SynthPipelineTranslator
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.resources import pipeline_resources, policy_resource_key
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.augmented import build_augmented
-from synth_pipeline.stages.builder import IO_MANAGER_KEY, STORE_KEY, StageBuilder
+from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.evaluation import build_evaluation
 from synth_pipeline.stages.mix import build_training_mix
 from synth_pipeline.stages.model import build_model
 from synth_pipeline.stages.real import build_real_arrivals, build_real_source, build_split
 from synth_pipeline.stages.synthetic import build_synthetic
 from synth_pipeline.stages.unknown import build_unknown
-from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,21 @@ class SynthPipeline:
     def key(self, stage: Stage | str) -> dg.AssetKey:
         """The asset key of a stage."""
         return self.translator.get_asset_key(self.spec, Stage(stage))
+
+    @property
+    def guarded(self) -> GuardedAssets:
+        """The pipeline's assets by role, as the guard rails see them (:mod:`synth_pipeline.guard_rails`)."""
+        keys = {stage: self.key(stage) for stage in self.stages}
+        return GuardedAssets(
+            name=self.name, label_column=self.spec.label_column,
+            real_source=keys[Stage.REAL_SOURCE], real_holdout=keys[Stage.REAL_HOLDOUT],
+            real_train=keys[Stage.REAL_TRAIN], real_arrivals=keys[Stage.REAL_ARRIVALS],
+            synthetic=(keys[Stage.SYNTHETIC],), augmented=tuple(k for s, k in keys.items() if s is Stage.AUGMENTED),
+            unknown=tuple(k for s, k in keys.items() if s is Stage.UNKNOWN),
+            training_mix=keys[Stage.TRAINING_MIX], evaluation=keys[Stage.EVALUATION],
+            model_factory=self.spec.model.factory, seed=self.spec.seed,
+            open_categories=tuple(self.spec.synthesizer.open_categories),
+        )
 
     def to_definitions(
         self,
@@ -91,19 +106,12 @@ class SynthPipeline:
             sensors: Sensors to include, e.g.
                 :func:`~synth_pipeline.automation.build_arrival_sensor`.
         """
-        from synth_pipeline.integrity import build_provenance_checks
-        from synth_pipeline.policy_checks import build_policy_checks
-        from synth_pipeline.quality_checks import build_quality_checks
+        from synth_pipeline.guard_rails import build_guard_rails
 
-        checks = [*build_provenance_checks(self), *build_policy_checks(self)] if include_checks else []
-        if include_quality_checks:
-            checks += build_quality_checks(self)
-        if expectation_suites is not None:
-            from synth_pipeline.quality.expectations import build_expectation_checks
-
-            checks += build_expectation_checks(
-                self, Path(expectation_suites), unexpected_samples=unexpected_value_samples
-            )
+        checks = build_guard_rails(
+            self.guarded, provenance=include_checks, policy=include_checks, quality=include_quality_checks,
+            expectation_suites=expectation_suites, unexpected_value_samples=unexpected_value_samples,
+        )
         return dg.Definitions(
             assets=list(self.assets),
             asset_checks=[*checks, *asset_checks],
@@ -112,26 +120,6 @@ class SynthPipeline:
             sensors=list(sensors),
             resources={**pipeline_resources(data_dir), policy_resource_key(self.name): policy or SynthPolicy()},
         )
-
-
-def policy_resource_key(pipeline_name: str) -> str:
-    """The resource key of a pipeline's :class:`~synth_pipeline.policy.SynthPolicy`."""
-    return f"{pipeline_name}_policy"
-
-
-def pipeline_resources(data_dir: str | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The resources every synth-pipeline needs: the dataset store and its IO manager.
-
-    The same objects are returned for the same ``data_dir``, so the definitions of
-    several pipelines can be combined with ``dg.Definitions.merge``.
-    """
-    return dict(_shared_resources(data_dir))
-
-
-@functools.cache
-def _shared_resources(data_dir: str | None) -> tuple[tuple[str, dg.ConfigurableResource], ...]:
-    store = DatasetStore(base_dir=data_dir)
-    return ((STORE_KEY, store), (IO_MANAGER_KEY, SynthPipelineIOManager(store=store)))
 
 
 def build_synth_pipeline(

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from synth_pipeline.factory import SynthPipeline
-from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
+from synth_pipeline.guarded import GuardedAssets, as_guarded
+from synth_pipeline.naming import STAGE_PROVENANCE, Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
-from synth_pipeline.rule_checks import check_result
+from synth_pipeline.rule_checks import check_generation, check_result
 from synth_pipeline.storage import DatasetStore
 
 DATA_STAGES = (
@@ -15,8 +15,8 @@ DATA_STAGES = (
 )
 
 
-def build_provenance_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
-    """One blocking check per data stage: provenance columns valid and consistent with the stage.
+def build_provenance_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinition]:
+    """One blocking check per data asset: provenance columns valid and consistent with the stage.
 
     The check fails when a row has an unrecognised kind, a negative or null depth or
     generation, a real row has depth > 0, a content hash does not match the row, or a
@@ -26,11 +26,11 @@ def build_provenance_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefin
     skipped (``skipped: no rows: ...``, see :mod:`synth_pipeline.no_rows`); without the
     columns it fails, rows or not.
     """
-    return [_provenance_check(pipeline, stage) for stage in DATA_STAGES if stage in pipeline.stages]
+    pipeline = as_guarded(pipeline)
+    return [_provenance_check(pipeline, stage, key) for stage, key in pipeline.roles() if stage in DATA_STAGES]
 
 
-def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDefinition:
-    asset_key = pipeline.key(stage)
+def _provenance_check(pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     expected = STAGE_PROVENANCE[stage] if stage is not Stage.UNKNOWN else None
 
     @dg.asset_check(
@@ -45,13 +45,13 @@ def _provenance_check(pipeline: SynthPipeline, stage: Stage) -> dg.AssetChecksDe
     ) -> dg.AssetCheckResult:
         from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
 
-        partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
+        generation = check_generation(context, pipeline, stage, asset_key)
+        partition = str(generation) if generation else None
         with CheckLineage(
             context.op_execution_context, synth_pipeline_store, asset_key=asset_key, partition=partition,
             check_name="provenance_valid",
         ) as lineage:
             frame = synth_pipeline_store.read(asset_key, partition)
-            generation = int(partition) if partition else 0
             if frame.empty and has_provenance(frame):  # no row to judge; missing columns still fail below
                 outcome = no_rows_outcome("provenance problems", stage, generation)
                 result = check_result([outcome], generation, {"rows": 0, "kinds": dg.MetadataValue.json([])})

@@ -48,7 +48,7 @@ from synth_pipeline.budgets import (
     unknown_budget,
 )
 from synth_pipeline.composition import Composition, summarize
-from synth_pipeline.factory import SynthPipeline
+from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.holdout_isolation import holdout_isolation
 from synth_pipeline.isolation import fresh_real_rows
@@ -60,10 +60,14 @@ from synth_pipeline.stages.evaluation import PRIMARY_METRIC
 from synth_pipeline.stages.previous import missing_mix_explanation
 
 
-def build_policy_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinition]:
-    """The seven policy checks of a pipeline (see the module docs), reading its policy resource."""
+def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinition]:
+    """The policy checks of a pipeline (see the module docs), reading its policy resource.
+
+    ``evaluation_on_real`` is built only when ``pipeline`` names an ``evaluation`` asset.
+    """
+    pipeline = as_guarded(pipeline)
     mix = Stage.TRAINING_MIX
-    return [
+    checks = [
         rule_check(pipeline, Stage.REAL_HOLDOUT, "holdout_purity", _holdout_purity,
                       "The sealed holdout is 100 % real and at least min_holdout_rows rows."),
         rule_check(pipeline, mix, "holdout_isolation", _holdout_isolation,
@@ -78,9 +82,11 @@ def build_policy_checks(pipeline: SynthPipeline) -> list[dg.AssetChecksDefinitio
                       "No training row is deeper than max_depth generator hops from real data."),
         rule_check(pipeline, mix, "unknown_budget", _unknown_budget,
                       "Unknown-provenance rows within max_unknown_fraction."),
-        rule_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
-                      "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."),
     ]
+    if pipeline.evaluation is not None:
+        checks.append(rule_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
+                                 "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."))
+    return checks
 
 
 def _composition_metadata(composition: Composition) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def _composition_metadata(composition: Composition) -> dict[str, Any]:
 
 
 def _holdout_purity(inputs: CheckInputs):
-    composition = summarize(inputs.path(Stage.REAL_HOLDOUT), inputs.pipeline.spec.label_column)
+    composition = summarize(inputs.path(Stage.REAL_HOLDOUT), inputs.pipeline.label_column)
     size, real = holdout_purity(composition, inputs.policy)
     if not composition.rows:  # too small is judged (no rows is the evidence); the real share is undefined
         real = no_rows_outcome(real.rule, Stage.REAL_HOLDOUT, threshold=real.threshold, bound=real.bound)
@@ -99,12 +105,11 @@ def _holdout_purity(inputs: CheckInputs):
 
 
 def _holdout_isolation(inputs: CheckInputs):
-    stages = [s for s in (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
-              if s in inputs.pipeline.stages]
+    roles = (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
     names = {
-        path: f"{inputs.pipeline.key(stage).to_user_string()}[{generation}]"
-        for stage in stages
-        for generation, path in inputs.history(stage, through=inputs.generation).items()
+        path: f"{key.to_user_string()}[{generation}]"
+        for stage, key in inputs.pipeline.roles() if stage in roles
+        for generation, path in inputs.key_history(key, through=inputs.generation).items()
     }
     return holdout_isolation(inputs.path(Stage.REAL_HOLDOUT), inputs.path(Stage.REAL_TRAIN), names, inputs.policy)
 
@@ -139,7 +144,7 @@ def _generation_budget(inputs: CheckInputs):
     if generation > 1 and previous is None:
         outcomes.append(RuleOutcome(
             f"generation {generation - 1} training mix stored", 0.0, 1.0, "min",
-            fix=missing_mix_explanation(inputs.store, inputs.pipeline.key(Stage.TRAINING_MIX), generation - 1),
+            fix=missing_mix_explanation(inputs.store, inputs.key(Stage.TRAINING_MIX), generation - 1),
         ))
     kinds = inputs.policy.budgeted_kinds()
     return outcomes, {
@@ -185,7 +190,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     from synth_pipeline.quality.utility import UTILITY_FITS, utility_scores
     from synth_pipeline.quality_checks import utility_fix
 
-    holdout_key = inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string()
+    holdout_key = inputs.key(Stage.REAL_HOLDOUT).to_user_string()
     report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
     holdout_rows = inputs.read(Stage.REAL_HOLDOUT)
     holdout = holdout_rows[[ROW_HASH_COLUMN, KIND_COLUMN]]
@@ -196,7 +201,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     evaluated_kinds = set(",".join(report["evaluation_set_kinds"]).split(","))
     holdout_real = float((holdout[KIND_COLUMN] == ProvenanceKind.REAL.value).mean()) if len(holdout) else 0.0
     scores = report[PRIMARY_METRIC]
-    policy, spec = inputs.policy, inputs.pipeline.spec
+    policy, guarded = inputs.policy, inputs.pipeline
     mix = inputs.read(Stage.TRAINING_MIX)
     real = mix[mix[KIND_COLUMN] == ProvenanceKind.REAL.value]
     synthetic = mix[mix[KIND_COLUMN] == ProvenanceKind.SYNTHETIC.value]
@@ -205,10 +210,12 @@ def _evaluation_on_real(inputs: CheckInputs):
                     if len(rows) < policy.min_utility_rows), None)
     utility = utility_scores(
         synthetic, real, holdout_rows[holdout_rows[KIND_COLUMN] == ProvenanceKind.REAL.value],
-        label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed,
+        label_column=guarded.label_column, factory=guarded.model_factory, seed=guarded.seed,
         fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"),
     )
-    stored = float(scores["synthetic_only"] / scores["real_only"]) if scores["real_only"] else float("nan")
+    # The evaluation's own baselines when it has them (the template's does); else the refits above.
+    stored = (float(scores["synthetic_only"] / scores["real_only"])
+              if {"synthetic_only", "real_only"} <= set(scores.index) and scores["real_only"] else float("nan"))
     cause = utility.undefined or too_few
     ratio_rule = f"TSTR/TRTR ratio ({PRIMARY_METRIC})"
     if synthetic.empty:
@@ -231,8 +238,8 @@ def _evaluation_on_real(inputs: CheckInputs):
         "evaluated_on": holdout_key,
         "evaluation_set_digest": str(report["evaluation_set_digest"].iloc[0]),
         "holdout_digest": digest,
-        "tstr_score": dg.MetadataValue.float(float(scores["synthetic_only"])),
-        "trtr_score": dg.MetadataValue.float(float(scores["real_only"])),
+        "tstr_score": dg.MetadataValue.float(float(scores.get("synthetic_only", utility.trained_on_generated))),
+        "trtr_score": dg.MetadataValue.float(float(scores.get("real_only", utility.trained_on_real))),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
         "utility_fits": utility.fits,
     }

@@ -44,7 +44,6 @@ shows their trend.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from functools import partial
 from typing import Any
@@ -53,8 +52,8 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
-from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.generations import generation_key
+from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
@@ -65,14 +64,13 @@ GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
 DIVERSITY_MONITOR = "diversity"
 PRIVACY_MONITOR = "privacy"
 UTILITY_MONITOR = "utility"
-_FITTED_ON = re.compile(r"^(?P<key>.+)\[(?P<partition>\d+)\]$")
 
 
 QUALITY_CHECK_NAMES = ("fidelity", "privacy", "utility", "diversity")
 
 
 def build_quality_checks(
-    pipeline: SynthPipeline, only: Collection[str] | None = None
+    pipeline: GuardedAssets, only: Collection[str] | None = None
 ) -> list[dg.AssetChecksDefinition]:
     """The quality checks of a pipeline (see the module docs), reading its policy resource.
 
@@ -80,12 +78,13 @@ def build_quality_checks(
         pipeline: The pipeline.
         only: Names of the checks to build (default: all of :data:`QUALITY_CHECK_NAMES`).
     """
+    pipeline = as_guarded(pipeline)
     unknown = sorted(set(only or ()) - set(QUALITY_CHECK_NAMES))
     if unknown:
         raise ValueError(f"unknown quality check(s) {unknown}; choose from {list(QUALITY_CHECK_NAMES)}")
     checks = []
-    for stage in GENERATED_STAGES:
-        if stage not in pipeline.stages:
+    for stage, key in pipeline.roles():
+        if stage not in GENERATED_STAGES:
             continue
         # SMOTE interpolates between real rows: it sits close to them and narrows their
         # spread by design, so for augmented data these two warn unless the policy enforces them.
@@ -93,15 +92,16 @@ def build_quality_checks(
         checks += [
             rule_check(pipeline, stage, "fidelity", partial(_fidelity, stage=stage),
                        "SDMetrics quality (column shapes, pair trends) and adversarial AUC against the real "
-                       "fit input."),
+                       "fit input.", asset_key=key),
             rule_check(pipeline, stage, "privacy", partial(_privacy, stage=stage),
                        "Copies of training rows beyond chance, DCR share and membership-inference AUC, each "
-                       "against the sealed holdout, within the policy.", enforced=enforced),
+                       "against the sealed holdout, within the policy.", enforced=enforced, asset_key=key),
             rule_check(pipeline, stage, "utility", partial(_utility, stage=stage),
-                       "Train-on-generated vs train-on-real score on the sealed holdout (same model)."),
+                       "Train-on-generated vs train-on-real score on the sealed holdout (same model).",
+                       asset_key=key),
             rule_check(pipeline, stage, "diversity", partial(_diversity, stage=stage),
                        "Collapse monitors (variance, categories, tails, distinct rows) against real data.",
-                       enforced=enforced),
+                       enforced=enforced, asset_key=key),
         ]
     checks.append(rule_check(pipeline, Stage.TRAINING_MIX, "diversity", partial(_diversity, stage=Stage.TRAINING_MIX),
                              "Collapse monitors (variance, categories, tails, distinct rows) against real data."))
@@ -127,19 +127,29 @@ def _of_classes(frame: pd.DataFrame, like: pd.DataFrame, label_column: str) -> p
 
 
 def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The real rows a generated stage was made from, and where they came from (see module docs)."""
-    label = inputs.pipeline.spec.label_column
-    arrivals = f"{inputs.pipeline.key(Stage.REAL_ARRIVALS).to_user_string()}[{inputs.generation}]"
+    """The real rows a generated stage was made from, and where they came from (see module docs).
+
+    The generator's asset names its fit input in its materialization metadata
+    (``fitted_on_asset`` and ``fitted_on_generation``, see :mod:`synth_pipeline.metadata`);
+    without them, this generation's fresh real rows (the real arrivals, else the real train
+    split) stand in.
+    """
+    label = inputs.pipeline.label_column
+    fresh_role = inputs.fresh_real_role()
+    fresh = inputs.describe(fresh_role)
     if stage is Stage.AUGMENTED:
-        return _of_classes(_real(inputs.read(Stage.REAL_ARRIVALS)), generated, label), arrivals
-    fitted_on = str(inputs.materialization_metadata(stage).get("fitted_on") or arrivals)
-    match = _FITTED_ON.match(fitted_on)
-    if match is None:
-        raise ValueError(f"cannot tell what {stage.value} was fitted on from {fitted_on!r}")
-    rows = _real(inputs.store.read(dg.AssetKey.from_user_string(match["key"]), match["partition"]))
+        return _of_classes(_real(inputs.read(fresh_role)), generated, label), fresh
+    metadata = inputs.materialization_metadata(stage)
+    asset, generation = metadata.get("fitted_on_asset"), metadata.get("fitted_on_generation")
+    if asset is None:
+        rows, fitted_on = _real(inputs.read(fresh_role)), fresh
+    else:
+        partition = str(generation) if isinstance(generation, int) and generation > 0 else None
+        rows = _real(inputs.store.read(dg.AssetKey.from_user_string(str(asset)), partition))
+        fitted_on = str(metadata.get("fitted_on") or asset)
     rows = rows.drop(columns=[c for c in inputs.identifiers if c in rows.columns])
     if rows.empty:
-        train = inputs.pipeline.key(Stage.REAL_TRAIN).to_user_string()
+        train = inputs.key(Stage.REAL_TRAIN).to_user_string()
         return _real(inputs.read(Stage.REAL_TRAIN)), f"{train} ({fitted_on} holds no real rows)"
     return rows, fitted_on
 
@@ -168,7 +178,7 @@ def _store_figures(
     row = {"generation": inputs.generation,
            **{name: value for name, value in figures.items() if not isinstance(value, (dict, list, tuple))},
            **limits, "passed": all(outcome.passed for outcome in outcomes), "blocking": blocking}
-    inputs.store.write_monitor(inputs.pipeline.key(stage), monitor, generation_key(inputs.generation),
+    inputs.store.write_monitor(inputs.key(stage), monitor, generation_key(inputs.generation),
                                pd.DataFrame([row]))
 
 
@@ -211,8 +221,8 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         return empty
     real, source = fit_input(inputs, stage, generated)
     holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
-    seed = inputs.pipeline.spec.seed + inputs.generation
-    label = inputs.pipeline.spec.label_column
+    seed = inputs.pipeline.seed + inputs.generation
+    label = inputs.pipeline.label_column
     policy = inputs.policy
     too_few = _too_few(len(generated), policy.min_fidelity_rows, "generated rows")
     quality = quality_score(real, generated, label_column=label, seed=seed)
@@ -279,7 +289,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         return empty
     training, source = fit_input(inputs, stage, generated)
     holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
-    report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.spec.seed + inputs.generation)
+    report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation)
     outcomes = _privacy_outcomes(report, inputs.policy, stage) + _real_key_outcomes(inputs, stage)
     policy = inputs.policy
     figures = report.to_dict()
@@ -292,7 +302,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     copies = report.copies
     return outcomes, {
         "compared_with": source,
-        "holdout": inputs.pipeline.key(Stage.REAL_HOLDOUT).to_user_string(),
+        "holdout": inputs.key(Stage.REAL_HOLDOUT).to_user_string(),
         "copies_compared": (
             f"{copies.compared_rows} rows of the fit input ({source}, {report.training_rows} rows) against "
             f"{copies.compared_rows} of the sealed holdout ({report.holdout_rows} rows), the larger side "
@@ -311,7 +321,7 @@ def _real_key_outcomes(inputs: CheckInputs, stage: Stage) -> list[RuleOutcome]:
         return []
     # only the key columns: the rest of both tables is read by the other privacy rules
     generated = pd.read_parquet(inputs.path(stage), columns=inputs.identifiers)
-    known = real_keys(inputs.store, inputs.pipeline.key(Stage.REAL_SOURCE), inputs.identifiers)
+    known = real_keys(inputs.store, inputs.pipeline.real_source, inputs.identifiers)
     counts = real_keys_in(generated, known, inputs.identifiers)
     found = {column: count for column, count in counts.items() if count}
     detail = ", ".join(f"{column}: {count}" for column, count in found.items()) or "none"
@@ -401,19 +411,19 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     generated = inputs.read(stage)
     if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
-    spec = inputs.pipeline.spec
+    guarded = inputs.pipeline
     policy = inputs.policy
     real, source = fit_input(inputs, stage, generated)
     with_real = stage is Stage.AUGMENTED
     if with_real:  # augmentation only tops up some classes: score real + augmented
-        real = _real(inputs.read(Stage.REAL_ARRIVALS))
+        real = _real(inputs.read(inputs.fresh_real_role()))
     trained_on = "real + augmented" if with_real else "generated"
     too_few = (_too_few(len(generated) + (len(real) if with_real else 0), policy.min_utility_rows,
                         f"{trained_on} rows to train on")
                or _too_few(len(real), policy.min_utility_rows, "real fit-input rows to train on"))
     scores = utility_scores(
-        generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=spec.label_column,
-        factory=spec.model.factory, seed=spec.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
+        generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
+        factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
     )
     cause = scores.undefined or too_few
     outcomes = [RuleOutcome(
@@ -497,10 +507,10 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         return empty
     real = _real(inputs.read(Stage.REAL_TRAIN))
     if stage is Stage.AUGMENTED:
-        real = _of_classes(real, data, inputs.pipeline.spec.label_column)
+        real = _of_classes(real, data, inputs.pipeline.label_column)
     # Columns declared open (synthesizer.open_categories) hold made-up values by design: there
     # are no real categories for them to cover.
-    opened = [c for c in inputs.pipeline.spec.synthesizer.open_categories if c in data.columns]
+    opened = [c for c in inputs.pipeline.open_categories if c in data.columns]
     report = measure_diversity(data.drop(columns=opened), real)
     policy = inputs.policy
     outcomes = _diversity_outcomes(report, policy)
@@ -514,7 +524,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         "limit_max_tail_coverage": policy.max_tail_coverage,
         "limit_distinct_row_ratio": policy.min_distinct_row_ratio,
     }, blocking=_blocking(stage, policy))
-    asset_key = inputs.pipeline.key(stage)
+    asset_key = inputs.key(stage)
     trend = inputs.store.monitor_history(asset_key, DIVERSITY_MONITOR)
     trend = trend[trend["generation"] <= inputs.generation].sort_values("generation")
     shown = ["generation", "rows", "min_variance_ratio", "min_variance_upper_bound", "min_category_coverage",
@@ -546,7 +556,7 @@ def _collapse_trend(
 
     if stage is not Stage.TRAINING_MIX:
         return [], {}
-    key = inputs.pipeline.key(stage)
+    key = inputs.key(stage)
     figures = trend_figures(data, real, columns)
     figures.insert(0, "generation", inputs.generation)
     inputs.store.write_monitor(key, TREND_MONITOR, generation_key(inputs.generation), figures)

@@ -18,11 +18,11 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.composition import Composition, summarize
-from synth_pipeline.factory import SynthPipeline, policy_resource_key
-from synth_pipeline.generations import generation_key, parse_generation
-from synth_pipeline.naming import PARTITIONED_STAGES, Stage
+from synth_pipeline.generations import generation_key
+from synth_pipeline.guarded import GuardedAssets
+from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.stages.builder import STORE_KEY
+from synth_pipeline.resources import STORE_KEY, policy_resource_key
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
 
@@ -32,23 +32,43 @@ class CheckInputs:
     """What a rule evaluation can look at.
 
     Attributes:
-        pipeline: The pipeline whose asset is checked.
+        pipeline: The guarded assets (roles -> asset keys) of the pipeline checked.
         store: Where its datasets are stored.
         policy: The limits in force for the run.
-        generation: The generation checked (0 for unpartitioned assets).
+        generation: The generation checked (0 for assets not made per generation).
         instance: The Dagster instance (materialization metadata), None outside a run.
+        checked: The asset checked (one of several of its role, e.g. one synthetic asset
+            of two); None: the only asset of ``role``.
+        role: The role of the asset checked.
     """
 
-    pipeline: SynthPipeline
+    pipeline: GuardedAssets
     store: DatasetStore
     policy: SynthPolicy
     generation: int
     instance: dg.DagsterInstance | None = None
+    checked: dg.AssetKey | None = None
+    role: Stage | None = None
+
+    def key(self, stage: Stage) -> dg.AssetKey:
+        """The asset of ``stage``: the checked asset for its own role, else the pipeline's one."""
+        if stage is self.role and self.checked is not None:
+            return self.checked
+        return self.pipeline.key(stage)
+
+    def fresh_real_role(self) -> Stage:
+        """Where this generation's fresh real rows are: the real arrivals, else the real train split."""
+        return Stage.REAL_ARRIVALS if self.pipeline.real_arrivals is not None else Stage.REAL_TRAIN
+
+    def describe(self, stage: Stage) -> str:
+        """``<asset key>[<generation>]`` of a stage as read here (no generation for others)."""
+        name = self.key(stage).to_user_string()
+        return f"{name}[{self.generation}]" if self.pipeline.per_generation(stage) and self.generation else name
 
     def path(self, stage: Stage, generation: int | None = None) -> Path:
         """The stored Parquet file of a stage (this generation's for per-generation stages)."""
-        partition = generation_key(generation or self.generation) if stage in PARTITIONED_STAGES else None
-        return self.store.parquet_path(self.pipeline.key(stage), partition)
+        partition = generation_key(generation or self.generation) if self.pipeline.per_generation(stage) else None
+        return self.store.parquet_path(self.key(stage), partition)
 
     def read(self, stage: Stage, generation: int | None = None, *, keys: bool = False) -> pd.DataFrame:
         """A stage's stored frame (this generation's for per-generation stages).
@@ -64,54 +84,79 @@ class CheckInputs:
         """The identifier columns resolved at the real source's ingestion."""
         from synth_pipeline.identifiers import stored_identifiers
 
-        return stored_identifiers(self.store, self.pipeline.key(Stage.REAL_SOURCE))
+        if self.pipeline.real_source is None:
+            return []
+        return stored_identifiers(self.store, self.pipeline.real_source)
 
     def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
         """Stored Parquet files of a per-generation stage for generations 1..through."""
-        key = self.pipeline.key(stage)
+        return {g: path for key in self._keys(stage) for g, path in self.key_history(key, through=through).items()}
+
+    def key_history(self, key: dg.AssetKey, *, through: int) -> dict[int, Any]:
+        """Stored Parquet files of one per-generation asset for generations 1..through."""
         return {g: self.store.parquet_path(key, str(g)) for g in self.store.stored_generations(key, through=through)}
+
+    def _keys(self, stage: Stage) -> tuple[dg.AssetKey, ...]:
+        return (self.checked,) if stage is self.role and self.checked is not None else self.pipeline.keys(stage)
 
     def mix(self, generation: int | None = None) -> Composition:
         """Composition of a generation's training mix."""
-        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.spec.label_column)
+        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.label_column)
 
     def materialization_metadata(self, stage: Stage) -> dict[str, Any]:
         """Metadata of the latest materialization of a stage (this generation's), or {}."""
         if self.instance is None:
             return {}
-        partitions = [generation_key(self.generation)] if stage in PARTITIONED_STAGES else None
-        records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=self.pipeline.key(stage), asset_partitions=partitions), limit=1
-        ).records
-        if not records or records[0].asset_materialization is None:
-            return {}
-        return {k: getattr(v, "value", v) for k, v in records[0].asset_materialization.metadata.items()}
+        return latest_metadata(self.instance, self.key(stage), self.generation if self.pipeline.per_generation(stage)
+                               else 0)
+
+
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, generation: int) -> dict[str, Any]:
+    """Metadata of the latest materialization of ``key`` for ``generation`` (any, for 0), or {}.
+
+    A partitioned asset's materializations are matched on their ``generation`` metadata
+    (partition keys need not be generation numbers, see :mod:`synth_pipeline.guarded`).
+    """
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=50).records
+    for record in records:
+        materialization = record.asset_materialization
+        if materialization is None:
+            continue
+        metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        if not generation or metadata.get("generation") == generation:
+            return metadata
+    return {}
 
 
 Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
 
 
 def rule_check(
-    pipeline: SynthPipeline,
+    pipeline: GuardedAssets,
     stage: Stage,
     name: str,
     evaluate: Evaluation,
     description: str,
     *,
     enforced: Callable[[SynthPolicy], bool] | None = None,
+    asset_key: dg.AssetKey | None = None,
 ) -> dg.AssetChecksDefinition:
-    """A blocking ERROR asset check on ``stage`` that runs ``evaluate`` (see the module docs).
+    """A blocking ERROR asset check on an asset of role ``stage`` that runs ``evaluate`` (see the module docs).
+
+    Every check of synth-pipeline is built here, so each one finds its generation, records
+    lineage, quarantines on failure and reports its evidence the same way.
 
     Args:
-        pipeline: The pipeline.
-        stage: The checked stage.
+        pipeline: The guarded assets.
+        stage: The role of the checked asset.
         name: The check's name.
         evaluate: Computes the rule outcomes and extra metadata.
         description: Shown in the Dagster UI.
         enforced: Whether the run's policy enforces this check; when it returns False a
             failure is a WARN (shown, not blocking, no quarantine). Default: always enforced.
+        asset_key: The checked asset, when several play ``stage`` (default: the only one).
     """
-    asset_key = pipeline.key(stage)
+    asset_key = asset_key or pipeline.key(stage)
     policy_key = policy_resource_key(pipeline.name)
 
     @dg.asset_check(
@@ -119,16 +164,15 @@ def rule_check(
         required_resource_keys={STORE_KEY, policy_key},
     )
     def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        generation = (
-            parse_generation(context.op_execution_context.partition_key) if stage in PARTITIONED_STAGES else 0
-        )
+        generation = check_generation(context, pipeline, stage, asset_key)
         inputs = CheckInputs(
             pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
             policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
+            checked=asset_key, role=stage,
         )
         from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
 
-        partition = generation_key(generation) if stage in PARTITIONED_STAGES else None
+        partition = generation_key(generation) if generation else None
         with CheckLineage(
             context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name
         ) as lineage:
@@ -145,6 +189,32 @@ def rule_check(
             return result
 
     return policy_check
+
+
+def check_generation(
+    context: dg.AssetCheckExecutionContext, pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey
+) -> int:
+    """The generation a check evaluates: from the partition key (through the pipeline's
+    :class:`~synth_pipeline.guarded.GenerationMap`), else from the ``generation`` metadata of
+    the asset's latest materialization; 0 for roles not made per generation.
+
+    Raises:
+        GenerationError: A per-generation asset has neither (see :mod:`synth_pipeline.guarded`).
+    """
+    if not pipeline.per_generation(stage):
+        return 0
+    op_context = context.op_execution_context
+    if op_context.has_partition_key:
+        return pipeline.generations.generation(op_context.partition_key)
+    generation = latest_metadata(context.instance, asset_key, 0).get("generation")
+    if not isinstance(generation, int) or generation < 1:
+        from synth_pipeline.errors import GenerationError
+
+        raise GenerationError(
+            f"{asset_key.to_user_string()} is made once per generation but its latest materialization names no "
+            "generation: partition it, or give the output metadata 'synth_pipeline/generation' (see "
+            "synth_pipeline.guarded)")
+    return generation
 
 
 def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) -> dict[str, Any]:

@@ -332,6 +332,11 @@ class SynthPipelineIOManager(dg.ConfigurableIOManager):
     store: DatasetStore
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        """Store the plain value of an asset not declared with provenance (e.g. a model).
+
+        Assets declared with provenance (:mod:`synth_pipeline.provenance_assets`) and the
+        template's stages store through ``StepLineage.publish`` and return no value here.
+        """
         if obj is None:
             return
         partition = context.asset_partition_key if context.has_asset_partitions else None
@@ -339,5 +344,15 @@ class SynthPipelineIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> Any:
-        partition = context.asset_partition_key if context.has_asset_partitions else None
-        return self.store.read(context.asset_key, partition)
+        """The stored value of an upstream asset: its partition's, mapped to the generation it
+        is stored under (:mod:`synth_pipeline.guarded`); for an unpartitioned asset made per
+        generation, its latest generation."""
+        from synth_pipeline.guarded import stored_partition
+
+        if context.has_asset_partitions:
+            return self.store.read(context.asset_key, stored_partition(context.asset_key, context.asset_partition_key))
+        if not self.store.exists(context.asset_key):
+            generations = self.store.stored_generations(context.asset_key)
+            if generations:
+                return self.store.read(context.asset_key, str(generations[-1]))
+        return self.store.read(context.asset_key, None)

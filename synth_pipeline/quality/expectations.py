@@ -38,7 +38,7 @@ import pandas as pd
 from synth_pipeline.config_json import read_json_config
 from synth_pipeline.config_text import cut
 from synth_pipeline.errors import ConfigFileError, SynthPipelineError
-from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage
+from synth_pipeline.naming import STAGE_PROVENANCE, Stage
 from synth_pipeline.provenance import (
     DATASET_COLUMN,
     DEPTH_COLUMN,
@@ -52,7 +52,7 @@ from synth_pipeline.provenance import (
 from synth_pipeline.storage import DatasetStore, atomic_write
 
 if TYPE_CHECKING:
-    from synth_pipeline.factory import SynthPipeline
+    from synth_pipeline.guarded import GuardedAssets
 
 CHECK_NAME = "expectations"
 MAX_SET_VALUES = 100
@@ -535,15 +535,15 @@ def _json_safe(value: Any) -> Any:
 
 
 def build_expectation_checks(
-    pipeline: "SynthPipeline", suites_dir: Path, *, unexpected_samples: int = 0
+    pipeline: "GuardedAssets", suites_dir: Path, *, unexpected_samples: int = 0
 ) -> list[dg.AssetChecksDefinition]:
-    """One blocking ``expectations`` check per data stage that has a suite file in ``suites_dir``.
+    """One blocking ``expectations`` check per data asset whose role has a suite file in ``suites_dir``.
 
     The check validates the stored frame against ``<suites_dir>/<stage>.json``, read
     each time the check runs, and quarantines the data when an expectation fails.
 
     Args:
-        pipeline: The pipeline whose data stages to check.
+        pipeline: The guarded assets whose data assets to check.
         suites_dir: The directory holding the suite files.
         unexpected_samples: Offending values per failed expectation to show in the check's
             metadata (at most 20). Default 0: counts only, so no row value reaches Dagster's
@@ -555,22 +555,24 @@ def build_expectation_checks(
     Raises:
         SynthPipelineError: A suite file present for one of the stages is not a valid suite.
     """
+    from synth_pipeline.guarded import as_guarded
+
+    pipeline = as_guarded(pipeline)
     from synth_pipeline.integrity import DATA_STAGES
 
     directory = Path(suites_dir).absolute()
     checks = []
-    for stage in DATA_STAGES:
+    for stage, key in pipeline.roles():
         path = directory / f"{stage.value}.json"
-        if stage in pipeline.stages and path.is_file():
+        if stage in DATA_STAGES and path.is_file():
             load_suite(path)  # fail now, when the definitions load, rather than in every run
-            checks.append(_expectations_check(pipeline, stage, path, unexpected_samples))
+            checks.append(_expectations_check(pipeline, stage, key, path, unexpected_samples))
     return checks
 
 
 def _expectations_check(
-    pipeline: "SynthPipeline", stage: Stage, path: Path, unexpected_samples: int
+    pipeline: "GuardedAssets", stage: Stage, asset_key: dg.AssetKey, path: Path, unexpected_samples: int
 ) -> dg.AssetChecksDefinition:
-    asset_key = pipeline.key(stage)
 
     @dg.asset_check(
         asset=asset_key,
@@ -582,14 +584,15 @@ def _expectations_check(
         context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore
     ) -> dg.AssetCheckResult:
         from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
+        from synth_pipeline.rule_checks import check_generation
 
-        partition = context.op_execution_context.partition_key if stage in PARTITIONED_STAGES else None
+        generation = check_generation(context, pipeline, stage, asset_key)
+        partition = str(generation) if generation else None
         with CheckLineage(
             context.op_execution_context, synth_pipeline_store, asset_key=asset_key, partition=partition,
             check_name=CHECK_NAME,
         ) as lineage:
             frame = synth_pipeline_store.read(asset_key, partition)
-            generation = int(partition) if partition else 0
             suite = load_suite(path)
             if frame.empty:  # only the schema can be judged: the table expectations
                 suite = {**suite, "expectations": [e for e in suite.get("expectations", [])

@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
+from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.storage import DatasetStore
 
 if TYPE_CHECKING:
     from synth_pipeline.lineage.recorder import StepLineage
 
-IO_MANAGER_KEY = "synth_pipeline_io_manager"
-# Assets take the store as a parameter of this very name (Dagster binds resources by
-# parameter name; a mismatch fails definition validation, see tests/test_definitions.py).
-STORE_KEY = "synth_pipeline_store"
+__all__ = ["IO_MANAGER_KEY", "STORE_KEY", "StageBuilder"]
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                         "generator": generator.name,
                         "generator_params": dg.MetadataValue.json(params),
                         "fitted_on": fitted_on,
+                        "fitted_on_asset": fit_parent.to_user_string(),
+                        "fitted_on_generation": fit_generation,
                         "fit_rows": len(fit_input),
                         "fit_max_depth": depth - 1,
                         **_collapsed_column_metadata(synthesis),

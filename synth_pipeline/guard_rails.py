@@ -1,0 +1,117 @@
+"""Guard rails for any Dagster assets: the provenance, policy and quality checks of a
+pipeline, built from the asset keys its assets have (:class:`~synth_pipeline.guarded.GuardedAssets`).
+
+The template (:func:`~synth_pipeline.build_synth_pipeline`) builds its checks here too:
+``pipeline.to_definitions()`` is ``build_guard_rails(pipeline.guarded)`` plus its assets.
+
+Example:
+    .. code-block:: python
+
+        guarded = GuardedAssets(
+            name="churn", label_column="churned",
+            real_holdout=dg.AssetKey("holdout"), real_train=dg.AssetKey("train"),
+            synthetic=[dg.AssetKey("llm_rows")], training_mix=dg.AssetKey("mix"),
+            evaluation=dg.AssetKey("evaluation"),
+        )
+        defs = dg.Definitions(
+            assets=[...],
+            asset_checks=build_guard_rails(guarded),
+            resources=guard_rail_resources(guarded, policy=SynthPolicy(max_synthetic_fraction=0.3)),
+        )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.guarded import GuardedAssets, as_guarded
+from synth_pipeline.naming import PIPELINE_TAG
+from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.resources import pipeline_resources, policy_resource_key
+
+
+def build_guard_rails(
+    guarded: GuardedAssets,
+    *,
+    provenance: bool = True,
+    policy: bool = True,
+    quality: bool | Collection[str] = True,
+    expectation_suites: str | Path | None = None,
+    unexpected_value_samples: int = 0,
+) -> list[dg.AssetChecksDefinition]:
+    """Every guard rail for the assets of ``guarded``, as blocking Dagster asset checks.
+
+    Args:
+        guarded: The assets by role.
+        provenance: ``provenance_valid`` on every data asset
+            (:func:`~synth_pipeline.integrity.build_provenance_checks`).
+        policy: The policy checks (:func:`~synth_pipeline.policy_checks.build_policy_checks`):
+            holdout purity and isolation, synthetic and generation budgets, recursion depth,
+            unknown budget, evaluation on real (the last only with an ``evaluation`` asset).
+        quality: The quality checks (:func:`~synth_pipeline.quality_checks.build_quality_checks`)
+            on every synthetic and augmented asset and the mix; or the names of those to build.
+        expectation_suites: A directory of Great Expectations suites ``<role>.json``
+            (:func:`~synth_pipeline.quality.expectations.build_expectation_checks`).
+        unexpected_value_samples: Offending values per failed expectation shown (0: counts only).
+
+    Returns:
+        The checks; bind :func:`guard_rail_resources` with them.
+
+    Raises:
+        SynthPipelineError: An expectation suite present is invalid, or an unknown quality check is named.
+    """
+    guarded = as_guarded(guarded)
+    from synth_pipeline.integrity import build_provenance_checks
+    from synth_pipeline.policy_checks import build_policy_checks
+    from synth_pipeline.quality_checks import build_quality_checks
+
+    checks: list[dg.AssetChecksDefinition] = []
+    if provenance:
+        checks += build_provenance_checks(guarded)
+    if policy:
+        checks += build_policy_checks(guarded)
+    if quality:
+        checks += build_quality_checks(guarded, only=None if quality is True else quality)
+    if expectation_suites is not None:
+        from synth_pipeline.quality.expectations import build_expectation_checks
+
+        checks += build_expectation_checks(
+            guarded, Path(expectation_suites), unexpected_samples=unexpected_value_samples)
+    return checks
+
+
+def guard_rail_resources(
+    guarded: GuardedAssets, *, policy: SynthPolicy | None = None, data_dir: str | None = None
+) -> dict[str, dg.ConfigurableResource]:
+    """The resources the guard rails of ``guarded`` read: the store, its IO manager and the policy.
+
+    Args:
+        guarded: The assets by role (its ``name`` keys the policy resource).
+        policy: The limits (default: ``SynthPolicy()``).
+        data_dir: Where data is stored (default: see :mod:`synth_pipeline.storage`).
+    """
+    return {**pipeline_resources(data_dir), policy_resource_key(guarded.name): policy or SynthPolicy()}
+
+
+def generation_job(
+    pipeline: str, assets: Sequence[dg.AssetsDefinition | dg.AssetSpec] | dg.AssetSelection
+) -> dg.UnresolvedAssetJobDefinition:
+    """The job that materializes one generation of ``pipeline`` (one partition key per run).
+
+    Named ``<pipeline>_generation`` and tagged with the pipeline, so ``synth-pipeline run``,
+    the schedule and the sensor (:mod:`synth_pipeline.automation`) find it. Partition the
+    per-generation assets with :func:`~synth_pipeline.generations.generations_partitions`
+    for the CLI to add generations as it runs them.
+
+    Args:
+        pipeline: The pipeline's name (``GuardedAssets.name``).
+        assets: The assets of a generation, or a selection of them.
+    """
+    selection = assets if isinstance(assets, dg.AssetSelection) else dg.AssetSelection.assets(*assets)
+    return dg.define_asset_job(
+        name=f"{pipeline}_generation", selection=selection, tags={PIPELINE_TAG: pipeline},
+        description=f"Materialize every asset of {pipeline} for one generation (partition).",
+    )

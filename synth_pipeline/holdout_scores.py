@@ -1,0 +1,90 @@
+"""The evaluation record the ``evaluation_on_real`` check verifies: scores of models on
+the sealed real holdout, with the proof of what they were scored on.
+
+A team's own evaluation asset builds its output with :func:`holdout_report`; the
+template's evaluation stage writes the same columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.errors import ProvenanceError
+from synth_pipeline.hashing import set_digest
+from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, has_provenance, user_columns
+
+PRIMARY_METRIC = "balanced_accuracy"
+"""The score the TSTR / TRTR ratio is computed on (classification)."""
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+
+
+def holdout_report(
+    models: Mapping[str, tuple[Any, int]],
+    holdout: pd.DataFrame,
+    *,
+    label_column: str,
+    holdout_asset: dg.AssetKey | str,
+    generation: int,
+    features: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Score fitted models on the sealed holdout, in the record ``evaluation_on_real`` verifies.
+
+    Args:
+        models: Name -> (fitted estimator from :func:`synth_pipeline.modeling.train_classifier`,
+            or None when it could not be trained; rows it was trained on). Name the model
+            trained on the mix ``training_mix``; ``real_only`` (TRTR) and ``synthetic_only``
+            (TSTR) baselines are optional (the check refits them when absent).
+        holdout: The sealed holdout as stored (with its provenance columns).
+        label_column: The label.
+        holdout_asset: The holdout's asset key (recorded in ``evaluated_on``).
+        generation: The generation evaluated.
+        features: The columns a model predicts from, for models that do not name them
+            (those of :func:`~synth_pipeline.modeling.train_classifier` do); default: every
+            user column but the label.
+
+    Returns:
+        One row per model: ``trained_on``, ``train_rows``, each metric of
+        :data:`CLASSIFICATION_METRICS` (scikit-learn), ``evaluated_on``, ``holdout_rows``,
+        ``evaluation_set_digest`` (order-independent digest of the holdout's row hashes),
+        ``evaluation_set_kinds`` and ``generation``.
+
+    Raises:
+        ProvenanceError: ``holdout`` has no provenance columns (it must be the stored holdout).
+    """
+    from synth_pipeline.modeling import score_classifier
+
+    if not has_provenance(holdout):
+        raise ProvenanceError("holdout_report needs the holdout as stored, with its provenance columns: take it as "
+                              "an input of the evaluation asset")
+    columns = list(features) if features is not None else [c for c in user_columns(holdout) if c != label_column]
+    records = []
+    for name, (estimator, train_rows) in models.items():
+        if estimator is not None and not hasattr(estimator, "feature_names_"):
+            estimator = _NamedFeatures(estimator, columns)
+        scores = (score_classifier(estimator, holdout, label_column=label_column) if estimator is not None
+                  else dict.fromkeys(CLASSIFICATION_METRICS, float("nan")))
+        records.append({"trained_on": name, "train_rows": train_rows, **scores})
+    report = pd.DataFrame.from_records(records)
+    report["evaluated_on"] = dg.AssetKey.from_coercible(holdout_asset).to_user_string()
+    report["holdout_rows"] = len(holdout)
+    report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
+    report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
+    report["generation"] = generation
+    return report
+
+
+class _NamedFeatures:
+    """A model of the user's own, told which columns it predicts from (passed as they are)."""
+
+    def __init__(self, estimator: Any, features: list[str]) -> None:
+        self.estimator, self.feature_names_, self.categorical_ = estimator, features, []
+        self.classes_ = getattr(estimator, "classes_", None)
+        if hasattr(estimator, "predict_proba"):
+            self.predict_proba = estimator.predict_proba
+
+    def predict(self, features: pd.DataFrame) -> Any:
+        return self.estimator.predict(features)

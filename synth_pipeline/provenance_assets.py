@@ -1,0 +1,328 @@
+"""Provenance on your own Dagster assets: declare what an asset holds, and its rows are
+stamped, stored, versioned and recorded in lineage like the template's stages.
+
+Two ways, in the style of Dagster's integrations:
+
+- :func:`provenance_asset`: a decorator used like ``@dg.asset``. The function returns a
+  ``pandas.DataFrame`` (or ``dg.Output(frame, metadata=...)``); the decorator stamps the
+  per-row provenance columns the role calls for (unless the frame carries them already),
+  validates generated rows against their fit input, stores the frame through the
+  :class:`~synth_pipeline.storage.DatasetStore`, emits OpenLineage START / COMPLETE (FAIL
+  on an exception) with the provenance facet, and sets tags, kinds and metadata.
+- :func:`with_provenance` on a ``dg.AssetSpec`` (for ``@dg.multi_asset``), and
+  :func:`publish_rows` inside its body for each output.
+
+Roles are the :class:`~synth_pipeline.naming.Stage` values: ``real_source``,
+``real_holdout`` (sealed), ``real_train``, ``real_arrivals``, ``synthetic``,
+``augmented``, ``unknown_ingest``, ``training_mix``, ``model``, ``evaluation``. What is
+stamped on untagged rows:
+
+==================================  =====================================================
+role                                rows
+==================================  =====================================================
+real_*                              kind ``real``, depth 0
+synthetic, augmented                their kind, depth 1 + the deepest row of ``fitted_on``
+unknown_ingest                      kind ``unknown``
+training_mix                        must carry provenance already (build it with
+                                    :func:`~synth_pipeline.provenance.combine`)
+model, evaluation                   nothing (derived values)
+==================================  =====================================================
+
+The generation of a per-generation role comes from the partition key (through the
+asset's :class:`~synth_pipeline.guarded.GenerationMap`) or, unpartitioned, from the
+output metadata / run tag ``synth_pipeline/generation`` (see :mod:`synth_pipeline.guarded`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline.errors import GenerationError, SynthPipelineError
+from synth_pipeline.guarded import GENERATION_METADATA, GenerationMap, register_generation_map
+from synth_pipeline.naming import PARTITIONED_STAGES, PIPELINE_TAG, PROVENANCE_TAG, STAGE_PROVENANCE, STAGE_TAG, Stage
+from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
+
+DECLARATION_METADATA = "synth_pipeline/provenance"
+"""Definition metadata key holding an asset's declared provenance (a JSON object)."""
+
+_RELATION = {
+    Stage.REAL_SOURCE: "ingest", Stage.REAL_HOLDOUT: "split", Stage.REAL_TRAIN: "split",
+    Stage.REAL_ARRIVALS: "split", Stage.SYNTHETIC: "generate", Stage.AUGMENTED: "augment",
+    Stage.UNKNOWN: "ingest", Stage.TRAINING_MIX: "mix", Stage.MODEL: "train", Stage.EVALUATION: "evaluate",
+}
+_KINDS = {Stage.SYNTHETIC: {"synthetic"}, Stage.AUGMENTED: {"augmented"}, Stage.UNKNOWN: {"unknown"},
+          Stage.REAL_HOLDOUT: {"real", "sealed"}, Stage.MODEL: {"python"}}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What one asset holds, as declared by its author.
+
+    Attributes:
+        pipeline: The pipeline (guard rails) it belongs to: ``GuardedAssets.name``.
+        role: The role it plays (a :class:`~synth_pipeline.naming.Stage` or its value).
+        label_column: The target column (for per-class metadata), if any.
+        generator: For generated rows: the generator's name (``my_llm``, ``vendor_x``, ...).
+        generator_params: The generator's parameters, recorded in provenance.
+        fitted_on: For generated rows: the asset whose rows the generator was fitted on (read
+            at the same generation when it is made per generation). Depth and the quality
+            checks' fit input come from it.
+        generations: How this asset's partition keys map to generations.
+        identifier_columns: For a real source: its record keys (None: detected, see
+            :mod:`synth_pipeline.identifiers`); generated rows get fresh keys in them.
+        open_categories: For generated rows: columns whose values may be new (see
+            :class:`~synth_pipeline.spec.SynthesizerSpec`).
+    """
+
+    pipeline: str
+    role: Stage
+    label_column: str | None = None
+    generator: str | None = None
+    generator_params: Mapping[str, Any] = field(default_factory=dict)
+    fitted_on: dg.AssetKey | None = None
+    generations: GenerationMap = field(default_factory=GenerationMap)
+    identifier_columns: list[str] | None = None
+    open_categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "role", Stage(self.role))
+        except ValueError:
+            raise SynthPipelineError(
+                f"provenance role {self.role!r} is not one of {[s.value for s in Stage]}") from None
+        if self.fitted_on is not None:
+            object.__setattr__(self, "fitted_on", dg.AssetKey.from_coercible(self.fitted_on))
+        generated = self.role in (Stage.SYNTHETIC, Stage.AUGMENTED)
+        if generated and not self.generator:
+            raise SynthPipelineError(
+                f"a {self.role.value} asset must name its generator (generator='my_llm'): it is recorded in "
+                "the rows' provenance and lineage")
+        if not generated and (self.generator or self.fitted_on is not None):
+            raise SynthPipelineError(
+                f"generator and fitted_on describe generated rows; a {self.role.value} asset has neither")
+
+    @property
+    def per_generation(self) -> bool:
+        """Whether the asset is made once per generation."""
+        return self.role in PARTITIONED_STAGES
+
+    def tags(self) -> dict[str, str]:
+        """Dagster tags: provenance kind, role and pipeline."""
+        return {PROVENANCE_TAG: STAGE_PROVENANCE[self.role], STAGE_TAG: self.role.value, PIPELINE_TAG: self.pipeline}
+
+    def kinds(self) -> set[str]:
+        """Dagster kinds shown on the asset graph (the provenance at a glance)."""
+        return {"pandas", *_KINDS.get(self.role, set())}
+
+    def metadata(self) -> dict[str, Any]:
+        """Definition metadata: the declaration, as JSON."""
+        declared = {"pipeline": self.pipeline, "role": self.role.value, "kind": STAGE_PROVENANCE[self.role]}
+        if self.generator:
+            declared["generator"] = self.generator
+        if self.fitted_on is not None:
+            declared["fitted_on"] = self.fitted_on.to_user_string()
+        return {DECLARATION_METADATA: dg.MetadataValue.json(declared)}
+
+
+def with_provenance(spec: dg.AssetSpec, provenance: Provenance) -> dg.AssetSpec:
+    """``spec`` with the tags, kinds and metadata of ``provenance`` (for ``@dg.multi_asset``).
+
+    Publish each output with :func:`publish_rows` in the multi-asset's body.
+    """
+    merged = spec.merge_attributes(tags=provenance.tags(), kinds=provenance.kinds(), metadata=provenance.metadata())
+    return merged.with_io_manager_key(IO_MANAGER_KEY)  # downstream assets load it from the store
+
+
+def provenance_asset(
+    *,
+    pipeline: str,
+    role: Stage | str,
+    label_column: str | None = None,
+    generator: str | None = None,
+    generator_params: Mapping[str, Any] | None = None,
+    fitted_on: dg.AssetKey | str | None = None,
+    generations: GenerationMap | None = None,
+    identifier_columns: list[str] | None = None,
+    open_categories: tuple[str, ...] = (),
+    **asset_kwargs: Any,
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """Decorate a function returning rows as a Dagster asset with declared provenance.
+
+    Used like ``@dg.asset`` (every keyword of it is passed on: ``key``, ``ins``, ``deps``,
+    ``partitions_def``, ``group_name``, ...). The function may take ``context`` first; its
+    other parameters are its inputs, loaded by the synth-pipeline IO manager.
+
+    Args:
+        pipeline: The pipeline (guard rails) the asset belongs to.
+        role: What the asset holds (see the module docs).
+        label_column: The target column, for per-class metadata.
+        generator: For synthetic and augmented rows: the generator's name.
+        generator_params: Recorded with the generator.
+        fitted_on: For generated rows: the asset the generator was fitted on.
+        generations: How partition keys map to generations (default: the key is the number).
+        identifier_columns: For a real source: its record keys (None: detected).
+        open_categories: For generated rows: columns whose values may be new.
+        **asset_kwargs: Passed to ``dg.asset``.
+
+    Returns:
+        The decorator.
+
+    Raises:
+        SynthPipelineError: The declaration is inconsistent (e.g. generated rows without a generator).
+
+    Example:
+        .. code-block:: python
+
+            @provenance_asset(pipeline="churn", role="synthetic", generator="vendor_x",
+                              fitted_on="train", partitions_def=generations)
+            def vendor_rows(context, train: pd.DataFrame) -> pd.DataFrame:
+                return pd.read_parquet(f"/drops/{context.partition_key}.parquet")
+    """
+    provenance = Provenance(
+        pipeline=pipeline, role=Stage(role) if role in {s.value for s in Stage} else role,
+        label_column=label_column, generator=generator,
+        generator_params=dict(generator_params or {}), fitted_on=fitted_on, generations=generations or GenerationMap(),
+        identifier_columns=identifier_columns, open_categories=tuple(open_categories),
+    )
+
+    def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
+        parameters = list(inspect.signature(function).parameters.values())
+        takes_context = bool(parameters) and parameters[0].name == "context"
+        inputs = parameters[1:] if takes_context else parameters
+
+        @functools.wraps(function)
+        def compute(context: dg.AssetExecutionContext, **kwargs: Any) -> dg.MaterializeResult:
+            value = function(context, **kwargs) if takes_context else function(**kwargs)
+            return publish_rows(context, value, provenance=provenance, asset_key=context.assets_def.key)
+
+        context_parameter = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                              annotation=dg.AssetExecutionContext)
+        compute.__signature__ = inspect.Signature([context_parameter, *inputs])  # type: ignore[attr-defined]
+        del compute.__wrapped__  # Dagster reads the signature above, not the function's
+        kwargs = dict(asset_kwargs)
+        kwargs["tags"] = {**kwargs.get("tags", {}), **provenance.tags()}
+        kwargs["kinds"] = set(kwargs.get("kinds", set())) | provenance.kinds()
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), **provenance.metadata()}
+        kwargs.setdefault("io_manager_key", IO_MANAGER_KEY)
+        kwargs["required_resource_keys"] = set(kwargs.get("required_resource_keys", set())) | {STORE_KEY}
+        if "key" not in kwargs and "name" not in kwargs:
+            kwargs["name"] = function.__name__
+        assets_def = dg.asset(**kwargs)(compute)
+        register_generation_map(assets_def.key, provenance.generations)
+        return assets_def
+
+    return decorate
+
+
+def publish_rows(
+    context: dg.AssetExecutionContext,
+    value: Any,
+    *,
+    provenance: Provenance,
+    asset_key: dg.AssetKey | str,
+) -> dg.MaterializeResult:
+    """Stamp, validate, store and record one output of a step (see the module docs).
+
+    Call it in the body of a ``@dg.multi_asset`` for each output declared with
+    :func:`with_provenance` (``@provenance_asset`` calls it for you). The store is the
+    resource ``synth_pipeline_store`` (declare it in ``required_resource_keys``).
+
+    Args:
+        context: The step's context.
+        value: A DataFrame (or ``dg.Output(frame, metadata=...)``); any picklable value for
+            the ``model`` role.
+        provenance: What the output holds.
+        asset_key: The output's asset key.
+
+    Returns:
+        The materialization (with the lineage version and the provenance metadata).
+
+    Raises:
+        ProvenanceError: Rows contradict the declared role (e.g. a training mix without provenance).
+        GeneratedDataError: Generated rows break the schema or values of their fit input.
+        GenerationError: A per-generation output has no generation.
+    """
+    from synth_pipeline.lineage.recorder import OutputSpec, StepLineage, stored_ref
+
+    asset_key = dg.AssetKey.from_coercible(asset_key)
+    store = getattr(context.resources, STORE_KEY)
+    extra: dict[str, Any] = {}
+    if isinstance(value, dg.Output):
+        extra = dict(value.metadata or {})
+        value = value.value
+    generation = _generation(context, provenance, extra)
+    partition = str(generation) if provenance.per_generation else None
+    upstream = [
+        key for key in context.assets_def.keys_by_input_name.values() if store.exists(key, _read_partition(
+            store, key, generation))
+    ]
+    with StepLineage(
+        context.op_execution_context, store, pipeline=provenance.pipeline, relation=_RELATION[provenance.role],
+        outputs={provenance.role.value: OutputSpec(asset_key, partition)},
+        inputs=[stored_ref(store, key, _read_partition(store, key, generation), role="data") for key in upstream],
+    ) as lineage:
+        from synth_pipeline.provenance_stamping import stamp
+
+        stamped = stamp(value, provenance, store=store, asset_key=asset_key, generation=generation, lineage=lineage,
+                        real_source=_real_source(context, provenance.pipeline))
+        from synth_pipeline.metadata import provenance_metadata
+
+        metadata = {**stamped.metadata, **{k: v for k, v in extra.items() if k != GENERATION_METADATA}}
+        if isinstance(stamped.value, pd.DataFrame) and provenance.role not in (Stage.MODEL, Stage.EVALUATION):
+            metadata = provenance_metadata(
+                stamped.value, label_column=provenance.label_column or "", generation=generation,
+                parents=upstream, extra=metadata)
+        else:
+            metadata = {"generation": generation, **metadata}
+        result = lineage.publish(
+            provenance.role.value, stamped.value, metadata=metadata, generation=generation,
+            generator=stamped.generator, sealed=provenance.role is Stage.REAL_HOLDOUT,
+        )
+    if stamped.identifiers is not None:  # kept only beside a published source
+        from synth_pipeline.identifiers import store_identifiers
+
+        store_identifiers(store, asset_key, stamped.identifiers)
+    return result
+
+
+def _real_source(context: dg.AssetExecutionContext, pipeline: str) -> dg.AssetKey | None:
+    """The asset declared as ``pipeline``'s real source in the loaded definitions, if any."""
+    graph = context.job_def.asset_layer.asset_graph  # the repository's is not set in execute_in_process
+    for key in graph.get_all_asset_keys():
+        tags = graph.get(key).tags
+        if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) == Stage.REAL_SOURCE.value:
+            return key
+    return None
+
+
+def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra: dict[str, Any]) -> int:
+    if not provenance.per_generation:
+        return 0
+    if context.has_partition_key:
+        return provenance.generations.generation(context.partition_key)
+    given = extra.get(GENERATION_METADATA, context.run.tags.get(GENERATION_METADATA))
+    given = getattr(given, "value", given)
+    try:
+        generation = int(given) if given is not None else 0
+    except (TypeError, ValueError):
+        generation = 0
+    if generation < 1:
+        raise GenerationError(
+            f"{provenance.role.value} asset {context.assets_def.key.to_user_string()} is made once per generation: "
+            f"partition it, or give its generation (>= 1) as output metadata or run tag {GENERATION_METADATA!r} "
+            f"(got {given!r})")
+    return generation
+
+
+def _read_partition(store: Any, key: dg.AssetKey, generation: int) -> str | None:
+    """The stored partition of an upstream asset read in ``generation``: per generation if stored so."""
+    if generation and store.exists(key, str(generation)):
+        return str(generation)
+    return None
