@@ -195,7 +195,10 @@ def provenance_asset(
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
         parameters = list(inspect.signature(function).parameters.values())
         takes_context = bool(parameters) and parameters[0].name == "context"
-        inputs = parameters[1:] if takes_context else parameters
+        # Annotations left as text (``from __future__ import annotations``) are dropped: Dagster
+        # would read them as names of Dagster types.
+        inputs = [p.replace(annotation=inspect.Parameter.empty) if isinstance(p.annotation, str) else p
+                  for p in (parameters[1:] if takes_context else parameters)]
 
         @functools.wraps(function)
         def compute(context: dg.AssetExecutionContext, **kwargs: Any) -> dg.MaterializeResult:

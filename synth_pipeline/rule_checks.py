@@ -19,7 +19,7 @@ import pandas as pd
 
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.generations import generation_key
-from synth_pipeline.guarded import GuardedAssets
+from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.resources import STORE_KEY, policy_resource_key
@@ -49,6 +49,9 @@ class CheckInputs:
     instance: dg.DagsterInstance | None = None
     checked: dg.AssetKey | None = None
     role: Stage | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pipeline", as_guarded(self.pipeline))  # a template pipeline is accepted too
 
     def key(self, stage: Stage) -> dg.AssetKey:
         """The asset of ``stage``: the checked asset for its own role, else the pipeline's one."""

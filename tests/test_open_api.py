@@ -1,0 +1,250 @@
+"""The open plugin API: provenance and guard rails on a team's own Dagster assets, with no
+template (issue 15, points 1-3)."""
+
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_pipeline import (
+    STORE_KEY,
+    GenerationMap,
+    GuardedAssets,
+    Provenance,
+    ProvenanceError,
+    SynthPipelineError,
+    SynthPolicy,
+    build_guard_rails,
+    combine,
+    guard_rail_resources,
+    holdout_report,
+    pipeline_resources,
+    provenance_asset,
+    publish_rows,
+    user_columns,
+    with_provenance,
+)
+from synth_pipeline.errors import GenerationError
+from synth_pipeline.lineage.facets import PROVENANCE_FACET
+from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.provenance import DEPTH_COLUMN, KIND_COLUMN
+from synth_pipeline.storage import DatasetStore
+
+REPO = Path(__file__).resolve().parents[1]
+LABEL = "target"
+QUARTERS = dg.StaticPartitionsDefinition(["2026-q1", "2026-q2", "2026-q3"])
+
+
+def _breast_cancer(rows: int | None = None) -> pd.DataFrame:
+    from synth_pipeline.datasets import breast_cancer
+
+    frame = breast_cancer()[["mean_radius", "mean_texture", "mean_smoothness", "worst_area", LABEL]]
+    return frame if rows is None else frame.head(rows)
+
+
+def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None):
+    """A team's pipeline on quarterly partitions: loader, split, their generator, mix, trainer, evaluation."""
+    generations = generations or GenerationMap.position(QUARTERS)
+
+    @provenance_asset(pipeline="team", role="real_source", label_column=LABEL)
+    def loans() -> pd.DataFrame:
+        return _breast_cancer()
+
+    holdout_p = Provenance(pipeline="team", role="real_holdout", label_column=LABEL)
+    train_p = Provenance(pipeline="team", role="real_train", label_column=LABEL)
+
+    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("sealed", deps=["loans"]), holdout_p),
+                           with_provenance(dg.AssetSpec("train", deps=["loans"]), train_p)],
+                    ins={"loans": dg.AssetIn("loans")}, required_resource_keys={STORE_KEY})
+    def split(context: dg.AssetExecutionContext, loans: pd.DataFrame):
+        sealed = loans.sample(frac=0.3, random_state=1)
+        yield publish_rows(context, sealed, provenance=holdout_p, asset_key="sealed")
+        yield publish_rows(context, loans.drop(sealed.index), provenance=train_p, asset_key="train")
+
+    @provenance_asset(pipeline="team", role="real_arrivals", label_column=LABEL, partitions_def=partitions_def,
+                      generations=generations)
+    def arrivals(context: dg.AssetExecutionContext, train: pd.DataFrame) -> pd.DataFrame:
+        generation = generations.generation(context.partition_key)
+        return train.iloc[(generation - 1) * 100:generation * 100][user_columns(train)]
+
+    @provenance_asset(pipeline="team", role="synthetic", label_column=LABEL, generator="team_generator",
+                      generator_params={"kind": generator.__name__}, fitted_on="arrivals",
+                      partitions_def=partitions_def, generations=generations)
+    def made(context: dg.AssetExecutionContext, arrivals: pd.DataFrame) -> pd.DataFrame:
+        return generator(arrivals[user_columns(arrivals)], generations.generation(context.partition_key))
+
+    @provenance_asset(pipeline="team", role="training_mix", label_column=LABEL, partitions_def=partitions_def,
+                      generations=generations)
+    def mix(arrivals: pd.DataFrame, made: pd.DataFrame, sealed: pd.DataFrame) -> pd.DataFrame:
+        return combine([arrivals, made, *([sealed.head(mix_extra)] if mix_extra else [])])
+
+    @provenance_asset(pipeline="team", role="model", partitions_def=partitions_def, generations=generations)
+    def model(mix: pd.DataFrame):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=1000).fit(mix[_FEATURES], mix[LABEL])
+
+    @provenance_asset(pipeline="team", role="evaluation", partitions_def=partitions_def, generations=generations)
+    def evaluation(context: dg.AssetExecutionContext, model, sealed: pd.DataFrame, mix: pd.DataFrame):
+        return holdout_report({"training_mix": (model, len(mix))}, sealed, label_column=LABEL, holdout_asset="sealed",
+                              generation=generations.generation(context.partition_key), features=_FEATURES)
+
+    return [loans, split, arrivals, made, mix, model, evaluation]
+
+
+_FEATURES = ["mean_radius", "mean_texture", "mean_smoothness", "worst_area"]
+
+GUARDED = GuardedAssets(
+    name="team", label_column=LABEL, real_source="loans", real_holdout="sealed", real_train="train",
+    real_arrivals="arrivals", synthetic=["made"], training_mix="mix", evaluation="evaluation",
+    generations=GenerationMap.position(QUARTERS),
+)
+
+
+def class_gaussian(rows: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """An honest generator: per class, a multivariate normal fitted on the class's rows."""
+    rng = np.random.default_rng(generation)
+    parts = []
+    for label, group in rows.groupby(LABEL):
+        values = rng.multivariate_normal(group[_FEATURES].mean(), group[_FEATURES].cov(), size=len(group) // 2)
+        part = pd.DataFrame(values, columns=_FEATURES)
+        part[LABEL] = label
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)[rows.columns]
+
+
+def replayer(rows: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """A leaking generator: it hands back the rows it was fitted on."""
+    return rows.sample(n=len(rows) // 2, random_state=generation)
+
+
+def _materialize(assets, partition: str, data_dir: Path, instance, policy: SynthPolicy | None = None):
+    return dg.materialize(
+        [*assets, *build_guard_rails(GUARDED)], partition_key=partition, instance=instance,
+        resources=guard_rail_resources(GUARDED, policy=policy or SynthPolicy(min_holdout_rows=100),
+                                       data_dir=str(data_dir)),
+        raise_on_error=False,
+    )
+
+
+def _checks(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}
+
+
+def test_team_assets_on_quarterly_partitions_are_stamped_stored_per_generation_and_guarded(tmp_path):
+    data = tmp_path / "data"
+    with dg.instance_for_test() as instance:
+        assets = _team_assets(class_gaussian)
+        first = _materialize(assets, "2026-q1", data, instance)
+        second = _materialize(assets, "2026-q2", data, instance)
+    for result in (first, second):
+        checks = _checks(result)
+        failed = {name: e.metadata.get("evidence") for name, e in checks.items() if not e.passed}
+        assert result.success and not failed, failed
+        # every guard rail ran on the team's assets
+        assert {"sealed:holdout_purity", "mix:holdout_isolation", "mix:synthetic_budget", "mix:generation_budget",
+                "mix:recursion_depth", "mix:unknown_budget", "evaluation:evaluation_on_real", "made:fidelity",
+                "made:privacy", "made:utility", "made:diversity", "mix:diversity",
+                "made:provenance_valid"} <= set(checks)
+    # the quarter keys map to generations 1 and 2: stored per generation, checked as generation 2
+    store = DatasetStore(base_dir=str(data))
+    assert store.stored_generations(dg.AssetKey("made")) == [1, 2]
+    assert _checks(second)["mix:generation_budget"].metadata["generation"].value == 2
+    made = store.read(dg.AssetKey("made"), "2")
+    assert set(made[KIND_COLUMN]) == {"synthetic"} and set(made[DEPTH_COLUMN]) == {1}
+    mix = store.read(dg.AssetKey("mix"), "2")
+    assert sorted(mix[KIND_COLUMN].unique()) == ["real", "synthetic"]
+    # lineage: the generator's step records what it was fitted on and its provenance facet
+    events = [json.loads(line) for path in LineageLayout.for_data_dir(data).journal_files()
+              for line in path.read_text().splitlines()]
+    complete = sorted((e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"] == "made"),
+                      key=lambda e: e["eventTime"])
+    assert len(complete) == 2
+    facet = complete[-1]["outputs"][0]["facets"][PROVENANCE_FACET]
+    assert facet["kind"] == "synthetic" and facet["generation"] == 2
+    assert facet["generator"]["name"] == "team_generator" and facet["generator"]["fittedOn"].startswith("arrivals@")
+    assert [i["name"] for i in complete[-1]["inputs"]] == ["arrivals"]
+
+
+def test_guard_rails_on_team_assets_catch_a_replaying_generator_and_holdout_rows_in_the_mix(tmp_path):
+    with dg.instance_for_test() as instance:
+        leaking = _materialize(_team_assets(replayer), "2026-q1", tmp_path / "a", instance)
+        checks = _checks(leaking)
+        assert not checks["made:privacy"].passed, checks["made:privacy"].metadata["evidence"]
+        assert "copies of training rows" in checks["made:privacy"].metadata["evidence"].value
+        materialized = {e.asset_key.to_user_string() for e in leaking.get_asset_materialization_events()}
+        assert "made" in materialized and "mix" not in materialized  # blocking: nothing downstream of it ran
+        assert not leaking.success
+
+        tainted = _materialize(_team_assets(class_gaussian, mix_extra=20), "2026-q1", tmp_path / "b", instance)
+        isolation = _checks(tainted)["mix:holdout_isolation"]
+        assert not isolation.passed
+        assert isolation.metadata["observed"].value == 20, isolation.metadata["evidence"]
+
+
+def test_unpartitioned_generated_asset_takes_its_generation_from_output_metadata(tmp_path):
+    @provenance_asset(pipeline="flat", role="real_source", label_column=LABEL)
+    def rows() -> pd.DataFrame:
+        return _breast_cancer(200)
+
+    @provenance_asset(pipeline="flat", role="synthetic", label_column=LABEL, generator="jitter", fitted_on="rows")
+    def made(rows: pd.DataFrame) -> dg.Output:
+        frame = rows[user_columns(rows)].sample(50, random_state=0).reset_index(drop=True)
+        frame[_FEATURES] = frame[_FEATURES] * 1.01
+        return dg.Output(frame, metadata={"synth_pipeline/generation": 3})
+
+    @provenance_asset(pipeline="flat", role="synthetic", label_column=LABEL, generator="jitter", fitted_on="rows",
+                      key="no_generation")
+    def no_generation(rows: pd.DataFrame) -> pd.DataFrame:
+        return rows[user_columns(rows)].head(5)
+
+    resources = pipeline_resources(str(tmp_path))
+    result = dg.materialize([rows, made], resources=resources)
+    [materialization] = [m for m in result.asset_materializations_for_node("made")]
+    assert materialization.metadata["generation"].value == 3
+    assert DatasetStore(base_dir=str(tmp_path)).stored_generations(dg.AssetKey("made")) == [3]
+    with pytest.raises(GenerationError, match="synth_pipeline/generation"):
+        dg.materialize([rows, no_generation], resources=resources)
+
+
+def test_a_mix_without_provenance_and_bad_declarations_are_refused_with_the_fix(tmp_path):
+    @provenance_asset(pipeline="p", role="training_mix", label_column=LABEL)
+    def mix() -> pd.DataFrame:
+        return _breast_cancer(10)
+
+    with pytest.raises(ProvenanceError, match="synth_pipeline.combine"):
+        dg.materialize([mix], resources=pipeline_resources(str(tmp_path)), tags={"synth_pipeline/generation": "1"})
+    assert not list(tmp_path.rglob("*.parquet")), "nothing half-written"
+    with pytest.raises(SynthPipelineError, match="must name its generator"):
+        provenance_asset(pipeline="p", role="synthetic")
+    with pytest.raises(SynthPipelineError, match="not one of"):
+        provenance_asset(pipeline="p", role="synthetc")
+    with pytest.raises(SynthPipelineError, match="more than one role"):
+        GuardedAssets(name="p", label_column=LABEL, real_holdout="a", training_mix="a")
+    with pytest.raises(GenerationError, match="is not one of the 3 keys"):
+        GenerationMap.position(QUARTERS).generation("2027-q1")
+
+
+def test_example_project_runs_from_the_cli_with_every_guard_rail(tmp_path):
+    env = {**os.environ, "SYNTH_PIPELINE_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home"),
+           "PYTHONPATH": str(REPO)}
+    (tmp_path / "home").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "synth_pipeline.cli", "run", "-m", "examples.own_assets.definitions",
+         "--generations", "2"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "generation 1 done" in done.stdout and "generation 2 done" in done.stdout
+    store = DatasetStore(base_dir=str(tmp_path / "data"))
+    simulated = store.read(dg.AssetKey("simulated"), "2")
+    real_ids = set(store.read(dg.AssetKey("customers"))["customer_id"])
+    assert simulated["customer_id"].notna().all() and not set(simulated["customer_id"]) & real_ids
+    evaluation = store.read(dg.AssetKey("evaluation"), "2")
+    assert evaluation["evaluated_on"].eq("holdout").all() and evaluation["balanced_accuracy"].between(0.5, 1).all()
