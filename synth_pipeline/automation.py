@@ -25,6 +25,7 @@ import dagster as dg
 from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import Stage
+from synth_pipeline.runner import dataset_store, next_generation_of, recover_interrupted_runs
 
 DEFAULT_CRON = "0 3 * * *"
 SETTLE_SECONDS = 5.0
@@ -38,22 +39,6 @@ _ACTIVE = [
 def next_generation(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> int:
     """The generation to run next: see :func:`next_generation_of`."""
     return next_generation_of(instance, pipeline.key(Stage.TRAINING_MIX), pipeline=pipeline.name)
-
-
-def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetKey, *, pipeline: str) -> int:
-    """One after the highest materialized partition of a training-mix asset (1 if none).
-
-    When the latest run of that highest generation was killed (recovered by
-    :func:`~synth_pipeline.runner.recover_interrupted_runs`: its mix may be stored, its
-    checks, model or evaluation not), that generation is run again instead.
-    """
-    from synth_pipeline.runner import last_run_interrupted
-
-    done = instance.get_materialized_partitions(training_mix_key)
-    following = max((int(key) for key in done if key.isdigit()), default=0) + 1
-    if following > 1 and last_run_interrupted(instance, pipeline, following - 1):
-        return following - 1
-    return following
 
 
 def _busy(
@@ -79,7 +64,6 @@ def _busy(
         repository = None
     if repository is not None:
         from synth_pipeline.run_lock import DataDirBusyError, RunLock
-        from synth_pipeline.runner import dataset_store, recover_interrupted_runs
 
         try:
             with RunLock(dataset_store(repository).root).hold(command=f"{evaluator} evaluation", wait=False):

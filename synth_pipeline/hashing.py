@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.errors import ProvenanceError
+
 # A fixed 16-byte SipHash key: hashes must not change between processes or runs.
 _HASH_KEY = "synth-pipeline:1"
 _NULL_TOKEN = "\x00null"
@@ -39,7 +41,7 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
         A ``uint64`` array with one hash per row.
     """
     if frame.shape[1] == 0:
-        raise ValueError("cannot hash rows of a frame with no columns")
+        raise ProvenanceError("cannot hash rows of a frame with no columns: give the rows at least one column")
     ordered = sorted(frame.columns, key=str)
     canonical = pd.DataFrame({str(c): _canonical_column(frame[c]) for c in ordered})
     return pd.util.hash_pandas_object(

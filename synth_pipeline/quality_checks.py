@@ -52,6 +52,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
+from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
@@ -81,7 +82,7 @@ def build_quality_checks(
     pipeline = as_guarded(pipeline)
     unknown = sorted(set(only or ()) - set(QUALITY_CHECK_NAMES))
     if unknown:
-        raise ValueError(f"unknown quality check(s) {unknown}; choose from {list(QUALITY_CHECK_NAMES)}")
+        raise SynthPipelineError(f"unknown quality check(s) {unknown}; choose from {list(QUALITY_CHECK_NAMES)}")
     checks = []
     for stage, key in pipeline.roles():
         if stage not in GENERATED_STAGES:

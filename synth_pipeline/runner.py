@@ -277,6 +277,20 @@ def last_run_interrupted(instance: dg.DagsterInstance, pipeline: str, generation
     return bool(records) and INTERRUPTED_TAG in records[0].dagster_run.tags
 
 
+def next_generation_of(instance: dg.DagsterInstance, training_mix_key: dg.AssetKey, *, pipeline: str) -> int:
+    """One after the highest materialized partition of a training-mix asset (1 if none).
+
+    When the latest run of that highest generation was killed (recovered by
+    :func:`~synth_pipeline.runner.recover_interrupted_runs`: its mix may be stored, its
+    checks, model or evaluation not), that generation is run again instead.
+    """
+    done = instance.get_materialized_partitions(training_mix_key)
+    following = max((int(key) for key in done if key.isdigit()), default=0) + 1
+    if following > 1 and last_run_interrupted(instance, pipeline, following - 1):
+        return following - 1
+    return following
+
+
 def next_generation_to_run(defs: dg.Definitions, *, pipeline: str, instance: dg.DagsterInstance) -> int:
     """The generation ``synth-pipeline run --next`` runs: the next one, or one a killed process left unfinished.
 
@@ -285,8 +299,6 @@ def next_generation_to_run(defs: dg.Definitions, *, pipeline: str, instance: dg.
     latest run of that highest generation was killed (its mix may be stored, its checks,
     model or evaluation not), that generation is run again instead.
     """
-    from synth_pipeline.automation import next_generation_of
-
     for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
         log.warning("recovered %s", interrupted.describe())
     return next_generation_of(instance, pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0], pipeline=pipeline)

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import dagster as dg
 import pandas as pd
 
-from synth_pipeline.errors import StoredDataNotFoundError
+from synth_pipeline.errors import StoredDataNotFoundError, SynthPipelineError
 from synth_pipeline.run_lock import RunLock
 
 DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
@@ -188,9 +188,9 @@ class DatasetStore(dg.ConfigurableResource):
         parts = list(asset_key.path) + ([partition_key] if partition_key is not None else [])
         for part in parts:
             if not _SAFE_PART.match(part) or not part.strip("."):
-                raise ValueError(
+                raise SynthPipelineError(
                     f"cannot store {asset_key.to_user_string()}: path part {part!r} may only "
-                    "contain letters, digits and _ . = - (and not only dots)"
+                    "contain letters, digits and _ . = - (and not only dots); rename the asset key or partition"
                 )
         return self.root.joinpath(*parts)
 

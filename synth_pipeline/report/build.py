@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.naming import Stage
 from synth_pipeline.storage import DatasetStore, atomic_write
 
@@ -52,10 +53,11 @@ def report_path(root: Path, pipeline: str, generation: int) -> Path:
     """Where a generation's report is written: ``<root>/_reports/<pipeline>/generation-<g>.html``.
 
     Raises:
-        ValueError: The pipeline name is not a safe file name, or the generation is below 1.
+        SynthPipelineError: The pipeline name is not a safe file name, or the generation is below 1.
     """
     if not _SAFE_NAME.match(pipeline) or generation < 1:
-        raise ValueError(f"cannot name a report for pipeline {pipeline!r}, generation {generation}")
+        raise SynthPipelineError(f"cannot name a report for pipeline {pipeline!r}, generation {generation}: "
+                                 "pipeline names are letters, digits and _, generations start at 1")
     return root / REPORTS_DIR / pipeline / f"generation-{int(generation)}.html"
 
 

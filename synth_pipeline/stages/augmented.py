@@ -26,7 +26,7 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
     its limit next to the synthesizer's expected rows (:func:`augmentation_allowance`);
     the metadata says which classes were capped.
     """
-    from synth_pipeline.factory import policy_resource_key  # the factory imports this module
+    from synth_pipeline.resources import policy_resource_key
 
     spec = builder.spec
     settings = spec.augmentation
