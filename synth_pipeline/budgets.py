@@ -62,12 +62,19 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
     (:meth:`Composition.minority_classes`): balanced data has none, and every class
     under-represented by that ratio (not only the smallest) gets
     ``max_minority_class_synthetic_fraction``.
+
+    For a regression label the composition is per quantile bin of the label
+    (:mod:`synth_pipeline.task`; ``composition.group == "bin"``): each bin gets
+    ``max_class_synthetic_fraction``, named ``bin #01 [lo, hi)`` (public rule ``bin #i``).
+    Bins have no minorities: they hold equal shares of the real source by construction, so
+    a difference in real rows between bins is chance, not imbalance.
     """
     kinds = policy.budgeted_kinds()
+    noun = composition.group
     outcomes = [RuleOutcome("synthetic fraction, overall", composition.fraction(*kinds),
                             policy.max_synthetic_fraction, "max", sample_size=composition.rows,
                             fix=BUDGET_FIX.format(field="max_synthetic_fraction"))]
-    minorities = set(composition.minority_classes(policy.minority_imbalance_ratio))
+    minorities = _minorities(composition, policy)
     for index, (label, fraction) in enumerate(sorted(composition.class_fraction(*kinds).items()), start=1):
         rows = sum(composition.rows_by_class[label].values())
         if label in minorities:
@@ -81,8 +88,8 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
             ))
         else:
             outcomes.append(RuleOutcome(
-                f"synthetic fraction, class {label}", fraction, policy.max_class_synthetic_fraction, "max",
-                f"synthetic fraction, class #{index}", sample_size=rows,
+                f"synthetic fraction, {noun} {label}", fraction, policy.max_class_synthetic_fraction, "max",
+                f"synthetic fraction, {noun} #{index}", sample_size=rows,
                 fix=BUDGET_FIX.format(field="max_class_synthetic_fraction"),
             ))
     return outcomes
@@ -90,9 +97,16 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
 
 def minority_class_numbers(composition: Composition, policy: SynthPolicy) -> list[str]:
     """The minority classes by number (``class #i`` in label order, as rules' ``public_rule``), never by value."""
-    minorities = set(composition.minority_classes(policy.minority_imbalance_ratio))
+    minorities = _minorities(composition, policy)
     return [f"class #{index}" for index, label in enumerate(sorted(composition.rows_by_class), start=1)
             if label in minorities]
+
+
+def _minorities(composition: Composition, policy: SynthPolicy) -> set[str]:
+    """Minority classes; none among the quantile bins of a regression label (see :func:`synthetic_budget`)."""
+    if composition.group != "class":
+        return set()
+    return set(composition.minority_classes(policy.minority_imbalance_ratio))
 
 
 def generation_budget(

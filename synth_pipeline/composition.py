@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,10 @@ class Composition:
         rows_by_kind: Rows per provenance kind (all four kinds, zeros included).
         provenance: The single kind of every row, ``mixed``, or ``empty``.
         max_depth: Largest generator depth of any row (0 for an empty frame).
-        rows_by_class: Rows per label value, per kind (empty without a label column).
+        rows_by_class: Rows per label value, per kind (empty without a label column); for
+            a regression label, per quantile bin (``#01 [lo, hi)``, see :mod:`synth_pipeline.task`).
+        group: What ``rows_by_class`` is keyed by: ``class`` or ``bin`` (quantile bins of a
+            regression label).
     """
 
     rows: int
@@ -27,6 +31,7 @@ class Composition:
     provenance: str
     max_depth: int
     rows_by_class: dict[str, dict[str, int]] = field(default_factory=dict)
+    group: str = "class"
 
     def fraction(self, *kinds: ProvenanceKind | str) -> float:
         """Share of rows whose kind is one of ``kinds`` (0.0 for an empty frame)."""
@@ -89,7 +94,9 @@ class Composition:
         return self.class_fraction(ProvenanceKind.SYNTHETIC)
 
 
-def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) -> Composition:
+def summarize(
+    data: pd.DataFrame | str | Path, label_column: str | None = None, bin_edges: Sequence[float] | None = None
+) -> Composition:
     """Count a tagged dataset's rows per kind (and per class), and find its max depth.
 
     The counting is one DuckDB ``GROUP BY``, over an in-memory frame or straight over a
@@ -98,6 +105,8 @@ def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) 
     Args:
         data: A frame with provenance columns, or the path of a Parquet file holding one.
         label_column: The class label; when given, counts are also broken down per class.
+        bin_edges: For a regression label: quantile bin edges (:func:`synth_pipeline.task.label_bin_edges`);
+            counts are then broken down per bin instead, each named by number and range, never by a value.
 
     Returns:
         The dataset's :class:`Composition`.
@@ -112,6 +121,14 @@ def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) 
         source, params = "read_parquet($path)", {"path": str(data)}
     # Group on the raw label and name the few groups in Python: cheaper than a per-row cast.
     label = quote_identifier(label_column) if label_column else "NULL"
+    names: list[str] | None = None
+    if label_column and bin_edges:
+        from synth_pipeline.task import bin_names
+
+        # The bin number, as synth_pipeline.task.bin_numbers: the count of inner edges at or below the value.
+        inner = " + ".join(f"CAST({label} >= {float(edge)!r} AS INTEGER)" for edge in bin_edges[1:-1]) or "0"
+        label = f"CASE WHEN {label} IS NULL THEN NULL ELSE {inner} END"
+        names = bin_names(tuple(bin_edges))
     groups = connection.execute(
         f"SELECT {label} AS label, CAST({KIND_COLUMN} AS VARCHAR) AS kind, count(*) AS n, "
         f"max({DEPTH_COLUMN}) AS max_depth FROM {source} GROUP BY ALL",
@@ -125,7 +142,7 @@ def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) 
         rows_by_kind[kind] += count
         max_depth = max(max_depth, int(depth))
         if label_column is not None:
-            name = "<null>" if label_value is None else str(label_value)
+            name = "<null>" if label_value is None else str(label_value) if names is None else names[label_value]
             rows_by_class.setdefault(name, {k.value: 0 for k in ALL_KINDS})[kind] += count
     return Composition(
         rows=sum(rows_by_kind.values()),
@@ -133,6 +150,7 @@ def summarize(data: pd.DataFrame | str | Path, label_column: str | None = None) 
         provenance=kind_label([kind for kind, count in rows_by_kind.items() if count]),
         max_depth=max_depth,
         rows_by_class=dict(sorted(rows_by_class.items())),
+        group="class" if names is None else "bin",
     )
 
 

@@ -2,7 +2,8 @@
 
 The real data is scikit-learn's bundled copy of the Wisconsin diagnostic breast-cancer
 dataset (569 rows, 30 numeric features, binary ``target``), read from the installed
-scikit-learn package.
+scikit-learn package. For regression, scikit-learn's bundled diabetes data
+(:func:`diabetes`: 442 rows, 10 numeric features, continuous ``target``).
 """
 
 from __future__ import annotations
@@ -41,3 +42,21 @@ def breast_cancer_vendor_drop(rows: int = 120, seed: int = 7) -> pd.DataFrame:
         part["target"] = label
         parts.append(part)
     return pd.concat(parts, ignore_index=True).round(4)
+
+
+def diabetes() -> pd.DataFrame:
+    """scikit-learn's bundled diabetes data: a regression target (442 rows, no download).
+
+    Ten baseline features (``age`` in years, ``sex`` coded 1/2, ``bmi``, ``bp``, six
+    blood serum measurements ``s1`` ... ``s6``) and ``target``, a quantitative measure of
+    disease progression one year after baseline (integers 25 to 346, 214 distinct values,
+    stored as floats): ``task: auto`` resolves it as regression (:mod:`synth_pipeline.task`).
+
+    The features are read unscaled (``scaled=False``): scikit-learn's default divides each
+    centred column by its norm, which turns the two-valued ``sex`` into two long decimals
+    that a copula's continuous samples never hit, so every generated row is told from the
+    real ones by that column alone (adversarial AUC 0.97-0.99 measured with the scaled copy).
+    """
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(as_frame=True, scaled=False).frame

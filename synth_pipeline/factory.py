@@ -68,6 +68,7 @@ class SynthPipeline:
             training_mix=keys[Stage.TRAINING_MIX], evaluation=keys[Stage.EVALUATION],
             model_factory=self.spec.model.factory, seed=self.spec.seed,
             open_categories=tuple(self.spec.synthesizer.open_categories),
+            task=self.spec.task, holdout_fraction=self.spec.holdout_fraction,
         )
 
     def to_definitions(

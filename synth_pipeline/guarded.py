@@ -130,6 +130,9 @@ class GuardedAssets:
         open_categories: Columns whose generated values may be new (see
             :class:`~synth_pipeline.spec.SynthesizerSpec`).
         generations: How partition keys map to generations.
+        task: ``auto``, ``classification`` or ``regression`` (see :mod:`synth_pipeline.task`).
+        holdout_fraction: The share sealed in the holdout (sets the number of label bins
+            of a regression target).
     """
 
     name: str
@@ -147,6 +150,8 @@ class GuardedAssets:
     seed: int = 0
     open_categories: tuple[str, ...] = ()
     generations: GenerationMap = field(default_factory=GenerationMap)
+    task: str = "auto"
+    holdout_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         for name in ("real_holdout", "training_mix", "real_train", "real_source", "real_arrivals", "evaluation"):

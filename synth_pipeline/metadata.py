@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
@@ -26,6 +26,7 @@ def provenance_metadata(
     generation: int,
     parents: Iterable[dg.AssetKey],
     extra: dict[str, Any] | None = None,
+    bin_edges: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Metadata for a data stage: rows per kind, synthetic fraction, depth, generation, parents.
 
@@ -35,8 +36,10 @@ def provenance_metadata(
         generation: The generation materialized (0 for stages outside generations).
         parents: The stages whose output this one was computed from.
         extra: Stage-specific entries added as they are.
+        bin_edges: For a regression label, its quantile bin edges: the per-class entries are
+            then per bin (:func:`~synth_pipeline.composition.summarize`).
     """
-    composition = summarize(frame, label_column)
+    composition = summarize(frame, label_column, bin_edges)
     metadata: dict[str, Any] = composition_metadata(composition)
     metadata.update(
         {

@@ -50,6 +50,26 @@ def default_classifier(categorical: list[str], numeric: list[str], seed: int) ->
     return Pipeline([("encode", encode), ("classify", classify)])
 
 
+def default_regressor(categorical: list[str], numeric: list[str], seed: int) -> Any:
+    """The regression counterpart of :func:`default_classifier`: one-hot encoding plus histogram gradient boosting.
+
+    Used for a regression label (:mod:`synth_pipeline.task`) when the spec keeps the default
+    ``model.factory``.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
+        remainder="passthrough",
+    )
+    # min_samples_leaf=5 as for the classifier: small synthetic samples.
+    regress = HistGradientBoostingRegressor(min_samples_leaf=5, random_state=seed)
+    return Pipeline([("encode", encode), ("regress", regress)])
+
+
 def feature_columns(
     frame: pd.DataFrame, label_column: str, exclude: Collection[str] = ()
 ) -> tuple[list[str], list[str]]:
@@ -121,6 +141,31 @@ def score_classifier(estimator: Any, evaluation: pd.DataFrame, *, label_column: 
     except ValueError:
         scores["roc_auc"] = float(np.nan)
     return scores
+
+
+REGRESSION_METRICS = ("r2", "mae", "rmse")
+"""Scores of a regressor on the holdout: R² (primary), mean absolute and root mean squared error (label units)."""
+
+
+def score_regressor(estimator: Any, evaluation: pd.DataFrame, *, label_column: str) -> dict[str, float]:
+    """R², MAE and RMSE of ``estimator`` on ``evaluation`` (sklearn ``r2_score``, ``mean_absolute_error``, ...).
+
+    R² is 1 for a perfect model, 0 for one that predicts the holdout's mean, negative for
+    worse; MAE and RMSE are in the label's units. NaN on fewer than two rows.
+    """
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    if len(evaluation) < 2:
+        return dict.fromkeys(REGRESSION_METRICS, float("nan"))
+    features = as_model_input(evaluation[estimator.feature_names_], estimator.categorical_)
+    truth = evaluation[label_column].to_numpy(dtype="float64")
+    with model_threads(len(features)):
+        predicted = np.asarray(estimator.predict(features), dtype="float64")
+    return {
+        "r2": float(r2_score(truth, predicted)),
+        "mae": float(mean_absolute_error(truth, predicted)),
+        "rmse": float(np.sqrt(mean_squared_error(truth, predicted))),
+    }
 
 
 def _probabilities(estimator: Any, features: pd.DataFrame) -> np.ndarray | None:

@@ -131,6 +131,7 @@ def validate_generated_rows(
     alternative: str,
     open_columns: Collection[str] = (),
     within_fit_range: bool = False,
+    label_is_class: bool = True,
 ) -> ValidatedRows:
     """Check a generator's rows against the rows it was fitted on; repair dtypes, never values.
 
@@ -145,6 +146,8 @@ def validate_generated_rows(
             input does not (never the label).
         within_fit_range: Numbers and datetimes must lie within the fit input's range
             (for generators that interpolate between fit rows).
+        label_is_class: False for a regression label: it is then checked like any other
+            numeric column (no closed set of classes).
 
     Returns:
         The rows, repaired where a dtype came back changed, with the repairs made.
@@ -163,7 +166,7 @@ def validate_generated_rows(
     repaired: dict[Any, pd.Series] = {}
     if not problems:
         for column in fit_input.columns:
-            label = column == label_column
+            label = column == label_column and label_is_class
             closed = label or (column not in open_columns and _family(fit_input[column].dtype) in ("category", "bool"))
             found, cast, repair = _check_column(
                 rows[column], fit_input[column], generator=generator, alternative=alternative,

@@ -56,7 +56,6 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
 from synth_pipeline.rule_checks import CheckInputs, rule_check
-from synth_pipeline.stages.evaluation import PRIMARY_METRIC
 from synth_pipeline.stages.previous import missing_mix_explanation
 
 
@@ -187,8 +186,9 @@ def _evaluation_on_real(inputs: CheckInputs):
     the ratio is undefined (one class, TRTR 0), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.quality.utility import UTILITY_FITS, utility_scores
+    from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.quality_checks import utility_fix
+    from synth_pipeline.task import primary_metric
 
     holdout_key = inputs.key(Stage.REAL_HOLDOUT).to_user_string()
     report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
@@ -200,8 +200,10 @@ def _evaluation_on_real(inputs: CheckInputs):
     )
     evaluated_kinds = set(",".join(report["evaluation_set_kinds"]).split(","))
     holdout_real = float((holdout[KIND_COLUMN] == ProvenanceKind.REAL.value).mean()) if len(holdout) else 0.0
-    scores = report[PRIMARY_METRIC]
     policy, guarded = inputs.policy, inputs.pipeline
+    task = inputs.label_task.task
+    metric = primary_metric(task)
+    scores = report[metric]
     mix = inputs.read(Stage.TRAINING_MIX)
     real = mix[mix[KIND_COLUMN] == ProvenanceKind.REAL.value]
     synthetic = mix[mix[KIND_COLUMN] == ProvenanceKind.SYNTHETIC.value]
@@ -211,13 +213,13 @@ def _evaluation_on_real(inputs: CheckInputs):
     utility = utility_scores(
         synthetic, real, holdout_rows[holdout_rows[KIND_COLUMN] == ProvenanceKind.REAL.value],
         label_column=guarded.label_column, factory=guarded.model_factory, seed=guarded.seed,
-        fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"),
+        fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"), task=task,
     )
     # The evaluation's own baselines when it has them (the template's does); else the refits above.
-    stored = (float(scores["synthetic_only"] / scores["real_only"])
-              if {"synthetic_only", "real_only"} <= set(scores.index) and scores["real_only"] else float("nan"))
+    stored = (tstr_trtr_ratio(float(scores["synthetic_only"]), float(scores["real_only"]))
+              if {"synthetic_only", "real_only"} <= set(scores.index) else float("nan"))
     cause = utility.undefined or too_few
-    ratio_rule = f"TSTR/TRTR ratio ({PRIMARY_METRIC})"
+    ratio_rule = f"TSTR/TRTR ratio ({metric})"
     if synthetic.empty:
         ratio_outcome = RuleOutcome(ratio_rule, float("nan"), policy.min_tstr_trtr_ratio, "min", sample_size=0,
                                     unjudged="not applicable: the training mix holds no synthetic rows",

@@ -224,6 +224,8 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
     seed = inputs.pipeline.seed + inputs.generation
     label = inputs.pipeline.label_column
+    if inputs.label_task.is_regression:  # a quantity: scored as a number (KS), not as categories
+        label = ""
     policy = inputs.policy
     too_few = _too_few(len(generated), policy.min_fidelity_rows, "generated rows")
     quality = quality_score(real, generated, label_column=label, seed=seed)
@@ -425,6 +427,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     scores = utility_scores(
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
+        task=inputs.label_task.task,
     )
     cause = scores.undefined or too_few
     outcomes = [RuleOutcome(

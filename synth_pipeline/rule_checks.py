@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pandas as pd
@@ -25,6 +25,9 @@ from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.resources import STORE_KEY, policy_resource_key
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
+
+if TYPE_CHECKING:
+    from synth_pipeline.task import LabelTask
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,16 @@ class CheckInputs:
         return frame if keys else frame.drop(columns=[c for c in self.identifiers if c in frame.columns])
 
     @cached_property
+    def label_task(self) -> "LabelTask":
+        """The label's task (classification, or regression with its bins), from the stored real data."""
+        from synth_pipeline.task import stored_task
+
+        guarded = self.pipeline
+        source = guarded.real_source or guarded.real_train or guarded.real_holdout
+        return stored_task(self.store, source, label_column=guarded.label_column, declared=guarded.task,
+                           holdout_fraction=guarded.holdout_fraction)
+
+    @cached_property
     def identifiers(self) -> list[str]:
         """The identifier columns resolved at the real source's ingestion."""
         from synth_pipeline.identifiers import stored_identifiers
@@ -104,7 +117,9 @@ class CheckInputs:
 
     def mix(self, generation: int | None = None) -> Composition:
         """Composition of a generation's training mix."""
-        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.label_column)
+        # per quantile bin of a regression label (synth_pipeline.task), per class otherwise
+        edges = self.label_task.bin_edges
+        return summarize(self.path(Stage.TRAINING_MIX, generation), self.pipeline.label_column, edges or None)
 
     def materialization_metadata(self, stage: Stage) -> dict[str, Any]:
         """Metadata of the latest materialization of a stage (this generation's), or {}."""

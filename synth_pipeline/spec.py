@@ -194,11 +194,13 @@ class SynthPipelineSpec(_Spec):
 
     Attributes:
         name: Identifier of the pipeline; prefix of every asset key and the asset group.
-        label_column: The class label (used to stratify the holdout, to balance
-            classes, and by the downstream model).
+        label_column: The label the downstream model predicts: a class, or a number for
+            regression (see ``task``). Used to stratify the holdout, to balance classes,
+            and by the downstream model.
         real_source: The real data.
         unknown_source: Data of unknown provenance to ingest, or None for no such stage.
-        holdout_fraction: Share of each class sealed away for evaluation.
+        holdout_fraction: Share of each class (quantile bin of the label for regression)
+            sealed away for evaluation.
         seed: Seed for the split, the generators, augmentation and the model.
         synthesizer: The synthetic stage.
         augmentation: The augmented stage, or None for no such stage.
@@ -208,6 +210,13 @@ class SynthPipelineSpec(_Spec):
             the model and the quality measures; generated rows get fresh keys. None (the
             default) detects them at ingestion (:mod:`synth_pipeline.identifiers`); a list
             declares them, ``[]`` declares that there are none.
+        task: What the downstream model predicts. ``auto`` (default) resolves it from the
+            real source's label at ingestion (:mod:`synth_pipeline.task`): a numeric label
+            with non-integer values or more than max(20, 5 % of rows) distinct values is
+            ``regression``, a label with few values ``classification``, and text with more
+            distinct values than half the rows is refused (an identifier or free text).
+            ``regression`` stratifies the holdout on quantile bins of the label, budgets per
+            bin, scores with R² and skips augmentation (SMOTE balances classes).
 
     Example:
         .. code-block:: python
@@ -230,6 +239,7 @@ class SynthPipelineSpec(_Spec):
     mix: MixSpec = MixSpec()
     model: ModelSpec = ModelSpec()
     identifier_columns: list[str] | None = None
+    task: Literal["auto", "classification", "regression"] = "auto"
 
     @model_validator(mode="after")
     def _label_is_closed(self) -> SynthPipelineSpec:

@@ -73,6 +73,7 @@ def holdout_mask(
     seed: int,
     sealed: np.ndarray | None = None,
     trained: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose the holdout rows: stratified by label, deterministic, order-independent.
 
@@ -99,6 +100,9 @@ def holdout_mask(
         seed: Changes which rows are chosen.
         sealed: Content hashes of the previous split's holdout rows (one per row), if any.
         trained: Content hashes of the previous split's train rows, if any.
+        strata: What to stratify on instead of the label's classes, one value per row
+            (for regression the quantile bin number of each row's label,
+            :meth:`synth_pipeline.task.LabelTask.strata`); None: the classes.
 
     Returns:
         A boolean array, True for holdout rows.
@@ -115,7 +119,7 @@ def holdout_mask(
     scores = mix64(keys ^ mix64(np.array([seed], dtype=np.uint64))[0])
     kept_holdout, kept_train = _kept_sides(hashes, scores, sealed, trained)
     mask = kept_holdout.copy()
-    labels = class_labels(frame[label_column]).to_numpy()
+    labels = class_labels(frame[label_column]).to_numpy() if strata is None else np.asarray(strata)
     for label in np.unique(labels):
         in_class = np.flatnonzero(labels == label)
         wanted = int(round(fraction * len(in_class))) - int(kept_holdout[in_class].sum())
@@ -188,8 +192,10 @@ def min_rows_per_class(fraction: float) -> int:
     return rows
 
 
-def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: float, source: str) -> None:
-    """Check that :func:`holdout_mask` gives every class rows on both sides of the split.
+def check_holdout_split(
+    frame: pd.DataFrame, *, label_column: str, fraction: float, source: str, strata: np.ndarray | None = None
+) -> None:
+    """Check that :func:`holdout_mask` gives every class (or quantile bin) rows on both sides of the split.
 
     Classes are named by number (``class #i`` in sorted label order), never by value.
 
@@ -198,31 +204,35 @@ def check_holdout_split(frame: pd.DataFrame, *, label_column: str, fraction: flo
         label_column: The column the split is stratified on.
         fraction: The holdout fraction.
         source: Where the data came from, quoted in the error.
+        strata: As for :func:`holdout_mask` (quantile bins of a regression label).
 
     Raises:
         DataSourceError: A class has too few rows to seal some as holdout and keep some
             for training.
     """
     # How many rows each class seals does not depend on the seed, only which ones.
-    sealed = holdout_mask(frame, label_column=label_column, fraction=fraction, seed=0)
-    rows = pd.DataFrame({"label": class_labels(frame[label_column]).to_numpy(), "sealed": sealed})
+    sealed = holdout_mask(frame, label_column=label_column, fraction=fraction, seed=0, strata=strata)
+    groups = class_labels(frame[label_column]).to_numpy() if strata is None else np.asarray(strata)
+    rows = pd.DataFrame({"label": groups, "sealed": sealed})
     # Records, not distinct contents, are split (see holdout_mask): a class of identical rows splits too.
     per_class = rows.groupby("label", sort=True).agg(sealed=("sealed", "sum"), size=("sealed", "size"))
     small = [(index, int(row.size)) for index, row in enumerate(per_class.itertuples(), 1)
              if row.sealed == 0 or row.sealed == row.size]
     if not small:
         return
-    if len(per_class) > len(frame) / 2:
+    what = "class(es)" if strata is None else "quantile bin(s) of the label"
+    if strata is None and len(per_class) > len(frame) / 2:
         raise DataSourceError(
             f"label column {label_column!r} of {source} looks continuous ({len(per_class)} distinct labels in "
             f"{len(frame)} rows, most of them too rare to split): label_column must name a class label, not a "
-            "continuous value; bin it into classes first, or set label_column to the class column"
+            "continuous value when task is classification: set task: regression (or task: auto) in the pipeline spec "
+            "if it is a quantity to predict, bin it into classes, or set label_column to the class column"
         )
     needed = min_rows_per_class(fraction)
     shown = ", ".join(f"#{index} ({count} row{'s' if count != 1 else ''})" for index, count in small[:10])
     more = f" and {len(small) - 10} more" if len(small) > 10 else ""
     raise DataSourceError(
-        f"{source}: class(es) {shown}{more} of {len(per_class)} (numbered in sorted label order) are too small to "
+        f"{source}: {what} {shown}{more} of {len(per_class)} (numbered in sorted label order) are too small to "
         f"split: sealing {fraction:.0%} of each class as the holdout needs at least {needed} rows per "
         "class, so that the holdout and training both get some. Add rows of those classes, merge or drop them, "
         "or change holdout_fraction in the pipeline spec"

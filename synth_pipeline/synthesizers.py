@@ -54,6 +54,7 @@ def fit_and_sample(
     num_rows: int,
     seed: int,
     log: logging.Logger | Any | None = None,
+    label_is_class: bool = True,
 ) -> pd.DataFrame:
     """Fit an SDV single-table synthesizer on ``training`` and sample ``num_rows`` rows.
 
@@ -64,7 +65,8 @@ def fit_and_sample(
         The sampled rows, with the columns (and column order) of ``training``.
     """
     return synthesize(
-        training, label_column=label_column, method=method, params=params, num_rows=num_rows, seed=seed, log=log
+        training, label_column=label_column, method=method, params=params, num_rows=num_rows, seed=seed, log=log,
+        label_is_class=label_is_class,
     ).rows
 
 
@@ -77,6 +79,7 @@ def synthesize(
     num_rows: int,
     seed: int,
     log: logging.Logger | Any | None = None,
+    label_is_class: bool = True,
 ) -> Synthesis:
     """Fit, sample, and recover columns the synthesizer collapsed to one value.
 
@@ -90,12 +93,15 @@ def synthesize(
 
     Args:
         training: The fit input: user columns only.
-        label_column: Declared categorical in the SDV metadata, whatever its dtype.
+        label_column: Declared categorical in the SDV metadata, whatever its dtype
+            (unless ``label_is_class`` is False).
         method: Which synthesizer to use.
         params: Extra keyword arguments for the synthesizer.
         num_rows: Rows to sample.
         seed: Seeds numpy and torch, so a fit and sample can be repeated.
         log: Where to report progress (a Dagster or stdlib logger).
+        label_is_class: False for a regression label: it keeps the sdtype SDV detects
+            (numerical), so the generator models it as a quantity, not as categories.
 
     Returns:
         The sampled rows and the record of recoveries.
@@ -105,7 +111,8 @@ def synthesize(
             arithmetic cannot handle (see :func:`~synth_pipeline.output_validation.explain_fit_failure`).
     """
     method = SynthesizerMethod(method)
-    rows, learned = _fit_and_sample_once(training, label_column, method, params, num_rows, seed, log)
+    declared_label = label_column if label_is_class else None
+    rows, learned = _fit_and_sample_once(training, declared_label, method, params, num_rows, seed, log)
     found = {c.column: c for c in find_collapsed_columns(training, rows)}
     if not found:
         return Synthesis(rows)
@@ -127,7 +134,7 @@ def synthesize(
         overrides.update(dict.fromkeys(targets, fallback))
         _log(log, "info", f"refitting with the {fallback} marginal for {', '.join(targets)}")
         refit_params = {**params, "numerical_distributions": {**configured, **overrides}}
-        rows, learned = _fit_and_sample_once(training, label_column, method, refit_params, num_rows, seed, log)
+        rows, learned = _fit_and_sample_once(training, declared_label, method, refit_params, num_rows, seed, log)
         again: dict[str, CollapsedColumn] = {c.column: c for c in find_collapsed_columns(training, rows)}
         for column in again.keys() - found.keys():  # not expected: other marginals are refitted unchanged
             found[column], before[column] = again[column], learned.get(column)
@@ -155,19 +162,23 @@ def _recovery(
 
 def _fit_and_sample_once(
     training: pd.DataFrame,
-    label_column: str,
+    label_column: str | None,
     method: SynthesizerMethod,
     params: dict[str, Any],
     num_rows: int,
     seed: int,
     log: logging.Logger | Any | None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One fit and sample; also the marginal each column was fitted with (Gaussian copula)."""
+    """One fit and sample; also the marginal each column was fitted with (Gaussian copula).
+
+    ``label_column`` is declared categorical; None (a regression label) leaves SDV's detected sdtype.
+    """
     from sdv import single_table
     from sdv.metadata import Metadata
 
     metadata = Metadata.detect_from_dataframes({_TABLE: training}, infer_keys=None)
-    metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
+    if label_column is not None:
+        metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
     synthesizer_class = getattr(single_table, _CLASSES[method])
     np.random.seed(seed % 2**32)
     if method is not SynthesizerMethod.GAUSSIAN_COPULA:

@@ -262,10 +262,12 @@ CASES = [
                           ("class(es) #3 (2 rows) of 3", "too small to split",
                            "needs at least 3 rows per class", "Add rows of those classes")),
                  id="class-too-small-for-holdout"),
-    pytest.param(DataCase(csv(lambda: good_frame().assign(label=np.linspace(0, 1, ROWS))),
-                          ("label column 'label'", "looks continuous (40 distinct labels in 40 rows",
-                           "must name a class label, not a continuous value")),
-                 id="continuous-label"),
+    # A continuous number is a regression target now (tests/test_regression.py); text with a value per row is
+    # neither classes nor a number.
+    pytest.param(DataCase(csv(lambda: good_frame().assign(label=[f"{SENTINEL}-{i}" for i in range(ROWS)])),
+                          ("label column 'label'", "looks like an identifier or free text",
+                           "40 distinct values in 40 rows", "set label_column")),
+                 id="identifier-like-text-label"),
     pytest.param(DataCase(csv(lambda: good_frame().assign(a=lambda f: f.a.mask(f.index % 13 == 0, np.inf))),
                           ("column 'a' has 4 infinite value(s)", "replace them with finite numbers")),
                  id="infinite-values"),

@@ -247,7 +247,8 @@ def test_runs_killed_at_several_points_leave_consistent_data_and_the_next_run_su
     # 1. Killed while the first stage output is being written (its temporary file exists).
     process = command.start(command.generation())
     kill_when(process, lambda: bool(stage_temporary_files(data)))
-    [leftover] = stage_temporary_files(data)  # usually the real source's; a fast write may be missed, then a later stage's
+    # usually the real source's; a fast write may be missed, then a later stage's
+    [leftover] = stage_temporary_files(data)
     target = leftover.with_name(leftover.name[1:].rsplit(".", 2)[0])  # .<name>.<uuid>.tmp -> <name>
     assert target.suffix in (".parquet", ".pkl") and not target.exists(), leftover
     assert_consistent(data, ended=False)

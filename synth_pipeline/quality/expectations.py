@@ -99,7 +99,7 @@ class ValidationSummary:
 
 def suite_for_stage(
     reference: pd.DataFrame, *, stage: Stage, suite_name: str, label_column: str,
-    identifiers: Iterable[str] | None = None,
+    identifiers: Iterable[str] | None = None, task: str = "auto",
 ) -> dict:
     """Build a GX suite for one data stage from the real reference data.
 
@@ -118,6 +118,8 @@ def suite_for_stage(
         label_column: The label; its values are always checked against the reference's.
         identifiers: Identifier columns, which get no range or value set (generated rows
             carry fresh keys); None detects them (:func:`~synth_pipeline.identifiers.detect_identifiers`).
+        task: The spec's ``task``; a label that resolves to regression (:mod:`synth_pipeline.task`)
+            gets a range like any number, not a value set.
 
     Returns:
         The suite as a JSON-serializable dict.
@@ -145,9 +147,13 @@ def suite_for_stage(
 
         identifiers = [found.column for found in detect_identifiers(data, label_column=label_column)]
     keys = set(identifiers)
+    from synth_pipeline.task import detect_task
+
+    label_task = detect_task(data[label_column], task, column=label_column, source="the reference data")
+    label_is_class = not label_task.is_regression
     if stage is not Stage.UNKNOWN:  # unvetted by definition: add value checks by hand if you want them
         for column in data.columns:
-            found = _column_expectations(data[column], is_label=column == label_column)
+            found = _column_expectations(data[column], is_label=column == label_column and label_is_class)
             if column in keys:  # generated rows carry fresh keys: only "not null" holds for them
                 found = [e for e in found if e["type"] == "expect_column_values_to_not_be_null"]
             expectations += found
@@ -256,6 +262,7 @@ def write_suites(
     label_column: str,
     overwrite: bool = False,
     identifiers: Iterable[str] | None = None,
+    task: str = "auto",
 ) -> list[Path]:
     """Write one suite file per stage, ``<directory>/<stage>.json``, built from the reference data.
 
@@ -270,6 +277,7 @@ def write_suites(
         label_column: The label column.
         overwrite: Replace existing suite files (hand edits in them are lost).
         identifiers: Identifier columns (see :func:`suite_for_stage`); None detects them.
+        task: The spec's ``task`` (see :func:`suite_for_stage`).
 
     Returns:
         The paths written, in the order of ``stages``.
@@ -289,7 +297,7 @@ def write_suites(
     for stage, path in targets.items():
         suite = suite_for_stage(
             reference, stage=stage, suite_name=f"{pipeline_name}/{stage.value}", label_column=label_column,
-            identifiers=identifiers,
+            identifiers=identifiers, task=task,
         )
         text = json.dumps(suite, indent=2, sort_keys=True, allow_nan=False) + "\n"
         atomic_write(path, lambda handle, text=text: handle.write(text.encode()))

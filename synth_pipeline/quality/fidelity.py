@@ -116,7 +116,7 @@ def quality_score(
     Args:
         real: The real rows (the fit input).
         synthetic: The rows scored.
-        label_column: The class label (scored as categorical).
+        label_column: The class label (scored as categorical); "" for none (a regression label, scored as a number).
         seed: Seed of the subsample.
         rows: Score a random sample of this many rows (default: as many as
             :func:`subsample_rows` allows).

@@ -29,16 +29,28 @@ ch. 13); the utility check fails only when even that bound is below the policy l
 **Undefined figures.** Where the ratio cannot be computed (a training set with one
 class, a real-trained model scoring 0), :attr:`UtilityScore.undefined` names the cause
 and no figure is compared.
+
+**Regression** (:mod:`synth_pipeline.task`). The metric is R² (``sklearn.metrics.r2_score``:
+1 for a perfect model, 0 for predicting the holdout mean, negative for worse) and the
+ratio has the same form, ``max(TSTR R², 0) / TRTR R²`` (:func:`tstr_trtr_ratio`, used by
+the evaluation stage and both utility checks). TSTR is clipped at 0, so a generated-data
+model worse than the mean scores a ratio of 0 rather than a negative number; when TRTR
+R² is at most 0 the real-trained model explains nothing and the ratio is undefined (the
+check warns with that cause). Bootstrap resamples of the training rows are plain (no
+classes to keep); the holdout resamples are paired as for classification, each scored
+with the weighted R² (:func:`weighted_r2`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from synth_pipeline.modeling import as_model_input, train_classifier
+from synth_pipeline.task import Task, model_factory, primary_metric
 
 PRIMARY_METRIC = "balanced_accuracy"
 UTILITY_FITS = 3
@@ -77,6 +89,31 @@ class UtilityScore:
     fits: int = 1
     undefined: str | None = None
     metric: str = PRIMARY_METRIC
+
+
+def tstr_trtr_ratio(on_generated: float, on_real: float) -> float:
+    """The utility ratio ``max(TSTR, 0) / TRTR``; NaN when either is NaN or TRTR <= 0.
+
+    The one definition of the ratio for both tasks: for balanced accuracy (never negative)
+    it is the plain quotient, NaN when TRTR is 0; for R² (see module docs) TSTR is clipped
+    at 0 and a TRTR R² at or below 0 leaves it undefined.
+    """
+    if math.isnan(on_generated) or math.isnan(on_real) or on_real <= 0:
+        return float("nan")
+    return float(max(on_generated, 0.0) / on_real)
+
+
+def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """R² with per-row weights (a bootstrap resample's draw counts); ``sklearn.metrics.r2_score`` when None.
+
+    NaN when the (weighted) truth has no variance.
+    """
+    w = np.ones(len(truth)) if weights is None else weights
+    mean = float(np.average(truth, weights=w))
+    total = float(np.sum(w * (truth - mean) ** 2))
+    if total == 0:
+        return float("nan")
+    return 1.0 - float(np.sum(w * (truth - predicted) ** 2)) / total
 
 
 def undefined_cause(
@@ -180,6 +217,7 @@ def utility_scores(
     fits: int = UTILITY_FITS,
     resamples: int = BOOTSTRAP_RESAMPLES,
     names: tuple[str, str] | None = None,
+    task: Task | str = Task.CLASSIFICATION,
 ) -> UtilityScore:
     """TSTR and TRTR of the same model on ``holdout``, their ratio and its 95 % upper bound.
 
@@ -197,12 +235,19 @@ def utility_scores(
         resamples: Paired bootstrap resamples of the holdout rows.
         names: How to name the two training sets in an undefined cause (default: the
             synthetic sample, or real + generated rows, and the real fit input).
+        task: ``regression`` scores R² with a regressor (the default classifier factory
+            becomes the default regressor, :func:`synth_pipeline.task.model_factory`).
     """
     second = pd.concat([real, generated], ignore_index=True) if with_real else generated
     holdout = holdout[holdout[label_column].notna()].reset_index(drop=True)
     sizes = {"generated_rows": len(generated), "real_rows": len(real), "holdout_rows": len(holdout)}
     generated_name, real_name = names or (
         "real + generated rows" if with_real else "synthetic sample", "real fit input")
+    task = Task(task)
+    if task is Task.REGRESSION:
+        return _regression_utility(second, real, holdout, label_column=label_column,
+                                   factory=model_factory(factory, task), seed=seed, fits=fits, resamples=resamples,
+                                   sizes=sizes, names=(generated_name, real_name))
     cause = undefined_cause(second, real, holdout, label_column=label_column,
                             generated_name=generated_name, real_name=real_name)
     if cause is not None:
@@ -227,4 +272,52 @@ def utility_scores(
         ratios = bootstrap_ratios(hits["generated"], hits["real"], classes, resamples=resamples, rng=rng)
         finite = ratios[np.isfinite(ratios)]
         upper = float(np.percentile(finite, 95)) if len(finite) else float("nan")
-    return UtilityScore(on_generated, on_real, on_generated / on_real, upper, **sizes, fits=fits)
+    return UtilityScore(on_generated, on_real, tstr_trtr_ratio(on_generated, on_real), upper, **sizes, fits=fits)
+
+
+def _regression_utility(
+    second: pd.DataFrame, real: pd.DataFrame, holdout: pd.DataFrame, *, label_column: str, factory: str, seed: int,
+    fits: int, resamples: int, sizes: dict[str, int], names: tuple[str, str],
+) -> UtilityScore:
+    """:func:`utility_scores` for a regression label: R², plain bootstrap of training rows (see module docs)."""
+    from synth_pipeline.modeling import model_threads
+
+    metric = primary_metric(Task.REGRESSION)
+    nan = float("nan")
+    for name, frame in zip(names, (second, real), strict=True):
+        if frame[label_column].dropna().nunique() < 2:
+            return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric,
+                                undefined=f"{name} holds fewer than two label values: a regressor cannot be "
+                                          "trained on a constant label")
+    if len(holdout) < 2 or holdout[label_column].nunique() < 2:
+        return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric,
+                            undefined="the holdout holds fewer than two label values: R² is undefined")
+    rng = np.random.default_rng(seed)
+    truth = holdout[label_column].to_numpy(dtype="float64")
+    predictions: dict[str, list[np.ndarray]] = {"generated": [], "real": []}
+    for fit in range(fits):
+        for key, training in (("generated", second), ("real", real)):
+            rows = training if fit == 0 else training.iloc[rng.integers(0, len(training), len(training))]
+            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit)
+            features = as_model_input(holdout[model.feature_names_], model.categorical_)
+            with model_threads(len(features)):
+                predictions[key].append(np.asarray(model.predict(features), dtype="float64"))
+    on_generated = weighted_r2(truth, predictions["generated"][0])
+    on_real = weighted_r2(truth, predictions["real"][0])
+    if not on_real > 0:
+        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, metric=metric,
+                            undefined=f"TRTR R² is {on_real:.3g} <= 0: the model trained on the {names[1]} predicts "
+                                      "the holdout no better than its mean, so the ratio is undefined")
+    upper = nan
+    if fits > 1 and resamples > 0:
+        n = len(truth)
+        ratios = np.empty(resamples)
+        for b in range(resamples):
+            weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+            fit = int(rng.integers(fits))
+            ratios[b] = tstr_trtr_ratio(weighted_r2(truth, predictions["generated"][fit], weights),
+                                        weighted_r2(truth, predictions["real"][fit], weights))
+        finite = ratios[np.isfinite(ratios)]
+        upper = float(np.percentile(finite, 95)) if len(finite) else nan
+    return UtilityScore(on_generated, on_real, tstr_trtr_ratio(on_generated, on_real), upper, **sizes, fits=fits,
+                        metric=metric)

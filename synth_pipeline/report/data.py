@@ -140,10 +140,12 @@ def gather_composition(
 def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | int]:
     """One generation's scores (:data:`PRIMARY_METRIC`) from its evaluation frame."""
     by_model = evaluation.set_index("trained_on")
+    # a regression evaluation names its primary metric (r2); older frames have no such column
+    metric = str(evaluation["primary_metric"].iloc[0]) if "primary_metric" in evaluation else PRIMARY_METRIC
     row: dict[str, float | int] = {"generation": generation}
     for model in ("training_mix", "real_only", "synthetic_only"):
         present = model in by_model.index
-        row[model] = float(by_model.at[model, PRIMARY_METRIC]) if present else float("nan")
+        row[model] = float(by_model.at[model, metric]) if present else float("nan")
         row[f"{model}_rows"] = int(by_model.at[model, "train_rows"]) if present else 0
     row["tstr_trtr_ratio"] = score_ratio(row["synthetic_only"], row["real_only"])
     row["mix_trtr_ratio"] = score_ratio(row["training_mix"], row["real_only"])

@@ -1,4 +1,11 @@
-"""The augmented stage: SMOTE oversampling of each generation's real minority-class rows."""
+"""The augmented stage: SMOTE oversampling of each generation's real minority-class rows.
+
+For a regression label (:mod:`synth_pipeline.task`) the stage makes no rows: SMOTE tops
+classes up to a share of the largest, and a continuous label has no classes to balance
+(interpolating the label between neighbours would be a generator of its own, with no
+imbalance to justify it). The empty partition is stored, so every check on it reports
+``skipped`` with the reason, and the metadata's ``skipped`` entry says why.
+"""
 
 import dagster as dg
 import numpy as np
@@ -16,6 +23,8 @@ from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, us
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
 from synth_pipeline.storage import DatasetStore
+
+REGRESSION_SKIP = "the label is a regression target: SMOTE balances classes, and a continuous label has none"
 
 
 def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -49,11 +58,18 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
             identifiers = stored_identifiers(store, builder.key(Stage.REAL_SOURCE))
             columns = user_columns(arrivals)
             fit_rows = arrivals[[c for c in columns if c not in identifiers]]
-            made, sources = smote_oversample(
-                fit_rows, label_column=spec.label_column,
-                target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
-                seed=spec.seed + generation, max_added=allowance,
-            )
+            label_task = builder.label_task(store)
+            if label_task.is_regression:
+                # SMOTE tops classes up; a regression label has none to balance (see module docs).
+                made, sources = fit_rows.iloc[0:0], np.zeros((0, 2), dtype=np.int64)
+                real_rows, allowance = {}, {}
+                context.log.info(f"generation {generation}: no augmentation: {REGRESSION_SKIP}")
+            else:
+                made, sources = smote_oversample(
+                    fit_rows, label_column=spec.label_column,
+                    target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
+                    seed=spec.seed + generation, max_added=allowance,
+                )
             validated = validate_generated_rows(
                 made, fit_rows, generator="smote", label_column=spec.label_column,
                 fitted_on=f"{builder.dataset(Stage.REAL_ARRIVALS)}[{generation}]", alternative=SMOTE_ALTERNATIVE,
@@ -91,7 +107,9 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                     frame, label_column=spec.label_column, generation=generation,
                     parents=[builder.key(Stage.REAL_ARRIVALS)],
                     extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped),
+                           **({"skipped": REGRESSION_SKIP} if label_task.is_regression else {}),
                            **fresh_key_metadata(identifiers, frame), **validated.metadata()},
+                    bin_edges=label_task.bin_edges or None,
                 ),
             )
 

@@ -14,6 +14,7 @@ from synth_pipeline.storage import DatasetStore
 
 if TYPE_CHECKING:
     from synth_pipeline.lineage.recorder import StepLineage
+    from synth_pipeline.task import LabelTask
 
 __all__ = ["IO_MANAGER_KEY", "STORE_KEY", "StageBuilder"]
 
@@ -65,6 +66,20 @@ class StageBuilder:
         kwargs = self.asset_kwargs(stage)
         kwargs.pop("partitions_def")
         return dg.AssetOut(**kwargs)
+
+    def label_task(self, store: DatasetStore) -> LabelTask:
+        """The task resolved from the spec and the stored real source (:func:`~synth_pipeline.task.stored_label_task`).
+
+        Raises:
+            StoredDataNotFoundError: The real source has not been materialized.
+        """
+        from synth_pipeline.task import stored_label_task
+
+        return stored_label_task(self.spec, store, self.key(Stage.REAL_SOURCE))
+
+    def bin_edges(self, store: DatasetStore) -> tuple[float, ...] | None:
+        """Quantile bin edges of a regression label (per-bin composition), None for classification."""
+        return self.label_task(store).bin_edges or None
 
     def partition(self, stage: Stage, generation: int) -> str | None:
         """The partition of ``stage`` read or written in ``generation`` (None for unpartitioned stages)."""

@@ -13,14 +13,17 @@ import pandas as pd
 from synth_pipeline.generations import current_generation
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.identifiers import stored_identifiers
-from synth_pipeline.modeling import score_classifier, train_classifier
+from synth_pipeline.modeling import REGRESSION_METRICS, score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.task import Task, model_factory, primary_metric
 
 PRIMARY_METRIC = "balanced_accuracy"
+"""The primary metric of a classification label; a regression label's is ``r2`` (see synth_pipeline.task)."""
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
+"""Scores of a classification label; a regression label's are :data:`synth_pipeline.modeling.REGRESSION_METRICS`."""
 LABEL_COLUMN_METADATA = "synth_pipeline/label_column"
 """Definition metadata of the evaluation asset naming the label (``synth-pipeline report`` reads it)."""
 
@@ -39,6 +42,10 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
     - ``real_only`` (train on real, test on real, TRTR): same estimator, the mix's real rows;
     - ``synthetic_only`` (train on synthetic, test on real, TSTR): same estimator, the
       mix's synthetic rows (in accumulate mode, those of every generation so far).
+
+    For a regression label (:mod:`synth_pipeline.task`) the models are regressors and the
+    scores R² (primary), MAE and RMSE; the ratios are
+    :func:`~synth_pipeline.quality.utility.tstr_trtr_ratio` for both tasks.
 
     Then it writes the generation report and adds its path (``report``) and key plot
     (``report_plot``, Markdown with an inline PNG) to the metadata. A report that cannot be
@@ -71,19 +78,23 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             generation=generation,
         ) as lineage:
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
-            report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers)
-            metadata.update(_generation_report(context, synth_pipeline_store, report, generation))
+            task = builder.label_task(synth_pipeline_store).task
+            report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers, task)
+            # The per-class table of the report would list a regression label's values: left out.
+            metadata.update(_generation_report(context, synth_pipeline_store, report, generation,
+                                               label if task is Task.CLASSIFICATION else None))
             return lineage.publish(Stage.EVALUATION, report, generation=generation, metadata=metadata)
 
     def _generation_report(
-        context: dg.AssetExecutionContext, store: DatasetStore, report: pd.DataFrame, generation: int
+        context: dg.AssetExecutionContext, store: DatasetStore, report: pd.DataFrame, generation: int,
+        label_column: str | None,
     ) -> dict[str, Any]:
         from synth_pipeline.report import build_generation_report
 
         try:
             written = build_generation_report(
                 store, {stage: builder.key(stage) for stage in Stage}, pipeline=spec.name, generation=generation,
-                label_column=label, current_evaluation=report, run_id=context.run_id,
+                label_column=label_column, current_evaluation=report, run_id=context.run_id,
             )
         except Exception as error:  # the report is for people; the gates are the checks
             context.log.warning(f"generation {generation} report not written: {type(error).__name__}: {error}")
@@ -97,24 +108,30 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
 
     def _evaluate(
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
-        identifiers: list[str],
+        identifiers: list[str], task: Task,
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        from synth_pipeline.quality.utility import tstr_trtr_ratio
+
+        regression = task is Task.REGRESSION
+        metrics, primary_name = (REGRESSION_METRICS if regression else METRICS), primary_metric(task)
+        score = score_regressor if regression else score_classifier
+        least = "two label values" if regression else "two classes"
         candidates = {"training_mix": (model, len(mix))}
         for name, kind in (("real_only", ProvenanceKind.REAL), ("synthetic_only", ProvenanceKind.SYNTHETIC)):
             rows = mix[mix[KIND_COLUMN] == kind.value]
             if rows[label].nunique() >= 2:
-                fitted = train_classifier(rows, label_column=label, factory=spec.model.factory, seed=spec.seed,
-                                          exclude=identifiers)
+                fitted = train_classifier(rows, label_column=label, factory=model_factory(spec.model.factory, task),
+                                          seed=spec.seed, exclude=identifiers)
                 candidates[name] = (fitted, len(rows))
             else:
-                context.log.warning(f"{name}: {len(rows)} rows with fewer than two classes; not scored")
+                context.log.warning(f"{name}: {len(rows)} rows with fewer than {least}; not scored")
                 candidates[name] = (None, len(rows))
         records = []
         for name, (estimator, train_rows) in candidates.items():
             scores = (
-                score_classifier(estimator, holdout, label_column=label)
+                score(estimator, holdout, label_column=label)
                 if estimator is not None
-                else dict.fromkeys(METRICS, float("nan"))
+                else dict.fromkeys(metrics, float("nan"))
             )
             records.append({"trained_on": name, "train_rows": train_rows, **scores})
         report = pd.DataFrame.from_records(records)
@@ -124,17 +141,19 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
         report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
         report["generation"] = generation
-        primary = report.set_index("trained_on")[PRIMARY_METRIC]
-        tstr_trtr = score_ratio(primary["synthetic_only"], primary["real_only"])
-        mix_trtr = score_ratio(primary["training_mix"], primary["real_only"])
+        report["task"] = task.value
+        report["primary_metric"] = primary_name
+        primary = report.set_index("trained_on")[primary_name]
+        tstr_trtr = tstr_trtr_ratio(primary["synthetic_only"], primary["real_only"])
+        mix_trtr = tstr_trtr_ratio(primary["training_mix"], primary["real_only"])
         context.log.info(
-            f"generation {generation} on {len(holdout)} real holdout rows: {PRIMARY_METRIC} "
+            f"generation {generation} on {len(holdout)} real holdout rows: {primary_name} "
             + ", ".join(f"{k}={v:.3f}" for k, v in primary.items())
         )
         metadata: dict[str, Any] = {
             f"{row['trained_on']}_{metric}": dg.MetadataValue.float(float(row[metric]))
             for row in records
-            for metric in METRICS
+            for metric in metrics
         }
         metadata.update(
             {
@@ -142,13 +161,14 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
                 "evaluated_on": holdout_key.to_user_string(),
                 "holdout_rows": len(holdout),
                 "holdout_provenance": dataset_kind(holdout),
-                "primary_metric": PRIMARY_METRIC,
+                "primary_metric": primary_name,
+                "task": task.value,
                 "tstr_trtr_ratio": dg.MetadataValue.float(tstr_trtr),
                 "mix_trtr_ratio": dg.MetadataValue.float(mix_trtr),
                 "parents": dg.MetadataValue.json(
                     [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX)]
                 ),
-                "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *METRICS]].to_markdown(index=False)),
+                "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *metrics]].to_markdown(index=False)),
             }
         )
         return report, metadata

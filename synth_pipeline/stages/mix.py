@@ -115,6 +115,7 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
                         "fresh_real_rows": fresh_real,
                         "previous_generation_rows": 0 if previous is None else len(previous),
                     },
+                    bin_edges=builder.bin_edges(synth_pipeline_store),
                 ),
             )
 

@@ -11,10 +11,11 @@ from synth_pipeline.modeling import train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.task import model_factory
 
 
 def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
-    """Per generation: fit the spec's classifier on the training mix."""
+    """Per generation: fit the spec's model on the training mix (a regressor for a regression label)."""
     spec = builder.spec
 
     @dg.asset(**builder.asset_kwargs(Stage.MODEL), ins={"mix": builder.input(Stage.TRAINING_MIX)})
@@ -26,14 +27,18 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
             context, synth_pipeline_store, relation="train", outputs=[Stage.MODEL],
             inputs={Stage.TRAINING_MIX: "data"}, generation=generation,
         ) as lineage:
-            context.log.info(f"generation {generation}: training {spec.model.factory} on {len(mix)} rows")
+            label_task = builder.label_task(synth_pipeline_store)
+            factory = model_factory(spec.model.factory, label_task.task)
+            context.log.info(
+                f"generation {generation}: training {factory} ({label_task.task.value}) on {len(mix)} rows")
             estimator = train_classifier(
-                mix, label_column=spec.label_column, factory=spec.model.factory, seed=spec.seed,
+                mix, label_column=spec.label_column, factory=factory, seed=spec.seed,
                 exclude=stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE)),
             )
             metadata = {
                 f"trained_on_{key}": value
-                for key, value in composition_metadata(summarize(mix, spec.label_column)).items()
+                for key, value in composition_metadata(
+                    summarize(mix, spec.label_column, label_task.bin_edges or None)).items()
                 if not key.startswith("dagster/")
             }
             metadata.update(
@@ -41,11 +46,13 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
                     "generation": generation,
                     "parents": dg.MetadataValue.json([builder.dataset(Stage.TRAINING_MIX)]),
                     "estimator": type(estimator).__name__,
-                    "model_factory": spec.model.factory,
+                    "model_factory": factory,
+                    "task": label_task.task.value,
                     "train_rows": len(mix),
-                    "classes": dg.MetadataValue.json([str(c) for c in estimator.classes_]),
                 }
             )
+            if hasattr(estimator, "classes_"):
+                metadata["classes"] = dg.MetadataValue.json([str(c) for c in estimator.classes_])
             return lineage.publish(Stage.MODEL, estimator, generation=generation, metadata=metadata)
 
     return model

@@ -19,6 +19,7 @@ from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
 from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64, record_keys
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.task import LabelTask, detect_task
 
 if TYPE_CHECKING:
     from synth_pipeline.lineage.events import DatasetRef
@@ -98,6 +99,12 @@ def source_metadata(data: SourceData) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
+def task_metadata(label_task: LabelTask) -> dict[str, dg.MetadataValue]:
+    """``task``, ``task_rule`` and, for regression, ``label_bins`` (bin names with their ranges)."""
+    return {key: dg.MetadataValue.json(value) if isinstance(value, list) else dg.MetadataValue.text(str(value))
+            for key, value in label_task.as_metadata().items()}
+
+
 def source_ref(source: SourceSpec) -> "DatasetRef":
     """The lineage reference of an external source: a file (versioned by its bytes) or a loader."""
     from synth_pipeline.lineage.events import DatasetRef
@@ -134,9 +141,13 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
                     reference=f"the real source stored by an earlier run ({stored})",
                 )
             check_labels(raw, spec.label_column, source=describe(source))
+            label_task = detect_task(raw[spec.label_column], spec.task, column=spec.label_column,
+                                     source=describe(source), holdout_fraction=spec.holdout_fraction)
+            context.log.info(f"task {label_task.task.value}: {label_task.rule}")
             frame = ingest(raw, dataset=builder.dataset(Stage.REAL_SOURCE), declared_kind=ProvenanceKind.REAL)
             check_holdout_split(
-                frame, label_column=spec.label_column, fraction=spec.holdout_fraction, source=describe(source)
+                frame, label_column=spec.label_column, fraction=spec.holdout_fraction, source=describe(source),
+                strata=label_task.strata(frame[spec.label_column]) if label_task.is_regression else None,
             )
             identifiers = resolve_identifiers(
                 frame, declared=spec.identifier_columns, label_column=spec.label_column, source=describe(source)
@@ -150,7 +161,9 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
                     frame, label_column=spec.label_column, generation=0, parents=[],
                     extra={"source": describe(source),
                            "identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers]),
+                           **task_metadata(label_task),
                            **source_metadata(data)},
+                    bin_edges=label_task.bin_edges or None,
                 ),
             )
             # kept only beside a published source: a failed publish leaves no record behind
@@ -181,23 +194,28 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
                 for side, stage in (("sealed", Stage.REAL_HOLDOUT), ("trained", Stage.REAL_TRAIN))
                 if synth_pipeline_store.exists(builder.key(stage))
             }
+            label_task = builder.label_task(synth_pipeline_store)
+            bins = label_task.bin_edges or None
             mask = holdout_mask(
-                source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed, **previous
+                source, label_column=spec.label_column, fraction=spec.holdout_fraction, seed=spec.seed, **previous,
+                strata=label_task.strata(source[spec.label_column]) if label_task.is_regression else None,
             )
             holdout = source[mask].reset_index(drop=True)
             train = source[~mask].reset_index(drop=True)
             context.log.info(f"sealed {len(holdout)} holdout rows; {len(train)} real rows left for training")
             parents = [builder.key(Stage.REAL_SOURCE)]
-            common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed}
+            common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed,
+                      "stratified_on": (f"{len(bins) - 1} quantile bins of {spec.label_column}" if bins
+                                        else f"classes of {spec.label_column}")}
             yield lineage.publish(
                 Stage.REAL_HOLDOUT, holdout, generation=0, sealed=True,
                 metadata=provenance_metadata(holdout, label_column=spec.label_column, generation=0,
-                                             parents=parents, extra={**common, "sealed": True}),
+                                             parents=parents, extra={**common, "sealed": True}, bin_edges=bins),
             )
             yield lineage.publish(
                 Stage.REAL_TRAIN, train, generation=0,
                 metadata=provenance_metadata(train, label_column=spec.label_column, generation=0,
-                                             parents=parents, extra=common),
+                                             parents=parents, extra=common, bin_edges=bins),
             )
 
     return split
@@ -251,6 +269,7 @@ def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
                     arrivals, label_column=spec.label_column, generation=generation,
                     parents=[builder.key(Stage.REAL_TRAIN)],
                     extra={"batch": (generation - 1) % batches + 1, "batches": batches},
+                    bin_edges=builder.bin_edges(synth_pipeline_store),
                 ),
             )
 

@@ -97,19 +97,21 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
             context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
+            label_task = builder.label_task(synth_pipeline_store)
             columns = user_columns(fit_input)
             features = fit_input[[c for c in columns if c not in identifiers]]
             if num_rows:
                 synthesis = synthesize(
                     features, label_column=spec.label_column, method=method, params=params,
                     num_rows=num_rows, seed=spec.seed + generation, log=context.log,
+                    label_is_class=not label_task.is_regression,
                 )
             else:
                 synthesis = Synthesis(features.iloc[0:0])
             validated = validate_generated_rows(
                 synthesis.rows, features, generator=method.value, label_column=spec.label_column,
                 fitted_on=fitted_on, alternative=synthesizer_alternative(method.value),
-                open_columns=settings.open_categories,
+                open_columns=settings.open_categories, label_is_class=not label_task.is_regression,
             )
             rows = with_fresh_keys(
                 validated.rows, real_keys(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers),
@@ -141,6 +143,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                         **fresh_key_metadata(identifiers, frame),
                         **validated.metadata(),
                     },
+                    bin_edges=label_task.bin_edges or None,
                 ),
             )
 

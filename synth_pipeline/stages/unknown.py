@@ -41,6 +41,9 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
                     frame, label_column=spec.label_column, generation=0, parents=[],
                     extra={"source": describe(source), "quarantined": not spec.mix.include_unknown,
                            **source_metadata(data)},
+                    # per quantile bin for a regression label, once the real source (which sets the bins) is stored
+                    bin_edges=builder.bin_edges(synth_pipeline_store)
+                    if synth_pipeline_store.exists(builder.key(Stage.REAL_SOURCE)) else None,
                 ),
             )
 
