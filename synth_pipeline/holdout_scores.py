@@ -15,11 +15,8 @@ import pandas as pd
 
 from synth_pipeline.errors import ProvenanceError
 from synth_pipeline.hashing import set_digest
+from synth_pipeline.metrics import CLASSIFICATION_METRICS
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, has_provenance, user_columns
-
-PRIMARY_METRIC = "balanced_accuracy"
-"""The score the TSTR / TRTR ratio is computed on (classification)."""
-CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 
 
 def holdout_report(

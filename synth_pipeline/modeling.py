@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.metrics import REGRESSION_METRICS
 from synth_pipeline.provenance import user_columns
 from synth_pipeline.sources import import_object
 
@@ -143,8 +144,6 @@ def score_classifier(estimator: Any, evaluation: pd.DataFrame, *, label_column: 
     return scores
 
 
-REGRESSION_METRICS = ("r2", "mae", "rmse")
-"""Scores of a regressor on the holdout: R² (primary), mean absolute and root mean squared error (label units)."""
 
 
 def score_regressor(estimator: Any, evaluation: pd.DataFrame, *, label_column: str) -> dict[str, float]:

@@ -219,7 +219,9 @@ def model_factory(factory: str, task: Task) -> str:
 
 def primary_metric(task: Task) -> str:
     """The evaluation's and utility check's primary metric: balanced accuracy, or R² for regression."""
-    return "r2" if task is Task.REGRESSION else "balanced_accuracy"
+    from synth_pipeline.metrics import PRIMARY_METRIC, REGRESSION_PRIMARY_METRIC
+
+    return REGRESSION_PRIMARY_METRIC if task is Task.REGRESSION else PRIMARY_METRIC
 
 
 def stored_label_task(spec: SynthPipelineSpec, store: DatasetStore, source_key: dg.AssetKey) -> LabelTask:

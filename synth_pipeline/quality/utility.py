@@ -43,16 +43,15 @@ with the weighted R² (:func:`weighted_r2`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.metrics import PRIMARY_METRIC, tstr_trtr_ratio
 from synth_pipeline.modeling import as_model_input, train_classifier
 from synth_pipeline.task import Task, model_factory, primary_metric
 
-PRIMARY_METRIC = "balanced_accuracy"
 UTILITY_FITS = 3
 """Fits per model: one on all rows, the others on bootstrap resamples of the training rows."""
 BOOTSTRAP_RESAMPLES = 1000
@@ -89,18 +88,6 @@ class UtilityScore:
     fits: int = 1
     undefined: str | None = None
     metric: str = PRIMARY_METRIC
-
-
-def tstr_trtr_ratio(on_generated: float, on_real: float) -> float:
-    """The utility ratio ``max(TSTR, 0) / TRTR``; NaN when either is NaN or TRTR <= 0.
-
-    The one definition of the ratio for both tasks: for balanced accuracy (never negative)
-    it is the plain quotient, NaN when TRTR is 0; for R² (see module docs) TSTR is clipped
-    at 0 and a TRTR R² at or below 0 leaves it undefined.
-    """
-    if math.isnan(on_generated) or math.isnan(on_real) or on_real <= 0:
-        return float("nan")
-    return float(max(on_generated, 0.0) / on_real)
 
 
 def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:

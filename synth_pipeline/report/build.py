@@ -87,7 +87,7 @@ def build_generation_report(
     Returns:
         The written report.
     """
-    from synth_pipeline.report import plots
+    import synth_pipeline.report.plots as plots
     from synth_pipeline.report.data import gather_report_data
     from synth_pipeline.report.html import render_report
 

@@ -23,9 +23,10 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.composition import summarize
+from synth_pipeline.metrics import PRIMARY_METRIC
+from synth_pipeline.metrics import tstr_trtr_ratio as score_ratio
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ALL_KINDS, ProvenanceKind
-from synth_pipeline.stages.evaluation import PRIMARY_METRIC, score_ratio
 from synth_pipeline.storage import DatasetStore
 
 MONITORED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)

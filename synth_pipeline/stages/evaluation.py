@@ -4,7 +4,6 @@ Each generation's evaluation also writes the generation report (:mod:`synth_pipe
 an HTML page with the per-generation plots, whose path and key plot are in its metadata.
 """
 
-import math
 from typing import Any
 
 import dagster as dg
@@ -13,26 +12,17 @@ import pandas as pd
 from synth_pipeline.generations import current_generation
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.identifiers import stored_identifiers
-from synth_pipeline.modeling import REGRESSION_METRICS, score_classifier, score_regressor, train_classifier
+from synth_pipeline.metrics import CLASSIFICATION_METRICS as METRICS
+from synth_pipeline.metrics import REGRESSION_METRICS, tstr_trtr_ratio
+from synth_pipeline.modeling import score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import Task, model_factory, primary_metric
 
-PRIMARY_METRIC = "balanced_accuracy"
-"""The primary metric of a classification label; a regression label's is ``r2`` (see synth_pipeline.task)."""
-METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
-"""Scores of a classification label; a regression label's are :data:`synth_pipeline.modeling.REGRESSION_METRICS`."""
 LABEL_COLUMN_METADATA = "synth_pipeline/label_column"
 """Definition metadata of the evaluation asset naming the label (``synth-pipeline report`` reads it)."""
-
-
-def score_ratio(numerator: float, denominator: float) -> float:
-    """``numerator / denominator``, NaN when either is NaN or the denominator is 0."""
-    if math.isnan(numerator) or math.isnan(denominator) or denominator == 0:
-        return float("nan")
-    return float(numerator / denominator)
 
 
 def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -110,8 +100,6 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
         identifiers: list[str], task: Task,
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        from synth_pipeline.quality.utility import tstr_trtr_ratio
-
         regression = task is Task.REGRESSION
         metrics, primary_name = (REGRESSION_METRICS if regression else METRICS), primary_metric(task)
         score = score_regressor if regression else score_classifier
