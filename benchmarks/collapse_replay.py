@@ -99,7 +99,7 @@ def replay(mode: str, rows: int, generations: int, seed: int = 0) -> Trajectory:
         SynthPolicy,
         build_synth_pipeline,
     )
-    from synth_pipeline.quality_checks import build_quality_checks
+    from synth_pipeline.checks.quality_checks import build_quality_checks
     from synth_pipeline.runner import run_generations
 
     work = Path(tempfile.mkdtemp(prefix=f"collapse_{mode}_{rows}_"))

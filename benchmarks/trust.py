@@ -5,8 +5,8 @@ For every table and seed the benchmark lays out the stage datasets the checks re
 the way the pipeline makes them (ingest, the sealed holdout split, the arrival batch,
 the Gaussian copula, SMOTE, the training mix), in a :class:`~synth_pipeline.DatasetStore`
 on a temporary directory, and calls the very evaluation functions the Dagster checks call
-(``synth_pipeline.quality_checks._fidelity`` / ``_privacy`` / ``_utility`` /
-``_diversity`` and the policy checks of ``synth_pipeline.policy_checks``). Each rule's
+(``synth_pipeline.checks.quality_checks._fidelity`` / ``_privacy`` / ``_utility`` /
+``_diversity`` and the policy checks of ``synth_pipeline.checks.policy_checks``). Each rule's
 verdict (pass / fail / warn / skipped) is counted.
 
 Conditions (generation 1 unless said otherwise):
@@ -364,7 +364,7 @@ class Bench:
     # --- running the checks
     def run(self, condition: str) -> dict[str, list[Any]]:
         """{``stage/check``: [RuleOutcome, ...] or an exception} for one condition."""
-        from synth_pipeline import policy_checks, quality_checks
+        from synth_pipeline.checks import policy_checks, quality_checks
         from synth_pipeline.policy import SynthPolicy
         from synth_pipeline.storage import DatasetStore
 
@@ -433,8 +433,8 @@ def _bind(function: Callable, inputs: Any, stage: Any) -> Callable[[], Any]:
 
 def make_inputs(pipeline, store, policy, generation: int, fitted_on: str | None):
     """The checks' ``CheckInputs``; with ``fitted_on``, the synthetic stage's metadata says so."""
+    from synth_pipeline.checks.rule_checks import CheckInputs
     from synth_pipeline.naming import Stage
-    from synth_pipeline.rule_checks import CheckInputs
 
     if fitted_on is None:
         return CheckInputs(pipeline=pipeline, store=store, policy=policy, generation=generation)

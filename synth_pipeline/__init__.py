@@ -5,6 +5,10 @@ sdmetrics, scikit-learn): stages import them when they run.
 """
 
 from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule
+from synth_pipeline.checks.guard_rails import build_guard_rails, generation_job, guard_rail_resources
+from synth_pipeline.checks.policy_checks import build_policy_checks
+from synth_pipeline.checks.provenance_checks import build_provenance_checks
+from synth_pipeline.checks.quality_checks import build_quality_checks
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.errors import (
     ConfigFileError,
@@ -22,14 +26,11 @@ from synth_pipeline.errors import (
 )
 from synth_pipeline.factory import SynthPipeline, build_synth_pipeline
 from synth_pipeline.generations import generations_partitions
-from synth_pipeline.guard_rails import build_guard_rails, generation_job, guard_rail_resources
 from synth_pipeline.guarded import GenerationMap, GuardedAssets
 from synth_pipeline.holdout_scores import holdout_report
-from synth_pipeline.integrity import build_provenance_checks
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
 from synth_pipeline.output_validation import validate_generated_rows
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.policy_checks import build_policy_checks
 from synth_pipeline.provenance import (
     PROVENANCE_COLUMNS,
     ProvenanceKind,
@@ -39,7 +40,6 @@ from synth_pipeline.provenance import (
     user_columns,
 )
 from synth_pipeline.provenance_assets import Provenance, provenance_asset, publish_rows, with_provenance
-from synth_pipeline.quality_checks import build_quality_checks
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, pipeline_resources, policy_resource_key
 from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import (

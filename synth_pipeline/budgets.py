@@ -2,7 +2,7 @@
 
 Each rule returns a :class:`RuleOutcome` (observed value against a threshold, the rows
 it was measured on, and what to change when it fails); the asset checks in
-:mod:`synth_pipeline.policy_checks` only gather the inputs and report.
+:mod:`synth_pipeline.checks.policy_checks` only gather the inputs and report.
 
 The figures here are exact counts and fractions of whole datasets, not estimates, so no
 confidence bound applies: they are compared as observed.

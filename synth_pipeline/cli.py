@@ -313,7 +313,7 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
 
 
 def _expectations(args: argparse.Namespace) -> int:
-    from synth_pipeline.integrity import DATA_STAGES
+    from synth_pipeline.checks.provenance_checks import DATA_STAGES
     from synth_pipeline.quality.expectations import write_suites
     from synth_pipeline.sources import load_source
 

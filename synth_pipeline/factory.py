@@ -57,7 +57,7 @@ class SynthPipeline:
 
     @property
     def guarded(self) -> GuardedAssets:
-        """The pipeline's assets by role, as the guard rails see them (:mod:`synth_pipeline.guard_rails`)."""
+        """The pipeline's assets by role, as the guard rails see them (:mod:`synth_pipeline.checks.guard_rails`)."""
         keys = {stage: self.key(stage) for stage in self.stages}
         return GuardedAssets(
             name=self.name, label_column=self.spec.label_column,
@@ -107,7 +107,7 @@ class SynthPipeline:
             sensors: Sensors to include, e.g.
                 :func:`~synth_pipeline.automation.build_arrival_sensor`.
         """
-        from synth_pipeline.guard_rails import build_guard_rails
+        from synth_pipeline.checks.guard_rails import build_guard_rails
 
         checks = build_guard_rails(
             self.guarded, provenance=include_checks, policy=include_checks, quality=include_quality_checks,

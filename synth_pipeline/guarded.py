@@ -1,7 +1,7 @@
 """Which Dagster assets the guard rails watch, by the role each plays, and how their
 partitions map to generations.
 
-The guard rails (:mod:`synth_pipeline.guard_rails`) need to know, for a pipeline, which
+The guard rails (:mod:`synth_pipeline.checks.guard_rails`) need to know, for a pipeline, which
 asset holds the sealed real holdout, which the real rows available for training, which
 assets hold generated rows (synthetic, augmented) or rows of unknown provenance, which
 the training mix and which the evaluation. :class:`GuardedAssets` names them by asset

@@ -70,6 +70,14 @@ _KINDS: dict[Stage, set[str]] = {
 }
 
 
+def provenance_tags(pipeline: str, stage: Stage) -> dict[str, str]:
+    """The Dagster tags of an asset playing ``stage`` in ``pipeline``: provenance kind, role, pipeline.
+
+    The template's stages and assets declared with :mod:`synth_pipeline.provenance_assets` carry the same.
+    """
+    return {PROVENANCE_TAG: STAGE_PROVENANCE[stage], STAGE_TAG: stage.value, PIPELINE_TAG: pipeline}
+
+
 class SynthPipelineTranslator:
     """Decides the asset key, group, tags, kinds and description of each stage.
 
@@ -93,11 +101,7 @@ class SynthPipelineTranslator:
 
     def get_tags(self, spec: SynthPipelineSpec, stage: Stage) -> dict[str, str]:
         """Default: the stage's provenance, the stage name, and the pipeline name."""
-        return {
-            PROVENANCE_TAG: STAGE_PROVENANCE[stage],
-            STAGE_TAG: stage.value,
-            PIPELINE_TAG: spec.name,
-        }
+        return provenance_tags(spec.name, stage)
 
     def get_kinds(self, spec: SynthPipelineSpec, stage: Stage) -> set[str]:
         """Default: pandas + parquet for data stages, sdv / scikitlearn where they act."""

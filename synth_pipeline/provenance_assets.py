@@ -46,7 +46,7 @@ import pandas as pd
 
 from synth_pipeline.errors import GenerationError, SynthPipelineError
 from synth_pipeline.guarded import GENERATION_METADATA, GenerationMap, register_generation_map
-from synth_pipeline.naming import PARTITIONED_STAGES, PIPELINE_TAG, PROVENANCE_TAG, STAGE_PROVENANCE, STAGE_TAG, Stage
+from synth_pipeline.naming import PARTITIONED_STAGES, PIPELINE_TAG, STAGE_PROVENANCE, STAGE_TAG, Stage, provenance_tags
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
 
 DECLARATION_METADATA = "synth_pipeline/provenance"
@@ -115,7 +115,7 @@ class Provenance:
 
     def tags(self) -> dict[str, str]:
         """Dagster tags: provenance kind, role and pipeline."""
-        return {PROVENANCE_TAG: STAGE_PROVENANCE[self.role], STAGE_TAG: self.role.value, PIPELINE_TAG: self.pipeline}
+        return provenance_tags(self.pipeline, self.role)
 
     def kinds(self) -> set[str]:
         """Dagster kinds shown on the asset graph (the provenance at a glance)."""

@@ -194,7 +194,7 @@ def test_replace_generations_report_the_trend_in_the_diversity_check(runner, tmp
         SynthPolicy,
         build_synth_pipeline,
     )
-    from synth_pipeline.quality_checks import build_quality_checks
+    from synth_pipeline.checks.quality_checks import build_quality_checks
     from synth_pipeline.runner import run_generations
 
     rng = np.random.default_rng(0)

@@ -15,7 +15,7 @@ from synth_pipeline.spec import MixSpec
 AUGMENTED_CHECKS = {"fidelity", "privacy", "utility", "diversity", "provenance_valid", "expectations"}
 REASON = "no rows: augmentation made none in generation 1"
 # Only the augmented stage's quality checks: the ones this test is about (the others cost time).
-AUGMENTED_QUALITY = ("[c for c in __import__('synth_pipeline.quality_checks', fromlist=['x'])"
+AUGMENTED_QUALITY = ("[c for c in __import__('synth_pipeline.checks.quality_checks', fromlist=['x'])"
                      ".build_quality_checks(pipeline) if next(iter(c.check_keys)).asset_key == "
                      "pipeline.key('augmented')]")
 

@@ -13,13 +13,13 @@ import pytest
 
 from conftest import Runner, fast_spec, why
 from synth_pipeline import MixSpec, build_synth_pipeline
+from synth_pipeline.checks.expectation_checks import build_expectation_checks
+from synth_pipeline.checks.provenance_checks import DATA_STAGES
 from synth_pipeline.datasets import breast_cancer
 from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.integrity import DATA_STAGES
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import DATASET_COLUMN, PROVENANCE_COLUMNS, ProvenanceKind, tag_rows
 from synth_pipeline.quality.expectations import (
-    build_expectation_checks,
     load_suite,
     suite_for_stage,
     validate,

@@ -10,11 +10,11 @@ import pytest
 
 from conftest import fast_spec, why
 from synth_pipeline import SourceSpec, SynthesizerSpec, SynthPipeline, SynthPolicy, build_synth_pipeline
+from synth_pipeline.checks.quality_checks import _real_key_outcomes
+from synth_pipeline.checks.rule_checks import CheckInputs
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.identifiers import detect_identifiers, fresh_keys, stored_identifiers
 from synth_pipeline.naming import Stage
-from synth_pipeline.quality_checks import _real_key_outcomes
-from synth_pipeline.rule_checks import CheckInputs
 from synth_pipeline.verdicts import Verdict
 
 

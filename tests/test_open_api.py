@@ -248,3 +248,13 @@ def test_example_project_runs_from_the_cli_with_every_guard_rail(tmp_path):
     assert simulated["customer_id"].notna().all() and not set(simulated["customer_id"]) & real_ids
     evaluation = store.read(dg.AssetKey("evaluation"), "2")
     assert evaluation["evaluated_on"].eq("holdout").all() and evaluation["balanced_accuracy"].between(0.5, 1).all()
+
+
+def test_example_project_loads_as_a_code_location_for_the_ui(tmp_path):
+    """``dagster dev -m examples.own_assets.definitions`` loads what this validates."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    dagster = Path(sys.executable).with_name("dagster")
+    done = subprocess.run([str(dagster), "definitions", "validate", "-m", "examples.own_assets.definitions"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Validation successful for code location examples.own_assets.definitions" in done.stderr + done.stdout

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline import SynthPolicy
+from synth_pipeline.checks.quality_checks import _privacy_outcomes
 from synth_pipeline.datasets import breast_cancer
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ProvenanceKind, tag_rows
@@ -16,7 +17,6 @@ from synth_pipeline.quality.privacy import (
     evaluate_privacy,
     membership_inference_auc,
 )
-from synth_pipeline.quality_checks import _privacy_outcomes
 from synth_pipeline.synthesizers import fit_and_sample
 from synth_pipeline.verdicts import Verdict
 

@@ -2,7 +2,7 @@
 
 from conftest import fast_spec, why
 from synth_pipeline import MixSpec, Stage, SynthPolicy, build_synth_pipeline
-from synth_pipeline.quality_checks import DIVERSITY_MONITOR
+from synth_pipeline.checks.quality_checks import DIVERSITY_MONITOR
 
 
 def _check(run, stage: str, name: str):

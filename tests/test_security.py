@@ -18,9 +18,9 @@ from dagster._serdes import serialize_value
 
 from conftest import FAST_SYNTHESIZER, free_port
 from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
+from synth_pipeline.checks.provenance_checks import DATA_STAGES
 from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.datasets import breast_cancer
-from synth_pipeline.integrity import DATA_STAGES
 from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.naming import Stage
 from synth_pipeline.quality.expectations import write_suites

@@ -9,12 +9,12 @@ import pytest
 from sklearn.datasets import load_iris
 
 from synth_pipeline import SynthPolicy
+from synth_pipeline.checks.quality_checks import _diversity_outcomes, utility_fix
+from synth_pipeline.checks.rule_checks import check_result
 from synth_pipeline.provenance import ProvenanceKind, tag_rows
 from synth_pipeline.quality import fidelity
 from synth_pipeline.quality.diversity import measure_diversity
 from synth_pipeline.quality.utility import utility_scores
-from synth_pipeline.quality_checks import _diversity_outcomes, utility_fix
-from synth_pipeline.rule_checks import check_result
 from synth_pipeline.verdicts import RuleOutcome, Verdict
 
 FACTORY = "synth_pipeline.modeling:default_classifier"

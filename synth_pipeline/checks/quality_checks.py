@@ -52,6 +52,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
+from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
@@ -59,7 +60,6 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
-from synth_pipeline.rule_checks import CheckInputs, rule_check
 
 GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
 DIVERSITY_MONITOR = "diversity"

@@ -47,14 +47,14 @@ def build_guard_rails(
     Args:
         guarded: The assets by role.
         provenance: ``provenance_valid`` on every data asset
-            (:func:`~synth_pipeline.integrity.build_provenance_checks`).
-        policy: The policy checks (:func:`~synth_pipeline.policy_checks.build_policy_checks`):
+            (:func:`~synth_pipeline.checks.provenance_checks.build_provenance_checks`).
+        policy: The policy checks (:func:`~synth_pipeline.checks.policy_checks.build_policy_checks`):
             holdout purity and isolation, synthetic and generation budgets, recursion depth,
             unknown budget, evaluation on real (the last only with an ``evaluation`` asset).
-        quality: The quality checks (:func:`~synth_pipeline.quality_checks.build_quality_checks`)
+        quality: The quality checks (:func:`~synth_pipeline.checks.quality_checks.build_quality_checks`)
             on every synthetic and augmented asset and the mix; or the names of those to build.
         expectation_suites: A directory of Great Expectations suites ``<role>.json``
-            (:func:`~synth_pipeline.quality.expectations.build_expectation_checks`).
+            (:func:`~synth_pipeline.checks.expectation_checks.build_expectation_checks`).
         unexpected_value_samples: Offending values per failed expectation shown (0: counts only).
 
     Returns:
@@ -64,9 +64,9 @@ def build_guard_rails(
         SynthPipelineError: An expectation suite present is invalid, or an unknown quality check is named.
     """
     guarded = as_guarded(guarded)
-    from synth_pipeline.integrity import build_provenance_checks
-    from synth_pipeline.policy_checks import build_policy_checks
-    from synth_pipeline.quality_checks import build_quality_checks
+    from synth_pipeline.checks.policy_checks import build_policy_checks
+    from synth_pipeline.checks.provenance_checks import build_provenance_checks
+    from synth_pipeline.checks.quality_checks import build_quality_checks
 
     checks: list[dg.AssetChecksDefinition] = []
     if provenance:
@@ -76,7 +76,7 @@ def build_guard_rails(
     if quality:
         checks += build_quality_checks(guarded, only=None if quality is True else quality)
     if expectation_suites is not None:
-        from synth_pipeline.quality.expectations import build_expectation_checks
+        from synth_pipeline.checks.expectation_checks import build_expectation_checks
 
         checks += build_expectation_checks(
             guarded, Path(expectation_suites), unexpected_samples=unexpected_value_samples)

@@ -2,11 +2,11 @@
 
 import dagster as dg
 
+from synth_pipeline.checks.rule_checks import check_generation, check_result
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import STAGE_PROVENANCE, Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
-from synth_pipeline.rule_checks import check_generation, check_result
 from synth_pipeline.storage import DatasetStore
 
 DATA_STAGES = (

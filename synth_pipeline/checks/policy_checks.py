@@ -47,6 +47,7 @@ from synth_pipeline.budgets import (
     synthetic_budget,
     unknown_budget,
 )
+from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.hashing import set_digest
@@ -55,7 +56,6 @@ from synth_pipeline.isolation import fresh_real_rows
 from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
-from synth_pipeline.rule_checks import CheckInputs, rule_check
 from synth_pipeline.stages.previous import missing_mix_explanation
 
 
@@ -186,8 +186,8 @@ def _evaluation_on_real(inputs: CheckInputs):
     the ratio is undefined (one class, TRTR 0), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
+    from synth_pipeline.checks.quality_checks import utility_fix
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
-    from synth_pipeline.quality_checks import utility_fix
     from synth_pipeline.task import primary_metric
 
     holdout_key = inputs.key(Stage.REAL_HOLDOUT).to_user_string()
