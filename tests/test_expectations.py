@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -301,8 +302,12 @@ def test_expectation_checks_run_on_every_data_stage_and_read_the_suite_at_run_ti
     assert failure["column"] == "mean_radius" and failure["unexpected_count"] > 0
     assert "| expect_column_values_to_be_between | mean_radius | **no** |" in failed.metadata["summary"]
     assert any("expectations FAILED on gx/synthetic" in line for line in check_failures(second))
-    assert runner.store.quarantine_reasons(pipeline.key(Stage.SYNTHETIC), "2") == {
-        "expectations": "expect_column_values_to_be_between(mean_radius)"}
+    # quarantined with the evidence every check gives (one result builder): the rule, its figures and fix
+    [(name, reason)] = runner.store.quarantine_reasons(pipeline.key(Stage.SYNTHETIC), "2").items()
+    assert name == "expectations"
+    assert reason.startswith("1 rule(s) failed: expect_column_values_to_be_between(mean_radius): observed 1 > limit 0")
+    assert re.search(r"fix: \d+ unexpected value\(s\) of \d+ rows; correct the data or, if the change is intended, "
+                     r"the suite synthetic\.json", reason), reason
     assert _expectation_checks(second)["gx/real_arrivals"].passed
 
 

@@ -1,13 +1,15 @@
 """Provenance-integrity asset checks: every stored row carries valid, honest provenance."""
 
+from functools import partial
+
 import dagster as dg
 
-from synth_pipeline.checks.rule_checks import check_generation, check_result
+from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import STAGE_PROVENANCE, Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
-from synth_pipeline.storage import DatasetStore
+from synth_pipeline.verdicts import RuleOutcome
 
 DATA_STAGES = (
     Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS,
@@ -32,55 +34,25 @@ def build_provenance_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefin
 
 def _provenance_check(pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     expected = STAGE_PROVENANCE[stage] if stage is not Stage.UNKNOWN else None
+    description = (f"Rows of {asset_key.to_user_string()} carry valid provenance"
+                   + (f" and are all {expected}." if expected in ("real", "synthetic", "augmented") else "."))
+    return rule_check(pipeline, stage, "provenance_valid", partial(_provenance_rules, stage=stage, expected=expected),
+                      description, asset_key=asset_key)
 
-    @dg.asset_check(
-        asset=asset_key,
-        name="provenance_valid",
-        blocking=True,
-        description=f"Rows of {asset_key.to_user_string()} carry valid provenance"
-        + (f" and are all {expected}." if expected in ("real", "synthetic", "augmented") else "."),
-    )
-    def provenance_valid(
-        context: dg.AssetCheckExecutionContext, synth_pipeline_store: DatasetStore
-    ) -> dg.AssetCheckResult:
-        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
 
-        generation = check_generation(context, pipeline, stage, asset_key)
-        partition = str(generation) if generation else None
-        with CheckLineage(
-            context.op_execution_context, synth_pipeline_store, asset_key=asset_key, partition=partition,
-            check_name="provenance_valid",
-        ) as lineage:
-            frame = synth_pipeline_store.read(asset_key, partition)
-            if frame.empty and has_provenance(frame):  # no row to judge; missing columns still fail below
-                outcome = no_rows_outcome("provenance problems", stage, generation)
-                result = check_result([outcome], generation, {"rows": 0, "kinds": dg.MetadataValue.json([])})
-                lineage.record(result, [outcome.to_dict()], generation=generation)
-                return result
-            problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
-            kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
-            if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
-                problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
-            if problems:
-                synth_pipeline_store.quarantine(asset_key, partition, "provenance_valid", problems[0])
-            result = dg.AssetCheckResult(
-                passed=not problems,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={
-                    "observed": len(problems),
-                    "threshold": 0,
-                    "bound": "max",
-                    "rule": problems[0] if problems else "provenance problems",
-                    "rows": len(frame),
-                    "kinds": dg.MetadataValue.json(kinds),
-                    "problems": dg.MetadataValue.json(problems),
-                    "generation": generation,
-                },
-            )
-            rules = [{"rule": problem, "passed": False, "observed": 1, "threshold": 0, "bound": "max"}
-                     for problem in problems]
-            clean = {"rule": "provenance problems", "passed": True, "observed": 0, "threshold": 0, "bound": "max"}
-            lineage.record(result, rules or [clean], generation=generation)
-            return result
-
-    return provenance_valid
+def _provenance_rules(inputs: CheckInputs, *, stage: Stage, expected: str | None):
+    """One rule per provenance problem found (none: one passing rule), with the rows' kinds."""
+    frame = inputs.read(stage, keys=True)
+    if frame.empty and has_provenance(frame):  # no row to judge; missing columns still fail below
+        return [no_rows_outcome("provenance problems", stage, inputs.generation)], {
+            "rows": 0, "kinds": dg.MetadataValue.json([])}
+    problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
+    kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []
+    if expected in ("real", "synthetic", "augmented") and set(kinds) - {expected}:
+        problems.append(f"stage holds only {expected} rows, found kinds {kinds}")
+    fix = ("tag the rows with synth_pipeline.tag_rows / ingest (or declare the asset with provenance_asset), and "
+           "keep rows of other kinds out of this asset")
+    outcomes = [RuleOutcome(problem, 1.0, 0.0, "max", sample_size=len(frame), fix=fix) for problem in problems]
+    return outcomes or [RuleOutcome("provenance problems", 0.0, 0.0, "max", sample_size=len(frame))], {
+        "rows": len(frame), "kinds": dg.MetadataValue.json([str(k) for k in kinds]),
+        "problems": dg.MetadataValue.json(problems)}
