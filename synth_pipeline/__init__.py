@@ -17,6 +17,8 @@ from synth_pipeline.errors import (
     DataSourceError,
     GeneratedDataError,
     GenerationError,
+    GeneratorSpecError,
+    MissingExtraError,
     NothingRecordedError,
     ProvenanceError,
     ReservedColumnError,
@@ -26,6 +28,7 @@ from synth_pipeline.errors import (
 )
 from synth_pipeline.factory import SynthPipeline, build_synth_pipeline
 from synth_pipeline.generations import generations_partitions
+from synth_pipeline.generators.protocol import Generator, GeneratorInfo, PrivacySpend
 from synth_pipeline.guarded import GenerationMap, GuardedAssets
 from synth_pipeline.holdout_scores import holdout_report
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
@@ -80,17 +83,22 @@ __all__ = [
     "GenerationMap",
     "GenerationMode",
     "generations_partitions",
+    "Generator",
+    "GeneratorInfo",
+    "GeneratorSpecError",
     "guard_rail_resources",
     "GuardedAssets",
     "holdout_report",
     "ingest",
     "IO_MANAGER_KEY",
     "load_spec",
+    "MissingExtraError",
     "MixSpec",
     "ModelSpec",
     "NothingRecordedError",
     "pipeline_resources",
     "policy_resource_key",
+    "PrivacySpend",
     "Provenance",
     "provenance_asset",
     "PROVENANCE_COLUMNS",

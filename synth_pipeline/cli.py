@@ -21,12 +21,13 @@ from synth_pipeline.cli_validation import (
 )
 from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
+from synth_pipeline.generators.registry import known_methods
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
 from synth_pipeline.run_lock import DataDirBusyError
-from synth_pipeline.spec import FitOn, GenerationMode, SynthesizerMethod
+from synth_pipeline.spec import FitOn, GenerationMode
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
 from synth_pipeline.user_modules import import_pipeline, load_definitions
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY in GitHub Actions)")
     run.add_argument("--mode", choices=[m.value for m in GenerationMode], help="override the spec's mix mode")
     run.add_argument("--fit-on", choices=[f.value for f in FitOn], help="override what the synthesizer is fitted on")
-    run.add_argument("--synthesizer", choices=[m.value for m in SynthesizerMethod], help="override the synthesizer")
+    run.add_argument("--synthesizer", choices=known_methods(), help="override the generator (a built-in name)")
     run.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), metavar="N", help="training epochs for ctgan / tvae")
     run.add_argument("--source", metavar="PATH", type=path_argument,
                      help="CSV or Parquet file for the real source (same label column); its directory "

@@ -31,3 +31,6 @@ MAX_NEIGHBORS: Final = 1_000
 
 MAX_EPOCHS: Final = 100_000
 """Largest number of training epochs a run may ask a CTGAN or TVAE synthesizer for."""
+
+MAX_PRIVACY_EPSILON: Final = 1_000.0
+"""Largest differential-privacy epsilon a policy may allow in total (far past any meaningful guarantee)."""

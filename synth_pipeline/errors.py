@@ -56,3 +56,12 @@ class ConfigValueError(SynthPipelineError):
 
 class GeneratedDataError(SynthPipelineError):
     """A generator (synthesizer, SMOTE) made rows that break the schema or the values of the rows it was fitted on."""
+
+
+class MissingExtraError(SynthPipelineError):
+    """A feature needs an optional extra (``pip install 'synth-pipeline[<extra>]'``) that is not installed."""
+
+
+class GeneratorSpecError(SynthPipelineError):
+    """``synthesizer.method`` or ``synthesizer.params`` name a generator that cannot be built or does not
+    follow the generator protocol (:mod:`synth_pipeline.generators.protocol`)."""

@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field, model_validator
 from synth_pipeline.config_bounds import (
     MAX_GENERATION_DEPTH,
     MAX_GENERATIONS,
+    MAX_PRIVACY_EPSILON,
     MAX_RATIO,
     MAX_ROWS,
     MAX_SCORE_RATIO,
@@ -143,6 +144,12 @@ class SynthPolicy(dg.ConfigurableResource):
             never evidence of collapse, for the log variance ratio (0.05: about 5 % of the
             variance) and for the mean (in real standard deviations), so large mixes are not
             failed for irrelevant changes. Default 0.05.
+        max_epsilon: Largest total differential-privacy epsilon the generators may spend on
+            the real rows over all generations (sequential composition: the epsilons of every
+            fit whose input held real rows add up; see synth_pipeline.privacy_budget). A fit
+            without a DP guarantee on real rows counts as unbounded. Default None: not
+            enforced (the ``privacy_budget`` check is skipped and shows the total); set,
+            above 0 and at most 1,000. Common guidance: at most 1-10 in total.
         enforce_quality_on_augmented: Make privacy and diversity failures of augmented
             data block like those of synthetic data. Off by default: SMOTE interpolates
             between real rows, so its rows sit close to them and spread less by design;
@@ -187,6 +194,7 @@ class SynthPolicy(dg.ConfigurableResource):
     trend_min_generations: int = Field(default=5, ge=2, le=MAX_GENERATIONS)
     trend_false_alarm_rate: float = Field(default=0.01, gt=0.0, le=0.5)
     trend_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_epsilon: float | None = Field(default=None, gt=0.0, le=MAX_PRIVACY_EPSILON)
     enforce_quality_on_augmented: bool = False
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:

@@ -45,6 +45,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.errors import GenerationError, SynthPipelineError
+from synth_pipeline.generators.protocol import PrivacySpend
 from synth_pipeline.guarded import GENERATION_METADATA, GenerationMap, register_generation_map
 from synth_pipeline.naming import PARTITIONED_STAGES, PIPELINE_TAG, STAGE_PROVENANCE, STAGE_TAG, Stage, provenance_tags
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
@@ -79,6 +80,9 @@ class Provenance:
             :mod:`synth_pipeline.identifiers`); generated rows get fresh keys in them.
         open_categories: For generated rows: columns whose values may be new (see
             :class:`~synth_pipeline.spec.SynthesizerSpec`).
+        privacy: For synthetic rows: the differential-privacy budget one fit of the generator
+            spends on its real fit rows (None: no DP guarantee). Summed over generations by the
+            ``privacy_budget`` check (:mod:`synth_pipeline.privacy_budget`).
     """
 
     pipeline: str
@@ -90,6 +94,7 @@ class Provenance:
     generations: GenerationMap = field(default_factory=GenerationMap)
     identifier_columns: list[str] | None = None
     open_categories: tuple[str, ...] = ()
+    privacy: PrivacySpend | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -151,6 +156,7 @@ def provenance_asset(
     generations: GenerationMap | None = None,
     identifier_columns: list[str] | None = None,
     open_categories: tuple[str, ...] = (),
+    privacy: PrivacySpend | None = None,
     **asset_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """Decorate a function returning rows as a Dagster asset with declared provenance.
@@ -169,6 +175,7 @@ def provenance_asset(
         generations: How partition keys map to generations (default: the key is the number).
         identifier_columns: For a real source: its record keys (None: detected).
         open_categories: For generated rows: columns whose values may be new.
+        privacy: For synthetic rows: the DP budget one fit spends (None: no DP guarantee).
         **asset_kwargs: Passed to ``dg.asset``.
 
     Returns:
@@ -189,7 +196,7 @@ def provenance_asset(
         pipeline=pipeline, role=Stage(role) if role in {s.value for s in Stage} else role,
         label_column=label_column, generator=generator,
         generator_params=dict(generator_params or {}), fitted_on=fitted_on, generations=generations or GenerationMap(),
-        identifier_columns=identifier_columns, open_categories=tuple(open_categories),
+        identifier_columns=identifier_columns, open_categories=tuple(open_categories), privacy=privacy,
     )
 
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
@@ -288,6 +295,10 @@ def publish_rows(
             provenance.role.value, stamped.value, metadata=metadata, generation=generation,
             generator=stamped.generator, sealed=provenance.role is Stage.REAL_HOLDOUT,
         )
+    if stamped.privacy_spend is not None:  # recorded only for a published output
+        from synth_pipeline.privacy_budget import record_privacy_spend
+
+        record_privacy_spend(store, asset_key, str(generation), stamped.privacy_spend)
     if stamped.identifiers is not None:  # kept only beside a published source
         from synth_pipeline.identifiers import store_identifiers
 

@@ -42,6 +42,7 @@ class Stamped:
     metadata: dict[str, Any] = field(default_factory=dict)
     generator: Generator | None = None
     identifiers: list[Any] | None = None
+    privacy_spend: dict[str, Any] | None = None
 
 
 def stamp(
@@ -112,7 +113,7 @@ def _stamp_generated(
     kind = ProvenanceKind.SYNTHETIC if provenance.role is Stage.SYNTHETIC else ProvenanceKind.AUGMENTED
     metadata: dict[str, Any] = {"generator": provenance.generator,
                                 "generator_params": dg.MetadataValue.json(dict(provenance.generator_params))}
-    fitted_on, fit_ref, depth = None, None, 1
+    fitted_on, fit_ref, depth, spend = None, None, 1, None
     if provenance.fitted_on is not None:
         partition = str(generation) if generation and store.exists(provenance.fitted_on, str(generation)) else None
         fit = store.read(provenance.fitted_on, partition)
@@ -134,6 +135,7 @@ def _stamp_generated(
                                    stage=dataset.replace("/", "_"))
             metadata.update(validated.metadata())
             metadata.update(fresh_key_metadata(identifiers, rows))
+        spend = _spend(provenance, fit, generation=generation, fitted_on=fitted_on, real_source=real_source)
         metadata.update({"fitted_on": fitted_on, "fitted_on_asset": provenance.fitted_on.to_user_string(),
                          "fitted_on_generation": int(partition) if partition else 0, "fit_rows": len(fit),
                          "fit_max_depth": depth - 1})
@@ -150,4 +152,24 @@ def _stamp_generated(
         name=str(provenance.generator), params=dict(provenance.generator_params),
         fittedOn=f"{fit_ref.name}@{fit_ref.version}" if fit_ref is not None else None,
     )
-    return Stamped(stamped, metadata, generator)
+    if spend is not None and provenance.privacy is not None:
+        metadata.update({"privacy_epsilon": provenance.privacy.epsilon, "privacy_delta": provenance.privacy.delta})
+    return Stamped(stamped, metadata, generator, privacy_spend=spend)
+
+
+def _spend(provenance: Provenance, fit: pd.DataFrame, *, generation: int, fitted_on: str,
+           real_source: dg.AssetKey | None) -> dict[str, Any] | None:
+    """The privacy spend record of a fit on real rows (:mod:`synth_pipeline.privacy_budget`), or None.
+
+    A generator that declares no ``privacy`` counts as a fit without a DP guarantee.
+    """
+    from synth_pipeline.generators.protocol import GeneratorInfo
+    from synth_pipeline.privacy_budget import spend_record
+
+    if provenance.role is not Stage.SYNTHETIC or real_source is None:
+        return None
+    real_rows = int((fit[KIND_COLUMN] == ProvenanceKind.REAL.value).sum()) if KIND_COLUMN in fit.columns else 0
+    info = GeneratorInfo(name=str(provenance.generator), params=dict(provenance.generator_params),
+                         privacy=provenance.privacy)
+    return spend_record(info, generation=generation, fit_real_rows=real_rows, fitted=True, fitted_on=fitted_on,
+                        real_source=real_source.to_user_string())

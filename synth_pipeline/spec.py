@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synth_pipeline.config_bounds import MAX_GENERATIONS, MAX_NEIGHBORS, MAX_RATIO, MAX_ROWS
 from synth_pipeline.config_text import show_value
@@ -88,7 +88,11 @@ class SourceSpec(_Spec):
 
 
 class SynthesizerMethod(StrEnum):
-    """The SDV single-table synthesizers a synthetic stage can use."""
+    """The SDV single-table synthesizers a synthetic stage can use.
+
+    ``synthesizer.method`` also takes the other built-in generators and user generators
+    (:mod:`synth_pipeline.generators.registry`).
+    """
 
     GAUSSIAN_COPULA = "gaussian_copula"
     CTGAN = "ctgan"
@@ -108,9 +112,15 @@ class SynthesizerSpec(_Spec):
     """How the synthetic stage makes rows.
 
     Attributes:
-        method: Which SDV synthesizer to fit.
-        params: Keyword arguments for the synthesizer (e.g. ``{"epochs": 50}`` for CTGAN,
-            ``{"default_distribution": "norm"}`` for the Gaussian copula).
+        method: The generator (:mod:`synth_pipeline.generators.registry`): an SDV
+            synthesizer (``gaussian_copula``, ``ctgan``, ``tvae``), the differentially
+            private ``dp_privbayes`` (extra ``dp``), ``file`` (rows made elsewhere, read
+            from a file), or ``package.module:factory`` naming a factory of your own that
+            returns a :class:`~synth_pipeline.generators.Generator`.
+        params: Keyword arguments for the generator (e.g. ``{"epochs": 50}`` for CTGAN,
+            ``{"default_distribution": "norm"}`` for the Gaussian copula, ``{"epsilon": 1.0}``
+            for ``dp_privbayes``, ``{"path": ..., "generator": ...}`` for ``file``; a user
+            factory is called with them).
         rows_per_real_row: Synthetic rows to sample per real row arriving in the
             generation (0 to 1,000).
         num_rows: Synthetic rows to sample each generation, whatever arrives
@@ -123,12 +133,23 @@ class SynthesizerSpec(_Spec):
             :mod:`synth_pipeline.output_validation`).
     """
 
-    method: SynthesizerMethod = Field(default=SynthesizerMethod.GAUSSIAN_COPULA, strict=False)
+    method: str = Field(default=SynthesizerMethod.GAUSSIAN_COPULA.value)
     params: dict[str, Any] = Field(default_factory=dict)
     rows_per_real_row: float = Field(default=0.25, ge=0, le=MAX_RATIO)
     num_rows: int | None = Field(default=None, ge=0, le=MAX_ROWS)
     fit_on: FitOn = Field(default=FitOn.REAL, strict=False)
     open_categories: list[str] = Field(default_factory=list)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _known_method(cls, value: Any) -> Any:
+        from synth_pipeline.generators.registry import method_problem
+
+        if isinstance(value, StrEnum):
+            value = value.value
+        if isinstance(value, str) and (problem := method_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
 
 class AugmentationSpec(_Spec):

@@ -345,7 +345,9 @@ CASES = [
     pytest.param(ConfigCase("max_dept: 2\n", "cli", ("synth-pipeline: error: invalid policy file",
                                                      "max_dept: unknown field")), id="cli-bad-policy"),
     pytest.param(ConfigCase(GOOD_SPEC + "synthesizer: {method: gan}\n", "spec",
-                            ("synthesizer.method: Input should be 'gaussian_copula', 'ctgan' or 'tvae' (got 'gan')",
+                            ("synthesizer.method: Input should be 'gaussian_copula', 'ctgan', 'tvae', 'dp_privbayes', "
+                             "'mostlyai' or 'file', or 'package.module:factory' naming a generator factory of your own "
+                             "(got 'gan')",
                              "Fix the field(s) named")), id="spec-unknown-synthesizer"),
     pytest.param(ConfigCase(GOOD_SPEC + "holdout_fractoin: 0.3\n", "spec",
                             ("holdout_fractoin: unknown field (did you mean 'holdout_fraction'?)",)),

@@ -11,7 +11,7 @@ from synth_pipeline.runner import CheckRecord
 
 POLICY_CHECKS = [
     "holdout_purity", "holdout_isolation", "synthetic_budget", "generation_budget",
-    "recursion_depth", "unknown_budget", "evaluation_on_real",
+    "recursion_depth", "unknown_budget", "evaluation_on_real", "privacy_budget",
 ]
 
 

@@ -82,6 +82,9 @@ def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinitio
         rule_check(pipeline, mix, "unknown_budget", _unknown_budget,
                       "Unknown-provenance rows within max_unknown_fraction."),
     ]
+    from synth_pipeline.privacy_budget import build_privacy_budget_checks
+
+    checks += build_privacy_budget_checks(pipeline)
     if pipeline.evaluation is not None:
         checks.append(rule_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
                                  "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."))

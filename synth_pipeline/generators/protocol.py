@@ -41,12 +41,17 @@ class GeneratorInfo:
         params: The parameters it was built with (JSON-serializable).
         privacy: The DP budget its fit spent, or None for a generator without a DP guarantee.
         extra: Further figures to show in materialization metadata (JSON-serializable).
+        fitted_on_depth: For rows made elsewhere (:mod:`synth_pipeline.generators.external`):
+            the largest depth of the rows the outside generator was fitted on, as declared
+            (0: real rows only). The stage tags its rows one deeper than the larger of this
+            and its own fit input's depth. None: the fit input's depth alone.
     """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     privacy: PrivacySpend | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fitted_on_depth: int | None = None
 
 
 @runtime_checkable

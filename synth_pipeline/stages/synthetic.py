@@ -1,4 +1,7 @@
-"""The synthetic stage: an SDV synthesizer fitted per generation, its samples tagged synthetic."""
+"""The synthetic stage: a generator (:mod:`synth_pipeline.generators`) fitted per generation, its samples
+tagged synthetic, its name, parameters and privacy spend recorded."""
+
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -6,19 +9,22 @@ from pydantic import ConfigDict, Field
 
 from synth_pipeline.config_bounds import MAX_EPOCHS, MAX_RATIO, MAX_ROWS
 from synth_pipeline.config_validation import validate_config
-from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.generations import current_generation
+from synth_pipeline.errors import GeneratorSpecError, SynthPipelineError
+from synth_pipeline.generations import current_generation, generation_key
+from synth_pipeline.generators.protocol import GeneratorInfo
+from synth_pipeline.generators.registry import known_methods, method_problem, resolve_generator
+from synth_pipeline.generators.run import generate
 from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
 from synth_pipeline.launch_config import launched_op_config
 from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.output_validation import synthesizer_alternative, validate_generated_rows
-from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
+from synth_pipeline.privacy_budget import record_privacy_spend, spend_record
+from synth_pipeline.provenance import DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind, tag_rows, user_columns
 from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
-from synth_pipeline.synthesizers import Synthesis, synthesize
 
 
 class SynthesizerConfig(dg.Config):
@@ -29,7 +35,9 @@ class SynthesizerConfig(dg.Config):
 
     model_config = ConfigDict(strict=True, allow_inf_nan=False)
 
-    method: str | None = Field(default=None, description="gaussian_copula, ctgan or tvae.")
+    method: str | None = Field(
+        default=None, description="A built-in generator (gaussian_copula, ctgan, tvae, dp_privbayes, file) or "
+        "package.module:factory; the spec's params apply only when it is the spec's method.")
     fit_on: str | None = Field(
         default=None,
         description="real: this generation's real rows; previous_mix: generation g-1's training mix.",
@@ -71,12 +79,12 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         check_launched_config(context)
         generation = current_generation(context)
-        method = parse_choice(SynthesizerMethod, config.method, settings.method, field="method")
+        method = _method(config.method, settings.method)
         fit_on = parse_choice(FitOn, config.fit_on, settings.fit_on, field="fit_on")
         params = dict(settings.params) if method == settings.method else {}
         if config.epochs is not None:
-            if method is SynthesizerMethod.GAUSSIAN_COPULA:
-                raise SynthPipelineError("config epochs applies to ctgan and tvae only, not gaussian_copula")
+            if method not in (SynthesizerMethod.CTGAN, SynthesizerMethod.TVAE):
+                raise SynthPipelineError(f"config epochs applies to ctgan and tvae only, not {method}")
             params["epochs"] = config.epochs
         with builder.lineage(
             context, synth_pipeline_store, relation="generate", outputs=[Stage.SYNTHETIC],
@@ -94,23 +102,22 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
             fit_ref = lineage.fit_input(fit_parent, str(fit_generation), fit_input)
             num_rows = _rows_to_sample(config, settings, len(arrivals))
-            depth = int(fit_input[DEPTH_COLUMN].max()) + 1 if len(fit_input) else 1
-            context.log.info(f"generation {generation}: synthesizer fitted on {fitted_on} (max depth {depth - 1})")
+            fit_depth = int(fit_input[DEPTH_COLUMN].max()) if len(fit_input) else 0
+            context.log.info(f"generation {generation}: {method} fitted on {fitted_on} (max depth {fit_depth})")
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             label_task = builder.label_task(synth_pipeline_store)
             columns = user_columns(fit_input)
             features = fit_input[[c for c in columns if c not in identifiers]]
-            if num_rows:
-                synthesis = synthesize(
-                    features, label_column=spec.label_column, method=method, params=params,
-                    num_rows=num_rows, seed=spec.seed + generation, log=context.log,
-                    label_is_class=not label_task.is_regression,
-                )
-            else:
-                synthesis = Synthesis(features.iloc[0:0])
+            generated = generate(
+                resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression),
+                features, method=method,
+                label_column=spec.label_column, num_rows=num_rows, seed=spec.seed + generation,
+            )
+            info = generated.info
+            depth = max(fit_depth, info.fitted_on_depth or 0) + 1
             validated = validate_generated_rows(
-                synthesis.rows, features, generator=method.value, label_column=spec.label_column,
-                fitted_on=fitted_on, alternative=synthesizer_alternative(method.value),
+                generated.rows, features, generator=method, label_column=spec.label_column,
+                fitted_on=fitted_on, alternative=synthesizer_alternative(method),
                 open_columns=settings.open_categories, label_is_class=not label_task.is_regression,
             )
             rows = with_fresh_keys(
@@ -121,10 +128,16 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 rows, kind=ProvenanceKind.SYNTHETIC, generation=generation,
                 dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
             )
+            spend = spend_record(
+                info, generation=generation, fitted=generated.fitted, fitted_on=fitted_on,
+                fit_real_rows=int((fit_input[KIND_COLUMN] == ProvenanceKind.REAL.value).sum()),
+                real_source=builder.key(Stage.REAL_SOURCE).to_user_string(),
+            )
+            record_privacy_spend(synth_pipeline_store, builder.key(Stage.SYNTHETIC), generation_key(generation), spend)
             from synth_pipeline.lineage.facets import Generator
 
             generator = Generator(
-                name=f"sdv.{method.value}", params=params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"
+                name=info.name, params=info.params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"
             )
             return lineage.publish(
                 Stage.SYNTHETIC, frame, generation=generation, generator=generator,
@@ -133,13 +146,14 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                     parents=list(dict.fromkeys([builder.key(Stage.REAL_ARRIVALS), fit_parent])),
                     extra={
                         "generator": generator.name,
-                        "generator_params": dg.MetadataValue.json(params),
+                        "generator_params": dg.MetadataValue.json(info.params),
                         "fitted_on": fitted_on,
                         "fitted_on_asset": fit_parent.to_user_string(),
                         "fitted_on_generation": fit_generation,
                         "fit_rows": len(fit_input),
                         "fit_max_depth": depth - 1,
-                        **_collapsed_column_metadata(synthesis),
+                        **_privacy_metadata(info),
+                        **_extra_metadata(info),
                         **fresh_key_metadata(identifiers, frame),
                         **validated.metadata(),
                     },
@@ -150,13 +164,29 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
     return synthetic
 
 
-def _collapsed_column_metadata(synthesis: Synthesis) -> dict[str, dg.MetadataValue]:
-    """Columns the synthesizer collapsed: what was detected, what was changed, whether it held."""
-    return {
-        "collapsed_columns": dg.MetadataValue.json([r.as_metadata() for r in synthesis.recoveries]),
-        "collapsed_columns_left": dg.MetadataValue.json([r.column for r in synthesis.recoveries if not r.recovered]),
-        "marginal_overrides": dg.MetadataValue.json(synthesis.marginal_overrides),
-    }
+def _method(launched: str | None, configured: str) -> str:
+    """The run config's method (checked like the spec's), else the spec's."""
+    if launched is None:
+        return configured
+    if method_problem(launched) is not None:
+        raise GeneratorSpecError(
+            f"config method={launched!r} is not one of {known_methods()} nor 'package.module:factory'"
+        )
+    return launched
+
+
+def _extra_metadata(info: GeneratorInfo) -> dict[str, Any]:
+    """A generator's further figures (``info().extra``): lists and mappings as JSON, None left out."""
+    return {key: dg.MetadataValue.json(value) if isinstance(value, (dict, list, tuple)) else value
+            for key, value in info.extra.items() if value is not None}
+
+
+def _privacy_metadata(info: GeneratorInfo) -> dict[str, float | str]:
+    """``privacy_epsilon`` / ``privacy_delta`` / ``privacy_mechanism`` of a DP generator's fit (nothing without DP)."""
+    if info.privacy is None:
+        return {}
+    return {"privacy_epsilon": float(info.privacy.epsilon), "privacy_delta": float(info.privacy.delta),
+            "privacy_mechanism": info.privacy.mechanism}
 
 
 def _rows_to_sample(config: SynthesizerConfig, settings: SynthesizerSpec, arrivals: int) -> int:
