@@ -33,6 +33,7 @@ the holdout's size are still judged, since there the absence of rows is the evid
 """
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -47,7 +48,7 @@ from synth_pipeline.budgets import (
     synthetic_budget,
     unknown_budget,
 )
-from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
+from synth_pipeline.checks.rule_checks import CheckInputs, Evaluation, rule_check
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.hashing import set_digest
@@ -55,6 +56,7 @@ from synth_pipeline.holdout_isolation import holdout_isolation
 from synth_pipeline.isolation import fresh_real_rows
 from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
+from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
 from synth_pipeline.stages.previous import missing_mix_explanation
 
@@ -157,20 +159,20 @@ def _generation_budget(inputs: CheckInputs):
     }
 
 
-def _recursion_depth(inputs: CheckInputs):
-    composition = inputs.mix()
-    outcomes = recursion_depth(composition, inputs.policy)
-    if not composition.rows:
-        outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
-    return outcomes, _composition_metadata(composition)
+def _composition_rules(judge: Callable[[Composition, SynthPolicy], list[RuleOutcome]]) -> Evaluation:
+    """A check of this generation's mix composition by ``judge``; its rules are skipped on an empty mix."""
+    def evaluate(inputs: CheckInputs):
+        composition = inputs.mix()
+        outcomes = judge(composition, inputs.policy)
+        if not composition.rows:
+            outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
+        return outcomes, _composition_metadata(composition)
+
+    return evaluate
 
 
-def _unknown_budget(inputs: CheckInputs):
-    composition = inputs.mix()
-    outcomes = unknown_budget(composition, inputs.policy)
-    if not composition.rows:
-        outcomes = [_skipped(outcome, inputs) for outcome in outcomes]
-    return outcomes, _composition_metadata(composition)
+_recursion_depth = _composition_rules(recursion_depth)
+_unknown_budget = _composition_rules(unknown_budget)
 
 
 def _skipped(outcome: RuleOutcome, inputs: CheckInputs) -> RuleOutcome:
