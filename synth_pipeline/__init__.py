@@ -5,7 +5,13 @@ sdmetrics, scikit-learn): stages import them when they run.
 """
 
 from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule
-from synth_pipeline.checks.guard_rails import build_guard_rails, generation_job, guard_rail_resources
+from synth_pipeline.checks.guard_rails import (
+    build_guard_rails,
+    generation_job,
+    guard_rail_resources,
+    guarded_definitions,
+    validate_guarded,
+)
 from synth_pipeline.checks.policy_checks import build_policy_checks
 from synth_pipeline.checks.provenance_checks import build_provenance_checks
 from synth_pipeline.checks.quality_checks import build_quality_checks
@@ -87,6 +93,8 @@ __all__ = [
     "GeneratorInfo",
     "GeneratorSpecError",
     "guard_rail_resources",
+    "guarded_definitions",
+    "validate_guarded",
     "GuardedAssets",
     "holdout_report",
     "ingest",

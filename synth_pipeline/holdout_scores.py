@@ -15,7 +15,7 @@ import pandas as pd
 
 from synth_pipeline.errors import ProvenanceError
 from synth_pipeline.hashing import set_digest
-from synth_pipeline.metrics import CLASSIFICATION_METRICS
+from synth_pipeline.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, has_provenance, user_columns
 
 
@@ -27,6 +27,7 @@ def holdout_report(
     holdout_asset: dg.AssetKey | str,
     generation: int,
     features: Sequence[str] | None = None,
+    task: str = "auto",
 ) -> pd.DataFrame:
     """Score fitted models on the sealed holdout, in the record ``evaluation_on_real`` verifies.
 
@@ -42,28 +43,35 @@ def holdout_report(
         features: The columns a model predicts from, for models that do not name them
             (those of :func:`~synth_pipeline.modeling.train_classifier` do); default: every
             user column but the label.
+        task: ``auto`` (from the holdout's labels, :func:`synth_pipeline.task.detect_task`),
+            ``classification`` or ``regression``.
 
     Returns:
         One row per model: ``trained_on``, ``train_rows``, each metric of
-        :data:`CLASSIFICATION_METRICS` (scikit-learn), ``evaluated_on``, ``holdout_rows``,
+        :data:`~synth_pipeline.metrics.CLASSIFICATION_METRICS` (or, for regression,
+        :data:`~synth_pipeline.metrics.REGRESSION_METRICS`; scikit-learn), ``evaluated_on``, ``holdout_rows``,
         ``evaluation_set_digest`` (order-independent digest of the holdout's row hashes),
         ``evaluation_set_kinds`` and ``generation``.
 
     Raises:
         ProvenanceError: ``holdout`` has no provenance columns (it must be the stored holdout).
     """
-    from synth_pipeline.modeling import score_classifier
+    from synth_pipeline.modeling import score_classifier, score_regressor
+    from synth_pipeline.task import detect_task, primary_metric
 
     if not has_provenance(holdout):
         raise ProvenanceError("holdout_report needs the holdout as stored, with its provenance columns: take it as "
                               "an input of the evaluation asset")
+    resolved = detect_task(holdout[label_column], task, column=label_column, source=str(holdout_asset)).task
+    regression = resolved.value == "regression"
+    score, metrics = (score_regressor, REGRESSION_METRICS) if regression else (score_classifier, CLASSIFICATION_METRICS)
     columns = list(features) if features is not None else [c for c in user_columns(holdout) if c != label_column]
     records = []
     for name, (estimator, train_rows) in models.items():
         if estimator is not None and not hasattr(estimator, "feature_names_"):
             estimator = _NamedFeatures(estimator, columns)
-        scores = (score_classifier(estimator, holdout, label_column=label_column) if estimator is not None
-                  else dict.fromkeys(CLASSIFICATION_METRICS, float("nan")))
+        scores = (score(estimator, holdout, label_column=label_column) if estimator is not None
+                  else dict.fromkeys(metrics, float("nan")))
         records.append({"trained_on": name, "train_rows": train_rows, **scores})
     report = pd.DataFrame.from_records(records)
     report["evaluated_on"] = dg.AssetKey.from_coercible(holdout_asset).to_user_string()
@@ -71,6 +79,8 @@ def holdout_report(
     report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
     report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
     report["generation"] = generation
+    report["task"] = resolved.value
+    report["primary_metric"] = primary_metric(resolved)
     return report
 
 

@@ -44,7 +44,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from synth_pipeline.errors import GenerationError, SynthPipelineError
+from synth_pipeline.errors import GenerationError, ProvenanceError, SynthPipelineError
 from synth_pipeline.generators.protocol import PrivacySpend
 from synth_pipeline.guarded import GENERATION_METADATA, GenerationMap, register_generation_map
 from synth_pipeline.naming import PARTITIONED_STAGES, PIPELINE_TAG, STAGE_PROVENANCE, STAGE_TAG, Stage, provenance_tags
@@ -83,6 +83,8 @@ class Provenance:
         privacy: For synthetic rows: the differential-privacy budget one fit of the generator
             spends on its real fit rows (None: no DP guarantee). Summed over generations by the
             ``privacy_budget`` check (:mod:`synth_pipeline.privacy_budget`).
+        task: ``auto``, ``classification`` or ``regression``: whether generated labels are
+            classes (only the fit input's) or numbers (see :mod:`synth_pipeline.task`).
     """
 
     pipeline: str
@@ -95,6 +97,7 @@ class Provenance:
     identifier_columns: list[str] | None = None
     open_categories: tuple[str, ...] = ()
     privacy: PrivacySpend | None = None
+    task: str = "auto"
 
     def __post_init__(self) -> None:
         try:
@@ -109,6 +112,11 @@ class Provenance:
             raise SynthPipelineError(
                 f"a {self.role.value} asset must name its generator (generator='my_llm'): it is recorded in "
                 "the rows' provenance and lineage")
+        if generated and self.fitted_on is None:
+            raise SynthPipelineError(
+                f"a {self.role.value} asset must name the asset its generator was fitted on or prompted with "
+                "(fitted_on='train'): depth, output validation, fresh keys and the quality checks' comparison "
+                "rows come from it")
         if not generated and (self.generator or self.fitted_on is not None):
             raise SynthPipelineError(
                 f"generator and fitted_on describe generated rows; a {self.role.value} asset has neither")
@@ -157,6 +165,7 @@ def provenance_asset(
     identifier_columns: list[str] | None = None,
     open_categories: tuple[str, ...] = (),
     privacy: PrivacySpend | None = None,
+    task: str = "auto",
     **asset_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """Decorate a function returning rows as a Dagster asset with declared provenance.
@@ -176,6 +185,7 @@ def provenance_asset(
         identifier_columns: For a real source: its record keys (None: detected).
         open_categories: For generated rows: columns whose values may be new.
         privacy: For synthetic rows: the DP budget one fit spends (None: no DP guarantee).
+        task: ``auto``, ``classification`` or ``regression`` (see :mod:`synth_pipeline.task`).
         **asset_kwargs: Passed to ``dg.asset``.
 
     Returns:
@@ -197,6 +207,7 @@ def provenance_asset(
         label_column=label_column, generator=generator,
         generator_params=dict(generator_params or {}), fitted_on=fitted_on, generations=generations or GenerationMap(),
         identifier_columns=identifier_columns, open_categories=tuple(open_categories), privacy=privacy,
+        task=task,
     )
 
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:
@@ -267,6 +278,7 @@ def publish_rows(
     if isinstance(value, dg.Output):
         extra = dict(value.metadata or {})
         value = value.value
+    _refuse_holdout_readers(context, provenance, asset_key)
     generation = _generation(context, provenance, extra)
     partition = str(generation) if provenance.per_generation else None
     upstream = [
@@ -317,12 +329,18 @@ def _real_source(context: dg.AssetExecutionContext, pipeline: str) -> dg.AssetKe
 
 
 def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra: dict[str, Any]) -> int:
+    """The generation of a per-generation output: its partition key through the asset's map when the
+    asset is partitioned; else the output metadata or run tag ``synth_pipeline/generation``; else the
+    run's partition key through the map (an unpartitioned asset in a partitioned run)."""
     if not provenance.per_generation:
         return 0
-    if context.has_partition_key:
+    partitioned = context.assets_def.partitions_def is not None
+    if partitioned:
         return provenance.generations.generation(context.partition_key)
     given = extra.get(GENERATION_METADATA, context.run.tags.get(GENERATION_METADATA))
     given = getattr(given, "value", given)
+    if given is None and context.has_partition_key:
+        return provenance.generations.generation(context.partition_key)
     try:
         generation = int(given) if given is not None else 0
     except (TypeError, ValueError):
@@ -333,6 +351,25 @@ def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra
             f"partition it, or give its generation (>= 1) as output metadata or run tag {GENERATION_METADATA!r} "
             f"(got {given!r})")
     return generation
+
+
+def _refuse_holdout_readers(context: dg.AssetExecutionContext, provenance: Provenance, asset_key: dg.AssetKey) -> None:
+    """Only the evaluation may read the sealed holdout: refuse any other declared asset that has it upstream.
+
+    Raises:
+        ProvenanceError: An input or dependency of ``asset_key``, or its ``fitted_on``, is declared ``real_holdout``.
+    """
+    if provenance.role in (Stage.EVALUATION, Stage.REAL_HOLDOUT):
+        return
+    graph = context.job_def.asset_layer.asset_graph
+    upstream = set(graph.get(asset_key).parent_keys) | ({provenance.fitted_on} if provenance.fitted_on else set())
+    sealed = sorted(k.to_user_string() for k in upstream
+                    if graph.has(k) and graph.get(k).tags.get(STAGE_TAG) == Stage.REAL_HOLDOUT.value)
+    if sealed:
+        raise ProvenanceError(
+            f"{asset_key.to_user_string()} ({provenance.role.value}) reads the sealed holdout {sealed}: only the "
+            "evaluation may read it, or the scores on it no longer measure generalization. Fit generators and "
+            "build mixes from the train split or the real arrivals instead")
 
 
 def _read_partition(store: Any, key: dg.AssetKey, generation: int) -> str | None:

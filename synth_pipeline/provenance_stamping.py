@@ -128,6 +128,7 @@ def _stamp_generated(
                 rows[[c for c in user_columns(rows) if c not in identifiers]], features,
                 generator=str(provenance.generator), label_column=provenance.label_column or "",
                 fitted_on=fitted_on, open_columns=provenance.open_categories,
+                label_is_class=not _label_is_number(provenance, fit),
                 alternative="fix the generator, or declare the columns it may invent (open_categories)",
             )
             rows = with_fresh_keys(validated.rows, real_keys(store, real_source, identifiers) if identifiers
@@ -155,6 +156,16 @@ def _stamp_generated(
     if spend is not None and provenance.privacy is not None:
         metadata.update({"privacy_epsilon": provenance.privacy.epsilon, "privacy_delta": provenance.privacy.delta})
     return Stamped(stamped, metadata, generator, privacy_spend=spend)
+
+
+def _label_is_number(provenance: Provenance, fit: pd.DataFrame) -> bool:
+    """Whether the label of the fit input is a regression target (:func:`synth_pipeline.task.detect_task`)."""
+    from synth_pipeline.task import Task, detect_task
+
+    label = provenance.label_column
+    if not label or label not in fit.columns:
+        return False
+    return detect_task(fit[label], provenance.task, column=label, source="fit input").task is Task.REGRESSION
 
 
 def _spend(provenance: Provenance, fit: pd.DataFrame, *, generation: int, fitted_on: str,

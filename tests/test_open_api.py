@@ -24,6 +24,7 @@ from synth_pipeline import (
     build_guard_rails,
     combine,
     guard_rail_resources,
+    guarded_definitions,
     holdout_report,
     pipeline_resources,
     provenance_asset,
@@ -31,7 +32,7 @@ from synth_pipeline import (
     user_columns,
     with_provenance,
 )
-from synth_pipeline.errors import GenerationError
+from synth_pipeline.errors import GenerationError, UnknownNameError
 from synth_pipeline.lineage.facets import PROVENANCE_FACET
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.provenance import DEPTH_COLUMN, KIND_COLUMN
@@ -49,7 +50,7 @@ def _breast_cancer(rows: int | None = None) -> pd.DataFrame:
     return frame if rows is None else frame.head(rows)
 
 
-def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None):
+def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None, reads_holdout=False):
     """A team's pipeline on quarterly partitions: loader, split, their generator, mix, trainer, evaluation."""
     generations = generations or GenerationMap.position(QUARTERS)
 
@@ -82,8 +83,17 @@ def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_ex
 
     @provenance_asset(pipeline="team", role="training_mix", label_column=LABEL, partitions_def=partitions_def,
                       generations=generations)
-    def mix(arrivals: pd.DataFrame, made: pd.DataFrame, sealed: pd.DataFrame) -> pd.DataFrame:
-        return combine([arrivals, made, *([sealed.head(mix_extra)] if mix_extra else [])])
+    def mix(context: dg.AssetExecutionContext, arrivals: pd.DataFrame, made: pd.DataFrame) -> pd.DataFrame:
+        # mix_extra: holdout rows slipped in behind Dagster's back (read from the store's file)
+        store = getattr(context.resources, STORE_KEY)
+        sealed = [store.read(dg.AssetKey("sealed")).head(mix_extra)] if mix_extra else []
+        return combine([arrivals, made, *sealed])
+
+    if reads_holdout:  # the same mix, with the holdout as a declared input
+        @provenance_asset(pipeline="team", role="training_mix", label_column=LABEL, partitions_def=partitions_def,
+                          generations=generations, key="mix")
+        def mix(arrivals: pd.DataFrame, made: pd.DataFrame, sealed: pd.DataFrame) -> pd.DataFrame:
+            return combine([arrivals, made])
 
     @provenance_asset(pipeline="team", role="model", partitions_def=partitions_def, generations=generations)
     def model(mix: pd.DataFrame):
@@ -188,6 +198,13 @@ def test_guard_rails_on_team_assets_catch_a_replaying_generator_and_holdout_rows
         assert not isolation.passed
         assert isolation.metadata["observed"].value == 20, isolation.metadata["evidence"]
 
+        # a declared read of the holdout by anything but the evaluation is refused before anything is stored
+        reader = _materialize(_team_assets(class_gaussian, reads_holdout=True), "2026-q1", tmp_path / "c", instance)
+        [failure] = [e for e in reader.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert "mix (training_mix) reads the sealed holdout ['sealed']: only the evaluation may read it" in str(
+            failure.event_specific_data.error), failure
+        assert not DatasetStore(base_dir=str(tmp_path / "c")).stored_generations(dg.AssetKey("mix"))
+
 
 def test_unpartitioned_generated_asset_takes_its_generation_from_output_metadata(tmp_path):
     @provenance_asset(pipeline="flat", role="real_source", label_column=LABEL)
@@ -258,3 +275,92 @@ def test_example_project_loads_as_a_code_location_for_the_ui(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "Validation successful for code location examples.own_assets.definitions" in done.stderr + done.stdout
+
+
+def test_guarded_definitions_check_names_roles_and_holdout_readers_before_anything_runs():
+    from examples.own_assets import churn_assets
+
+    assets = dg.load_assets_from_modules([churn_assets])
+    base = {"name": "churn", "label_column": "churned", "real_source": "customers", "real_holdout": "holdout",
+            "real_train": "train", "real_arrivals": "new_customers", "synthetic": ["simulated"],
+            "training_mix": "mix", "evaluation": "evaluation"}
+    assert len(guarded_definitions(GuardedAssets(**base), assets).asset_checks) == 19
+    with pytest.raises(UnknownNameError, match="no asset 'simulatd' for the synthetic role .*did you mean 'simulated'"):
+        guarded_definitions(GuardedAssets(**{**base, "synthetic": ["simulatd"]}), assets)
+    with pytest.raises(SynthPipelineError,
+                       match="holdout is declared real_holdout but GuardedAssets names it real_train"):
+        guarded_definitions(GuardedAssets(**{**base, "real_holdout": "train", "real_train": "holdout"}), assets)
+    with pytest.raises(SynthPipelineError, match="new_customers is declared real_arrivals of churn but GuardedAssets "
+                                                 "does not name it"):
+        guarded_definitions(GuardedAssets(**{**base, "real_arrivals": None}), assets)
+
+    @provenance_asset(pipeline="churn", role="synthetic", label_column="churned", generator="peek",
+                      fitted_on="train", partitions_def=churn_assets.generations)
+    def peeking(train: pd.DataFrame, holdout: pd.DataFrame) -> pd.DataFrame:
+        return train
+
+    with pytest.raises(SynthPipelineError, match=r"\['peeking'\] depend on the sealed holdout holdout"):
+        guarded_definitions(GuardedAssets(**{**base, "synthetic": ["simulated", "peeking"]}), [*assets, peeking])
+
+
+def test_a_regression_target_on_team_assets_is_generated_as_a_number_and_scored_with_r2(tmp_path):
+    from synth_pipeline import generations_partitions
+    from synth_pipeline.datasets import diabetes
+
+    generations = generations_partitions("dia")
+    label = "target"
+
+    @provenance_asset(pipeline="dia", role="real_source", label_column=label)
+    def patients() -> pd.DataFrame:
+        return diabetes()[["age", "bmi", "bp", "s5", label]]
+
+    holdout_p = Provenance(pipeline="dia", role="real_holdout", label_column=label)
+    train_p = Provenance(pipeline="dia", role="real_train", label_column=label)
+
+    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("held", deps=["patients"]), holdout_p),
+                           with_provenance(dg.AssetSpec("fit", deps=["patients"]), train_p)],
+                    ins={"patients": dg.AssetIn("patients")}, required_resource_keys={STORE_KEY})
+    def split(context: dg.AssetExecutionContext, patients: pd.DataFrame):
+        held = patients.sample(frac=0.3, random_state=0)
+        yield publish_rows(context, held, provenance=holdout_p, asset_key="held")
+        yield publish_rows(context, patients.drop(held.index), provenance=train_p, asset_key="fit")
+
+    @provenance_asset(pipeline="dia", role="synthetic", label_column=label, generator="gaussian", fitted_on="fit",
+                      partitions_def=generations)
+    def made(fit: pd.DataFrame) -> pd.DataFrame:
+        columns = user_columns(fit)
+        values = np.random.default_rng(0).multivariate_normal(fit[columns].mean(), fit[columns].cov(), size=150)
+        return pd.DataFrame(values, columns=columns)
+
+    @provenance_asset(pipeline="dia", role="training_mix", label_column=label, partitions_def=generations)
+    def mixed(fit: pd.DataFrame, made: pd.DataFrame) -> pd.DataFrame:
+        return combine([fit, made])
+
+    @provenance_asset(pipeline="dia", role="model", partitions_def=generations)
+    def regressor(mixed: pd.DataFrame):
+        from sklearn.linear_model import LinearRegression
+
+        return LinearRegression().fit(mixed[["age", "bmi", "bp", "s5"]], mixed[label])
+
+    @provenance_asset(pipeline="dia", role="evaluation", partitions_def=generations)
+    def scored(regressor, held: pd.DataFrame, mixed: pd.DataFrame) -> pd.DataFrame:
+        return holdout_report({"training_mix": (regressor, len(mixed))}, held, label_column=label,
+                              holdout_asset="held", generation=1, features=["age", "bmi", "bp", "s5"])
+
+    guarded = GuardedAssets(name="dia", label_column=label, real_source="patients", real_holdout="held",
+                            real_train="fit", synthetic=["made"], training_mix="mixed", evaluation="scored")
+    defs = guarded_definitions(guarded, [patients, split, made, mixed, regressor, scored], data_dir=str(tmp_path),
+                               policy=SynthPolicy(min_tstr_trtr_ratio=0.3))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("dia_generations", ["1"])
+        result = defs.resolve_job_def("dia_generation").execute_in_process(
+            partition_key="1", instance=instance, raise_on_error=False)
+    checks = {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}
+    assert result.success, {k: e.metadata.get("evidence") for k, e in checks.items() if not e.passed}
+    store = DatasetStore(base_dir=str(tmp_path))
+    made_rows = store.read(dg.AssetKey("made"), "1")
+    assert made_rows[label].nunique() > 100  # numbers, not the fit input's classes
+    report = store.read(dg.AssetKey("scored"), "1")
+    assert report["task"].eq("regression").all() and report["primary_metric"].eq("r2").all()
+    assert 0 < report["r2"].iloc[0] < 1
+    assert "r2" in checks["made:utility"].metadata["rule"].value  # the utility ratio is taken on R²

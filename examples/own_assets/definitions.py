@@ -7,7 +7,7 @@ Run it: ``synth-pipeline run -m examples.own_assets.definitions`` (CLI) or
 import dagster as dg
 
 from examples.own_assets import churn_assets
-from synth_pipeline import GuardedAssets, SynthPolicy, build_guard_rails, generation_job, guard_rail_resources
+from synth_pipeline import GuardedAssets, SynthPolicy, guarded_definitions
 
 GUARDED = GuardedAssets(
     name=churn_assets.PIPELINE,
@@ -23,9 +23,6 @@ GUARDED = GuardedAssets(
 
 ASSETS = dg.load_assets_from_modules([churn_assets])
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    asset_checks=build_guard_rails(GUARDED),
-    jobs=[generation_job(GUARDED.name, ASSETS)],
-    resources=guard_rail_resources(GUARDED, policy=SynthPolicy(max_synthetic_fraction=0.3)),
-)
+# Checks GUARDED against the assets (names, roles, who reads the holdout), then builds every guard
+# rail, the generation job `synth-pipeline run` starts, and the resources.
+defs = guarded_definitions(GUARDED, ASSETS, policy=SynthPolicy(max_synthetic_fraction=0.3))

@@ -115,3 +115,72 @@ def generation_job(
         name=f"{pipeline}_generation", selection=selection, tags={PIPELINE_TAG: pipeline},
         description=f"Materialize every asset of {pipeline} for one generation (partition).",
     )
+
+
+def validate_guarded(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinition | dg.AssetSpec]) -> None:
+    """Check ``guarded`` against the assets it guards, before anything runs.
+
+    Raises:
+        UnknownNameError: A key named in ``guarded`` is no asset of ``assets`` (with the closest match).
+        SynthPipelineError: An asset declared for this pipeline (:mod:`synth_pipeline.provenance_assets`)
+            plays another role than ``guarded`` gives it, or is left out of ``guarded`` (it would go
+            unchecked); or an asset other than the evaluation depends on the sealed holdout.
+    """
+    from synth_pipeline.errors import SynthPipelineError
+    from synth_pipeline.naming import STAGE_TAG, Stage
+    from synth_pipeline.user_input import require_known
+
+    specs = {spec.key: spec for item in assets
+             for spec in (item.specs if isinstance(item, dg.AssetsDefinition) else [item])}
+    known = sorted(key.to_user_string() for key in specs)
+    for stage, key in guarded.roles():
+        require_known("asset", key.to_user_string(), known, where=f"for the {stage.value} role of {guarded.name}'s "
+                      "guard rails among the assets given")
+    roles = {key: stage for stage, key in guarded.roles()}
+    for key, spec in specs.items():
+        if spec.tags.get(PIPELINE_TAG) != guarded.name or STAGE_TAG not in spec.tags:
+            continue
+        declared = spec.tags[STAGE_TAG]
+        if key not in roles and declared not in (Stage.MODEL.value,):
+            raise SynthPipelineError(
+                f"{key.to_user_string()} is declared {declared} of {guarded.name} but GuardedAssets does not name it: "
+                f"add it ({declared}=...) so its checks are built")
+        if key in roles and roles[key].value != declared:
+            raise SynthPipelineError(
+                f"{key.to_user_string()} is declared {declared} but GuardedAssets names it {roles[key].value}: make "
+                "the two agree")
+    readers = sorted(key.to_user_string() for key, spec in specs.items()
+                     if guarded.real_holdout in {dep.asset_key for dep in spec.deps} and key != guarded.evaluation)
+    if readers:
+        raise SynthPipelineError(
+            f"{readers} depend on the sealed holdout {guarded.real_holdout.to_user_string()}: only the evaluation "
+            f"({guarded.evaluation.to_user_string() if guarded.evaluation else 'none named'}) may read it")
+
+
+def guarded_definitions(
+    guarded: GuardedAssets,
+    assets: Sequence[dg.AssetsDefinition | dg.AssetSpec],
+    *,
+    policy: SynthPolicy | None = None,
+    data_dir: str | None = None,
+    expectation_suites: str | Path | None = None,
+    asset_checks: Sequence[dg.AssetChecksDefinition] = (),
+    schedules: Sequence[dg.ScheduleDefinition] = (),
+    sensors: Sequence[dg.SensorDefinition] = (),
+) -> dg.Definitions:
+    """Definitions of a team's assets with every guard rail, checked against them first.
+
+    ``validate_guarded`` + ``build_guard_rails`` + ``generation_job`` + ``guard_rail_resources``
+    in one call, so that none is forgotten.
+
+    Raises:
+        UnknownNameError, SynthPipelineError: As :func:`validate_guarded`.
+    """
+    validate_guarded(guarded, assets)
+    return dg.Definitions(
+        assets=list(assets),
+        asset_checks=[*build_guard_rails(guarded, expectation_suites=expectation_suites), *asset_checks],
+        jobs=[generation_job(guarded.name, assets)],
+        schedules=list(schedules), sensors=list(sensors),
+        resources=guard_rail_resources(guarded, policy=policy, data_dir=data_dir),
+    )

@@ -148,7 +148,7 @@ def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tup
         partition = str(generation) if isinstance(generation, int) and generation > 0 else None
         rows = _real(inputs.store.read(dg.AssetKey.from_user_string(str(asset)), partition))
         fitted_on = str(metadata.get("fitted_on") or asset)
-    rows = rows.drop(columns=[c for c in inputs.identifiers if c in rows.columns])
+    rows = inputs.without_identifiers(rows)
     if rows.empty:
         train = inputs.key(Stage.REAL_TRAIN).to_user_string()
         return _real(inputs.read(Stage.REAL_TRAIN)), f"{train} ({fitted_on} holds no real rows)"

@@ -80,10 +80,28 @@ class CheckInputs:
         """A stage's stored frame (this generation's for per-generation stages).
 
         Identifier columns (:mod:`synth_pipeline.identifiers`) are left out unless ``keys``:
-        they name records, so no measure may compare them.
+        they name records, so no measure may compare them; the content hash is then computed
+        without them (so a copy of a real row under a fresh key is still a copy).
         """
         frame = pd.read_parquet(self.path(stage, generation))
-        return frame if keys else frame.drop(columns=[c for c in self.identifiers if c in frame.columns])
+        return frame if keys else self.without_identifiers(frame)
+
+    def without_identifiers(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` without its identifier columns, its content hash computed without them.
+
+        The stored hash covers the keys: a generated row with a fresh key would never equal the
+        real row it copies. Measures compare content, so they hash it without the keys.
+        """
+        from synth_pipeline.hashing import row_hashes
+        from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
+
+        dropped = [c for c in self.identifiers if c in frame.columns]
+        if not dropped:
+            return frame
+        frame = frame.drop(columns=dropped)
+        if ROW_HASH_COLUMN in frame.columns and len(frame):
+            frame[ROW_HASH_COLUMN] = row_hashes(frame[user_columns(frame)])
+        return frame
 
     @cached_property
     def label_task(self) -> "LabelTask":
