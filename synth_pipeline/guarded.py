@@ -81,6 +81,12 @@ class GenerationMap:
                     "GenerationMap.position(partitions_def) after adding keys")
             return self.keys.index(partition_key) + 1
         if self.function is None:
+            if not partition_key.isdigit():
+                raise GenerationError(
+                    f"partition key {partition_key!r} is not a generation number: map such keys to generations with "
+                    "GenerationMap.position(partitions_def) (static or time-window partitions) or "
+                    "GenerationMap(function), passed to provenance_asset(generations=...) and "
+                    "GuardedAssets(generations=...)")
             return parse_generation(partition_key)
         generation = self.function(partition_key)
         if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:

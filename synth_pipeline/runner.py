@@ -436,6 +436,13 @@ def run_generations(
             f"no synth-pipeline named {pipeline!r} in these definitions; found {pipeline_names(defs)}"
         )
     job = defs.resolve_job_def(f"{pipeline}_generation")
+    partitions = job.partitions_def
+    if partitions is not None and getattr(partitions, "name", None) != f"{pipeline}_generations":
+        raise SynthPipelineError(
+            f"synth-pipeline run numbers generations 1, 2, ... as the dynamic partitions "
+            f"{pipeline}_generations (synth_pipeline.generations_partitions({pipeline!r})); the job "
+            f"{pipeline}_generation is partitioned by {type(partitions).__name__}: launch its partitions from the "
+            "Dagster UI or dg.materialize, or partition the per-generation assets with generations_partitions")
     available = pipeline_stages(defs, pipeline)
     selected = list(stages) if stages else list(available)
     unknown = sorted(s.value for s in [*(stage_config or {}), *selected] if s not in available)

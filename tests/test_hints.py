@@ -92,7 +92,8 @@ def test_blocked_generation_names_the_check_its_evidence_and_how_to_go_on(tmp_pa
     # generation 3 says which check stopped generation 2, on which asset, with its evidence, and how to go on
     [line] = [line for line in err.splitlines() if line.startswith("step iris__synthetic FAILED")]
     assert "generation 2 of iris/training_mix was not built" in line, line
-    assert "check expectations on iris/synthetic, generation 2: expect_column_values_to_be_between(_sp_depth)" in line
+    assert ("check expectations on iris/synthetic, generation 2: 1 rule(s) failed: "
+            "expect_column_values_to_be_between(_sp_depth)") in line
     assert "run generation 2 again (synth-pipeline run --start 2)" in line
     assert "--generations 3" not in line  # what was run: the old, wrong hint
 

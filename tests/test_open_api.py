@@ -265,6 +265,11 @@ def test_example_project_runs_from_the_cli_with_every_guard_rail(tmp_path):
     assert simulated["customer_id"].notna().all() and not set(simulated["customer_id"]) & real_ids
     evaluation = store.read(dg.AssetKey("evaluation"), "2")
     assert evaluation["evaluated_on"].eq("holdout").all() and evaluation["balanced_accuracy"].between(0.5, 1).all()
+    from synth_pipeline.lineage.store import LineageStore
+
+    with LineageStore(tmp_path / "data").connect() as connection:  # keys without the pipeline's name in them
+        pipelines = connection.execute("SELECT DISTINCT pipeline FROM check_results").fetchall()
+    assert pipelines == [("churn",)]
 
 
 def test_example_project_loads_as_a_code_location_for_the_ui(tmp_path):

@@ -52,7 +52,7 @@ def test_reference_policy_file_is_valid():
         "min_category_coverage": 0.8, "min_tail_coverage": 0.25, "min_distinct_row_ratio": 0.9,
         "trend_min_generations": 5, "trend_false_alarm_rate": 0.01, "trend_tolerance": 0.05,
         "min_utility_rows": 20, "min_fidelity_rows": 20, "max_variance_ratio": 3.0, "max_tail_coverage": 6.0,
-        "enforce_quality_on_augmented": False,
+        "enforce_quality_on_augmented": False, "max_epsilon": None,
     }
     assert POLICY_FILE.name == "policy.yaml"
 

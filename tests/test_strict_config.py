@@ -138,7 +138,8 @@ CASES = [
     pytest.param(Case(SPEC + "seed: on\n", "spec", ("line 4: seed: Input should be a valid integer (got on)",),
                       ConfigValueError), id="on-for-int"),
     pytest.param(Case(SPEC + "synthesizer: {method: off}\n", "spec",
-                      ("synthesizer.method: Input should be 'gaussian_copula', 'ctgan' or 'tvae' (got off)",),
+                      ("synthesizer.method: Input should be a valid string (got off), a boolean (YAML reads unquoted "
+                       "true/false/yes/no/on/off as booleans), not text: quote it ('off')",),
                       ConfigValueError), id="off-for-choice"),
     pytest.param(Case('max_synthetic_fraction: "0.3"\n', "policy",
                       ("max_synthetic_fraction: Input should be a valid number (got '0.3')",

@@ -198,7 +198,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     holdout_key = inputs.key(Stage.REAL_HOLDOUT).to_user_string()
     report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
     holdout_rows = inputs.read(Stage.REAL_HOLDOUT)
-    holdout = holdout_rows[[ROW_HASH_COLUMN, KIND_COLUMN]]
+    holdout = inputs.read(Stage.REAL_HOLDOUT, keys=True)[[ROW_HASH_COLUMN, KIND_COLUMN]]  # the stored hashes
     digest = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
     on_holdout = bool(
         (report["evaluated_on"] == holdout_key).all() and (report["evaluation_set_digest"] == digest).all()

@@ -210,7 +210,8 @@ def rule_check(
 
         partition = generation_key(generation) if generation else None
         with CheckLineage(
-            context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name
+            context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name,
+            pipeline=pipeline.name,
         ) as lineage:
             outcomes, extra = evaluate(inputs)
             severity = (

@@ -126,6 +126,8 @@ class CheckRunFacet(RunFacet):
     observed: float | None = attr.field(default=None)
     threshold: float | None = attr.field(default=None)
     description: str | None = attr.field(default=None)
+    pipeline: str | None = attr.field(default=None)
+    """The pipeline whose guard rail this is (its assets' keys need not start with its name)."""
 
     @staticmethod
     def _get_schema() -> str:

@@ -291,7 +291,9 @@ class CheckLineage:
         asset_key: dg.AssetKey,
         partition: str | None,
         check_name: str,
+        pipeline: str | None = None,
     ) -> None:
+        self.pipeline = pipeline
         self.context = context
         self.asset_key = asset_key
         self.partition = partition
@@ -339,7 +341,7 @@ class CheckLineage:
             checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=True,
             generation=generation, rule=public.get(headline, headline) if headline else None,
             observed=_number(metadata.get("observed")), threshold=_number(metadata.get("threshold")),
-            description=description, producer=PRODUCER,
+            description=description, pipeline=self.pipeline, producer=PRODUCER,
         )
         state = RunState.COMPLETE if result.passed else RunState.FAIL
         self._emit(state, inputs=[input_dataset(self.checked, assertions)], check=check)

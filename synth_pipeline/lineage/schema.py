@@ -35,7 +35,7 @@ EVENT_COLUMNS = {
         'STRUCT(runId VARCHAR, facets STRUCT("synthPipeline_dagster" STRUCT(dagsterRunId VARCHAR, '
         "dagsterJob VARCHAR, stepKey VARCHAR, assetKey VARCHAR, partitionKey VARCHAR, checkName VARCHAR), "
         '"synthPipeline_check" STRUCT(checkName VARCHAR, passed BOOLEAN, severity VARCHAR, generation INTEGER, '
-        "rule VARCHAR, observed DOUBLE, threshold DOUBLE, description VARCHAR), "
+        "rule VARCHAR, observed DOUBLE, threshold DOUBLE, description VARCHAR, pipeline VARCHAR), "
         "errorMessage STRUCT(message VARCHAR)))"
     ),
     "job": "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(jobType STRUCT(jobType VARCHAR)))",
@@ -206,7 +206,8 @@ INGEST = [
     """
     INSERT INTO check_results
     SELECT s.run.runId, s.run.facets.synthPipeline_dagster.dagsterRunId,
-           split_part(s.run.facets.synthPipeline_dagster.assetKey, '/', 1),
+           coalesce(s.run.facets.synthPipeline_check.pipeline,
+                    split_part(s.run.facets.synthPipeline_dagster.assetKey, '/', 1)),
            s.run.facets.synthPipeline_dagster.assetKey, checked.node_id,
            coalesce(s.run.facets.synthPipeline_check.generation,
                     TRY_CAST(s.run.facets.synthPipeline_dagster.partitionKey AS INTEGER), 0),
