@@ -16,6 +16,7 @@ from synth_pipeline.checks.policy_checks import build_policy_checks
 from synth_pipeline.checks.provenance_checks import build_provenance_checks
 from synth_pipeline.checks.quality_checks import build_quality_checks
 from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.declared import Provenance
 from synth_pipeline.errors import (
     ConfigFileError,
     ConfigPathError,
@@ -48,7 +49,7 @@ from synth_pipeline.provenance import (
     tag_rows,
     user_columns,
 )
-from synth_pipeline.provenance_assets import Provenance, provenance_asset, publish_rows, with_provenance
+from synth_pipeline.provenance_assets import provenance_asset, publish_rows, with_provenance
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, pipeline_resources, policy_resource_key
 from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import (

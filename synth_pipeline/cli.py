@@ -21,6 +21,7 @@ from synth_pipeline.cli_validation import (
 )
 from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
+from synth_pipeline.factory import import_pipeline
 from synth_pipeline.generators.registry import known_methods
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.naming import Stage
@@ -30,7 +31,7 @@ from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import FitOn, GenerationMode
 from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
 from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
-from synth_pipeline.user_modules import import_pipeline, load_definitions
+from synth_pipeline.user_modules import load_definitions
 
 _MESSAGE_LIMIT = 5_000  # characters of one error message, whatever it repeats
 

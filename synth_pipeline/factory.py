@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -170,3 +171,36 @@ def build_synth_pipeline(
         spec=spec, translator=builder.translator, generations=builder.generations,
         assets=tuple(assets), job=job, stages=tuple(stages),
     )
+
+
+def import_pipeline(reference: str) -> Any:
+    """The :class:`~synth_pipeline.factory.SynthPipeline` named ``MODULE:OBJECT``.
+
+    Raises:
+        UnknownNameError: Not of the form ``MODULE:OBJECT``, no such module or object, or
+            the object is not a SynthPipeline (the message lists the SynthPipelines the
+            module holds).
+    """
+    from synth_pipeline.errors import UnknownNameError
+    from synth_pipeline.user_input import listing, quoted, unknown_name
+    from synth_pipeline.user_modules import import_user_module
+
+    module_name, colon, attribute = reference.partition(":")
+    if not colon or not attribute:
+        raise UnknownNameError(f"{quoted(reference)} does not name an object: write MODULE:OBJECT, "
+                               "e.g. assets.pipeline:reference_pipeline")
+    module = import_user_module(module_name)
+    pipelines = sorted(name for name, value in vars(module).items() if isinstance(value, SynthPipeline))
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise UnknownNameError(unknown_name("object", attribute, pipelines,
+                                                where=f"in module {quoted(module_name)}",
+                                                plural="SynthPipeline objects"))
+        target = getattr(target, part)
+    if not isinstance(target, SynthPipeline):
+        raise UnknownNameError(
+            f"{quoted(reference)} is a {type(target).__name__}, not a SynthPipeline; SynthPipeline objects in "
+            f"module {quoted(module_name)}: {listing(pipelines)}"
+        )
+    return target

@@ -22,9 +22,9 @@ from synth_pipeline.provenance import (
 )
 
 if TYPE_CHECKING:
+    from synth_pipeline.declared import Provenance
     from synth_pipeline.lineage.facets import Generator
     from synth_pipeline.lineage.recorder import StepLineage
-    from synth_pipeline.provenance_assets import Provenance
     from synth_pipeline.storage import DatasetStore
 
 _REAL_ROLES = (Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS)

@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Sequence
 
+from synth_pipeline.no_rows import NO_ROWS
 from synth_pipeline.runner import CheckRecord, GenerationRun
 
 
@@ -70,7 +71,9 @@ def quality_summary(run: GenerationRun) -> str:
     lines = []
     for check in run.checks:
         if check_verdict(check) == "skipped":
-            lines.append(f"{check.name:<9} {check.asset_key:<28} skipped {check.metadata.get('reason', '')}")
+            reason = str(check.metadata.get("reason", ""))
+            if reason.startswith(NO_ROWS):  # not a rule the policy leaves off, e.g. privacy_budget without max_epsilon
+                lines.append(f"{check.name:<9} {check.asset_key:<28} skipped {reason}")
             continue
         figures = _QUALITY_FIGURES.get(check.name)
         if figures is None or not any(key in check.metadata for _, key in figures):
