@@ -50,7 +50,8 @@ def _breast_cancer(rows: int | None = None) -> pd.DataFrame:
     return frame if rows is None else frame.head(rows)
 
 
-def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None, reads_holdout=False):
+def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None, reads_holdout=False,
+                 leaky_split=False):
     """A team's pipeline on quarterly partitions: loader, split, their generator, mix, trainer, evaluation."""
     generations = generations or GenerationMap.position(QUARTERS)
 
@@ -67,7 +68,8 @@ def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_ex
     def split(context: dg.AssetExecutionContext, loans: pd.DataFrame):
         sealed = loans.sample(frac=0.3, random_state=1)
         yield publish_rows(context, sealed, provenance=holdout_p, asset_key="sealed")
-        yield publish_rows(context, loans.drop(sealed.index), provenance=train_p, asset_key="train")
+        train = loans if leaky_split else loans.drop(sealed.index)  # leaky: the "train split" keeps the holdout
+        yield publish_rows(context, train, provenance=train_p, asset_key="train")
 
     @provenance_asset(pipeline="team", role="real_arrivals", label_column=LABEL, partitions_def=partitions_def,
                       generations=generations)
@@ -197,6 +199,14 @@ def test_guard_rails_on_team_assets_catch_a_replaying_generator_and_holdout_rows
         isolation = _checks(tainted)["mix:holdout_isolation"]
         assert not isolation.passed
         assert isolation.metadata["observed"].value == 20, isolation.metadata["evidence"]
+
+        # a split whose train side still holds the sealed records
+        leaky = _materialize(_team_assets(class_gaussian, leaky_split=True), "2026-q1", tmp_path / "d", instance)
+        purity = _checks(leaky)["sealed:holdout_purity"]
+        assert not purity.passed and not leaky.success
+        assert purity.metadata["rule"].value == "holdout records also in the train split"
+        sealed = DatasetStore(base_dir=str(tmp_path / "d")).read(dg.AssetKey("sealed"))
+        assert purity.metadata["observed"].value == len(sealed)  # every sealed record is also a train record
 
         # a declared read of the holdout by anything but the evaluation is refused before anything is stored
         reader = _materialize(_team_assets(class_gaussian, reads_holdout=True), "2026-q1", tmp_path / "c", instance)

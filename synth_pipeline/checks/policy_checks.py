@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from synth_pipeline.budgets import (
@@ -105,7 +106,31 @@ def _holdout_purity(inputs: CheckInputs):
     size, real = holdout_purity(composition, inputs.policy)
     if not composition.rows:  # too small is judged (no rows is the evidence); the real share is undefined
         real = no_rows_outcome(real.rule, Stage.REAL_HOLDOUT, threshold=real.threshold, bound=real.bound)
-    return [size, real], _composition_metadata(composition)
+    return [size, real, *_sealed_records_in_train(inputs, composition.rows)], _composition_metadata(composition)
+
+
+def _sealed_records_in_train(inputs: CheckInputs, holdout_rows: int) -> list[RuleOutcome]:
+    """Holdout records that are also in the train split (a split that sealed nothing), judged when the
+    real source and the train split are separate assets.
+
+    Identical rows are told apart by count: for each content, the holdout's and the train split's
+    copies together may not outnumber the source's. Without a source to count against,
+    identical rows on both sides are legitimate duplicates, and nothing is judged.
+    """
+    guarded = inputs.pipeline
+    if guarded.real_source is None or guarded.real_train is None:
+        return []
+    counts = [pd.read_parquet(inputs.path(stage), columns=[ROW_HASH_COLUMN])[ROW_HASH_COLUMN].value_counts()
+              for stage in (Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_SOURCE)]
+    holdout, train, source = (c.reindex(counts[0].index, fill_value=0) for c in counts)
+    # per content: copies beyond the source's, never more than either side holds
+    excess = int(np.minimum((holdout + train - source).clip(lower=0), np.minimum(holdout, train)).sum())
+    return [RuleOutcome(
+        "holdout records also in the train split", float(excess), 0.0, "max", sample_size=holdout_rows,
+        fix=(f"{guarded.real_holdout.to_user_string()} and {guarded.real_train.to_user_string()} share records: split "
+             f"{guarded.real_source.to_user_string()} so that each of its rows lands on one side only (the train "
+             "split is the source minus the holdout)"),
+    )]
 
 
 def _holdout_isolation(inputs: CheckInputs):
