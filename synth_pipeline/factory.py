@@ -108,8 +108,9 @@ class SynthPipeline:
             sensors: Sensors to include, e.g.
                 :func:`~synth_pipeline.automation.build_arrival_sensor`.
         """
-        from synth_pipeline.checks.guard_rails import build_guard_rails
+        from synth_pipeline.checks.guard_rails import build_guard_rails, validate_guarded
 
+        validate_guarded(self.guarded, self.assets)  # the same check a team's own assets get
         checks = build_guard_rails(
             self.guarded, provenance=include_checks, policy=include_checks, quality=include_quality_checks,
             expectation_suites=expectation_suites, unexpected_value_samples=unexpected_value_samples,

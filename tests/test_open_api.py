@@ -379,3 +379,23 @@ def test_a_regression_target_on_team_assets_is_generated_as_a_number_and_scored_
     assert report["task"].eq("regression").all() and report["primary_metric"].eq("r2").all()
     assert 0 < report["r2"].iloc[0] < 1
     assert "r2" in checks["made:utility"].metadata["rule"].value  # the utility ratio is taken on R²
+
+
+def test_the_template_declares_its_stages_as_a_team_declares_its_assets_and_passes_the_same_validation():
+    from assets.pipeline import reference_pipeline
+    from synth_pipeline import validate_guarded
+    from synth_pipeline.naming import Stage
+
+    validate_guarded(reference_pipeline.guarded, reference_pipeline.assets)
+    graph = reference_pipeline.to_definitions().resolve_asset_graph()
+    synthetic = graph.get(reference_pipeline.key(Stage.SYNTHETIC))
+    declared = Provenance(pipeline="breast_cancer", role="synthetic", label_column="target",
+                          generator="gaussian_copula", fitted_on=reference_pipeline.key(Stage.REAL_ARRIVALS))
+    assert synthetic.metadata["synth_pipeline/provenance"] == declared.metadata()["synth_pipeline/provenance"]
+    assert declared.tags().items() <= synthetic.tags.items()
+    with pytest.raises(SynthPipelineError, match="declared real_holdout but GuardedAssets names it real_train"):
+        import dataclasses
+
+        swapped = dataclasses.replace(reference_pipeline.guarded, real_holdout=reference_pipeline.key(Stage.REAL_TRAIN),
+                                      real_train=reference_pipeline.key(Stage.REAL_HOLDOUT))
+        validate_guarded(swapped, reference_pipeline.assets)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from synth_pipeline.declared import Provenance
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
 from synth_pipeline.spec import SynthPipelineSpec
@@ -59,7 +60,24 @@ class StageBuilder:
             "description": self.translator.get_description(self.spec, stage),
             "io_manager_key": IO_MANAGER_KEY,
             "partitions_def": self.partitions_def(stage),
+            "metadata": self.provenance(stage).metadata(),
         }
+
+    def provenance(self, stage: Stage) -> Provenance:
+        """The stage's declared provenance, as a team's own asset declares it (:mod:`synth_pipeline.declared`)."""
+        generator = fitted_on = None
+        if stage is Stage.SYNTHETIC:
+            generator = str(self.spec.synthesizer.method)
+            recursive = self.spec.synthesizer.fit_on == "previous_mix"  # from generation 2 on
+            fitted_on = self.key(Stage.TRAINING_MIX if recursive else Stage.REAL_ARRIVALS)
+        elif stage is Stage.AUGMENTED:
+            generator, fitted_on = "smote", self.key(Stage.REAL_ARRIVALS)
+        return Provenance(
+            pipeline=self.spec.name, role=stage, label_column=self.spec.label_column, generator=generator,
+            fitted_on=fitted_on, task=self.spec.task,
+            identifier_columns=self.spec.identifier_columns,
+            open_categories=tuple(self.spec.synthesizer.open_categories) if stage is Stage.SYNTHETIC else (),
+        )
 
     def asset_out(self, stage: Stage) -> dg.AssetOut:
         """An ``AssetOut`` describing a stage, for multi-assets."""

@@ -45,9 +45,11 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
     label = spec.label_column
     holdout_key = builder.key(Stage.REAL_HOLDOUT)
 
+    kwargs = builder.asset_kwargs(Stage.EVALUATION)
+    kwargs["metadata"] = {**kwargs["metadata"], LABEL_COLUMN_METADATA: label}
+
     @dg.asset(
-        **builder.asset_kwargs(Stage.EVALUATION),
-        metadata={LABEL_COLUMN_METADATA: label},
+        **kwargs,
         ins={
             "model": builder.input(Stage.MODEL),
             "holdout": builder.input(Stage.REAL_HOLDOUT),
