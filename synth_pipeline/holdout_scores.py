@@ -41,8 +41,9 @@ def holdout_report(
         holdout_asset: The holdout's asset key (recorded in ``evaluated_on``).
         generation: The generation evaluated.
         features: The columns a model predicts from, for models that do not name them
-            (those of :func:`~synth_pipeline.modeling.train_classifier` do); default: every
-            user column but the label.
+            (those of :func:`~synth_pipeline.modeling.train_classifier` do); default: the
+            columns a scikit-learn model was fitted on (``feature_names_in_``), else every user
+            column but the label.
         task: ``auto`` (from the holdout's labels, :func:`synth_pipeline.task.detect_task`),
             ``classification`` or ``regression``.
 
@@ -69,7 +70,9 @@ def holdout_report(
     records = []
     for name, (estimator, train_rows) in models.items():
         if estimator is not None and not hasattr(estimator, "feature_names_"):
-            estimator = _NamedFeatures(estimator, columns)
+            # scikit-learn records the columns it was fitted on (feature_names_in_): those, else ``columns``
+            named = getattr(estimator, "feature_names_in_", None)
+            estimator = _NamedFeatures(estimator, list(named) if named is not None and features is None else columns)
         scores = (score(estimator, holdout, label_column=label_column) if estimator is not None
                   else dict.fromkeys(metrics, float("nan")))
         records.append({"trained_on": name, "train_rows": train_rows, **scores})

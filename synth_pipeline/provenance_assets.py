@@ -57,6 +57,7 @@ def with_provenance(spec: dg.AssetSpec, provenance: Provenance) -> dg.AssetSpec:
     Publish each output with :func:`publish_rows` in the multi-asset's body.
     """
     merged = spec.merge_attributes(tags=provenance.tags(), kinds=provenance.kinds(), metadata=provenance.metadata())
+    register_generation_map(merged.key, provenance.generations)  # stored per generation: loads map keys the same way
     return merged.with_io_manager_key(IO_MANAGER_KEY)  # downstream assets load it from the store
 
 
@@ -200,7 +201,8 @@ def publish_rows(
         from synth_pipeline.provenance_stamping import stamp
 
         stamped = stamp(value, provenance, store=store, asset_key=asset_key, generation=generation, lineage=lineage,
-                        real_source=_real_source(context, provenance.pipeline))
+                        real_source=_declared(context, provenance.pipeline, Stage.REAL_SOURCE),
+                        protected=_protected_rows(context, provenance.pipeline))
         from synth_pipeline.metadata import provenance_metadata
 
         metadata = {**stamped.metadata, **{k: v for k, v in extra.items() if k != GENERATION_METADATA}}
@@ -225,16 +227,24 @@ def publish_rows(
     return result
 
 
-def _real_source(context: dg.AssetExecutionContext, pipeline: str) -> dg.AssetKey | None:
-    """The asset declared as ``pipeline``'s real source in the loaded definitions, if any."""
+def _declared(context: dg.AssetExecutionContext, pipeline: str, stage: Stage) -> dg.AssetKey | None:
+    """The asset declared as ``pipeline``'s ``stage`` in the loaded definitions, if any."""
     graph = context.job_def.asset_layer.asset_graph  # the repository's is not set in execute_in_process
     for key in graph.get_all_asset_keys():
         tags = graph.get(key).tags
-        if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) == Stage.REAL_SOURCE.value:
+        if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) == stage.value:
             return key
     return None
 
 
+def _protected_rows(context: dg.AssetExecutionContext, pipeline: str) -> dg.AssetKey | None:
+    """The real dataset whose rows the privacy budget protects: the real source, else the train split,
+    else the holdout (the same order as :func:`synth_pipeline.privacy_budget.evaluate_privacy_budget`)."""
+    for stage in (Stage.REAL_SOURCE, Stage.REAL_TRAIN, Stage.REAL_HOLDOUT):
+        key = _declared(context, pipeline, stage)
+        if key is not None:
+            return key
+    return None
 def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra: dict[str, Any]) -> int:
     """The generation of a per-generation output: its partition key through the asset's map when the
     asset is partitioned; else the output metadata or run tag ``synth_pipeline/generation``; else the

@@ -54,11 +54,13 @@ def stamp(
     generation: int,
     lineage: StepLineage,
     real_source: dg.AssetKey | None = None,
+    protected: dg.AssetKey | None = None,
 ) -> Stamped:
     """The value of a declared asset, stamped (see :mod:`synth_pipeline.provenance_assets`).
 
     A real source's identifier columns are resolved (:mod:`synth_pipeline.identifiers`);
-    generated rows get fresh keys in them (never a key of ``real_source``).
+    generated rows get fresh keys in them (never a key of ``real_source``). A synthetic fit
+    records its privacy spend against ``protected`` (the real source, else the train split).
 
     Raises:
         ProvenanceError: The value is not a DataFrame where rows are expected, or a training
@@ -93,7 +95,7 @@ def stamp(
                 "from assets declared with provenance and concatenate them with synth_pipeline.combine")
         return Stamped(ingest(value, dataset=dataset, generation=generation))
     return _stamp_generated(value, provenance, store=store, dataset=dataset, generation=generation, lineage=lineage,
-                            real_source=real_source)
+                            real_source=real_source, protected=protected or real_source)
 
 
 def _stamp_generated(
@@ -105,6 +107,7 @@ def _stamp_generated(
     generation: int,
     lineage: StepLineage,
     real_source: dg.AssetKey | None,
+    protected: dg.AssetKey | None,
 ) -> Stamped:
     from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
     from synth_pipeline.lineage.facets import Generator
@@ -136,7 +139,7 @@ def _stamp_generated(
                                    stage=dataset.replace("/", "_"))
             metadata.update(validated.metadata())
             metadata.update(fresh_key_metadata(identifiers, rows))
-        spend = _spend(provenance, fit, generation=generation, fitted_on=fitted_on, real_source=real_source)
+        spend = _spend(provenance, fit, generation=generation, fitted_on=fitted_on, real_source=protected)
         metadata.update({"fitted_on": fitted_on, "fitted_on_asset": provenance.fitted_on.to_user_string(),
                          "fitted_on_generation": int(partition) if partition else 0, "fit_rows": len(fit),
                          "fit_max_depth": depth - 1})

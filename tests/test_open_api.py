@@ -399,3 +399,58 @@ def test_the_template_declares_its_stages_as_a_team_declares_its_assets_and_pass
         swapped = dataclasses.replace(reference_pipeline.guarded, real_holdout=reference_pipeline.key(Stage.REAL_TRAIN),
                                       real_train=reference_pipeline.key(Stage.REAL_HOLDOUT))
         validate_guarded(swapped, reference_pipeline.assets)
+
+
+def test_multi_asset_outputs_on_mapped_partitions_load_downstream_and_a_non_dp_fit_spends_the_budget(tmp_path):
+    """A multi-asset output declared with_provenance on quarter keys is stored as generation 1 and
+    loaded as such; with max_epsilon set and no real_source declared, a fit without DP on the train
+    split still counts (review findings)."""
+    quarters = dg.StaticPartitionsDefinition(["2026-q1", "2026-q2"])
+    mapped = GenerationMap.position(quarters)
+    rng = np.random.default_rng(0)
+
+    def rows(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"x": rng.normal(size=n).round(3), "z": rng.normal(size=n).round(3),
+                             "y": [i % 2 for i in range(n)]})
+
+    arrivals_p = Provenance(pipeline="t", role="real_arrivals", label_column="y", generations=mapped)
+
+    @provenance_asset(pipeline="t", role="real_holdout", label_column="y")
+    def holdout() -> pd.DataFrame:
+        return rows(120)
+
+    @provenance_asset(pipeline="t", role="real_train", label_column="y")
+    def train() -> pd.DataFrame:
+        return rows(300)
+
+    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("arr", partitions_def=quarters), arrivals_p)],
+                    required_resource_keys={STORE_KEY}, partitions_def=quarters)
+    def load(context: dg.AssetExecutionContext):
+        yield publish_rows(context, rows(60), provenance=arrivals_p, asset_key="arr")
+
+    @provenance_asset(pipeline="t", role="synthetic", label_column="y", generator="copycat", fitted_on="train",
+                      partitions_def=quarters, generations=mapped)
+    def made(train: pd.DataFrame) -> pd.DataFrame:
+        return train[["x", "z", "y"]].head(20).assign(x=lambda f: f["x"] + 0.01)
+
+    @provenance_asset(pipeline="t", role="training_mix", label_column="y", partitions_def=quarters, generations=mapped)
+    def mix(arr: pd.DataFrame, made: pd.DataFrame) -> pd.DataFrame:
+        return combine([arr, made])
+
+    guarded = GuardedAssets(name="t", label_column="y", real_holdout="holdout", real_train="train",
+                            real_arrivals="arr", synthetic=["made"], training_mix="mix", generations=mapped)
+    with dg.instance_for_test() as instance:
+        def run(policy: SynthPolicy, data_dir: Path):
+            return dg.materialize(
+                [holdout, train, load, made, mix, *build_guard_rails(guarded, quality=False)], partition_key="2026-q1",
+                instance=instance, raise_on_error=False,
+                resources=guard_rail_resources(guarded, policy=policy, data_dir=str(data_dir)))
+
+        loose = run(SynthPolicy(min_holdout_rows=10), tmp_path / "a")
+        strict = run(SynthPolicy(min_holdout_rows=10, max_epsilon=1.0), tmp_path / "b")
+    store = DatasetStore(base_dir=str(tmp_path / "a"))
+    assert loose.success  # the mix loaded the multi-asset's quarter "2026-q1" from generation 1's file
+    assert store.stored_generations(dg.AssetKey("arr")) == [1] == store.stored_generations(dg.AssetKey("mix"))
+    [budget] = [e for e in strict.get_asset_check_evaluations() if e.check_name == "privacy_budget"]
+    assert not budget.passed, budget.metadata["evidence"]
+    assert budget.metadata["privacy_fits_without_dp"].value == ["generation 1: copycat"]
