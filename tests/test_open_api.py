@@ -454,3 +454,16 @@ def test_multi_asset_outputs_on_mapped_partitions_load_downstream_and_a_non_dp_f
     [budget] = [e for e in strict.get_asset_check_evaluations() if e.check_name == "privacy_budget"]
     assert not budget.passed, budget.metadata["evidence"]
     assert budget.metadata["privacy_fits_without_dp"].value == ["generation 1: copycat"]
+
+
+def test_an_old_generations_materialization_is_found_behind_many_later_ones():
+    """Checks re-run on an old generation read its own fitted_on record, not a fallback (review finding)."""
+    from synth_pipeline.checks.rule_checks import latest_metadata
+
+    with dg.instance_for_test() as instance:
+        for generation in range(1, 261):
+            instance.report_runless_asset_event(dg.AssetMaterialization(
+                asset_key="made", metadata={"generation": generation, "fitted_on_asset": f"fit{generation}"}))
+        assert latest_metadata(instance, dg.AssetKey("made"), 3)["fitted_on_asset"] == "fit3"
+        assert latest_metadata(instance, dg.AssetKey("made"), 0)["generation"] == 260
+        assert latest_metadata(instance, dg.AssetKey("made"), 999) == {}

@@ -153,15 +153,19 @@ def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, generation: 
     A partitioned asset's materializations are matched on their ``generation`` metadata
     (partition keys need not be generation numbers, see :mod:`synth_pipeline.guarded`).
     """
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=50).records
-    for record in records:
-        materialization = record.asset_materialization
-        if materialization is None:
-            continue
-        metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
-        if not generation or metadata.get("generation") == generation:
-            return metadata
-    return {}
+    cursor = None
+    while True:  # newest first, a page at a time: an old generation may lie behind many later ones
+        page = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=100, cursor=cursor)
+        for record in page.records:
+            materialization = record.asset_materialization
+            if materialization is None:
+                continue
+            metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            if not generation or metadata.get("generation") == generation:
+                return metadata
+        if not page.has_more:
+            return {}
+        cursor = page.cursor
 
 
 Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
