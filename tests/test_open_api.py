@@ -50,6 +50,23 @@ def _breast_cancer(rows: int | None = None) -> pd.DataFrame:
     return frame if rows is None else frame.head(rows)
 
 
+def _team_split(pipeline: str, label: str, source: str, holdout: str, train: str, *, seed: int,
+                leaky: bool = False) -> dg.AssetsDefinition:
+    """A team's own split as a multi-asset: 30 % sealed; ``leaky`` keeps the sealed rows in the train side too."""
+    holdout_p = Provenance(pipeline=pipeline, role="real_holdout", label_column=label)
+    train_p = Provenance(pipeline=pipeline, role="real_train", label_column=label)
+
+    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec(holdout, deps=[source]), holdout_p),
+                           with_provenance(dg.AssetSpec(train, deps=[source]), train_p)],
+                    ins={"rows": dg.AssetIn(source)}, required_resource_keys={STORE_KEY}, name=f"{pipeline}_split")
+    def split(context: dg.AssetExecutionContext, rows: pd.DataFrame):
+        sealed = rows.sample(frac=0.3, random_state=seed)
+        yield publish_rows(context, sealed, provenance=holdout_p, asset_key=holdout)
+        yield publish_rows(context, rows if leaky else rows.drop(sealed.index), provenance=train_p, asset_key=train)
+
+    return split
+
+
 def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_extra=None, reads_holdout=False,
                  leaky_split=False):
     """A team's pipeline on quarterly partitions: loader, split, their generator, mix, trainer, evaluation."""
@@ -59,17 +76,7 @@ def _team_assets(generator, *, partitions_def=QUARTERS, generations=None, mix_ex
     def loans() -> pd.DataFrame:
         return _breast_cancer()
 
-    holdout_p = Provenance(pipeline="team", role="real_holdout", label_column=LABEL)
-    train_p = Provenance(pipeline="team", role="real_train", label_column=LABEL)
-
-    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("sealed", deps=["loans"]), holdout_p),
-                           with_provenance(dg.AssetSpec("train", deps=["loans"]), train_p)],
-                    ins={"loans": dg.AssetIn("loans")}, required_resource_keys={STORE_KEY})
-    def split(context: dg.AssetExecutionContext, loans: pd.DataFrame):
-        sealed = loans.sample(frac=0.3, random_state=1)
-        yield publish_rows(context, sealed, provenance=holdout_p, asset_key="sealed")
-        train = loans if leaky_split else loans.drop(sealed.index)  # leaky: the "train split" keeps the holdout
-        yield publish_rows(context, train, provenance=train_p, asset_key="train")
+    split = _team_split("team", LABEL, "loans", "sealed", "train", seed=1, leaky=leaky_split)
 
     @provenance_asset(pipeline="team", role="real_arrivals", label_column=LABEL, partitions_def=partitions_def,
                       generations=generations)
@@ -329,16 +336,7 @@ def test_a_regression_target_on_team_assets_is_generated_as_a_number_and_scored_
     def patients() -> pd.DataFrame:
         return diabetes()[["age", "bmi", "bp", "s5", label]]
 
-    holdout_p = Provenance(pipeline="dia", role="real_holdout", label_column=label)
-    train_p = Provenance(pipeline="dia", role="real_train", label_column=label)
-
-    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("held", deps=["patients"]), holdout_p),
-                           with_provenance(dg.AssetSpec("fit", deps=["patients"]), train_p)],
-                    ins={"patients": dg.AssetIn("patients")}, required_resource_keys={STORE_KEY})
-    def split(context: dg.AssetExecutionContext, patients: pd.DataFrame):
-        held = patients.sample(frac=0.3, random_state=0)
-        yield publish_rows(context, held, provenance=holdout_p, asset_key="held")
-        yield publish_rows(context, patients.drop(held.index), provenance=train_p, asset_key="fit")
+    split = _team_split("dia", label, "patients", "held", "fit", seed=0)
 
     @provenance_asset(pipeline="dia", role="synthetic", label_column=label, generator="gaussian", fitted_on="fit",
                       partitions_def=generations)

@@ -93,9 +93,7 @@ def simulated(context: dg.AssetExecutionContext, new_customers: pd.DataFrame) ->
     ``customer_id`` that can never be a real one.
     """
     fit = new_customers[[c for c in user_columns(new_customers) if c != "customer_id"]]
-    rows = class_gaussian_sample(fit, rows=100, seed=int(context.partition_key))
-    rows.insert(0, "customer_id", [f"SIM{context.partition_key}-{i:05d}" for i in range(len(rows))])
-    return rows
+    return class_gaussian_sample(fit, rows=100, seed=int(context.partition_key))
 
 
 @provenance_asset(pipeline=PIPELINE, role="training_mix", label_column=LABEL, group_name=GROUP,
