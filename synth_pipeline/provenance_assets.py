@@ -41,13 +41,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from synth_pipeline.declared import RELATION, Provenance
 from synth_pipeline.errors import GenerationError, ProvenanceError
 from synth_pipeline.generators.protocol import PrivacySpend
 from synth_pipeline.guarded import GENERATION_METADATA, GenerationMap, register_generation_map
-from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
+from synth_pipeline.naming import STAGE_TAG, Stage
+from synth_pipeline.provenance_stamping import GeneratedBy
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
 
 
@@ -156,6 +156,7 @@ def publish_rows(
     *,
     provenance: Provenance,
     asset_key: dg.AssetKey | str,
+    generated_by: GeneratedBy | None = None,
 ) -> dg.MaterializeResult:
     """Stamp, validate, store and record one output of a step (see the module docs).
 
@@ -169,6 +170,8 @@ def publish_rows(
             the ``model`` role.
         provenance: What the output holds.
         asset_key: The output's asset key.
+        generated_by: For generated rows: what the step knows beyond the declaration, e.g. that its
+            generator was fitted on another generation's rows (``GeneratedBy(fit=FitInput(...))``).
 
     Returns:
         The materialization (with the lineage version and the provenance metadata).
@@ -179,6 +182,7 @@ def publish_rows(
         GenerationError: A per-generation output has no generation.
     """
     from synth_pipeline.lineage.recorder import OutputSpec, StepLineage, stored_ref
+    from synth_pipeline.publishing import publish_declared
 
     asset_key = dg.AssetKey.from_coercible(asset_key)
     store = getattr(context.resources, STORE_KEY)
@@ -186,7 +190,7 @@ def publish_rows(
     if isinstance(value, dg.Output):
         extra = dict(value.metadata or {})
         value = value.value
-    _refuse_holdout_readers(context, provenance, asset_key)
+    _refuse_holdout_readers(context, provenance, asset_key, generated_by)
     generation = _generation(context, provenance, extra)
     partition = str(generation) if provenance.per_generation else None
     upstream = [
@@ -198,53 +202,13 @@ def publish_rows(
         outputs={provenance.role.value: OutputSpec(asset_key, partition)},
         inputs=[stored_ref(store, key, _read_partition(store, key, generation), role="data") for key in upstream],
     ) as lineage:
-        from synth_pipeline.provenance_stamping import stamp
-
-        stamped = stamp(value, provenance, store=store, asset_key=asset_key, generation=generation, lineage=lineage,
-                        real_source=_declared(context, provenance.pipeline, Stage.REAL_SOURCE),
-                        protected=_protected_rows(context, provenance.pipeline))
-        from synth_pipeline.metadata import provenance_metadata
-
-        metadata = {**stamped.metadata, **{k: v for k, v in extra.items() if k != GENERATION_METADATA}}
-        if isinstance(stamped.value, pd.DataFrame) and provenance.role not in (Stage.MODEL, Stage.EVALUATION):
-            metadata = provenance_metadata(
-                stamped.value, label_column=provenance.label_column or "", generation=generation,
-                parents=upstream, extra=metadata)
-        else:
-            metadata = {"generation": generation, **metadata}
-        result = lineage.publish(
-            provenance.role.value, stamped.value, metadata=metadata, generation=generation,
-            generator=stamped.generator, sealed=provenance.role is Stage.REAL_HOLDOUT,
+        return publish_declared(
+            context, lineage, value, provenance=provenance, asset_key=asset_key, store=store, generation=generation,
+            parents=upstream, metadata={k: v for k, v in extra.items() if k != GENERATION_METADATA},
+            generated_by=generated_by,
         )
-    if stamped.privacy_spend is not None:  # recorded only for a published output
-        from synth_pipeline.privacy_budget import record_privacy_spend
-
-        record_privacy_spend(store, asset_key, str(generation), stamped.privacy_spend)
-    if stamped.identifiers is not None:  # kept only beside a published source
-        from synth_pipeline.identifiers import store_identifiers
-
-        store_identifiers(store, asset_key, stamped.identifiers)
-    return result
 
 
-def _declared(context: dg.AssetExecutionContext, pipeline: str, stage: Stage) -> dg.AssetKey | None:
-    """The asset declared as ``pipeline``'s ``stage`` in the loaded definitions, if any."""
-    graph = context.job_def.asset_layer.asset_graph  # the repository's is not set in execute_in_process
-    for key in graph.get_all_asset_keys():
-        tags = graph.get(key).tags
-        if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) == stage.value:
-            return key
-    return None
-
-
-def _protected_rows(context: dg.AssetExecutionContext, pipeline: str) -> dg.AssetKey | None:
-    """The real dataset whose rows the privacy budget protects: the real source, else the train split,
-    else the holdout (the same order as :func:`synth_pipeline.privacy_budget.evaluate_privacy_budget`)."""
-    for stage in (Stage.REAL_SOURCE, Stage.REAL_TRAIN, Stage.REAL_HOLDOUT):
-        key = _declared(context, pipeline, stage)
-        if key is not None:
-            return key
-    return None
 def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra: dict[str, Any]) -> int:
     """The generation of a per-generation output: its partition key through the asset's map when the
     asset is partitioned; else the output metadata or run tag ``synth_pipeline/generation``; else the
@@ -270,7 +234,8 @@ def _generation(context: dg.AssetExecutionContext, provenance: Provenance, extra
     return generation
 
 
-def _refuse_holdout_readers(context: dg.AssetExecutionContext, provenance: Provenance, asset_key: dg.AssetKey) -> None:
+def _refuse_holdout_readers(context: dg.AssetExecutionContext, provenance: Provenance, asset_key: dg.AssetKey,
+                            generated_by: GeneratedBy | None = None) -> None:
     """Only the evaluation may read the sealed holdout: refuse any other declared asset that has it upstream.
 
     Raises:
@@ -279,7 +244,8 @@ def _refuse_holdout_readers(context: dg.AssetExecutionContext, provenance: Prove
     if provenance.role in (Stage.EVALUATION, Stage.REAL_HOLDOUT):
         return
     graph = context.job_def.asset_layer.asset_graph
-    upstream = set(graph.get(asset_key).parent_keys) | ({provenance.fitted_on} if provenance.fitted_on else set())
+    fits = {provenance.fitted_on, generated_by.fit.key if generated_by and generated_by.fit else None} - {None}
+    upstream = set(graph.get(asset_key).parent_keys) | fits
     sealed = sorted(k.to_user_string() for k in upstream
                     if graph.has(k) and graph.get(k).tags.get(STAGE_TAG) == Stage.REAL_HOLDOUT.value)
     if sealed:

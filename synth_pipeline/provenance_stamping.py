@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.errors import ProvenanceError
+from synth_pipeline.generators.protocol import GeneratorInfo
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import (
     DEPTH_COLUMN,
@@ -28,6 +29,53 @@ if TYPE_CHECKING:
     from synth_pipeline.storage import DatasetStore
 
 _REAL_ROLES = (Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS)
+
+
+@dataclass(frozen=True)
+class FitInput:
+    """The rows a generator was fitted on, as the step read them.
+
+    Attributes:
+        key: The asset they were read from.
+        partition: Its stored partition (a generation number as text), None if stored once.
+        rows: The rows, with their provenance columns.
+    """
+
+    key: dg.AssetKey
+    partition: str | None
+    rows: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        """``key[partition]``, e.g. ``bc/training_mix[2]``: how ``fitted_on`` is recorded."""
+        return self.key.to_user_string() + (f"[{self.partition}]" if self.partition else "")
+
+
+@dataclass(frozen=True)
+class GeneratedBy:
+    """What the step knows about its generated rows beyond their declaration.
+
+    The template's stages give it; a team's own generator asset may too (e.g. a fit on the
+    previous generation's mix, which the declared ``fitted_on`` alone reads at the same generation).
+
+    Attributes:
+        fit: The rows the generator was fitted on (default: the declared ``fitted_on``, read at
+            the step's generation when stored per generation, else its one stored version).
+        info: The generator's own record after its fit (default: the declared name, parameters and privacy).
+        fitted: False when nothing was fitted (no rows asked for): no privacy is spent.
+        depth: Per-row depths when the step knows them (SMOTE rows keep their sources' depth);
+            default: synthetic 1 + the fit input's deepest row, augmented the fit input's deepest row
+            (DESIGN.md: augmented keeps its source's depth).
+        alternative: The fix named when generated rows break their fit input's schema or values.
+        within_fit_range: Refuse numeric values outside the fit input's range (interpolating generators).
+    """
+
+    fit: FitInput | None = None
+    info: GeneratorInfo | None = None
+    fitted: bool = True
+    depth: Any = None
+    alternative: str | None = None
+    within_fit_range: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,12 +103,26 @@ def stamp(
     lineage: StepLineage,
     real_source: dg.AssetKey | None = None,
     protected: dg.AssetKey | None = None,
+    generated_by: GeneratedBy | None = None,
+    source_name: str | None = None,
 ) -> Stamped:
     """The value of a declared asset, stamped (see :mod:`synth_pipeline.provenance_assets`).
 
     A real source's identifier columns are resolved (:mod:`synth_pipeline.identifiers`);
     generated rows get fresh keys in them (never a key of ``real_source``). A synthetic fit
     records its privacy spend against ``protected`` (the real source, else the train split).
+
+    Args:
+        value: The step's output.
+        provenance: What it holds.
+        store: The dataset store (fit inputs and identifiers are read from it).
+        asset_key: The output's asset key.
+        generation: The generation made (0 outside generations).
+        lineage: The step's lineage (the fit input is recorded in it).
+        real_source: The pipeline's real source, whose keys generated rows never reuse.
+        protected: The real rows a privacy budget protects (default: ``real_source``).
+        generated_by: For generated rows: what the step knows beyond the declaration.
+        source_name: How messages name where a real source's rows came from (default: the asset).
 
     Raises:
         ProvenanceError: The value is not a DataFrame where rows are expected, or a training
@@ -81,7 +143,7 @@ def stamp(
 
         frame = ingest(value, dataset=dataset, generation=generation, declared_kind=ProvenanceKind.REAL)
         identifiers = resolve_identifiers(frame, declared=provenance.identifier_columns,
-                                          label_column=provenance.label_column or "", source=dataset)
+                                          label_column=provenance.label_column or "", source=source_name or dataset)
         return Stamped(frame, {"identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers])},
                        identifiers=identifiers)
     if role in _REAL_ROLES:
@@ -95,7 +157,15 @@ def stamp(
                 "from assets declared with provenance and concatenate them with synth_pipeline.combine")
         return Stamped(ingest(value, dataset=dataset, generation=generation))
     return _stamp_generated(value, provenance, store=store, dataset=dataset, generation=generation, lineage=lineage,
-                            real_source=real_source, protected=protected or real_source)
+                            real_source=real_source, protected=protected or real_source,
+                            by=generated_by or GeneratedBy())
+
+
+def _declared_fit(store: DatasetStore, provenance: Provenance, generation: int) -> FitInput:
+    """The declared ``fitted_on`` as stored: at ``generation`` if stored per generation, else its one version."""
+    assert provenance.fitted_on is not None  # required of generated roles (Provenance)
+    partition = str(generation) if generation and store.exists(provenance.fitted_on, str(generation)) else None
+    return FitInput(provenance.fitted_on, partition, store.read(provenance.fitted_on, partition))
 
 
 def _stamp_generated(
@@ -108,41 +178,25 @@ def _stamp_generated(
     lineage: StepLineage,
     real_source: dg.AssetKey | None,
     protected: dg.AssetKey | None,
+    by: GeneratedBy,
 ) -> Stamped:
     from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
     from synth_pipeline.lineage.facets import Generator
     from synth_pipeline.output_validation import validate_generated_rows
 
     kind = ProvenanceKind.SYNTHETIC if provenance.role is Stage.SYNTHETIC else ProvenanceKind.AUGMENTED
-    metadata: dict[str, Any] = {"generator": provenance.generator,
-                                "generator_params": dg.MetadataValue.json(dict(provenance.generator_params))}
-    fitted_on, fit_ref, depth, spend = None, None, 1, None
-    if provenance.fitted_on is not None:
-        partition = str(generation) if generation and store.exists(provenance.fitted_on, str(generation)) else None
-        fit = store.read(provenance.fitted_on, partition)
-        fitted_on = provenance.fitted_on.to_user_string() + (f"[{partition}]" if partition else "")
-        fit_ref = lineage.fit_input(provenance.fitted_on, partition, fit)
-        depth = int(fit[DEPTH_COLUMN].max()) + 1 if len(fit) and DEPTH_COLUMN in fit.columns else 1
-        identifiers = stored_identifiers(store, real_source) if real_source is not None else []
-        columns = user_columns(fit)
-        features = fit[[c for c in columns if c not in identifiers]]
-        if not has_provenance(rows):
-            validated = validate_generated_rows(
-                rows[[c for c in user_columns(rows) if c not in identifiers]], features,
-                generator=str(provenance.generator), label_column=provenance.label_column or "",
-                fitted_on=fitted_on, open_columns=provenance.open_categories,
-                label_is_class=not _label_is_number(provenance, fit),
-                alternative="fix the generator, or declare the columns it may invent (open_categories)",
-            )
-            rows = with_fresh_keys(validated.rows, real_keys(store, real_source, identifiers) if identifiers
-                                   else pd.DataFrame(), identifiers, columns, generation=generation,
-                                   stage=dataset.replace("/", "_"))
-            metadata.update(validated.metadata())
-            metadata.update(fresh_key_metadata(identifiers, rows))
-        spend = _spend(provenance, fit, generation=generation, fitted_on=fitted_on, real_source=protected)
-        metadata.update({"fitted_on": fitted_on, "fitted_on_asset": provenance.fitted_on.to_user_string(),
-                         "fitted_on_generation": int(partition) if partition else 0, "fit_rows": len(fit),
-                         "fit_max_depth": depth - 1})
+    info = by.info or GeneratorInfo(name=str(provenance.generator), params=dict(provenance.generator_params),
+                                    privacy=provenance.privacy)
+    fit = by.fit or _declared_fit(store, provenance, generation)
+    fit_ref = lineage.fit_input(fit.key, fit.partition, fit.rows)
+    fit_depth = int(fit.rows[DEPTH_COLUMN].max()) if len(fit.rows) and DEPTH_COLUMN in fit.rows.columns else 0
+    fit_depth = max(fit_depth, info.fitted_on_depth or 0)  # an outside generator's own fit input may be deeper
+    metadata: dict[str, Any] = {
+        "generator": info.name, "generator_params": dg.MetadataValue.json(dict(info.params)),
+        "fitted_on": fit.name, "fitted_on_asset": fit.key.to_user_string(),
+        "fitted_on_generation": int(fit.partition) if fit.partition else 0, "fit_rows": len(fit.rows),
+        "fit_max_depth": fit_depth, **_privacy_metadata(info), **_extra_metadata(info),
+    }
     if has_provenance(rows):
         kinds = set(rows[KIND_COLUMN].astype(str).unique())
         if kinds - {kind.value}:
@@ -151,14 +205,43 @@ def _stamp_generated(
                 "_sp_ columns so they are stamped, or declare the asset with the role its rows have")
         stamped = ingest(rows, dataset=dataset, generation=generation, declared_kind=kind)
     else:
-        stamped = tag_rows(rows, kind=kind, generation=generation, dataset=dataset, depth=depth)
-    generator = Generator(
-        name=str(provenance.generator), params=dict(provenance.generator_params),
-        fittedOn=f"{fit_ref.name}@{fit_ref.version}" if fit_ref is not None else None,
-    )
-    if spend is not None and provenance.privacy is not None:
-        metadata.update({"privacy_epsilon": provenance.privacy.epsilon, "privacy_delta": provenance.privacy.delta})
+        identifiers = stored_identifiers(store, real_source) if real_source is not None else []
+        columns = user_columns(fit.rows)
+        validated = validate_generated_rows(
+            rows[[c for c in user_columns(rows) if c not in identifiers]],
+            fit.rows[[c for c in columns if c not in identifiers]],
+            generator=info.name, label_column=provenance.label_column or "", fitted_on=fit.name,
+            open_columns=provenance.open_categories, label_is_class=not _label_is_number(provenance, fit.rows),
+            alternative=by.alternative or "fix the generator, or declare the columns it may invent (open_categories)",
+            within_fit_range=by.within_fit_range,
+        )
+        keys = real_keys(store, real_source, identifiers) if identifiers and real_source is not None else None
+        generated = with_fresh_keys(validated.rows, keys if keys is not None else pd.DataFrame(), identifiers,
+                                    columns, generation=generation, stage=dataset.replace("/", "_"))
+        metadata.update(validated.metadata())
+        metadata.update(fresh_key_metadata(identifiers, generated))
+        if by.depth is not None:
+            depth = by.depth
+        else:  # DESIGN.md: a generator fitted on rows of depth d makes depth d + 1; augmented keeps its source's
+            depth = fit_depth + 1 if kind is ProvenanceKind.SYNTHETIC else fit_depth
+        stamped = tag_rows(generated, kind=kind, generation=generation, dataset=dataset, depth=depth)
+    generator = Generator(name=info.name, params=dict(info.params), fittedOn=f"{fit_ref.name}@{fit_ref.version}")
+    spend = _spend(provenance, info, fit, generation=generation, fitted=by.fitted, real_source=protected)
     return Stamped(stamped, metadata, generator, privacy_spend=spend)
+
+
+def _privacy_metadata(info: GeneratorInfo) -> dict[str, float | str]:
+    """``privacy_epsilon`` / ``privacy_delta`` / ``privacy_mechanism`` of a DP generator's fit (nothing without DP)."""
+    if info.privacy is None:
+        return {}
+    return {"privacy_epsilon": float(info.privacy.epsilon), "privacy_delta": float(info.privacy.delta),
+            "privacy_mechanism": info.privacy.mechanism}
+
+
+def _extra_metadata(info: GeneratorInfo) -> dict[str, Any]:
+    """A generator's further figures (``info.extra``): lists and mappings as JSON, None left out."""
+    return {key: dg.MetadataValue.json(value) if isinstance(value, (dict, list, tuple)) else value
+            for key, value in info.extra.items() if value is not None}
 
 
 def _label_is_number(provenance: Provenance, fit: pd.DataFrame) -> bool:
@@ -171,19 +254,17 @@ def _label_is_number(provenance: Provenance, fit: pd.DataFrame) -> bool:
     return detect_task(fit[label], provenance.task, column=label, source="fit input").task is Task.REGRESSION
 
 
-def _spend(provenance: Provenance, fit: pd.DataFrame, *, generation: int, fitted_on: str,
+def _spend(provenance: Provenance, info: GeneratorInfo, fit: FitInput, *, generation: int, fitted: bool,
            real_source: dg.AssetKey | None) -> dict[str, Any] | None:
-    """The privacy spend record of a fit on real rows (:mod:`synth_pipeline.privacy_budget`), or None.
+    """The privacy spend record of a synthetic fit (:mod:`synth_pipeline.privacy_budget`), or None.
 
     A generator that declares no ``privacy`` counts as a fit without a DP guarantee.
     """
-    from synth_pipeline.generators.protocol import GeneratorInfo
     from synth_pipeline.privacy_budget import spend_record
 
     if provenance.role is not Stage.SYNTHETIC or real_source is None:
         return None
-    real_rows = int((fit[KIND_COLUMN] == ProvenanceKind.REAL.value).sum()) if KIND_COLUMN in fit.columns else 0
-    info = GeneratorInfo(name=str(provenance.generator), params=dict(provenance.generator_params),
-                         privacy=provenance.privacy)
-    return spend_record(info, generation=generation, fit_real_rows=real_rows, fitted=True, fitted_on=fitted_on,
+    rows = fit.rows
+    real_rows = int((rows[KIND_COLUMN] == ProvenanceKind.REAL.value).sum()) if KIND_COLUMN in rows.columns else 0
+    return spend_record(info, generation=generation, fit_real_rows=real_rows, fitted=fitted, fitted_on=fit.name,
                         real_source=real_source.to_user_string())

@@ -7,6 +7,8 @@ imbalance to justify it). The empty partition is stored, so every check on it re
 ``skipped`` with the reason, and the metadata's ``skipped`` entry says why.
 """
 
+from dataclasses import replace
+
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -14,12 +16,14 @@ import pandas as pd
 from synth_pipeline.augmentation import smote_oversample, smote_target
 from synth_pipeline.budgets import augmentation_allowance
 from synth_pipeline.generations import current_generation
-from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
-from synth_pipeline.metadata import provenance_metadata
+from synth_pipeline.generators.protocol import GeneratorInfo
+from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.naming import Stage
-from synth_pipeline.output_validation import SMOTE_ALTERNATIVE, validate_generated_rows
+from synth_pipeline.output_validation import SMOTE_ALTERNATIVE
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.provenance import DEPTH_COLUMN, ProvenanceKind, tag_rows, user_columns
+from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
+from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
 from synth_pipeline.storage import DatasetStore
@@ -51,13 +55,11 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
         with builder.lineage(
             context, store, relation="augment", outputs=[Stage.AUGMENTED], generation=generation,
         ) as lineage:
-            fit_ref = lineage.fit_input(builder.key(Stage.REAL_ARRIVALS), str(generation), arrivals)
             real_rows = arrivals[spec.label_column].value_counts().to_dict()
             allowance = augmentation_allowance(real_rows, policy, synthetic_per_real_row=_synthetic_per_real_row(
                 spec, len(arrivals)))
             identifiers = stored_identifiers(store, builder.key(Stage.REAL_SOURCE))
-            columns = user_columns(arrivals)
-            fit_rows = arrivals[[c for c in columns if c not in identifiers]]
+            fit_rows = arrivals[[c for c in user_columns(arrivals) if c not in identifiers]]
             label_task = builder.label_task(store)
             if label_task.is_regression:
                 # SMOTE tops classes up; a regression label has none to balance (see module docs).
@@ -70,47 +72,32 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                     target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
                     seed=spec.seed + generation, max_added=allowance,
                 )
-            validated = validate_generated_rows(
-                made, fit_rows, generator="smote", label_column=spec.label_column,
-                fitted_on=f"{builder.dataset(Stage.REAL_ARRIVALS)}[{generation}]", alternative=SMOTE_ALTERNATIVE,
-                within_fit_range=True,
-            )
             uncapped = smote_target(real_rows, settings.target_ratio)
             capped = {
                 f"class #{index}": {"target": uncapped[label], "allowed": allowance[label]}
                 for index, label in enumerate(sorted(real_rows, key=str), start=1)
                 if label in allowance and uncapped[label] > allowance[label]
             }
-            made = with_fresh_keys(
-                validated.rows, real_keys(store, builder.key(Stage.REAL_SOURCE), identifiers), identifiers, columns,
-                generation=generation, stage="augmented",
-            )
             if capped:
                 context.log.info(f"augmentation capped by the policy's class budgets: {capped}")
+            context.log.info(
+                f"generation {generation}: {len(made)} augmented rows (SMOTE, target ratio {settings.target_ratio})"
+            )
             # An augmented row keeps its sources' depth (the deeper of base and neighbour).
             depths = arrivals[DEPTH_COLUMN].to_numpy()
             depth = depths[sources].max(axis=1) if len(made) else np.zeros(0, dtype="int32")
-            frame = tag_rows(
-                made, kind=ProvenanceKind.AUGMENTED, generation=generation,
-                dataset=builder.dataset(Stage.AUGMENTED), depth=depth,
-            )
-            context.log.info(
-                f"generation {generation}: {len(frame)} augmented rows (SMOTE, target ratio {settings.target_ratio})"
-            )
-            from synth_pipeline.lineage.facets import Generator
-
             params = {"target_ratio": settings.target_ratio, "k_neighbors": settings.k_neighbors}
-            return lineage.publish(
-                Stage.AUGMENTED, frame, generation=generation,
-                generator=Generator(name="smote", params=params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"),
-                metadata=provenance_metadata(
-                    frame, label_column=spec.label_column, generation=generation,
-                    parents=[builder.key(Stage.REAL_ARRIVALS)],
-                    extra={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped),
-                           **({"skipped": REGRESSION_SKIP} if label_task.is_regression else {}),
-                           **fresh_key_metadata(identifiers, frame), **validated.metadata()},
-                    bin_edges=label_task.bin_edges or None,
-                ),
+            return publish_declared(
+                context, lineage, made, provenance=replace(builder.provenance(Stage.AUGMENTED),
+                                                           task=label_task.task.value),
+                asset_key=builder.key(Stage.AUGMENTED), store=store, generation=generation,
+                parents=[builder.key(Stage.REAL_ARRIVALS)], bin_edges=label_task.bin_edges or None,
+                metadata={"method": "smote", **params, "capped_by_policy": dg.MetadataValue.json(capped),
+                          **({"skipped": REGRESSION_SKIP} if label_task.is_regression else {})},
+                generated_by=GeneratedBy(
+                    fit=FitInput(builder.key(Stage.REAL_ARRIVALS), str(generation), arrivals),
+                    info=GeneratorInfo(name="smote", params=params), depth=depth, alternative=SMOTE_ALTERNATIVE,
+                    within_fit_range=True),
             )
 
     return augmented

@@ -1,7 +1,7 @@
 """The synthetic stage: a generator (:mod:`synth_pipeline.generators`) fitted per generation, its samples
 tagged synthetic, its name, parameters and privacy spend recorded."""
 
-from typing import Any
+from dataclasses import replace
 
 import dagster as dg
 import pandas as pd
@@ -10,17 +10,16 @@ from pydantic import ConfigDict, Field
 from synth_pipeline.config_bounds import MAX_EPOCHS, MAX_RATIO, MAX_ROWS
 from synth_pipeline.config_validation import validate_config
 from synth_pipeline.errors import GeneratorSpecError, SynthPipelineError
-from synth_pipeline.generations import current_generation, generation_key
-from synth_pipeline.generators.protocol import GeneratorInfo
+from synth_pipeline.generations import current_generation
 from synth_pipeline.generators.registry import known_methods, method_problem, resolve_generator
 from synth_pipeline.generators.run import generate
-from synth_pipeline.identifiers import fresh_key_metadata, real_keys, stored_identifiers, with_fresh_keys
+from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.launch_config import launched_op_config
-from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
-from synth_pipeline.output_validation import synthesizer_alternative, validate_generated_rows
-from synth_pipeline.privacy_budget import record_privacy_spend, spend_record
-from synth_pipeline.provenance import DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind, tag_rows, user_columns
+from synth_pipeline.output_validation import synthesizer_alternative
+from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
+from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
@@ -99,66 +98,26 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             else:
                 fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
                 fit_input = arrivals
-            fitted_on = f"{fit_parent.to_user_string()}[{fit_generation}]"
-            fit_ref = lineage.fit_input(fit_parent, str(fit_generation), fit_input)
+            fit = FitInput(fit_parent, str(fit_generation), fit_input)
             num_rows = _rows_to_sample(config, settings, len(arrivals))
-            fit_depth = int(fit_input[DEPTH_COLUMN].max()) if len(fit_input) else 0
-            context.log.info(f"generation {generation}: {method} fitted on {fitted_on} (max depth {fit_depth})")
+            context.log.info(f"generation {generation}: {method} fitted on {fit.name} (max depth "
+                             f"{int(fit_input[DEPTH_COLUMN].max()) if len(fit_input) else 0})")
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             label_task = builder.label_task(synth_pipeline_store)
-            columns = user_columns(fit_input)
-            features = fit_input[[c for c in columns if c not in identifiers]]
+            features = fit_input[[c for c in user_columns(fit_input) if c not in identifiers]]
             generated = generate(
                 resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression),
                 features, method=method,
                 label_column=spec.label_column, num_rows=num_rows, seed=spec.seed + generation,
             )
-            info = generated.info
-            depth = max(fit_depth, info.fitted_on_depth or 0) + 1
-            validated = validate_generated_rows(
-                generated.rows, features, generator=method, label_column=spec.label_column,
-                fitted_on=fitted_on, alternative=synthesizer_alternative(method),
-                open_columns=settings.open_categories, label_is_class=not label_task.is_regression,
-            )
-            rows = with_fresh_keys(
-                validated.rows, real_keys(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers),
-                identifiers, columns, generation=generation, stage="synthetic",
-            )
-            frame = tag_rows(
-                rows, kind=ProvenanceKind.SYNTHETIC, generation=generation,
-                dataset=builder.dataset(Stage.SYNTHETIC), depth=depth,
-            )
-            spend = spend_record(
-                info, generation=generation, fitted=generated.fitted, fitted_on=fitted_on,
-                fit_real_rows=int((fit_input[KIND_COLUMN] == ProvenanceKind.REAL.value).sum()),
-                real_source=builder.key(Stage.REAL_SOURCE).to_user_string(),
-            )
-            record_privacy_spend(synth_pipeline_store, builder.key(Stage.SYNTHETIC), generation_key(generation), spend)
-            from synth_pipeline.lineage.facets import Generator
-
-            generator = Generator(
-                name=info.name, params=info.params, fittedOn=f"{fit_ref.name}@{fit_ref.version}"
-            )
-            return lineage.publish(
-                Stage.SYNTHETIC, frame, generation=generation, generator=generator,
-                metadata=provenance_metadata(
-                    frame, label_column=spec.label_column, generation=generation,
-                    parents=list(dict.fromkeys([builder.key(Stage.REAL_ARRIVALS), fit_parent])),
-                    extra={
-                        "generator": generator.name,
-                        "generator_params": dg.MetadataValue.json(info.params),
-                        "fitted_on": fitted_on,
-                        "fitted_on_asset": fit_parent.to_user_string(),
-                        "fitted_on_generation": fit_generation,
-                        "fit_rows": len(fit_input),
-                        "fit_max_depth": depth - 1,
-                        **_privacy_metadata(info),
-                        **_extra_metadata(info),
-                        **fresh_key_metadata(identifiers, frame),
-                        **validated.metadata(),
-                    },
-                    bin_edges=label_task.bin_edges or None,
-                ),
+            provenance = replace(builder.provenance(Stage.SYNTHETIC), generator=generated.info.name,
+                                 fitted_on=fit_parent, task=label_task.task.value)
+            return publish_declared(
+                context, lineage, generated.rows, provenance=provenance, asset_key=builder.key(Stage.SYNTHETIC),
+                store=synth_pipeline_store, generation=generation,
+                parents=[builder.key(Stage.REAL_ARRIVALS), fit_parent], bin_edges=label_task.bin_edges or None,
+                generated_by=GeneratedBy(fit=fit, info=generated.info, fitted=generated.fitted,
+                                         alternative=synthesizer_alternative(method)),
             )
 
     return synthetic
@@ -173,20 +132,6 @@ def _method(launched: str | None, configured: str) -> str:
             f"config method={launched!r} is not one of {known_methods()} nor 'package.module:factory'"
         )
     return launched
-
-
-def _extra_metadata(info: GeneratorInfo) -> dict[str, Any]:
-    """A generator's further figures (``info().extra``): lists and mappings as JSON, None left out."""
-    return {key: dg.MetadataValue.json(value) if isinstance(value, (dict, list, tuple)) else value
-            for key, value in info.extra.items() if value is not None}
-
-
-def _privacy_metadata(info: GeneratorInfo) -> dict[str, float | str]:
-    """``privacy_epsilon`` / ``privacy_delta`` / ``privacy_mechanism`` of a DP generator's fit (nothing without DP)."""
-    if info.privacy is None:
-        return {}
-    return {"privacy_epsilon": float(info.privacy.epsilon), "privacy_delta": float(info.privacy.delta),
-            "privacy_mechanism": info.privacy.mechanism}
 
 
 def _rows_to_sample(config: SynthesizerConfig, settings: SynthesizerSpec, arrivals: int) -> int:
