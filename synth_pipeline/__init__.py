@@ -50,6 +50,7 @@ from synth_pipeline.provenance import (
     user_columns,
 )
 from synth_pipeline.provenance_assets import provenance_asset, publish_rows, with_provenance
+from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, pipeline_resources, policy_resource_key
 from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import (
@@ -83,7 +84,9 @@ __all__ = [
     "DataDirBusyError",
     "DatasetStore",
     "DataSourceError",
+    "FitInput",
     "FitOn",
+    "GeneratedBy",
     "GeneratedDataError",
     "generation_job",
     "GenerationError",

@@ -45,11 +45,15 @@ class GenerationMap:
 
     Attributes:
         function: Partition key -> generation (>= 1). None: the key is the number.
-        keys: For ``position``: the ordered partition keys (generation i is keys[i - 1]).
+        keys: For ``position`` over a list: the ordered partition keys (generation i is keys[i - 1]).
+        partitions: For ``position`` over a partitions definition: read for its keys at each lookup,
+            so a time-window definition's new windows map to new generations (its earlier keys
+            keep their positions: windows are counted from the definition's start).
     """
 
     function: Callable[[str], int] | None = None
     keys: tuple[str, ...] = ()
+    partitions: dg.PartitionsDefinition | None = None
 
     @classmethod
     def number(cls) -> GenerationMap:
@@ -58,11 +62,21 @@ class GenerationMap:
 
     @classmethod
     def position(cls, partitions_def: dg.PartitionsDefinition | Iterable[str]) -> GenerationMap:
-        """Generation *i* is the *i*-th key of ``partitions_def`` (static or time-window), or of a key list."""
-        keys = (
-            tuple(partitions_def.get_partition_keys())
-            if isinstance(partitions_def, dg.PartitionsDefinition) else tuple(partitions_def)
-        )
+        """Generation *i* is the *i*-th key of ``partitions_def`` (static or time-window), or of a key list.
+
+        Raises:
+            SynthPipelineError: The definition or list has no key, or is dynamic (its keys have no
+                fixed order: map them with ``GenerationMap(function)``).
+        """
+        if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+            raise SynthPipelineError(
+                f"GenerationMap.position cannot order the keys of dynamic partitions {partitions_def.name!r}: name "
+                "generations by number (generations_partitions) or map keys with GenerationMap(function)")
+        if isinstance(partitions_def, dg.PartitionsDefinition):
+            if not partitions_def.get_partition_keys():
+                raise SynthPipelineError("GenerationMap.position needs a partitions definition with at least one key")
+            return cls(partitions=partitions_def)
+        keys = tuple(partitions_def)
         if not keys:
             raise SynthPipelineError("GenerationMap.position needs a partitions definition with at least one key")
         return cls(keys=keys)
@@ -73,13 +87,14 @@ class GenerationMap:
         Raises:
             GenerationError: The key does not map to a generation >= 1.
         """
-        if self.keys:
-            if partition_key not in self.keys:
+        keys = tuple(self.partitions.get_partition_keys()) if self.partitions is not None else self.keys
+        if keys:
+            if partition_key not in keys:
                 raise GenerationError(
-                    f"partition key {partition_key!r} is not one of the {len(self.keys)} keys this generation map "
-                    f"was built from ({self.keys[0]!r} .. {self.keys[-1]!r}); rebuild it with "
-                    "GenerationMap.position(partitions_def) after adding keys")
-            return self.keys.index(partition_key) + 1
+                    f"partition key {partition_key!r} is not one of the {len(keys)} keys this generation map "
+                    f"reads ({keys[0]!r} .. {keys[-1]!r}); map it with GenerationMap(function) if it is a "
+                    "generation of this pipeline")
+            return keys.index(partition_key) + 1
         if self.function is None:
             if not partition_key.isdigit():
                 raise GenerationError(

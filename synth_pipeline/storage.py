@@ -332,16 +332,25 @@ class SynthPipelineIOManager(dg.ConfigurableIOManager):
     store: DatasetStore
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        """Store the plain value of an asset not declared with provenance (e.g. a model).
+        """Refuse a plain value: outputs are stored in one way only, stamped with provenance.
 
         Assets declared with provenance (:mod:`synth_pipeline.provenance_assets`) and the
-        template's stages store through ``StepLineage.publish`` and return no value here.
+        template's stages store through :func:`~synth_pipeline.publishing.publish_declared`, which
+        also versions them and records their lineage, and return no value here. A value stored
+        here would have neither, and downstream checks could not tell where its rows came from.
+
+        Raises:
+            ProvenanceError: The asset returned a value (names the asset and the two fixes).
         """
         if obj is None:
             return
-        partition = context.asset_partition_key if context.has_asset_partitions else None
-        path = self.store.write(obj, context.asset_key, partition)
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+        from synth_pipeline.errors import ProvenanceError
+
+        raise ProvenanceError(
+            f"{context.asset_key.to_user_string()} returned a {type(obj).__name__} to the synth-pipeline IO manager, "
+            "which stores only outputs declared with provenance (stamped, versioned, in lineage). Declare the asset "
+            "with @synth_pipeline.provenance_asset(role=...) (a trained model: role='model'), or give it an IO "
+            "manager of its own (io_manager_key=...)")
 
     def load_input(self, context: dg.InputContext) -> Any:
         """The stored value of an upstream asset: its partition's, mapped to the generation it

@@ -31,7 +31,7 @@ from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.run_lock import DataDirBusyError, RunLock
 from synth_pipeline.runner import hold_data_dir
 from synth_pipeline.stages.builder import STORE_KEY
-from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore, SynthPipelineIOManager
+from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
@@ -242,9 +242,10 @@ def test_no_wait_refuses_while_held_and_a_killed_holder_blocks_nothing(processes
 
 
 def _store_asset(name: str) -> dg.AssetsDefinition:
-    @dg.asset(name=name, io_manager_key="io")
-    def stored() -> pd.DataFrame:
-        return pd.DataFrame({"x": [1, 2]})
+    """A step that writes through the dataset store resource, as every synth-pipeline step does."""
+    @dg.asset(name=name)
+    def stored(context: dg.AssetExecutionContext, synth_pipeline_store: DatasetStore) -> None:
+        synth_pipeline_store.write(pd.DataFrame({"x": [1, 2]}), context.asset_key, None)
 
     return stored
 
@@ -257,7 +258,7 @@ def test_steps_of_a_run_started_elsewhere_wait_for_the_holder(processes):
     results: list[dg.ExecuteInProcessResult] = []
     with dg.instance_for_test() as instance:
         thread = threading.Thread(target=lambda: results.append(dg.materialize(
-            [_store_asset("written")], resources={"io": SynthPipelineIOManager(store=store)}, instance=instance)))
+            [_store_asset("written")], resources={"synth_pipeline_store": store}, instance=instance)))
         thread.start()
 
         def step_waiting() -> bool:
@@ -319,9 +320,9 @@ def test_a_run_waits_for_a_run_started_elsewhere_between_its_steps(tmp_path, mon
 SIGNALS_ENV = "SYNTH_PIPELINE_TEST_SIGNALS"
 
 
-@dg.asset(io_manager_key="io")
-def first_step() -> pd.DataFrame:
-    return pd.DataFrame({"x": [1, 2]})
+@dg.asset
+def first_step(context: dg.AssetExecutionContext, synth_pipeline_store: DatasetStore) -> None:
+    synth_pipeline_store.write(pd.DataFrame({"x": [1, 2]}), context.asset_key, None)
 
 
 @dg.asset
@@ -338,7 +339,7 @@ def two_step_job() -> dg.JobDefinition:
     """A run's job for the multiprocess executor, whose step processes import this module to rebuild it."""
     return dg.Definitions(
         assets=[first_step, second_step], jobs=[dg.define_asset_job("two_steps")],
-        resources={"io": SynthPipelineIOManager(store=DatasetStore())},
+        resources={"synth_pipeline_store": DatasetStore()},
     ).resolve_job_def("two_steps")
 
 
@@ -351,15 +352,15 @@ CHILD = """
 import sys
 import dagster as dg
 import pandas as pd
-from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore, SynthPipelineIOManager
+from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore
 
-@dg.asset(io_manager_key="io")
-def child_output() -> pd.DataFrame:
-    return pd.DataFrame({"x": [1]})
+@dg.asset
+def child_output(context: dg.AssetExecutionContext, synth_pipeline_store: DatasetStore) -> None:
+    synth_pipeline_store.write(pd.DataFrame({"x": [1]}), context.asset_key, None)
 
 with dg.instance_for_test() as instance:
     result = dg.materialize([child_output], instance=instance,
-                            resources={"io": SynthPipelineIOManager(store=DatasetStore(base_dir=sys.argv[1]))})
+                            resources={"synth_pipeline_store": DatasetStore(base_dir=sys.argv[1])})
     print("success" if result.success else "failed", DATA_DIR_TAG in instance.get_run_by_id(result.run_id).tags)
 """
 

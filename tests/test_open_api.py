@@ -465,3 +465,95 @@ def test_an_old_generations_materialization_is_found_behind_many_later_ones():
         assert latest_metadata(instance, dg.AssetKey("made"), 3)["fitted_on_asset"] == "fit3"
         assert latest_metadata(instance, dg.AssetKey("made"), 0)["generation"] == 260
         assert latest_metadata(instance, dg.AssetKey("made"), 999) == {}
+
+
+def _refit_chain(tmp_path: Path) -> tuple[list[dg.AssetsDefinition], DatasetStore]:
+    """Unpartitioned team assets: a real source, a jitter generator on it, SMOTE-like interpolation on the
+    generated rows (augmented), and a refit declared on ``made`` that really fits on the previous generation's."""
+    store = DatasetStore(base_dir=str(tmp_path))
+
+    @provenance_asset(pipeline="chain", role="real_source", label_column=LABEL)
+    def source() -> pd.DataFrame:
+        return _breast_cancer(120)
+
+    @provenance_asset(pipeline="chain", role="synthetic", label_column=LABEL, generator="jitter", fitted_on="source")
+    def made(source: pd.DataFrame) -> pd.DataFrame:
+        rows = source[user_columns(source)].copy()
+        rows["mean_radius"] = rows["mean_radius"] * 1.01
+        return rows
+
+    @provenance_asset(pipeline="chain", role="augmented", label_column=LABEL, generator="midpoints", fitted_on="made")
+    def interpolated(made: pd.DataFrame) -> pd.DataFrame:
+        rows = made[user_columns(made)]
+        middle = (rows.iloc[:-1].reset_index(drop=True) + rows.iloc[1:].reset_index(drop=True)) / 2
+        middle[LABEL] = rows[LABEL].iloc[:-1].to_numpy()
+        return middle.astype(rows.dtypes.to_dict())
+
+    refit_p = Provenance(pipeline="chain", role="synthetic", label_column=LABEL, generator="jitter",
+                         fitted_on="made")
+
+    @dg.multi_asset(specs=[with_provenance(dg.AssetSpec("refit", deps=["made"]), refit_p)],
+                    required_resource_keys={STORE_KEY})
+    def refit(context: dg.AssetExecutionContext):
+        from synth_pipeline import FitInput, GeneratedBy
+
+        generation = int(context.run.tags["synth_pipeline/generation"])
+        fit = FitInput(dg.AssetKey("made"), str(generation - 1), store.read(dg.AssetKey("made"), str(generation - 1)))
+        yield publish_rows(context, fit.rows[user_columns(fit.rows)].head(50), provenance=refit_p, asset_key="refit",
+                           generated_by=GeneratedBy(fit=fit))
+
+    return [source, made, interpolated, refit], store
+
+
+def test_augmented_rows_of_a_team_asset_keep_their_source_depth_and_a_refit_on_an_earlier_generation_is_recorded(
+        tmp_path):
+    """DESIGN.md: augmented rows keep their source's depth (they were stamped one deeper); a generator fitted on
+    the previous generation's rows says so (fitted_on was always read at the asset's own generation)."""
+    assets, store = _refit_chain(tmp_path)
+    resources = pipeline_resources(str(tmp_path))
+    first = dg.materialize(assets[:3], resources=resources, tags={"synth_pipeline/generation": "1"})
+    assert first.success
+    assert set(store.read(dg.AssetKey("made"), "1")[DEPTH_COLUMN]) == {1}
+    augmented = store.read(dg.AssetKey("interpolated"), "1")
+    assert len(augmented) == 119 and set(augmented[DEPTH_COLUMN]) == {1}
+    assert set(augmented[KIND_COLUMN]) == {"augmented"}
+
+    second = dg.materialize(assets, selection=["made", "refit"], resources=resources,
+                            tags={"synth_pipeline/generation": "2"})
+    assert second.success
+    refit = store.read(dg.AssetKey("refit"), "2")
+    assert set(refit[DEPTH_COLUMN]) == {2} and len(refit) == 50
+    [event] = [e for e in second.get_asset_materialization_events() if e.asset_key == dg.AssetKey("refit")]
+    metadata = event.materialization.metadata
+    assert metadata["fitted_on"].value == "made[1]" and metadata["fitted_on_generation"].value == 1
+
+
+def test_an_undeclared_value_given_to_the_io_manager_is_refused_with_both_fixes(tmp_path):
+    """One storage path: a value the IO manager would store without provenance, version or lineage is refused."""
+    from synth_pipeline import IO_MANAGER_KEY
+
+    @dg.asset(io_manager_key=IO_MANAGER_KEY)
+    def plain() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1, 2]})
+
+    with pytest.raises(ProvenanceError, match=r"plain returned a DataFrame .*role='model'.*io_manager_key"):
+        dg.materialize([plain], resources=pipeline_resources(str(tmp_path)))
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_a_time_window_generation_map_reads_new_windows_and_dynamic_partitions_are_refused():
+    """GenerationMap.position read a time-window definition's keys once, at import: a window that opened
+    later (a long-running code server, a daily schedule) was refused. Dynamic keys have no fixed order."""
+    import datetime
+
+    from dagster._core.test_utils import freeze_time  # Dagster's own clock for time-window keys
+
+    daily = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+    with freeze_time(datetime.datetime(2026, 11, 4, 12, tzinfo=datetime.UTC)):
+        mapped = GenerationMap.position(daily)
+        assert mapped.generation("2026-11-03") == 3
+    with freeze_time(datetime.datetime(2026, 11, 9, 12, tzinfo=datetime.UTC)):
+        assert mapped.generation("2026-11-08") == 8
+        assert mapped.generation("2026-11-01") == 1
+    with pytest.raises(SynthPipelineError, match="dynamic partitions 'drops'.*GenerationMap\\(function\\)"):
+        GenerationMap.position(dg.DynamicPartitionsDefinition(name="drops"))

@@ -235,9 +235,11 @@ def rule_check(
 def check_generation(
     context: dg.AssetCheckExecutionContext, pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey
 ) -> int:
-    """The generation a check evaluates: from the partition key (through the pipeline's
-    :class:`~synth_pipeline.guarded.GenerationMap`), else from the ``generation`` metadata of
-    the asset's latest materialization; 0 for roles not made per generation.
+    """The generation a check evaluates: for a partitioned asset, from the partition key (through
+    the pipeline's :class:`~synth_pipeline.guarded.GenerationMap`); for an unpartitioned one, the
+    ``generation`` its latest materialization recorded (which its publishing resolved from output
+    metadata, run tag or the run's partition, in that order: one answer for both); 0 for roles not
+    made per generation.
 
     Raises:
         GenerationError: A per-generation asset has neither (see :mod:`synth_pipeline.guarded`).
@@ -245,7 +247,9 @@ def check_generation(
     if not pipeline.per_generation(stage):
         return 0
     op_context = context.op_execution_context
-    if op_context.has_partition_key:
+    graph = op_context.job_def.asset_layer.asset_graph
+    partitioned = graph.has(asset_key) and graph.get(asset_key).partitions_def is not None
+    if partitioned and op_context.has_partition_key:
         return pipeline.generations.generation(op_context.partition_key)
     generation = latest_metadata(context.instance, asset_key, 0).get("generation")
     if not isinstance(generation, int) or generation < 1:

@@ -17,6 +17,7 @@ from synth_pipeline.metrics import REGRESSION_METRICS, tstr_trtr_ratio
 from synth_pipeline.modeling import score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import Task, model_factory, primary_metric
@@ -75,7 +76,10 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             # The per-class table of the report would list a regression label's values: left out.
             metadata.update(_generation_report(context, synth_pipeline_store, report, generation,
                                                label if task is Task.CLASSIFICATION else None))
-            return lineage.publish(Stage.EVALUATION, report, generation=generation, metadata=metadata)
+            return publish_declared(
+                context, lineage, report, provenance=builder.provenance(Stage.EVALUATION),
+                asset_key=builder.key(Stage.EVALUATION), store=synth_pipeline_store, generation=generation,
+                metadata=metadata)
 
     def _generation_report(
         context: dg.AssetExecutionContext, store: DatasetStore, report: pd.DataFrame, generation: int,

@@ -6,7 +6,6 @@ import pandas as pd
 from pydantic import Field
 
 from synth_pipeline.generations import current_generation
-from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import (
     DATASET_COLUMN,
@@ -16,6 +15,7 @@ from synth_pipeline.provenance import (
     ProvenanceKind,
     combine,
 )
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import GenerationMode, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
@@ -106,17 +106,12 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
             fresh_real = int((is_real & (mix[GENERATION_COLUMN] == generation)).sum())
             context.log.info(f"generation {generation} ({mode.value}): {len(mix)} rows, {fresh_real} fresh real")
             parents = [builder.key(s) for s in sources] + ([mix_key] if previous is not None else [])
-            return lineage.publish(
-                Stage.TRAINING_MIX, mix, generation=generation,
-                metadata=provenance_metadata(
-                    mix, label_column=spec.label_column, generation=generation, parents=parents,
-                    extra={
-                        "mode": mode.value,
-                        "fresh_real_rows": fresh_real,
-                        "previous_generation_rows": 0 if previous is None else len(previous),
-                    },
-                    bin_edges=builder.bin_edges(synth_pipeline_store),
-                ),
+            return publish_declared(
+                context, lineage, mix, provenance=builder.provenance(Stage.TRAINING_MIX), asset_key=mix_key,
+                store=synth_pipeline_store, generation=generation, parents=parents,
+                metadata={"mode": mode.value, "fresh_real_rows": fresh_real,
+                          "previous_generation_rows": 0 if previous is None else len(previous)},
+                bin_edges=builder.bin_edges(synth_pipeline_store),
             )
 
     return training_mix

@@ -9,6 +9,7 @@ from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.metadata import composition_metadata
 from synth_pipeline.modeling import train_classifier
 from synth_pipeline.naming import Stage
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import model_factory
@@ -53,6 +54,9 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
             )
             if hasattr(estimator, "classes_"):
                 metadata["classes"] = dg.MetadataValue.json([str(c) for c in estimator.classes_])
-            return lineage.publish(Stage.MODEL, estimator, generation=generation, metadata=metadata)
+            return publish_declared(
+                context, lineage, estimator, provenance=builder.provenance(Stage.MODEL),
+                asset_key=builder.key(Stage.MODEL), store=synth_pipeline_store, generation=generation,
+                metadata=metadata)
 
     return model

@@ -10,10 +10,9 @@ from pydantic import Field
 
 from synth_pipeline.config_paths import confine_config_path
 from synth_pipeline.generations import current_generation
-from synth_pipeline.identifiers import resolve_identifiers, store_identifiers
-from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import GENERATION_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, ingest
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.sources import SourceData, check_schema, describe, read_source, stored_column_families
 from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
 from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64, record_keys
@@ -149,26 +148,13 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
                 frame, label_column=spec.label_column, fraction=spec.holdout_fraction, source=describe(source),
                 strata=label_task.strata(frame[spec.label_column]) if label_task.is_regression else None,
             )
-            identifiers = resolve_identifiers(
-                frame, declared=spec.identifier_columns, label_column=spec.label_column, source=describe(source)
+            # identifiers are resolved and kept beside the published source (publish_declared)
+            return publish_declared(
+                context, lineage, frame, provenance=builder.provenance(Stage.REAL_SOURCE),
+                asset_key=builder.key(Stage.REAL_SOURCE), store=synth_pipeline_store, generation=0,
+                metadata={"source": describe(source), **task_metadata(label_task), **source_metadata(data)},
+                bin_edges=label_task.bin_edges or None, source_name=describe(source),
             )
-            for found in identifiers:
-                context.log.info(f"identifier column {found.column} ({found.origin}: {found.evidence}): kept out of "
-                                 "generation and measures; generated rows get fresh keys")
-            result = lineage.publish(
-                Stage.REAL_SOURCE, frame, generation=0,
-                metadata=provenance_metadata(
-                    frame, label_column=spec.label_column, generation=0, parents=[],
-                    extra={"source": describe(source),
-                           "identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers]),
-                           **task_metadata(label_task),
-                           **source_metadata(data)},
-                    bin_edges=label_task.bin_edges or None,
-                ),
-            )
-            # kept only beside a published source: a failed publish leaves no record behind
-            store_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE), identifiers)
-            return result
 
     return real_source
 
@@ -207,16 +193,12 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
             common = {"holdout_fraction": spec.holdout_fraction, "seed": spec.seed,
                       "stratified_on": (f"{len(bins) - 1} quantile bins of {spec.label_column}" if bins
                                         else f"classes of {spec.label_column}")}
-            yield lineage.publish(
-                Stage.REAL_HOLDOUT, holdout, generation=0, sealed=True,
-                metadata=provenance_metadata(holdout, label_column=spec.label_column, generation=0,
-                                             parents=parents, extra={**common, "sealed": True}, bin_edges=bins),
-            )
-            yield lineage.publish(
-                Stage.REAL_TRAIN, train, generation=0,
-                metadata=provenance_metadata(train, label_column=spec.label_column, generation=0,
-                                             parents=parents, extra=common, bin_edges=bins),
-            )
+            for stage, rows, extra in ((Stage.REAL_HOLDOUT, holdout, {**common, "sealed": True}),
+                                       (Stage.REAL_TRAIN, train, common)):
+                yield publish_declared(
+                    context, lineage, rows, provenance=builder.provenance(stage), asset_key=builder.key(stage),
+                    store=synth_pipeline_store, generation=0, parents=parents, metadata=extra, bin_edges=bins,
+                )
 
     return split
 
@@ -263,14 +245,12 @@ def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
                     f"generation {generation}: {len(arrivals)} real rows arrive (batch "
                     f"{(generation - 1) % batches + 1} of {batches})"
                 )
-            return lineage.publish(
-                Stage.REAL_ARRIVALS, arrivals, generation=generation,
-                metadata=provenance_metadata(
-                    arrivals, label_column=spec.label_column, generation=generation,
-                    parents=[builder.key(Stage.REAL_TRAIN)],
-                    extra={"batch": (generation - 1) % batches + 1, "batches": batches},
-                    bin_edges=builder.bin_edges(synth_pipeline_store),
-                ),
+            return publish_declared(
+                context, lineage, arrivals, provenance=builder.provenance(Stage.REAL_ARRIVALS),
+                asset_key=builder.key(Stage.REAL_ARRIVALS), store=synth_pipeline_store, generation=generation,
+                parents=[builder.key(Stage.REAL_TRAIN)],
+                metadata={"batch": (generation - 1) % batches + 1, "batches": batches},
+                bin_edges=builder.bin_edges(synth_pipeline_store),
             )
 
     return real_arrivals

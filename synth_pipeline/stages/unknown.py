@@ -3,9 +3,9 @@
 import dagster as dg
 
 from synth_pipeline.errors import DataSourceError
-from synth_pipeline.metadata import provenance_metadata
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ingest
+from synth_pipeline.publishing import publish_declared
 from synth_pipeline.sources import describe
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.real import SourceConfig, configured_source, read_logged, source_metadata, source_ref
@@ -35,16 +35,14 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
             context.log.info(
                 f"ingested {len(frame)} rows from {describe(source)} as {sorted(frame['_sp_kind'].unique())}"
             )
-            return lineage.publish(
-                Stage.UNKNOWN, frame, generation=0,
-                metadata=provenance_metadata(
-                    frame, label_column=spec.label_column, generation=0, parents=[],
-                    extra={"source": describe(source), "quarantined": not spec.mix.include_unknown,
-                           **source_metadata(data)},
-                    # per quantile bin for a regression label, once the real source (which sets the bins) is stored
-                    bin_edges=builder.bin_edges(synth_pipeline_store)
-                    if synth_pipeline_store.exists(builder.key(Stage.REAL_SOURCE)) else None,
-                ),
+            return publish_declared(
+                context, lineage, frame, provenance=builder.provenance(Stage.UNKNOWN),
+                asset_key=builder.key(Stage.UNKNOWN), store=synth_pipeline_store, generation=0,
+                metadata={"source": describe(source), "quarantined": not spec.mix.include_unknown,
+                          **source_metadata(data)},
+                # per quantile bin for a regression label, once the real source (which sets the bins) is stored
+                bin_edges=builder.bin_edges(synth_pipeline_store)
+                if synth_pipeline_store.exists(builder.key(Stage.REAL_SOURCE)) else None,
             )
 
     return unknown_ingest
