@@ -238,10 +238,12 @@ def _refuse_holdout_readers(context: dg.AssetExecutionContext, provenance: Prove
                             generated_by: GeneratedBy | None = None) -> None:
     """Only the evaluation may read the sealed holdout: refuse any other declared asset that has it upstream.
 
+    The train split may read it too, to leave the sealed rows out (``holdout_purity`` fails it if any stay in).
+
     Raises:
         ProvenanceError: An input or dependency of ``asset_key``, or its ``fitted_on``, is declared ``real_holdout``.
     """
-    if provenance.role in (Stage.EVALUATION, Stage.REAL_HOLDOUT):
+    if provenance.role in (Stage.EVALUATION, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN):
         return
     graph = context.job_def.asset_layer.asset_graph
     fits = {provenance.fitted_on, generated_by.fit.key if generated_by and generated_by.fit else None} - {None}

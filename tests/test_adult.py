@@ -29,7 +29,7 @@ def test_adult_generation_with_categorical_columns(runner):
     # about 0.53 against 0.80 for TRTR): the utility floor is lowered so the test is about scale.
     [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_tstr_trtr_ratio=0.5))
     assert run.success, why(run)
-    assert len(run.checks) == 15  # no unknown stage: 7 provenance + 8 policy checks
+    assert len(run.checks) == 16  # no unknown stage: 7 provenance + 9 policy checks
     source = runner.read(pipeline, Stage.REAL_SOURCE)
     holdout = runner.read(pipeline, Stage.REAL_HOLDOUT)
     mix = runner.read(pipeline, Stage.TRAINING_MIX, 1)

@@ -209,7 +209,7 @@ def test_guard_rails_on_team_assets_catch_a_replaying_generator_and_holdout_rows
 
         # a split whose train side still holds the sealed records
         leaky = _materialize(_team_assets(class_gaussian, leaky_split=True), "2026-q1", tmp_path / "d", instance)
-        purity = _checks(leaky)["sealed:holdout_purity"]
+        purity = _checks(leaky)["train:holdout_excluded"]
         assert not purity.passed and not leaky.success
         assert purity.metadata["rule"].value == "holdout records also in the train split"
         sealed = DatasetStore(base_dir=str(tmp_path / "d")).read(dg.AssetKey("sealed"))
@@ -306,7 +306,7 @@ def test_guarded_definitions_check_names_roles_and_holdout_readers_before_anythi
     base = {"name": "churn", "label_column": "churned", "real_source": "customers", "real_holdout": "holdout",
             "real_train": "train", "real_arrivals": "new_customers", "synthetic": ["simulated"],
             "training_mix": "mix", "evaluation": "evaluation"}
-    assert len(guarded_definitions(GuardedAssets(**base), assets).asset_checks) == 19
+    assert len(guarded_definitions(GuardedAssets(**base), assets).asset_checks) == 20
     with pytest.raises(UnknownNameError, match="no asset 'simulatd' for the synthetic role .*did you mean 'simulated'"):
         guarded_definitions(GuardedAssets(**{**base, "synthetic": ["simulatd"]}), assets)
     with pytest.raises(SynthPipelineError,
@@ -557,3 +557,44 @@ def test_a_time_window_generation_map_reads_new_windows_and_dynamic_partitions_a
         assert mapped.generation("2026-11-01") == 1
     with pytest.raises(SynthPipelineError, match="dynamic partitions 'drops'.*GenerationMap\\(function\\)"):
         GenerationMap.position(dg.DynamicPartitionsDefinition(name="drops"))
+
+
+def _complement_assets(*, leave_out: bool) -> list[dg.AssetsDefinition]:
+    """A team's split as two assets: the holdout, and the train split computed as the source minus it."""
+    from synth_pipeline.provenance import ROW_HASH_COLUMN
+
+    @provenance_asset(pipeline="cut", role="real_source", label_column=LABEL)
+    def source() -> pd.DataFrame:
+        return _breast_cancer(300)
+
+    @provenance_asset(pipeline="cut", role="real_holdout", label_column=LABEL)
+    def holdout(source: pd.DataFrame) -> pd.DataFrame:
+        return source.sample(frac=0.3, random_state=0)
+
+    @provenance_asset(pipeline="cut", role="real_train", label_column=LABEL)
+    def train(source: pd.DataFrame, holdout: pd.DataFrame) -> pd.DataFrame:
+        return source[~source[ROW_HASH_COLUMN].isin(holdout[ROW_HASH_COLUMN])] if leave_out else source
+
+    @provenance_asset(pipeline="cut", role="training_mix", label_column=LABEL)
+    def mix(train: pd.DataFrame) -> pd.DataFrame:
+        return train
+
+    return [source, holdout, train, mix]
+
+
+@pytest.mark.parametrize("leave_out", [True, False], ids=["complement", "holdout-kept"])
+def test_a_train_split_may_read_the_holdout_to_leave_it_out_and_purity_judges_the_result(tmp_path, leave_out):
+    """The train split computed as source minus holdout was refused as a holdout reader (review finding); it
+    is allowed, and holdout_purity fails the one that keeps the sealed rows."""
+    guarded = GuardedAssets(name="cut", label_column=LABEL, real_source="source", real_holdout="holdout",
+                            real_train="train", training_mix="mix")
+    assets = _complement_assets(leave_out=leave_out)
+    defs = guarded_definitions(guarded, assets, policy=SynthPolicy(min_holdout_rows=50), data_dir=str(tmp_path))
+    result = dg.materialize([*assets, *defs.asset_checks], resources=defs.resources, raise_on_error=False,
+                            tags={"synth_pipeline/generation": "1"})
+    checks = {f"{e.asset_key.to_user_string()}:{e.check_name}": e for e in result.get_asset_check_evaluations()}
+    assert checks["holdout:holdout_purity"].passed
+    excluded = checks["train:holdout_excluded"]
+    assert excluded.passed is leave_out, excluded.metadata["evidence"]
+    assert excluded.metadata["observed"].value == (0 if leave_out else 90)  # 30 % of 300 rows sealed
+    assert result.success is leave_out  # the failed check blocks the run

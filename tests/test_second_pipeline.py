@@ -57,7 +57,7 @@ def test_second_pipeline_with_other_names_and_data(runner, wine_csv):
     # 178 rows: a 25 % holdout has 45 rows, fewer than the default policy's 100
     [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=40))
     assert run.success, why(run)
-    assert all(c.passed for c in run.checks) and len(run.checks) == len(build_provenance_checks(pipeline)) + 8
+    assert all(c.passed for c in run.checks) and len(run.checks) == len(build_provenance_checks(pipeline)) + 9
 
     mix = runner.read(pipeline, Stage.TRAINING_MIX, 1)
     assert set(mix["cultivar"]) == {"barolo", "grignolino", "barbera"}

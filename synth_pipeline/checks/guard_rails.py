@@ -124,7 +124,7 @@ def validate_guarded(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinitio
         UnknownNameError: A key named in ``guarded`` is no asset of ``assets`` (with the closest match).
         SynthPipelineError: An asset declared for this pipeline (:mod:`synth_pipeline.provenance_assets`)
             plays another role than ``guarded`` gives it, or is left out of ``guarded`` (it would go
-            unchecked); or an asset other than the evaluation depends on the sealed holdout.
+            unchecked); or an asset other than the evaluation and the train split depends on the sealed holdout.
     """
     from synth_pipeline.errors import SynthPipelineError
     from synth_pipeline.naming import STAGE_TAG, Stage
@@ -149,12 +149,15 @@ def validate_guarded(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinitio
             raise SynthPipelineError(
                 f"{key.to_user_string()} is declared {declared} but GuardedAssets names it {roles[key].value}: make "
                 "the two agree")
+    # The train split may read the holdout to leave its rows out; holdout_purity fails it if any stay in.
+    allowed = {guarded.evaluation, guarded.real_train}
     readers = sorted(key.to_user_string() for key, spec in specs.items()
-                     if guarded.real_holdout in {dep.asset_key for dep in spec.deps} and key != guarded.evaluation)
+                     if guarded.real_holdout in {dep.asset_key for dep in spec.deps} and key not in allowed)
     if readers:
         raise SynthPipelineError(
             f"{readers} depend on the sealed holdout {guarded.real_holdout.to_user_string()}: only the evaluation "
-            f"({guarded.evaluation.to_user_string() if guarded.evaluation else 'none named'}) may read it")
+            f"({guarded.evaluation.to_user_string() if guarded.evaluation else 'none named'}) may read it, and the "
+            "train split to leave its rows out")
 
 
 def guarded_definitions(

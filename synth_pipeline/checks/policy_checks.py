@@ -4,6 +4,9 @@
 check                  asset            rule
 =====================  ===============  =====================================================
 holdout_purity         real_holdout     100 % real and at least ``min_holdout_rows`` rows
+holdout_excluded       real_train       no holdout record also in the train split (copies
+                                        beyond the source's); built when the real source
+                                        and the train split are named
 holdout_isolation      training_mix     no holdout record (real rows beyond the train
                                         split's copies of their content) and no more
                                         near-copies of holdout rows among non-real rows
@@ -85,6 +88,12 @@ def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinitio
         rule_check(pipeline, mix, "unknown_budget", _unknown_budget,
                       "Unknown-provenance rows within max_unknown_fraction."),
     ]
+    if pipeline.real_source is not None and pipeline.real_train is not None:
+        # on the train split, after the holdout and the source: it may be made from them, in any order
+        checks.append(rule_check(
+            pipeline, Stage.REAL_TRAIN, "holdout_excluded", _holdout_excluded,
+            "The train split holds no record of the sealed holdout (it is the source minus the holdout).",
+            additional_deps=[pipeline.real_holdout, pipeline.real_source]))
     from synth_pipeline.privacy_budget import build_privacy_budget_checks
 
     checks += build_privacy_budget_checks(pipeline)
@@ -106,10 +115,10 @@ def _holdout_purity(inputs: CheckInputs):
     size, real = holdout_purity(composition, inputs.policy)
     if not composition.rows:  # too small is judged (no rows is the evidence); the real share is undefined
         real = no_rows_outcome(real.rule, Stage.REAL_HOLDOUT, threshold=real.threshold, bound=real.bound)
-    return [size, real, *_sealed_records_in_train(inputs, composition.rows)], _composition_metadata(composition)
+    return [size, real], _composition_metadata(composition)
 
 
-def _sealed_records_in_train(inputs: CheckInputs, holdout_rows: int) -> list[RuleOutcome]:
+def _holdout_excluded(inputs: CheckInputs):
     """Holdout records that are also in the train split (a split that sealed nothing), judged when the
     real source and the train split are separate assets.
 
@@ -118,19 +127,17 @@ def _sealed_records_in_train(inputs: CheckInputs, holdout_rows: int) -> list[Rul
     identical rows on both sides are legitimate duplicates, and nothing is judged.
     """
     guarded = inputs.pipeline
-    if guarded.real_source is None or guarded.real_train is None:
-        return []
     counts = [pd.read_parquet(inputs.path(stage), columns=[ROW_HASH_COLUMN])[ROW_HASH_COLUMN].value_counts()
               for stage in (Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_SOURCE)]
     holdout, train, source = (c.reindex(counts[0].index, fill_value=0) for c in counts)
     # per content: copies beyond the source's, never more than either side holds
     excess = int(np.minimum((holdout + train - source).clip(lower=0), np.minimum(holdout, train)).sum())
     return [RuleOutcome(
-        "holdout records also in the train split", float(excess), 0.0, "max", sample_size=holdout_rows,
+        "holdout records also in the train split", float(excess), 0.0, "max", sample_size=int(counts[0].sum()),
         fix=(f"{guarded.real_holdout.to_user_string()} and {guarded.real_train.to_user_string()} share records: split "
              f"{guarded.real_source.to_user_string()} so that each of its rows lands on one side only (the train "
              "split is the source minus the holdout)"),
-    )]
+    )], {"holdout_rows": int(counts[0].sum()), "train_rows": int(counts[1].sum())}
 
 
 def _holdout_isolation(inputs: CheckInputs):

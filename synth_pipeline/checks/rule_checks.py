@@ -8,7 +8,7 @@ lineage, quarantines the checked data when a rule fails, and reports ``observed`
 """
 
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -180,6 +180,7 @@ def rule_check(
     *,
     enforced: Callable[[SynthPolicy], bool] | None = None,
     asset_key: dg.AssetKey | None = None,
+    additional_deps: Sequence[dg.AssetKey] = (),
 ) -> dg.AssetChecksDefinition:
     """A blocking ERROR asset check on an asset of role ``stage`` that runs ``evaluate`` (see the module docs).
 
@@ -195,13 +196,14 @@ def rule_check(
         enforced: Whether the run's policy enforces this check; when it returns False a
             failure is a WARN (shown, not blocking, no quarantine). Default: always enforced.
         asset_key: The checked asset, when several play ``stage`` (default: the only one).
+        additional_deps: Other assets the check reads: in a run that materializes them, it waits for them.
     """
     asset_key = asset_key or pipeline.key(stage)
     policy_key = policy_resource_key(pipeline.name)
 
     @dg.asset_check(
         asset=asset_key, name=name, blocking=True, description=description,
-        required_resource_keys={STORE_KEY, policy_key},
+        required_resource_keys={STORE_KEY, policy_key}, additional_deps=[k for k in additional_deps if k != asset_key],
     )
     def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         generation = check_generation(context, pipeline, stage, asset_key)
