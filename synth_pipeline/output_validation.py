@@ -53,6 +53,10 @@ TINY_MAGNITUDE = 1e-150
 EXACT_INTEGERS = 2**53
 """float64, the arithmetic of every generator, holds every integer only up to this magnitude."""
 
+SPEC_OPEN_SETTING = "synthesizer.open_categories: [{column!r}]"
+"""How the template's spec declares a column open (:func:`validate_generated_rows` ``open_setting``)."""
+ASSET_OPEN_SETTING = "open_categories=({column!r},) in provenance_asset / Provenance"
+"""How a team's own generated asset declares a column open."""
 SMOTE_ALTERNATIVE = "turn augmentation off for this data (augmentation: null in the spec)"
 """The fix offered for SMOTE's rows when the data cannot be changed."""
 
@@ -132,6 +136,7 @@ def validate_generated_rows(
     open_columns: Collection[str] = (),
     within_fit_range: bool = False,
     label_is_class: bool = True,
+    open_setting: str | None = SPEC_OPEN_SETTING,
 ) -> ValidatedRows:
     """Check a generator's rows against the rows it was fitted on; repair dtypes, never values.
 
@@ -148,6 +153,10 @@ def validate_generated_rows(
             (for generators that interpolate between fit rows).
         label_is_class: False for a regression label: it is then checked like any other
             numeric column (no closed set of classes).
+        open_setting: How the user declares an open column, with ``{column}`` for its name
+            (:data:`SPEC_OPEN_SETTING` for the template's spec, :data:`ASSET_OPEN_SETTING` for a
+            team's own asset); None where no such setting applies (e.g. SMOTE, which only
+            recombines fit values): invented values are then not advised to be declared open.
 
     Returns:
         The rows, repaired where a dtype came back changed, with the repairs made.
@@ -170,7 +179,7 @@ def validate_generated_rows(
             closed = label or (column not in open_columns and _family(fit_input[column].dtype) in ("category", "bool"))
             found, cast, repair = _check_column(
                 rows[column], fit_input[column], generator=generator, alternative=alternative,
-                closed=closed, label=label, within_fit_range=within_fit_range,
+                closed=closed, label=label, within_fit_range=within_fit_range, open_setting=open_setting,
             )
             problems += found
             if repair is not None:
@@ -229,6 +238,7 @@ def _check_column(
     closed: bool,
     label: bool,
     within_fit_range: bool,
+    open_setting: str | None = SPEC_OPEN_SETTING,
 ) -> tuple[list[_Problem], pd.Series | None, Repair | None]:
     """The problems of one generated column; else the column cast back to the fit dtype and the repair, if any."""
     name, rows = str(made.name), len(made)
@@ -254,11 +264,13 @@ def _check_column(
             what = "classes" if label else "values"
             # a marginal (numerical_distributions) shapes numbers only: no fix for a text column
             alternative = alternative.replace(_MARGINAL_FIX, "")
-            fix = (
-                f"the label may only hold the classes it was fitted on: {alternative}" if label else
-                f"if new values are expected in this column (identifiers, e-mail addresses, free text), declare it: "
-                f"synthesizer.open_categories: [{name!r}]; otherwise drop the column, or {alternative}"
-            )
+            if label:
+                fix = f"the label may only hold the classes it was fitted on: {alternative}"
+            elif open_setting is None:
+                fix = f"drop the column, or {alternative}"
+            else:
+                fix = (f"if new values are expected in this column (identifiers, e-mail addresses, free text), "
+                       f"declare it: {open_setting.format(column=name)}; otherwise drop the column, or {alternative}")
             problems.append(_Problem(
                 name, f"{int(invented.sum())} of {rows} values are not among the fit input's {what} "
                 f"({made[invented].astype(str).nunique()} distinct, e.g. {_example(made[invented])})", fix,

@@ -12,6 +12,7 @@ import pandas as pd
 from synth_pipeline.errors import ProvenanceError
 from synth_pipeline.generators.protocol import GeneratorInfo
 from synth_pipeline.naming import Stage
+from synth_pipeline.output_validation import ASSET_OPEN_SETTING
 from synth_pipeline.provenance import (
     DEPTH_COLUMN,
     KIND_COLUMN,
@@ -68,6 +69,9 @@ class GeneratedBy:
             (DESIGN.md: augmented keeps its source's depth).
         alternative: The fix named when generated rows break their fit input's schema or values.
         within_fit_range: Refuse numeric values outside the fit input's range (interpolating generators).
+        open_setting: How this user declares a column open, or None where it does not apply (see
+            :func:`~synth_pipeline.output_validation.validate_generated_rows`); default: a team asset's
+            ``open_categories``.
     """
 
     fit: FitInput | None = None
@@ -76,6 +80,7 @@ class GeneratedBy:
     depth: Any = None
     alternative: str | None = None
     within_fit_range: bool = False
+    open_setting: str | None = ASSET_OPEN_SETTING
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,7 @@ def _stamp_generated(
             generator=info.name, label_column=provenance.label_column or "", fitted_on=fit.name,
             open_columns=provenance.open_categories, label_is_class=not _label_is_number(provenance, fit.rows),
             alternative=by.alternative or "fix the generator, or declare the columns it may invent (open_categories)",
-            within_fit_range=by.within_fit_range,
+            within_fit_range=by.within_fit_range, open_setting=by.open_setting,
         )
         keys = real_keys(store, real_source, identifiers) if identifiers and real_source is not None else None
         generated = with_fresh_keys(validated.rows, keys if keys is not None else pd.DataFrame(), identifiers,

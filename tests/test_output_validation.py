@@ -43,7 +43,7 @@ from synth_pipeline import (
 )
 from synth_pipeline.augmentation import smote_oversample
 from synth_pipeline.naming import Stage
-from synth_pipeline.output_validation import EXAMPLE_CHARS, explain_fit_failure, scale_hazard
+from synth_pipeline.output_validation import ASSET_OPEN_SETTING, EXAMPLE_CHARS, explain_fit_failure, scale_hazard
 from synth_pipeline.runner import GenerationRun, pipeline_stages, run_generations
 
 SENTINEL = "QZX"
@@ -446,3 +446,37 @@ def test_smote_leaves_an_integer_missing_where_its_base_or_neighbour_is():
     either_missing = rows["x"].isna().to_numpy()[sources].any(axis=1)
     assert made["x"].dtype == "Int64"
     assert (made["x"].isna().to_numpy() == either_missing).all()
+
+
+@pytest.mark.parametrize(("open_setting", "advised", "not_advised"), [
+    pytest.param(ASSET_OPEN_SETTING, "declare it: open_categories=('c',) in provenance_asset / Provenance",
+                 "synthesizer.open_categories", id="team-asset"),
+    pytest.param(None, "fix: drop the column, or use another generator", "open_categories", id="smote-no-setting"),
+])
+def test_invented_values_name_the_setting_this_user_has_or_none(open_setting, advised, not_advised):
+    """The open-columns advice named the template spec's field to a team's own asset, and was given for SMOTE,
+    which has no such setting (review findings)."""
+    made = _with(c=["blue", f"{SENTINEL}-a", "green", "blue"])()
+    with pytest.raises(GeneratedDataError) as raised:
+        validate(made, open_setting=open_setting)
+    assert advised in str(raised.value) and not_advised not in str(raised.value)
+
+
+def test_a_team_generator_inventing_values_is_told_its_own_declaration(tmp_path):
+    """End to end through @provenance_asset: the fix names the decorator's open_categories."""
+    import dagster as dg
+
+    from synth_pipeline import pipeline_resources, provenance_asset, user_columns
+
+    @provenance_asset(pipeline="t", role="real_source", label_column="label")
+    def source() -> pd.DataFrame:
+        return fit_frame()
+
+    @provenance_asset(pipeline="t", role="synthetic", label_column="label", generator="llm", fitted_on="source")
+    def made(source: pd.DataFrame) -> pd.DataFrame:
+        return source[user_columns(source)].assign(c=[f"{SENTINEL}-{i}" for i in range(len(source))])
+
+    with pytest.raises(GeneratedDataError, match=r"declare it: open_categories=\('c',\) in provenance_asset"):
+        dg.materialize([source, made], resources=pipeline_resources(str(tmp_path)),
+                       tags={"synth_pipeline/generation": "1"})
+    assert not list((tmp_path / "made").rglob("*.parquet"))

@@ -97,7 +97,7 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                 generated_by=GeneratedBy(
                     fit=FitInput(builder.key(Stage.REAL_ARRIVALS), str(generation), arrivals),
                     info=GeneratorInfo(name="smote", params=params), depth=depth, alternative=SMOTE_ALTERNATIVE,
-                    within_fit_range=True),
+                    within_fit_range=True, open_setting=None),  # SMOTE recombines fit values: no open columns
             )
 
     return augmented

@@ -16,7 +16,7 @@ from synth_pipeline.generators.run import generate
 from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.launch_config import launched_op_config
 from synth_pipeline.naming import Stage
-from synth_pipeline.output_validation import synthesizer_alternative
+from synth_pipeline.output_validation import SPEC_OPEN_SETTING, synthesizer_alternative
 from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
 from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
 from synth_pipeline.publishing import publish_declared
@@ -117,7 +117,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 store=synth_pipeline_store, generation=generation,
                 parents=[builder.key(Stage.REAL_ARRIVALS), fit_parent], bin_edges=label_task.bin_edges or None,
                 generated_by=GeneratedBy(fit=fit, info=generated.info, fitted=generated.fitted,
-                                         alternative=synthesizer_alternative(method)),
+                                         alternative=synthesizer_alternative(method), open_setting=SPEC_OPEN_SETTING),
             )
 
     return synthetic
