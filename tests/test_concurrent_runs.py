@@ -244,7 +244,7 @@ def test_no_wait_refuses_while_held_and_a_killed_holder_blocks_nothing(processes
 def _store_asset(name: str) -> dg.AssetsDefinition:
     """A step that writes through the dataset store resource, as every synth-pipeline step does."""
     @dg.asset(name=name)
-    def stored(context: dg.AssetExecutionContext, synth_pipeline_store: DatasetStore) -> None:
+    def stored(context, synth_pipeline_store: DatasetStore) -> None:
         synth_pipeline_store.write(pd.DataFrame({"x": [1, 2]}), context.asset_key, None)
 
     return stored
@@ -321,7 +321,7 @@ SIGNALS_ENV = "SYNTH_PIPELINE_TEST_SIGNALS"
 
 
 @dg.asset
-def first_step(context: dg.AssetExecutionContext, synth_pipeline_store: DatasetStore) -> None:
+def first_step(context, synth_pipeline_store: DatasetStore) -> None:
     synth_pipeline_store.write(pd.DataFrame({"x": [1, 2]}), context.asset_key, None)
 
 

@@ -598,3 +598,18 @@ def test_a_train_split_may_read_the_holdout_to_leave_it_out_and_purity_judges_th
     assert excluded.passed is leave_out, excluded.metadata["evidence"]
     assert excluded.metadata["observed"].value == (0 if leave_out else 90)  # 30 % of 300 rows sealed
     assert result.success is leave_out  # the failed check blocks the run
+
+
+def test_a_train_split_made_apart_from_the_holdout_in_no_fixed_order_is_refused_at_load():
+    """holdout_excluded must judge this run's holdout: a train split in its own step that does not depend on the
+    holdout could run first (review finding: the check then read a stale holdout or crashed on none)."""
+    source, holdout, _, mix = _complement_assets(leave_out=True)
+
+    @provenance_asset(pipeline="cut", role="real_train", label_column=LABEL)
+    def train(source: pd.DataFrame) -> pd.DataFrame:
+        return source
+
+    guarded = GuardedAssets(name="cut", label_column=LABEL, real_source="source", real_holdout="holdout",
+                            real_train="train", training_mix="mix")
+    with pytest.raises(SynthPipelineError, match="make train depend on holdout"):
+        guarded_definitions(guarded, [source, holdout, train, mix])

@@ -149,7 +149,7 @@ def test_model_is_stored_and_scores_the_holdout(generation_one):
 def test_every_check_ran_and_passed(generation_one):
     _, pipeline, run = generation_one
     checked = {(c.asset_key, c.name): c.passed for c in run.checks}
-    assert len(checked) == len(build_provenance_checks(pipeline)) + 8 == 16
+    assert len(checked) == len(build_provenance_checks(pipeline)) + 9 == 17
     assert all(checked.values())
     assert (pipeline.key(Stage.REAL_HOLDOUT).to_user_string(), "provenance_valid") in checked
     assert (pipeline.key(Stage.TRAINING_MIX).to_user_string(), "synthetic_budget") in checked

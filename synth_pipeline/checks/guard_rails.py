@@ -149,7 +149,8 @@ def validate_guarded(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinitio
             raise SynthPipelineError(
                 f"{key.to_user_string()} is declared {declared} but GuardedAssets names it {roles[key].value}: make "
                 "the two agree")
-    # The train split may read the holdout to leave its rows out; holdout_purity fails it if any stay in.
+    _require_train_after_holdout(guarded, assets, specs)
+    # The train split may read the holdout to leave its rows out; holdout_excluded fails it if any stay in.
     allowed = {guarded.evaluation, guarded.real_train}
     readers = sorted(key.to_user_string() for key, spec in specs.items()
                      if guarded.real_holdout in {dep.asset_key for dep in spec.deps} and key not in allowed)
@@ -158,6 +159,27 @@ def validate_guarded(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinitio
             f"{readers} depend on the sealed holdout {guarded.real_holdout.to_user_string()}: only the evaluation "
             f"({guarded.evaluation.to_user_string() if guarded.evaluation else 'none named'}) may read it, and the "
             "train split to leave its rows out")
+
+
+def _require_train_after_holdout(guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinition | dg.AssetSpec],
+                                 specs: dict[dg.AssetKey, dg.AssetSpec]) -> None:
+    """The train split is made in the holdout's step or after it, so ``holdout_excluded`` judges this run's holdout.
+
+    Raises:
+        SynthPipelineError: They are separate steps and the train split does not depend on the holdout.
+    """
+    from synth_pipeline.errors import SynthPipelineError
+
+    train, holdout = guarded.real_train, guarded.real_holdout
+    if train is None or train not in specs or holdout not in specs:
+        return
+    together = any(isinstance(item, dg.AssetsDefinition) and {train, holdout} <= set(item.keys) for item in assets)
+    if not together and holdout not in {dep.asset_key for dep in specs[train].deps}:
+        raise SynthPipelineError(
+            f"the train split {train.to_user_string()} and the holdout {holdout.to_user_string()} are made in separate "
+            f"steps, in no fixed order, so holdout_excluded could judge another run's holdout: make "
+            f"{train.to_user_string()} depend on {holdout.to_user_string()} (deps=[...], or read it to leave its "
+            "rows out) or make both in one multi-asset")
 
 
 def guarded_definitions(

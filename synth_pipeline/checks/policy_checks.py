@@ -89,11 +89,12 @@ def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinitio
                       "Unknown-provenance rows within max_unknown_fraction."),
     ]
     if pipeline.real_source is not None and pipeline.real_train is not None:
-        # on the train split, after the holdout and the source: it may be made from them, in any order
+        # On the train split, which is made with the holdout or after it (validate_guarded): not after the
+        # holdout's own checks, or a too-small holdout would block training as well as the evaluation.
         checks.append(rule_check(
             pipeline, Stage.REAL_TRAIN, "holdout_excluded", _holdout_excluded,
             "The train split holds no record of the sealed holdout (it is the source minus the holdout).",
-            additional_deps=[pipeline.real_holdout, pipeline.real_source]))
+            additional_deps=[pipeline.real_source]))
     from synth_pipeline.privacy_budget import build_privacy_budget_checks
 
     checks += build_privacy_budget_checks(pipeline)
@@ -127,6 +128,14 @@ def _holdout_excluded(inputs: CheckInputs):
     identical rows on both sides are legitimate duplicates, and nothing is judged.
     """
     guarded = inputs.pipeline
+    if not inputs.store.exists(guarded.real_holdout):
+        return [RuleOutcome(
+            "holdout records also in the train split", float("nan"), 0.0, "max", sample_size=0,
+            unjudged=f"{guarded.real_holdout.to_user_string()} is not stored yet",
+            fix=(f"materialize {guarded.real_holdout.to_user_string()} with or before "
+                 f"{guarded.real_train.to_user_string()}: make the train split depend on it (deps=[...]) or make "
+                 "both in one multi-asset"),
+        )], {}
     counts = [pd.read_parquet(inputs.path(stage), columns=[ROW_HASH_COLUMN])[ROW_HASH_COLUMN].value_counts()
               for stage in (Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_SOURCE)]
     holdout, train, source = (c.reindex(counts[0].index, fill_value=0) for c in counts)
