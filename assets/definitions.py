@@ -5,12 +5,12 @@ import os
 from assets.pipeline import reference_pipeline
 from checks import EXPECTATIONS_DIR, reference_policy
 from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule
-from synth_pipeline.storage import resolve_data_dir
 
-# New real-data files dropped here start a generation (when the sensor is switched on). The
-# directory lies under the data directory because run config may only name files there (or in
-# $SYNTH_PIPELINE_INPUT_DIRS): the sensor passes each file to the run as config.
-WATCH_DIR = os.environ.get("SYNTH_PIPELINE_WATCH_DIR") or str(resolve_data_dir() / "incoming" / "breast_cancer")
+# New real-data files dropped here start a generation (when the sensor is switched on). By default
+# (None) the sensor watches incoming/breast_cancer under the data directory of the store bound in
+# these definitions, because run config may only name files there (or in $SYNTH_PIPELINE_INPUT_DIRS):
+# the sensor passes each file to the run as config.
+WATCH_DIR = os.environ.get("SYNTH_PIPELINE_WATCH_DIR") or None
 
 defs = reference_pipeline.to_definitions(
     policy=reference_policy,

@@ -10,7 +10,8 @@ whose run failed is tried again at the next tick (its partition is reused).
 - :func:`build_generation_schedule`: one generation per tick of a cron schedule
   (default: daily at 03:00 UTC), **stopped** until switched on in the UI.
 - :func:`build_arrival_sensor`: one generation per new real-data file (``.csv`` or
-  ``.parquet``) in a watched directory, read as that generation's real source; a file
+  ``.parquet``) in a watched directory (by default ``incoming/<pipeline>`` under the data
+  directory of the store bound in the definitions), read as that generation's real source; a file
   counts as new when its name or modification time changed, and only once it has not
   changed for :data:`SETTLE_SECONDS` (so a file still being copied is not read).
   **Stopped** until switched on.
@@ -26,6 +27,7 @@ from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import Stage
 from synth_pipeline.runner import dataset_store, next_generation_of, recover_interrupted_runs
+from synth_pipeline.storage import DatasetStore
 
 DEFAULT_CRON = "0 3 * * *"
 SETTLE_SECONDS = 5.0
@@ -39,6 +41,16 @@ _ACTIVE = [
 def next_generation(instance: dg.DagsterInstance, pipeline: SynthPipeline) -> int:
     """The generation to run next: see :func:`next_generation_of`."""
     return next_generation_of(instance, pipeline.key(Stage.TRAINING_MIX), pipeline=pipeline.name)
+
+
+def _repository(
+    context: dg.ScheduleEvaluationContext | dg.SensorEvaluationContext,
+) -> dg.RepositoryDefinition | None:
+    """The repository of the definitions being evaluated (None for a context built without them, in tests)."""
+    try:
+        return context.repository_def
+    except dg.DagsterInvariantViolationError:
+        return None
 
 
 def _busy(
@@ -58,10 +70,7 @@ def _busy(
     Returns:
         The reason to skip, or None.
     """
-    try:
-        repository = context.repository_def
-    except dg.DagsterInvariantViolationError:  # a context built without its code location (tests)
-        repository = None
+    repository = _repository(context)
     if repository is not None:
         from synth_pipeline.run_lock import DataDirBusyError, RunLock
 
@@ -117,9 +126,28 @@ def _data_files(directory: Path) -> dict[str, int]:
     }
 
 
+def watched_directory(pipeline: SynthPipeline, repository: dg.RepositoryDefinition | None = None) -> Path:
+    """The default directory :func:`build_arrival_sensor` watches: ``<data dir>/incoming/<pipeline>``.
+
+    The data directory is that of the dataset store bound in the definitions the sensor is
+    part of, so the files it passes to runs as config lie under it (run config may only
+    name files there, :mod:`synth_pipeline.config_paths`).
+
+    Args:
+        pipeline: The pipeline.
+        repository: The definitions' repository, as a sensor's context has it (None: the
+            default store's data directory, from ``$SYNTH_PIPELINE_DATA_DIR`` or the default).
+
+    Returns:
+        The directory, absolute.
+    """
+    store = dataset_store(repository) if repository is not None else DatasetStore()
+    return store.root / "incoming" / pipeline.name
+
+
 def build_arrival_sensor(
     pipeline: SynthPipeline,
-    watch_dir: str | Path,
+    watch_dir: str | Path | None = None,
     *,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
@@ -133,20 +161,25 @@ def build_arrival_sensor(
     Args:
         pipeline: The pipeline.
         watch_dir: The directory to watch (created when missing); relative paths are
-            resolved from the code location's working directory.
+            resolved from the code location's working directory. Default:
+            ``incoming/<pipeline name>`` under the data directory of the dataset store
+            bound in the definitions the sensor is in (:func:`watched_directory`), looked up
+            at each evaluation.
         minimum_interval_seconds: Time between evaluations.
         default_status: STOPPED (default) until switched on in the UI, or RUNNING.
     """
-    directory = Path(watch_dir).expanduser().absolute()
+    fixed = Path(watch_dir).expanduser().absolute() if watch_dir is not None else None
+    where = str(fixed) if fixed is not None else f"incoming/{pipeline.name} under the data directory"
     source_key = pipeline.key(Stage.REAL_SOURCE)
     real_source_op = next(a for a in pipeline.assets if source_key in a.keys).node_def.name
 
     @dg.sensor(
         job=pipeline.job, name=f"{pipeline.name}_new_data_sensor", minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        description=f"Runs the next generation of {pipeline.name} on each new CSV or Parquet file in {directory}.",
+        description=f"Runs the next generation of {pipeline.name} on each new CSV or Parquet file in {where}.",
     )
     def new_data_sensor(context: dg.SensorEvaluationContext):
+        directory = fixed if fixed is not None else watched_directory(pipeline, _repository(context))
         directory.mkdir(parents=True, exist_ok=True)
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         settled_before = time.time_ns() - int(SETTLE_SECONDS * 1e9)

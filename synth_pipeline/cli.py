@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from synth_pipeline.cli_definitions import BoundDefinitions, load_bound_definitions
 from synth_pipeline.cli_validation import (
     MAX_EPOCHS,
     MAX_GENERATION,
@@ -19,7 +19,6 @@ from synth_pipeline.cli_validation import (
     int_range,
     path_argument,
 )
-from synth_pipeline.config_paths import INPUT_DIRS_ENV
 from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
 from synth_pipeline.factory import import_pipeline
 from synth_pipeline.generators.registry import known_methods
@@ -29,9 +28,8 @@ from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
 from synth_pipeline.run_lock import DataDirBusyError
 from synth_pipeline.spec import FitOn, GenerationMode
-from synth_pipeline.storage import DATA_DIR_ENV, resolve_data_dir
+from synth_pipeline.storage import DATA_DIR_ENV
 from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
-from synth_pipeline.user_modules import load_definitions
 
 _MESSAGE_LIMIT = 5_000  # characters of one error message, whatever it repeats
 
@@ -69,10 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), metavar="N", help="training epochs for ctgan / tvae")
     run.add_argument("--source", metavar="PATH", type=path_argument,
                      help="CSV or Parquet file for the real source (same label column); its directory "
-                     f"is allowed as an input directory for these runs (${INPUT_DIRS_ENV})")
+                     "is allowed as an input directory for these runs only")
     run.add_argument("--data-dir", metavar="DIR", type=path_argument,
-                     help=f"where stage outputs are stored, created if need be (default: ${DATA_DIR_ENV} or "
-                     "./.synth_pipeline/data)")
+                     help="where stage outputs are stored when the definitions set no data_dir, created if need "
+                     f"be (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data); another directory than the "
+                     "definitions' own is an error")
     run.add_argument("--policy", metavar="FILE", type=path_argument,
                      help="YAML policy for these runs (overrides the one in the definitions)")
     run.add_argument("--keep-going", action="store_true",
@@ -87,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         "stored training mixes, evaluations and quality figures, without running anything.",
     )
     report.add_argument("-m", "--module", default="assets.definitions",
-                        help="module holding the Dagster Definitions as `defs` (default: %(default)s)")
+                        help="module holding the Dagster Definitions as `defs`, as given to `run`; its dataset "
+                        "store names the data directory (default: %(default)s, the reference pipeline)")
     report.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
     report.add_argument("--generation", type=int_range(1, MAX_GENERATION), metavar="G",
                         help="the generation to report on, one with stored data (default: the last with a stored "
@@ -95,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE", type=path_argument,
                         help="write the page here (default: <data dir>/_reports/<pipeline>/generation-<G>.html)")
     report.add_argument("--data-dir", metavar="DIR", type=path_argument,
-                        help=f"where stage outputs are stored; must exist (default: ${DATA_DIR_ENV} or "
-                        "./.synth_pipeline/data)")
+                        help="where stage outputs are stored when the definitions set no data_dir; must exist "
+                        f"(default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     add_lineage_parser(commands)
     expectations = commands.add_parser(
         "expectations", help="Great Expectations suites of a pipeline's stages",
@@ -112,7 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _source(args: argparse.Namespace) -> Path | None:
+    """The ``--source`` file, absolute (None if not given)."""
+    return Path(args.source).absolute() if args.source else None
+
+
 def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
+    """Run config per stage from the options that override the spec (``--synthesizer``, ``--mode``, ``--source``...)."""
     config: dict[Stage, dict] = {}
     synthetic = {"method": args.synthesizer, "fit_on": args.fit_on, "epochs": args.epochs}
     synthetic = {key: value for key, value in synthetic.items() if value is not None}
@@ -120,33 +126,32 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
         config[Stage.SYNTHETIC] = synthetic
     if args.mode:
         config[Stage.TRAINING_MIX] = {"mode": args.mode}
-    if args.source:
-        source = Path(args.source).absolute()
+    source = _source(args)
+    if source is not None:
         config[Stage.REAL_SOURCE] = {"path": str(source)}
-        # Run config may only name files under the data directory or an allowed input directory;
-        # the file given on this command line is allowed for this process's runs.
-        allowed = [part for part in os.environ.get(INPUT_DIRS_ENV, "").split(os.pathsep) if part]
-        os.environ[INPUT_DIRS_ENV] = os.pathsep.join([*allowed, str(source.parent)])
     return config
 
 
 def _run(args: argparse.Namespace) -> int:
-    from synth_pipeline.runner import default_instance, hold_data_dir
+    from synth_pipeline.runner import dagster_home, default_instance, hold_data_dir
 
     if args.summary is not None:
         _require_writable_file("--summary", args.summary)  # not found out after the runs
     policy = SynthPolicy.from_yaml(args.policy) if args.policy else None  # a bad file: exit 2 before any run
-    if args.data_dir:
-        os.environ[DATA_DIR_ENV] = str(Path(args.data_dir).absolute())
-    defs = load_definitions(args.module)
-    pipeline = _choose_pipeline(defs, args)
+    # Run config may only name files under the data directory or an allowed input directory; the
+    # --source file's directory is allowed for these runs: bound in the store, not the environment.
+    source = _source(args)
+    bound = load_bound_definitions(args.module, data_dir=args.data_dir,
+                                   input_dirs=[source.parent] if source is not None else [])
+    pipeline = _choose_pipeline(bound.defs, args)
     if policy is not None:
-        policy = _policy_over_bound(defs, pipeline, policy, args.policy)
-    instance = default_instance()
+        policy = _policy_over_bound(bound.defs, pipeline, policy, args.policy)
+    home = dagster_home()
+    instance = default_instance(home)
     # One run per data directory at a time, held from choosing the generation (--next) to the lineage sync.
     command = shlex.join(["synth-pipeline", *args.argv])
-    with hold_data_dir(defs, instance=instance, command=command, wait=not args.no_wait, report=_say):
-        return _run_holding_lock(args, defs, pipeline, instance, policy)
+    with hold_data_dir(bound.defs, instance=instance, command=command, wait=not args.no_wait, report=_say):
+        return _run_holding_lock(args, bound, pipeline, instance, home, policy)
 
 
 def _policy_over_bound(defs: Any, pipeline: str, from_file: SynthPolicy, path: str) -> SynthPolicy:
@@ -174,10 +179,13 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def _run_holding_lock(args: argparse.Namespace, defs, pipeline: str, instance, policy: SynthPolicy | None) -> int:
-    from synth_pipeline.runner import run_generations
+def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipeline: str, instance, home: Path,
+                      policy: SynthPolicy | None) -> int:
+    from synth_pipeline.runner import dataset_store, run_generations
 
-    print(f"pipeline {pipeline}: data in {resolve_data_dir()}, Dagster home {os.environ['DAGSTER_HOME']}", flush=True)
+    defs = bound.defs
+    data_dir = dataset_store(defs).root
+    print(f"pipeline {pipeline}: data in {data_dir} (from {bound.data_dir.origin}), Dagster home {home}", flush=True)
     start = args.start
     if args.next:
         from synth_pipeline.runner import next_generation_to_run
@@ -186,12 +194,14 @@ def _run_holding_lock(args: argparse.Namespace, defs, pipeline: str, instance, p
     generations = list(range(start, start + args.generations))
     progress = Progress(len(generations))
     failed = False
+    run_ids: list[str] = []
     for run in run_generations(
         defs, pipeline=pipeline, generations=generations, instance=instance,
         stage_config=_stage_config(args), quiet=not args.verbose,
         policy=policy, keep_going=args.keep_going,
         on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True),
     ):
+        run_ids.append(run.run_id)
         status = "done" if run.success else "FAILED"
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
         print(generation_summary(run))
@@ -212,12 +222,24 @@ def _run_holding_lock(args: argparse.Namespace, defs, pipeline: str, instance, p
             with open(args.summary, "a") as handle:
                 handle.write(markdown_summary(pipeline, run))
         failed = failed or not run.success
+    print(f"\n{_lineage_summary(data_dir, run_ids, bound.module)}")
+    return 1 if failed else 0
+
+
+def _lineage_summary(data_dir: Path, run_ids: list[str], module: str) -> str:
+    """Sync the lineage store of ``data_dir`` (the bound store's) and say what it holds of these runs.
+
+    The count is of the events the runs' steps journaled that the store holds, whoever synced
+    them (a lineage query run meanwhile syncs too), not only those this sync added.
+    """
     from synth_pipeline.lineage.store import LineageStore
 
-    store = LineageStore()
-    report = store.sync()
-    print(f"\nlineage: {report.events} new events recorded in {store.path} (query: synth-pipeline lineage --help)")
-    return 1 if failed else 0
+    store = LineageStore(data_dir)
+    store.sync()
+    events = store.events_of_runs(run_ids)
+    runs = "the run" if len(run_ids) == 1 else f"the {len(run_ids)} runs"
+    return (f"lineage: {events} events of {runs} recorded in {store.path} "
+            f"(query: synth-pipeline lineage composition -m {shlex.quote(module)})")
 
 
 def _choose_pipeline(defs, args: argparse.Namespace) -> str:
@@ -268,7 +290,7 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
         if not stored:
             raise SynthPipelineError(
                 f"no training mix of {pipeline} is stored under {store.root}; run a generation first "
-                "(synth-pipeline run) or pass --data-dir"
+                "(synth-pipeline run), or pass the module of your runs with -m (or --data-dir)"
             )
         generation = stored[-1]
     if generation < 1:
@@ -280,10 +302,8 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
 
 def _report(args: argparse.Namespace) -> int:
     if args.data_dir:
-        os.environ[DATA_DIR_ENV] = str(existing_directory("--data-dir", args.data_dir))
-    elif os.environ.get(DATA_DIR_ENV):
-        existing_directory("--data-dir", os.environ[DATA_DIR_ENV], environment=DATA_DIR_ENV)
-    defs = load_definitions(args.module)
+        existing_directory("--data-dir", args.data_dir)  # a typo: refused before importing anything
+    defs = load_bound_definitions(args.module, data_dir=args.data_dir, existing=True).defs
     pipeline = _choose_pipeline(defs, args)
     _require_stored_generation(defs, pipeline, args.generation)
     written = _write_report(defs, pipeline, args.generation, Path(args.out).absolute() if args.out else None)
@@ -307,7 +327,8 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
     stored = stored_generation_numbers(store, mix_key)
     if not stored:
         raise NothingRecordedError(f"nothing recorded yet for pipeline {quoted(pipeline)} in {cut(str(store.root))}; "
-                                   "run `synth-pipeline run` first, or pass --data-dir DIR")
+                                   "run `synth-pipeline run` first, or pass the module of your runs with -m MODULE "
+                                   "(or --data-dir DIR)")
     if generation is not None:
         require_known("generation", generation, stored,
                       where=f"of pipeline {quoted(pipeline)} is stored in {cut(str(store.root))}",

@@ -65,3 +65,8 @@ class MissingExtraError(SynthPipelineError):
 class GeneratorSpecError(SynthPipelineError):
     """``synthesizer.method`` or ``synthesizer.params`` name a generator that cannot be built or does not
     follow the generator protocol (:mod:`synth_pipeline.generators.protocol`)."""
+
+
+class DataDirConflictError(SynthPipelineError):
+    """The definitions bind the dataset store to one data directory and ``--data-dir`` or
+    ``$SYNTH_PIPELINE_DATA_DIR`` names another (:mod:`synth_pipeline.cli_definitions`)."""

@@ -1,5 +1,10 @@
 """The ``synth-pipeline lineage`` subcommands: sync, rebuild and queries of the lineage store.
 
+The data directory is that of the dataset store bound in the definitions of ``-m MODULE``
+(as for ``synth-pipeline run``; ``--data-dir`` or ``$SYNTH_PIPELINE_DATA_DIR`` fill in where
+the definitions set none, and naming another directory than theirs is an error); without
+``-m``, ``--data-dir``, else ``$SYNTH_PIPELINE_DATA_DIR``, else ``./.synth_pipeline/data``.
+
 Before answering, every subcommand checks that the data directory exists (an explicit one
 is never created), that something has been recorded in it, and that every pipeline,
 dataset, version, generator, check and generation named exists in the store: a query
@@ -41,8 +46,12 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
     )
     actions = lineage.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument("-m", "--module",
+                        help="module holding the Dagster Definitions as `defs`, as given to `run`: the data "
+                        "directory is that of the dataset store bound in them (default: none, see --data-dir)")
     common.add_argument("--data-dir", metavar="DIR", type=path_argument,
-                        help=f"data directory; must exist (default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
+                        help="data directory, when -m is not given or its definitions set no data_dir; must exist "
+                        f"(default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
     common.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
     sync = actions.add_parser("sync", parents=[common], help="read new journal events into the store")
@@ -120,12 +129,23 @@ def run_lineage(args: argparse.Namespace) -> int:
 def _recorded_layout(args: argparse.Namespace) -> LineageLayout:
     """The lineage layout of the data directory, checked without creating anything.
 
+    With ``-m MODULE``, the data directory is that of the dataset store bound in the module's
+    definitions (:func:`~synth_pipeline.cli_definitions.load_bound_definitions`).
+
     Raises:
         SynthPipelineError: ``--data-dir`` (or ``$SYNTH_PIPELINE_DATA_DIR``) names no directory.
+        DataDirConflictError: The definitions of ``-m`` bind a data directory and
+            ``--data-dir`` or ``$SYNTH_PIPELINE_DATA_DIR`` names another.
         NothingRecordedError: Neither a journal with events nor a store is there (for
             ``rebuild``: no journal with events, as the store would be rebuilt empty).
     """
-    if args.data_dir is not None:
+    if args.module is not None:
+        from synth_pipeline.cli_definitions import load_bound_definitions
+
+        if args.data_dir is not None:
+            existing_directory("--data-dir", args.data_dir)  # a typo: refused before importing anything
+        data_dir = load_bound_definitions(args.module, data_dir=args.data_dir, existing=True).data_dir.path
+    elif args.data_dir is not None:
         data_dir = existing_directory("--data-dir", args.data_dir)
     elif os.environ.get(DATA_DIR_ENV):
         data_dir = existing_directory("--data-dir", os.environ[DATA_DIR_ENV], environment=DATA_DIR_ENV)
@@ -136,7 +156,8 @@ def _recorded_layout(args: argparse.Namespace) -> LineageLayout:
         if not _journal_has_events(layout):
             raise NothingRecordedError(
                 f"nothing recorded yet in {cut(str(layout.events_dir))} (the event journal), so a rebuild would "
-                f"leave {cut(str(layout.store_path))} empty; run `synth-pipeline run` first, or pass --data-dir DIR"
+                f"leave {cut(str(layout.store_path))} empty; run `synth-pipeline run` first, or pass the module of "
+                "your runs with -m MODULE (or --data-dir DIR)"
             )
     elif not layout.store_path.is_file() and not _journal_has_events(layout):
         raise NothingRecordedError(_nothing_recorded(layout))
@@ -150,7 +171,7 @@ def _journal_has_events(layout: LineageLayout) -> bool:
 
 def _nothing_recorded(layout: LineageLayout) -> str:
     return (f"nothing recorded yet in {cut(str(layout.store_path))}; run `synth-pipeline run` first, or pass "
-            "--data-dir DIR (the data directory of your runs)")
+            "the module of your runs with -m MODULE (or their data directory with --data-dir DIR)")
 
 
 def _require_events(store: LineageStore) -> None:

@@ -21,7 +21,7 @@ import shlex
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,10 +179,34 @@ def _process_alive(pid: int, started: str) -> bool:
 
 
 def dataset_store(defs: dg.Definitions | dg.RepositoryDefinition) -> DatasetStore:
-    """The dataset store bound in ``defs`` or its repository (the default one if none is)."""
-    resources = defs.get_top_level_resources() if isinstance(defs, dg.RepositoryDefinition) else defs.resources
-    bound = (resources or {}).get(STORE_KEY)
+    """The dataset store bound in ``defs`` or its repository (the default one if none is).
+
+    A repository (what a schedule's or sensor's context holds) keeps its resources as Dagster
+    resource definitions; the store bound in the definitions is recovered from them, so
+    schedules, sensors and the recovery of killed runs use the data directory the definitions
+    bind, not the one the environment names.
+    """
+    if isinstance(defs, dg.RepositoryDefinition):
+        bound = _store_of_definition(defs.get_top_level_resources().get(STORE_KEY))
+    else:
+        bound = (defs.resources or {}).get(STORE_KEY)
     return bound if isinstance(bound, DatasetStore) else DatasetStore()
+
+
+def _store_of_definition(definition: Any) -> DatasetStore | None:
+    """The :class:`DatasetStore` a repository's resource definition was made from (None if it is not one)."""
+    if isinstance(definition, DatasetStore):
+        return definition
+    # A bound ConfigurableResource becomes a definition whose resource function is a method of it.
+    owner = getattr(getattr(definition, "resource_fn", None), "__self__", None)
+    if isinstance(owner, DatasetStore):
+        return owner
+    if isinstance(definition, dg.ResourceDefinition) and isinstance(
+            getattr(definition, "configurable_resource_cls", None), type) and issubclass(
+            definition.configurable_resource_cls, DatasetStore):
+        field = definition.config_schema.as_field()  # its configured values are the schema's defaults
+        return definition.configurable_resource_cls(**field.default_value) if field.default_provided else None
+    return None
 
 
 def recover_interrupted_runs(
@@ -348,13 +372,34 @@ def _run_writing_into(instance: dg.DagsterInstance, root: Path) -> str | None:
     return None
 
 
-def default_instance() -> dg.DagsterInstance:
-    """The Dagster instance at $DAGSTER_HOME, or ``.synth_pipeline/dagster_home`` when unset.
+def dagster_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The Dagster home :func:`default_instance` opens: $DAGSTER_HOME, or ``.synth_pipeline/dagster_home``.
+
+    Args:
+        environ: Where $DAGSTER_HOME is read (default: ``os.environ``; never written).
+
+    Returns:
+        The directory, absolute.
+    """
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser().absolute()
+
+
+def default_instance(home: str | Path | None = None) -> dg.DagsterInstance:
+    """The persistent Dagster instance at ``home`` (default: :func:`dagster_home`), created if need be.
 
     Using a persistent instance means ``dagster dev`` with the same DAGSTER_HOME shows
-    the runs started from the command line.
+    the runs started from the command line. The instance is opened from the directory
+    itself: the environment (``$DAGSTER_HOME``) is read for the default, never written.
+
+    Args:
+        home: The Dagster home directory; a new one gets a ``dagster.yaml`` with Dagster's
+            defaults and usage telemetry off.
+
+    Returns:
+        The instance.
     """
-    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).absolute()
+    home = Path(home).expanduser().absolute() if home is not None else dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
@@ -362,14 +407,13 @@ def default_instance() -> dg.DagsterInstance:
         # pipelines here run with no network.
         # Atomically: a half-written settings file would keep every later run from starting.
         atomic_write(settings, lambda handle: handle.write(b"telemetry:\n  enabled: false\n"))
-    os.environ["DAGSTER_HOME"] = str(home)
     # Two processes opening a fresh SQLite instance at once both create its tables and stamp
     # its schema version twice ("alembic_version has more than one head"), and every later
     # run on that home fails; so opening it is serialized.
     from filelock import FileLock
 
     with FileLock(home / ".instance.lock"):
-        return dg.DagsterInstance.get()
+        return dg.DagsterInstance.from_config(str(home))
 
 
 def pipeline_names(defs: dg.Definitions) -> list[str]:

@@ -154,9 +154,13 @@ class DatasetStore(dg.ConfigurableResource):
 
     Attributes:
         base_dir: The data directory; see the module docs for the default.
+        input_dirs: Directories besides the data directory (and ``$SYNTH_PIPELINE_INPUT_DIRS``)
+            that file paths in run config may name (:mod:`synth_pipeline.config_paths`);
+            ``synth-pipeline run --source FILE`` binds the file's directory here.
     """
 
     base_dir: str | None = None
+    input_dirs: list[str] = []
 
     @property
     def root(self) -> Path:

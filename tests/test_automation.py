@@ -10,7 +10,7 @@ from conftest import fast_spec, why
 from synth_pipeline import DatasetStore, MixSpec, Stage, build_synth_pipeline
 from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule, next_generation
 from synth_pipeline.datasets import breast_cancer
-from synth_pipeline.runner import run_generations
+from synth_pipeline.runner import dataset_store, run_generations
 
 
 @pytest.fixture
@@ -88,3 +88,21 @@ def test_a_new_file_in_the_watched_directory_starts_a_generation_on_it(pipeline,
 
 def _stored_source(tmp_path, pipeline):
     return DatasetStore(base_dir=str(tmp_path / "data")).read(pipeline.key(Stage.REAL_SOURCE))
+
+
+def test_the_sensor_watches_incoming_under_the_bound_store_by_default(pipeline, instance, tmp_path, monkeypatch):
+    """Without a watch directory, the sensor watches ``incoming/<pipeline>`` under the data directory of the
+    store bound in its definitions, not the one the environment names."""
+    monkeypatch.setenv("SYNTH_PIPELINE_DATA_DIR", str(tmp_path / "elsewhere"))
+    sensor = build_arrival_sensor(pipeline)
+    defs = pipeline.to_definitions(data_dir=str(tmp_path / "data"), sensors=[sensor], include_quality_checks=False)
+    # what the schedule's and sensor's busy check and the recovery of killed runs see in the code location
+    assert dataset_store(defs.get_repository_def()).root == tmp_path / "data"
+    skipped = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    incoming = tmp_path / "data" / "incoming" / "auto"
+    assert isinstance(skipped, dg.SkipReason) and str(incoming) in skipped.skip_message
+    assert incoming.is_dir() and not (tmp_path / "elsewhere").exists()
+    breast_cancer().iloc[:520].to_csv(incoming / "batch_1.csv", index=False)
+    _settled(incoming / "batch_1.csv")
+    [request] = sensor(dg.build_sensor_context(instance=instance, definitions=defs)).run_requests
+    assert request.run_config["ops"]["auto__real_source"]["config"]["path"] == str(incoming / "batch_1.csv")

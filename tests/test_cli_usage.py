@@ -51,7 +51,7 @@ def recorded(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
-    """The CLI sets these variables for its runs; each test starts without them and gets them back."""
+    """Each test starts without these variables and gets them back (the CLI only reads them)."""
     for name in (DATA_DIR_ENV, INPUT_DIRS_ENV):
         monkeypatch.setenv(name, "")  # recorded, so the value before the test is restored afterwards
         monkeypatch.delenv(name)

@@ -29,7 +29,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +197,25 @@ class LineageStore:
                 {"name": name, "version": version, "generation": generation},
             ).fetchall()
         return {check: bool(passed) for check, passed in rows}
+
+    def events_of_runs(self, dagster_run_ids: Sequence[str]) -> int:
+        """How many events of these Dagster runs the store holds (brought up to date first).
+
+        Counts what the runs' steps journaled, whoever synced it into the store (a query
+        started meanwhile syncs too), unlike the ``events`` of one :meth:`sync`.
+
+        Args:
+            dagster_run_ids: The Dagster run ids.
+
+        Returns:
+            The number of events, 0 when none is recorded.
+        """
+        if not dagster_run_ids:
+            return 0
+        with self.connect() as connection:
+            return int(connection.execute(
+                "SELECT count(*) FROM events WHERE list_contains($ids, dagster_run_id)", {"ids": list(dagster_run_ids)}
+            ).fetchall()[0][0])
 
     def holdout_audit(self, pipeline: str | None = None) -> pd.DataFrame:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
