@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,9 @@ import pandas as pd
 from synth_pipeline.metrics import REGRESSION_METRICS
 from synth_pipeline.provenance import user_columns
 from synth_pipeline.sources import import_object
+
+if TYPE_CHECKING:
+    from synth_pipeline.model_cache import ModelCache
 
 # Below this many rows, one OpenMP thread is faster: scikit-learn's histogram boosting
 # otherwise spends most of a tiny fit waiting on its threads (10-40x slower measured on
@@ -24,13 +27,13 @@ SINGLE_THREAD_ROWS = 20_000
 
 @contextmanager
 def model_threads(rows: int) -> Iterator[None]:
-    """Limit OpenMP to one thread while fitting or scoring on fewer than SINGLE_THREAD_ROWS rows."""
-    if rows >= SINGLE_THREAD_ROWS:
-        yield
-        return
+    """Bound OpenMP while fitting or scoring: one thread below SINGLE_THREAD_ROWS rows, else the cores
+    this process may use (:func:`synth_pipeline.cores.available_cores`), never one per CPU of the machine."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="openmp"):
+    from synth_pipeline.cores import available_cores
+
+    with threadpool_limits(limits=1 if rows < SINGLE_THREAD_ROWS else available_cores(), user_api="openmp"):
         yield
 
 
@@ -92,22 +95,41 @@ def as_model_input(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
 
 
 def train_classifier(
-    training: pd.DataFrame, *, label_column: str, factory: str, seed: int, exclude: Collection[str] = ()
+    training: pd.DataFrame, *, label_column: str, factory: str, seed: int, exclude: Collection[str] = (),
+    cache: ModelCache | None = None,
 ) -> Any:
     """Fit the spec's classifier on the user columns of ``training`` but ``exclude`` (identifier columns).
+
+    Args:
+        training: Rows with the label and the feature columns.
+        label_column: The target.
+        factory: The model factory (``module:function``).
+        seed: The model's seed.
+        exclude: Columns left out of the features (identifier columns).
+        cache: Where a fit on the same features, labels, factory and seed may already be
+            (:mod:`synth_pipeline.model_cache`); None fits every time.
 
     Returns:
         The fitted estimator, with ``feature_names_`` and ``categorical_`` attributes set
         so it can be scored later without the training data.
     """
     categorical, numeric = feature_columns(training, label_column, exclude)
-    estimator = import_object(factory)(categorical, numeric, seed)
     features = as_model_input(training[categorical + numeric], categorical)
-    with model_threads(len(features)):
-        estimator.fit(features, training[label_column])
-    estimator.feature_names_ = categorical + numeric
-    estimator.categorical_ = categorical
-    return estimator
+    labels = training[label_column]
+
+    def fit() -> Any:
+        estimator = import_object(factory)(categorical, numeric, seed)
+        with model_threads(len(features)):
+            estimator.fit(features, labels)
+        estimator.feature_names_ = categorical + numeric
+        estimator.categorical_ = categorical
+        return estimator
+
+    if cache is None:
+        return fit()
+    from synth_pipeline.model_cache import fit_key
+
+    return cache.fitted(fit_key(features, labels, factory=factory, seed=seed), fit)
 
 
 def score_classifier(estimator: Any, evaluation: pd.DataFrame, *, label_column: str) -> dict[str, float]:

@@ -51,3 +51,22 @@ def test_a_failed_quality_check_blocks_and_quarantines(runner):
     assert "privacy" in runner.store.quarantine_reasons(pipeline.key(Stage.AUGMENTED), "1")
     materialized = {s.asset_key for s in run.stages}
     assert "qb/augmented" in materialized and "qb/training_mix" not in materialized
+
+
+def test_one_real_only_baseline_per_generation_serves_both_utility_checks_and_the_evaluation(runner):
+    """Issue 16: the real-only model was fitted three times per generation on the same rows (utility of
+    the synthetic rows, of the augmented rows, and the evaluation). Each distinct fit is now made once."""
+    pipeline = build_synth_pipeline(fast_spec("once", unknown_source=None, mix=MixSpec(real_arrival_batches=2)))
+    runs = runner.run(pipeline, [1, 2], quality_checks=True)
+    assert all(run.success for run in runs), why(runs[-1])
+    for run in runs:
+        synthetic, augmented = (_check(run, stage, "utility").metadata for stage in ("synthetic", "augmented"))
+        assert synthetic["trtr_score"] == augmented["trtr_score"]  # the same baseline fits
+    first = {s.stage: s.metadata for s in runs[0].stages}
+    # generation 1: the mix's real rows are the real fit input, so the evaluation's real-only model is fit 0
+    assert first["evaluation"]["real_only_balanced_accuracy"] == _check(runs[0], "synthetic", "utility").metadata[
+        "trtr_score"]
+    fits = _check(runs[0], "synthetic", "utility").metadata["utility_fits"]
+    cached = list((runner.store.root / "_cache" / "models").glob("*.pkl"))
+    # per generation one set of real-side fits; generation 2's evaluation trains on both batches (accumulate)
+    assert len(cached) == 2 * fits + 1

@@ -56,6 +56,7 @@ from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
+from synth_pipeline.model_cache import model_cache
 from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
@@ -419,7 +420,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     real, source = fit_input(inputs, stage, generated)
     with_real = stage is Stage.AUGMENTED
     if with_real:  # augmentation only tops up some classes: score real + augmented
-        real = _real(inputs.read(inputs.fresh_real_role()))
+        real = inputs.without_identifiers(_real(inputs.read(inputs.fresh_real_role())))
     trained_on = "real + augmented" if with_real else "generated"
     too_few = (_too_few(len(generated) + (len(real) if with_real else 0), policy.min_utility_rows,
                         f"{trained_on} rows to train on")
@@ -427,7 +428,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     scores = utility_scores(
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
-        task=inputs.label_task.task,
+        task=inputs.label_task.task, cache=model_cache(inputs.store),
     )
     cause = scores.undefined or too_few
     outcomes = [RuleOutcome(

@@ -44,6 +44,7 @@ with the weighted R² (:func:`weighted_r2`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,9 @@ import pandas as pd
 from synth_pipeline.metrics import PRIMARY_METRIC, tstr_trtr_ratio
 from synth_pipeline.modeling import as_model_input, train_classifier
 from synth_pipeline.task import Task, model_factory, primary_metric
+
+if TYPE_CHECKING:
+    from synth_pipeline.model_cache import ModelCache
 
 UTILITY_FITS = 3
 """Fits per model: one on all rows, the others on bootstrap resamples of the training rows."""
@@ -129,6 +133,13 @@ def undefined_cause(
     return None
 
 
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent random streams for each side's resamples and for the bootstrap: the real side's
+    fits depend on the real rows and the seed only, so they are the same fits in every check."""
+    return {name: np.random.default_rng([seed, index])
+            for index, name in enumerate(("generated", "real", "bootstrap"))}
+
+
 def _stratified_resample(frame: pd.DataFrame, label_column: str, rng: np.random.Generator) -> pd.DataFrame:
     positions = [
         rng.choice(np.flatnonzero(frame[label_column].to_numpy() == label), size=count, replace=True)
@@ -205,6 +216,7 @@ def utility_scores(
     resamples: int = BOOTSTRAP_RESAMPLES,
     names: tuple[str, str] | None = None,
     task: Task | str = Task.CLASSIFICATION,
+    cache: ModelCache | None = None,
 ) -> UtilityScore:
     """TSTR and TRTR of the same model on ``holdout``, their ratio and its 95 % upper bound.
 
@@ -224,6 +236,10 @@ def utility_scores(
             synthetic sample, or real + generated rows, and the real fit input).
         task: ``regression`` scores R² with a regressor (the default classifier factory
             becomes the default regressor, :func:`synth_pipeline.task.model_factory`).
+        cache: Where models trained on the real rows are kept (:mod:`synth_pipeline.model_cache`), so
+            the synthetic and augmented checks and the evaluation fit the same real-only baseline once.
+            The real side draws its resamples from a stream of its own (``seed``, 1), so its fits do
+            not depend on the generated rows.
     """
     second = pd.concat([real, generated], ignore_index=True) if with_real else generated
     holdout = holdout[holdout[label_column].notna()].reset_index(drop=True)
@@ -234,19 +250,21 @@ def utility_scores(
     if task is Task.REGRESSION:
         return _regression_utility(second, real, holdout, label_column=label_column,
                                    factory=model_factory(factory, task), seed=seed, fits=fits, resamples=resamples,
-                                   sizes=sizes, names=(generated_name, real_name))
+                                   sizes=sizes, names=(generated_name, real_name), cache=cache)
     cause = undefined_cause(second, real, holdout, label_column=label_column,
                             generated_name=generated_name, real_name=real_name)
     if cause is not None:
         nan = float("nan")
         return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, undefined=cause)
-    rng = np.random.default_rng(seed)
+    streams = _streams(seed)
     hits: dict[str, list[np.ndarray]] = {"generated": [], "real": []}
-    for fit in range(fits):
-        for name, training in (("generated", second), ("real", real)):
-            rows = training if fit == 0 else _stratified_resample(training, label_column, rng)
-            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit)
+    for name, training in (("generated", second), ("real", real)):
+        for fit in range(fits):
+            rows = training if fit == 0 else _stratified_resample(training, label_column, streams[name])
+            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
+                                     cache=cache if name == "real" else None)
             hits[name].append(_correct(model, holdout, label_column))
+    rng = streams["bootstrap"]
     classes = pd.factorize(holdout[label_column])[0]
     on_generated = balanced_accuracy(hits["generated"][0], classes)
     on_real = balanced_accuracy(hits["real"][0], classes)
@@ -264,7 +282,7 @@ def utility_scores(
 
 def _regression_utility(
     second: pd.DataFrame, real: pd.DataFrame, holdout: pd.DataFrame, *, label_column: str, factory: str, seed: int,
-    fits: int, resamples: int, sizes: dict[str, int], names: tuple[str, str],
+    fits: int, resamples: int, sizes: dict[str, int], names: tuple[str, str], cache: ModelCache | None = None,
 ) -> UtilityScore:
     """:func:`utility_scores` for a regression label: R², plain bootstrap of training rows (see module docs)."""
     from synth_pipeline.modeling import model_threads
@@ -279,13 +297,16 @@ def _regression_utility(
     if len(holdout) < 2 or holdout[label_column].nunique() < 2:
         return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric,
                             undefined="the holdout holds fewer than two label values: R² is undefined")
-    rng = np.random.default_rng(seed)
+    streams = _streams(seed)
+    rng = streams["bootstrap"]
     truth = holdout[label_column].to_numpy(dtype="float64")
     predictions: dict[str, list[np.ndarray]] = {"generated": [], "real": []}
-    for fit in range(fits):
-        for key, training in (("generated", second), ("real", real)):
-            rows = training if fit == 0 else training.iloc[rng.integers(0, len(training), len(training))]
-            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit)
+    for key, training in (("generated", second), ("real", real)):
+        for fit in range(fits):
+            stream = streams[key]
+            rows = training if fit == 0 else training.iloc[stream.integers(0, len(training), len(training))]
+            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
+                                     cache=cache if key == "real" else None)
             features = as_model_input(holdout[model.feature_names_], model.categorical_)
             with model_threads(len(features)):
                 predictions[key].append(np.asarray(model.predict(features), dtype="float64"))

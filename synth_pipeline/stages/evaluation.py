@@ -14,6 +14,7 @@ from synth_pipeline.hashing import set_digest
 from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.metrics import CLASSIFICATION_METRICS as METRICS
 from synth_pipeline.metrics import REGRESSION_METRICS, tstr_trtr_ratio
+from synth_pipeline.model_cache import ModelCache, model_cache
 from synth_pipeline.modeling import score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
@@ -72,7 +73,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             task = builder.label_task(synth_pipeline_store).task
-            report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers, task)
+            report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers, task,
+                                         model_cache(synth_pipeline_store))
             # The per-class table of the report would list a regression label's values: left out.
             metadata.update(_generation_report(context, synth_pipeline_store, report, generation,
                                                label if task is Task.CLASSIFICATION else None))
@@ -104,7 +106,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
 
     def _evaluate(
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
-        identifiers: list[str], task: Task,
+        identifiers: list[str], task: Task, cache: ModelCache,
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
         regression = task is Task.REGRESSION
         metrics, primary_name = (REGRESSION_METRICS if regression else METRICS), primary_metric(task)
@@ -114,8 +116,10 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         for name, kind in (("real_only", ProvenanceKind.REAL), ("synthetic_only", ProvenanceKind.SYNTHETIC)):
             rows = mix[mix[KIND_COLUMN] == kind.value]
             if rows[label].nunique() >= 2:
+                # the real-only fit is the utility checks' TRTR baseline when they trained on the same rows
                 fitted = train_classifier(rows, label_column=label, factory=model_factory(spec.model.factory, task),
-                                          seed=spec.seed, exclude=identifiers)
+                                          seed=spec.seed, exclude=identifiers,
+                                          cache=cache if kind is ProvenanceKind.REAL else None)
                 candidates[name] = (fitted, len(rows))
             else:
                 context.log.warning(f"{name}: {len(rows)} rows with fewer than {least}; not scored")
