@@ -170,3 +170,22 @@ def test_batched_numeric_pairs_give_sdmetrics_own_figures(table):
     pd.testing.assert_frame_equal(stock.get_properties(), batched.get_properties(), check_exact=False, rtol=1e-12)
     assert batched.get_score() == pytest.approx(stock.get_score(), abs=1e-12)
     assert type(batched._properties["Column Pair Trends"]).__name__ == "BatchedColumnPairTrends"
+
+
+def test_the_quality_report_samples_the_real_side_to_the_same_cap_and_its_control_uses_the_same_sample():
+    """Issue 16: the SDMetrics report got every real row, so its cost grew with the real table."""
+    from synth_pipeline.quality.fidelity import control_quality_score, quality_score, subsample_rows
+
+    rng = np.random.default_rng(0)
+    columns = 60  # 1,770 pairs: the cap is 5,000,000 // 1,770 = 2,824 rows
+    real = pd.DataFrame(rng.normal(size=(6_000, columns)), columns=[f"c{i}" for i in range(columns)])
+    real["label"] = rng.integers(0, 2, len(real))
+    generated = real.sample(500, random_state=1).reset_index(drop=True)
+    cap = subsample_rows(len(real), columns + 1)
+    assert cap < len(real)
+    score = quality_score(real, generated, label_column="label", seed=3)
+    assert score.real_rows_used == cap and score.synthetic_rows_used == 500
+    control = control_quality_score(real, real.tail(1_000), score.synthetic_rows_used, label_column="label", seed=3)
+    assert control.real_rows_used == cap
+    small = quality_score(real.head(300), generated, label_column="label", seed=3)
+    assert small.real_rows_used == 300  # below the cap every real row is used

@@ -276,6 +276,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         "column_shape_scores": dg.MetadataValue.json(quality.per_column),
         "worst_columns": dg.MetadataValue.md(per_column.head(10).rename_axis("column").to_frame().to_markdown()),
         "sdmetrics_generated_rows_used": quality.synthetic_rows_used,
+        "sdmetrics_real_rows_used": quality.real_rows_used,
         "sdmetrics_subsampled": quality.subsampled,
         "adversarial_auc": dg.MetadataValue.float(adversarial.auc),
         "adversarial_auc_lower_bound": dg.MetadataValue.float(adversarial.auc_lower_bound),

@@ -8,8 +8,10 @@ Two views, both against the real rows the generator was fitted on:
   (SDMetrics by default ignores pairs whose real association is weak; that can leave
   the pair score undefined on small tables). Numeric pairs are computed in one pass
   (:mod:`synth_pipeline.quality.pair_trends`, same figures). Pair trends cost time per pair and row, so
-  on wide tables the synthetic side is subsampled to keep ``pairs x rows`` within
-  :data:`PAIR_ROW_BUDGET`; the metadata says when and how far.
+  on wide or long tables both sides are subsampled (seeded) to keep ``pairs x rows`` within
+  :data:`PAIR_ROW_BUDGET`: the generated rows scored, and the real reference rows (the
+  score and its control compare with the same real sample, so the control's bound covers
+  the sampling too); the metadata says how many rows of each were used.
 - **Adversarial validation**: a classifier (the default downstream model) learns to
   tell real from generated rows; the figure is its cross-validated ROC AUC. 0.5 means
   indistinguishable, 1.0 means every generated row is recognisable.
@@ -86,6 +88,9 @@ class QualityScore:
         per_column: Column -> column-shape score.
         synthetic_rows_used: Synthetic rows the report was computed on.
         subsampled: Whether that is fewer than the dataset holds.
+        real_rows_used: Real (reference) rows the report was computed on: a seeded sample of
+            the same size cap (:func:`subsample_rows`), so the report's cost does not grow
+            with the real table (the control is scored against the same sample).
     """
 
     score: float
@@ -94,6 +99,7 @@ class QualityScore:
     per_column: dict[str, float] = field(default_factory=dict)
     synthetic_rows_used: int = 0
     subsampled: bool = False
+    real_rows_used: int = 0
 
     @property
     def undefined(self) -> str | None:
@@ -126,6 +132,7 @@ def quality_score(
         return QualityScore(float("nan"), float("nan"), float("nan"))
     used = min(len(synthetic), subsample_rows(len(synthetic), len(columns)) if rows is None else rows)
     sample = synthetic if used == len(synthetic) else synthetic.sample(used, random_state=seed)
+    real = _reference_sample(real, len(columns), seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the single-table report's deprecation notice
         from sdmetrics.reports.single_table import QualityReport
@@ -147,7 +154,15 @@ def quality_score(
         per_column={str(c): float(s) for c, s in zip(shapes["Column"], shapes["Score"], strict=True)},
         synthetic_rows_used=used,
         subsampled=used < len(synthetic),
+        real_rows_used=len(real),
     )
+
+
+def _reference_sample(real: pd.DataFrame, columns: int, seed: int) -> pd.DataFrame:
+    """The real rows the report compares with: all of them up to :func:`subsample_rows`'s cap, else a
+    seeded sample of that size (the same sample for the score and its control, which share ``seed``)."""
+    cap = subsample_rows(len(real), columns)
+    return real if len(real) <= cap else real.sample(cap, random_state=seed)
 
 
 def _batch_numeric_pairs(report: Any) -> None:
