@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from conftest import fast_spec, why
-from synth_pipeline import DatasetStore, MixSpec, Stage, build_synth_pipeline
+from synth_pipeline import DatasetStore, MixSpec, Stage, SynthPolicy, build_synth_pipeline
 from synth_pipeline.automation import build_arrival_sensor, build_generation_schedule, next_generation
 from synth_pipeline.datasets import breast_cancer
 from synth_pipeline.runner import dataset_store, run_generations
@@ -35,8 +35,11 @@ def _settled(path):
 def _run(defs, pipeline, request, instance):
     source_op = next(iter(request.run_config.get("ops", {})), None)
     config = {Stage.REAL_SOURCE: request.run_config["ops"][source_op]["config"]} if source_op else None
+    # These tests are about what the schedule and the sensor start. The fast copula on a quarter of the
+    # data makes a synthetic-only model near chance (balanced accuracy 0.51 against 0.96 real): the
+    # utility limit is lowered so that its verdict, which depends on the bootstrap draw, is not the subject.
     [run] = run_generations(defs, pipeline=pipeline.name, generations=[int(request.partition_key)],
-                            instance=instance, stage_config=config)
+                            instance=instance, stage_config=config, policy=SynthPolicy(min_tstr_trtr_ratio=0.3))
     assert run.success, why(run)
     return run
 
