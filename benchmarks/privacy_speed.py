@@ -1,7 +1,7 @@
 """Speed of the privacy measures, side by side with the baselines, in one run.
 
 1. DCR: exact distance from each of 100,000 synthetic rows to the closest of 100,000
-   training rows, 16 numeric columns (synth-pipeline's blocked search), next to
+   training rows, 16 numeric columns (synth-pipeline's search: faiss, exact), next to
    scikit-learn's exact ``NearestNeighbors`` on the same data (``--no-sklearn`` skips it).
    Then the whole DCR share (training and a 100,000-row holdout, two nearest each).
 2. The same verdict as SDMetrics ``DCROverfittingProtection``: both on the same data,
@@ -24,8 +24,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.cores import available_cores
 from synth_pipeline.hashing import row_hashes
-from synth_pipeline.quality.nearest import available_cores, nearest_distances
+from synth_pipeline.quality.nearest import nearest_distances
 from synth_pipeline.quality.privacy import distance_to_closest_record, exact_copy_count
 
 LIMIT_SHARE = 0.55  # the policy's default max_dcr_share

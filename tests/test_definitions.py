@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-HEAVY = ["sdv", "torch", "sdmetrics", "great_expectations", "sklearn", "ctgan", "copulas", "matplotlib", "PIL"]
+HEAVY = ["sdv", "torch", "sdmetrics", "great_expectations", "sklearn", "ctgan", "copulas", "matplotlib", "PIL", "faiss"]
 
 
 def test_loading_definitions_imports_no_heavy_library():

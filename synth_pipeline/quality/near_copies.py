@@ -27,8 +27,8 @@ seen. So every unknown-provenance row that reached a training input (see
 Distances are Euclidean over :class:`~synth_pipeline.quality.encoding.RecordEncoder`
 encodings fitted on the real rows, computed exactly by
 :func:`~synth_pipeline.quality.nearest.nearest_distances`; rows whose content hash equals
-a reference row's are at distance 0 exactly (float32 products leave about 1e-3 of noise
-on an exact match, which would otherwise break ties at random).
+a reference row's are at distance 0 exactly (the float32 search may find another row within
+about 1e-3 of an exact match instead, which would otherwise break ties at random).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from synth_pipeline.quality.encoding import RecordEncoder
 from synth_pipeline.quality.nearest import nearest_distances
 
 DEFAULT_MAX_CONTROL_ROWS = 5_000
-# The float32 kernel's error on a distance near 0 (about 6e-4 measured on the reference
+# The float32 search's error on a distance near 0 (about 6e-4 measured on the reference
 # data): the radius is never smaller, so a copy that differs only in rounding still counts.
 RADIUS_FLOOR = 2e-3
 _Z_95_ONE_SIDED = 1.6449

@@ -61,9 +61,10 @@ from synth_pipeline.quality.nearest import nearest_distances
 DEFAULT_MAX_CANDIDATES = 10_000
 _Z_95_ONE_SIDED = 1.6449
 _NNDR_EPSILON = 1e-8
-# nearest_distances works in float32: a squared distance carries an error of about 1e-7
-# of the rows' squared norms (so a distance of 0 can come out near 1e-3). Squared
-# distances closer than this are ties; exact copies are recognised by content instead.
+# nearest_distances searches in float32: the row it finds is the nearest up to about 1e-7
+# of the rows' squared norms (so a distance of 0 can come out near 1e-3 where another row
+# is that close). Squared distances closer than this are ties; exact copies are recognised
+# by content instead.
 _SQUARED_TIE_TOLERANCE = 1e-4
 
 
@@ -75,9 +76,9 @@ def _tied(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 def _rows_within(queries: np.ndarray, reference: np.ndarray, squared_radius: np.ndarray) -> np.ndarray:
     """Per query row, the number of reference rows within its squared radius.
 
-    Blocked float32 products like :func:`~synth_pipeline.quality.nearest.nearest_distances`,
-    in blocks of about 4M distances; run only on tied rows, so its cost is (tied rows) x
-    (reference rows).
+    Blocked float32 products of centred rows, rounded as the search of
+    :func:`~synth_pipeline.quality.nearest.nearest_distances` is, in blocks of about 4M
+    distances; run only on tied rows, so its cost is (tied rows) x (reference rows).
     """
     centre = reference.mean(axis=0)
     reference32 = (reference - centre).astype(np.float32)
