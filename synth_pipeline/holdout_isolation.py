@@ -121,7 +121,8 @@ def holdout_isolation(
                            "holdout_fraction, more real rows)",
                            unjudged="not enough rows to judge: the holdout or the train split is empty")
         return [exact, near], {**metadata, "near_copies": dg.MetadataValue.json({})}
-    result = holdout_near_copies(candidates, real_holdout, real_train, quantile=policy.holdout_near_copy_quantile)
+    result = holdout_near_copies(candidates, real_holdout, real_train, quantile=policy.holdout_near_copy_quantile,
+                                 max_control_rows=policy.near_copy_control_rows)
     flagged = candidates.loc[result.flags, _FILE]
     near_in = pd.Series([name for names in flagged for name in names], dtype=object).value_counts()
     near_in = {str(name): int(near_in[name]) for name in sorted(near_in.index)}

@@ -43,6 +43,12 @@ class SynthPolicy(dg.ConfigurableResource):
     ``min_tail_coverage`` at most 1; ``max_variance_ratio`` and ``max_tail_coverage`` at most
     100; ``trend_min_generations`` at most 1,000,000. Infinity and NaN are refused.
 
+    The ``*_sample_rows`` fields and ``fidelity_pair_row_budget`` bound the rows some quality
+    measures use on large tables (:mod:`synth_pipeline.quality.sampling`): a seeded sample,
+    judged through the same confidence bound, which counts the rows used, so a sampled
+    verdict stays honest and is only less sensitive. Exact copies, holdout isolation, the
+    policy rules and the diversity monitors use every row.
+
     Attributes:
         max_synthetic_fraction: Largest share of budgeted rows (see below) in a training mix.
         max_class_synthetic_fraction: Largest share of budgeted rows within any class.
@@ -154,6 +160,27 @@ class SynthPolicy(dg.ConfigurableResource):
             data block like those of synthetic data. Off by default: SMOTE interpolates
             between real rows, so its rows sit close to them and spread less by design;
             the failures are then shown as warnings.
+        dcr_sample_rows: Generated rows whose nearest training and holdout rows are
+            searched for the DCR share and the NNDR (each against every real row). Default
+            20,000: at 1,000,000 real rows about 40 s, against 20-30 min for every row
+            (benchmarks/nearest_neighbours.py). The Wilson bound on 20,000 rows fails a
+            share 0.006 or more over the limit (1.645 x sqrt(0.25 / 20,000) = 0.0058).
+            The NNDR is the 10th smallest ratio, so it is comparable only between runs
+            with the same sample size.
+        membership_sample_rows: Candidate records per side (training, holdout) of the
+            membership-inference attack; every generated row is searched. Default 10,000.
+        fidelity_pair_row_budget: Column pairs x rows of the SDMetrics quality report:
+            each side is sampled to ``budget / pairs`` rows (at least 1,000), so its
+            cost stays flat in rows and grows with columns only. Default 5,000,000.
+        adversarial_sample_rows: Rows per side (real, generated) of the adversarial
+            classifier. Default 20,000.
+        utility_sample_rows: Most rows each utility model (TSTR and TRTR alike) is trained
+            on: a seeded stratified sample (every class keeps its share and at least one
+            row); every holdout row is scored. Where both training sets are larger, both
+            models see the same number of rows. Default 200,000.
+        near_copy_control_rows: Train-split rows sampled as the chance control of holdout
+            near-copies (the unknown-provenance rows themselves are all searched).
+            Default 5,000.
     """
 
     # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine float).
@@ -196,6 +223,12 @@ class SynthPolicy(dg.ConfigurableResource):
     trend_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
     max_epsilon: float | None = Field(default=None, gt=0.0, le=MAX_PRIVACY_EPSILON)
     enforce_quality_on_augmented: bool = False
+    dcr_sample_rows: int = Field(default=20_000, ge=100, le=MAX_ROWS)
+    membership_sample_rows: int = Field(default=10_000, ge=100, le=MAX_ROWS)
+    fidelity_pair_row_budget: int = Field(default=5_000_000, ge=10_000, le=MAX_ROWS)
+    adversarial_sample_rows: int = Field(default=20_000, ge=100, le=MAX_ROWS)
+    utility_sample_rows: int = Field(default=200_000, ge=100, le=MAX_ROWS)
+    near_copy_control_rows: int = Field(default=5_000, ge=100, le=MAX_ROWS)
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:
         """The kinds counted against the synthetic budgets."""

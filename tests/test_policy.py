@@ -53,6 +53,8 @@ def test_reference_policy_file_is_valid():
         "trend_min_generations": 5, "trend_false_alarm_rate": 0.01, "trend_tolerance": 0.05,
         "min_utility_rows": 20, "min_fidelity_rows": 20, "max_variance_ratio": 3.0, "max_tail_coverage": 6.0,
         "enforce_quality_on_augmented": False, "max_epsilon": None,
+        "dcr_sample_rows": 20_000, "membership_sample_rows": 10_000, "fidelity_pair_row_budget": 5_000_000,
+        "adversarial_sample_rows": 20_000, "utility_sample_rows": 200_000, "near_copy_control_rows": 5_000,
     }
     assert POLICY_FILE.name == "policy.yaml"
 

@@ -103,7 +103,7 @@ def test_diversity_monitors_flag_collapsed_data_and_pass_healthy_data():
     assert collapsed.distinct_row_ratio == pytest.approx(500 / 600)
 
 
-def test_fidelity_scores_and_subsamples_wide_tables(split, monkeypatch):
+def test_fidelity_scores_and_subsamples_wide_tables(split):
     train, _ = split
     features = train[user_columns(train)]
     sampled = fit_and_sample(features, label_column="target", method="gaussian_copula",
@@ -119,8 +119,8 @@ def test_fidelity_scores_and_subsamples_wide_tables(split, monkeypatch):
     assert adversarial.auc > noise.auc and noise.auc < 0.65
 
     # 31 columns make 465 pairs; a budget of 100 pairs x rows per pair keeps 1,000 rows.
-    monkeypatch.setattr(fidelity, "PAIR_ROW_BUDGET", 465 * 100)
-    wide = fidelity.quality_score(train, pd.concat([sampled] * 6, ignore_index=True), label_column="target")
+    wide = fidelity.quality_score(train, pd.concat([sampled] * 6, ignore_index=True), label_column="target",
+                                  pair_row_budget=465 * 100)
     assert wide.subsampled and wide.synthetic_rows_used == fidelity.MIN_SUBSAMPLE_ROWS
 
 

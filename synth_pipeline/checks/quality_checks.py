@@ -229,16 +229,18 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         label = ""
     policy = inputs.policy
     too_few = _too_few(len(generated), policy.min_fidelity_rows, "generated rows")
-    quality = quality_score(real, generated, label_column=label, seed=seed)
+    budget = policy.fidelity_pair_row_budget
+    quality = quality_score(real, generated, label_column=label, seed=seed, pair_row_budget=budget)
     control = None
     if too_few is None and quality.undefined is None and len(holdout):
-        control = control_quality_score(real, holdout, quality.synthetic_rows_used, label_column=label, seed=seed)
+        control = control_quality_score(real, holdout, quality.synthetic_rows_used, label_column=label, seed=seed,
+                                        pair_row_budget=budget)
     quality_cause = too_few or quality.undefined
     if quality_cause is None:
         quality_cause = ("no sealed holdout rows to serve as the control" if control is None
                          else control.undefined and f"the holdout control cannot be scored: {control.undefined}")
     bound = float("nan") if control is None or quality_cause else quality_upper_bound(quality.score, control.score)
-    adversarial = adversarial_auc(real, generated, seed=seed)
+    adversarial = adversarial_auc(real, generated, seed=seed, max_rows=policy.adversarial_sample_rows)
     generator = "augmentation" if stage is Stage.AUGMENTED else "synthesizer"
     outcomes = [
         RuleOutcome(
@@ -294,7 +296,9 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         return empty
     training, source = fit_input(inputs, stage, generated)
     holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
-    report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation)
+    report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation,
+                              max_candidates=inputs.policy.membership_sample_rows,
+                              dcr_rows=inputs.policy.dcr_sample_rows)
     outcomes = _privacy_outcomes(report, inputs.policy, stage) + _real_key_outcomes(inputs, stage)
     policy = inputs.policy
     figures = report.to_dict()
@@ -369,7 +373,7 @@ def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[Ru
         ),
         RuleOutcome(
             "DCR share, closer to training than holdout (size-adjusted)", dcr.dcr_share, policy.max_dcr_share, "max",
-            confidence_bound=dcr.dcr_share_lower_bound, sample_size=report.synthetic_rows,
+            confidence_bound=dcr.dcr_share_lower_bound, sample_size=report.dcr_rows_used,
             fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
                 what=f"the {generator}'s rows sit closer to training rows than to unseen real rows",
                 field="max_dcr_share"),
@@ -429,7 +433,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     scores = utility_scores(
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
-        task=inputs.label_task.task, cache=model_cache(inputs.store),
+        task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=policy.utility_sample_rows,
     )
     cause = scores.undefined or too_few
     outcomes = [RuleOutcome(
@@ -453,6 +457,8 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),
+        "train_rows_used": dg.MetadataValue.json({trained_on: scores.second_rows_used, "real": scores.real_rows_used,
+                                                  "cap": policy.utility_sample_rows}),
         "holdout_rows": scores.holdout_rows,
     }
 

@@ -8,10 +8,10 @@ Two views, both against the real rows the generator was fitted on:
   (SDMetrics by default ignores pairs whose real association is weak; that can leave
   the pair score undefined on small tables). Numeric pairs are computed in one pass
   (:mod:`synth_pipeline.quality.pair_trends`, same figures). Pair trends cost time per pair and row, so
-  on wide or long tables both sides are subsampled (seeded) to keep ``pairs x rows`` within
-  :data:`PAIR_ROW_BUDGET`: the generated rows scored, and the real reference rows (the
-  score and its control compare with the same real sample, so the control's bound covers
-  the sampling too); the metadata says how many rows of each were used.
+  on wide or long tables both sides are subsampled (seeded) to keep ``pairs x rows`` within the
+  policy's ``fidelity_pair_row_budget`` (default :data:`PAIR_ROW_BUDGET`): the generated rows
+  scored, and the real reference rows (the score and its control compare with the same real
+  sample, so the control's bound covers the sampling too); the metadata says how many rows of each were used.
 - **Adversarial validation**: a classifier (the default downstream model) learns to
   tell real from generated rows; the figure is its cross-validated ROC AUC. 0.5 means
   indistinguishable, 1.0 means every generated row is recognisable.
@@ -71,10 +71,10 @@ def sdmetrics_metadata(frame: pd.DataFrame, columns: list[str], label_column: st
     return {"columns": described}
 
 
-def subsample_rows(rows: int, columns: int) -> int:
-    """Synthetic rows to use so that column pairs x rows stays within :data:`PAIR_ROW_BUDGET`."""
+def subsample_rows(rows: int, columns: int, budget: int = PAIR_ROW_BUDGET) -> int:
+    """Rows to use so that column pairs x rows stays within ``budget`` (at least :data:`MIN_SUBSAMPLE_ROWS`)."""
     pairs = max(columns * (columns - 1) // 2, 1)
-    return min(rows, max(MIN_SUBSAMPLE_ROWS, PAIR_ROW_BUDGET // pairs))
+    return min(rows, max(MIN_SUBSAMPLE_ROWS, budget // pairs))
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ class QualityScore:
 
 
 def quality_score(
-    real: pd.DataFrame, synthetic: pd.DataFrame, *, label_column: str, seed: int = 0, rows: int | None = None
+    real: pd.DataFrame, synthetic: pd.DataFrame, *, label_column: str, seed: int = 0, rows: int | None = None,
+    pair_row_budget: int = PAIR_ROW_BUDGET,
 ) -> QualityScore:
     """SDMetrics quality report of ``synthetic`` against ``real`` over their common user columns.
 
@@ -126,13 +127,16 @@ def quality_score(
         seed: Seed of the subsample.
         rows: Score a random sample of this many rows (default: as many as
             :func:`subsample_rows` allows).
+        pair_row_budget: Column pairs x rows each side is sampled to (policy
+            ``fidelity_pair_row_budget``).
     """
     columns = [c for c in user_columns(synthetic) if c in real.columns]
     if not columns or len(synthetic) == 0:
         return QualityScore(float("nan"), float("nan"), float("nan"))
-    used = min(len(synthetic), subsample_rows(len(synthetic), len(columns)) if rows is None else rows)
+    cap = subsample_rows(len(synthetic), len(columns), pair_row_budget)
+    used = min(len(synthetic), cap if rows is None else rows)
     sample = synthetic if used == len(synthetic) else synthetic.sample(used, random_state=seed)
-    real = _reference_sample(real, len(columns), seed)
+    real = _reference_sample(real, len(columns), seed, pair_row_budget)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the single-table report's deprecation notice
         from sdmetrics.reports.single_table import QualityReport
@@ -158,10 +162,10 @@ def quality_score(
     )
 
 
-def _reference_sample(real: pd.DataFrame, columns: int, seed: int) -> pd.DataFrame:
+def _reference_sample(real: pd.DataFrame, columns: int, seed: int, budget: int) -> pd.DataFrame:
     """The real rows the report compares with: all of them up to :func:`subsample_rows`'s cap, else a
     seeded sample of that size (the same sample for the score and its control, which share ``seed``)."""
-    cap = subsample_rows(len(real), columns)
+    cap = subsample_rows(len(real), columns, budget)
     return real if len(real) <= cap else real.sample(cap, random_state=seed)
 
 
@@ -176,7 +180,8 @@ def _batch_numeric_pairs(report: Any) -> None:
 
 
 def control_quality_score(
-    real: pd.DataFrame, holdout: pd.DataFrame, rows: int, *, label_column: str, seed: int = 0
+    real: pd.DataFrame, holdout: pd.DataFrame, rows: int, *, label_column: str, seed: int = 0,
+    pair_row_budget: int = PAIR_ROW_BUDGET,
 ) -> QualityScore:
     """The quality score of ``rows`` real rows the generator never saw, against the same fit input.
 
@@ -190,9 +195,11 @@ def control_quality_score(
         rows: The generated rows the score was computed on (``synthetic_rows_used``).
         label_column: The class label.
         seed: Seed of the holdout sample.
+        pair_row_budget: As for :func:`quality_score` (the same real sample is then used).
     """
     columns = [c for c in user_columns(holdout) if c in real.columns]
-    return quality_score(real, holdout[columns], label_column=label_column, seed=seed, rows=min(rows, len(holdout)))
+    return quality_score(real, holdout[columns], label_column=label_column, seed=seed, rows=min(rows, len(holdout)),
+                         pair_row_budget=pair_row_budget)
 
 
 def quality_upper_bound(score: float, control: float) -> float:
@@ -227,10 +234,11 @@ class AdversarialScore:
         return None
 
 
-def adversarial_auc(real: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int = 0) -> AdversarialScore:
+def adversarial_auc(real: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int = 0,
+                    max_rows: int = ADVERSARIAL_MAX_ROWS) -> AdversarialScore:
     """Train the default classifier to tell ``real`` from ``synthetic`` rows; its CV ROC AUC and bound.
 
-    Each side is sampled to at most :data:`ADVERSARIAL_MAX_ROWS` rows. The AUC is
+    Each side is sampled to at most ``max_rows`` rows (policy ``adversarial_sample_rows``). The AUC is
     computed on the pooled out-of-fold probabilities, with ties counting one half (as
     scikit-learn's ``roc_auc_score``).
     """
@@ -239,8 +247,8 @@ def adversarial_auc(real: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int = 
     from synth_pipeline.modeling import as_model_input, default_classifier, feature_columns, model_threads
 
     columns = [c for c in user_columns(synthetic) if c in real.columns]
-    sides = [frame[columns] if len(frame) <= ADVERSARIAL_MAX_ROWS
-             else frame[columns].sample(ADVERSARIAL_MAX_ROWS, random_state=seed) for frame in (real, synthetic)]
+    sides = [frame[columns] if len(frame) <= max_rows
+             else frame[columns].sample(max_rows, random_state=seed) for frame in (real, synthetic)]
     folds = min(ADVERSARIAL_FOLDS, len(sides[0]), len(sides[1]))
     if folds < 2 or not columns:
         return AdversarialScore(float("nan"), len(sides[0]), len(sides[1]), 0)

@@ -57,8 +57,10 @@ import pandas as pd
 from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
 from synth_pipeline.quality.encoding import RecordEncoder
 from synth_pipeline.quality.nearest import nearest_distances
+from synth_pipeline.quality.sampling import sample_positions
 
 DEFAULT_MAX_CANDIDATES = 10_000
+DEFAULT_DCR_ROWS = 20_000
 _Z_95_ONE_SIDED = 1.6449
 _NNDR_EPSILON = 1e-8
 # nearest_distances searches in float32: the row it finds is the nearest up to about 1e-7
@@ -475,6 +477,7 @@ class PrivacyReport:
     membership_auc_lower_bound: float
     membership_candidates: int
     encoding: dict[str, Any]
+    dcr_rows_used: int = 0
 
     @property
     def exact_copies(self) -> int:
@@ -495,16 +498,22 @@ def evaluate_privacy(
     holdout: pd.DataFrame,
     *,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
+    dcr_rows: int | None = DEFAULT_DCR_ROWS,
     seed: int = 0,
 ) -> PrivacyReport:
     """All privacy figures of ``synthetic`` against real ``training`` and ``holdout`` rows.
+
+    The copy comparison uses every row (a hash join). The DCR share and NNDR search the
+    nearest real rows of a seeded sample of ``dcr_rows`` generated rows, against every
+    training and holdout row: the Wilson bound counts the sampled rows.
 
     Args:
         synthetic: The generated rows (with provenance columns).
         training: The real rows the generator was fitted on (its fit input).
         holdout: Real rows no generator saw (the sealed holdout).
         max_candidates: Candidate records per side for the membership attack.
-        seed: Seed of the candidate sample and of the equal-size copy comparison.
+        dcr_rows: Generated rows the DCR share and NNDR are computed on; None: all.
+        seed: Seed of the candidate sample, the DCR sample and the equal-size copy comparison.
     """
     columns = [c for c in user_columns(synthetic) if c in training.columns]
     hashes = [frame[ROW_HASH_COLUMN].to_numpy() for frame in (synthetic, training, holdout)]
@@ -513,8 +522,11 @@ def evaluate_privacy(
     encoded_synthetic, encoded_training, encoded_holdout = (
         encoder.transform(frame) for frame in (synthetic, training, holdout)
     )
-    dcr = distance_to_closest_record(encoded_synthetic, encoded_training, encoded_holdout,
-                                     copy_share=copy_multiplicity_share(*hashes), clusters=hashes[0])
+    sampled = sample_positions(len(synthetic), dcr_rows, np.random.default_rng([seed, 1]))
+    chosen = slice(None) if sampled is None else sampled
+    dcr = distance_to_closest_record(encoded_synthetic[chosen], encoded_training, encoded_holdout,
+                                     copy_share=copy_multiplicity_share(hashes[0][chosen], *hashes[1:]),
+                                     clusters=hashes[0][chosen])
     generated = pd.Series(np.unique(hashes[0]))
     auc, auc_lower, candidates = membership_inference_auc(
         encoded_synthetic, encoded_training, encoded_holdout,
@@ -526,5 +538,5 @@ def evaluate_privacy(
         synthetic_rows=len(synthetic), training_rows=len(training), holdout_rows=len(holdout),
         exact_copy_fraction=copies.exact_copies / len(synthetic) if len(synthetic) else 0.0, copies=copies,
         dcr=dcr, membership_auc=auc, membership_auc_lower_bound=auc_lower, membership_candidates=candidates,
-        encoding=encoder.describe(),
+        encoding=encoder.describe(), dcr_rows_used=len(synthetic) if sampled is None else len(sampled),
     )

@@ -51,6 +51,7 @@ import pandas as pd
 
 from synth_pipeline.metrics import PRIMARY_METRIC, tstr_trtr_ratio
 from synth_pipeline.modeling import as_model_input, train_classifier
+from synth_pipeline.quality.sampling import stratified_sample
 from synth_pipeline.task import Task, model_factory, primary_metric
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class UtilityScore:
         undefined: Why the ratio is undefined (e.g. ``synthetic sample holds one class``),
             or None.
         metric: The primary metric.
+        second_rows_used: Rows the second model (TSTR) was trained on after sampling
+            (``max_rows``): generated rows, or real + augmented rows.
+        real_rows_used: Rows the real-trained model (TRTR) was trained on after sampling.
     """
 
     trained_on_generated: float
@@ -92,6 +96,8 @@ class UtilityScore:
     fits: int = 1
     undefined: str | None = None
     metric: str = PRIMARY_METRIC
+    second_rows_used: int = 0
+    real_rows_used: int = 0
 
 
 def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -217,6 +223,7 @@ def utility_scores(
     names: tuple[str, str] | None = None,
     task: Task | str = Task.CLASSIFICATION,
     cache: ModelCache | None = None,
+    max_rows: int | None = None,
 ) -> UtilityScore:
     """TSTR and TRTR of the same model on ``holdout``, their ratio and its 95 % upper bound.
 
@@ -240,6 +247,10 @@ def utility_scores(
             the synthetic and augmented checks and the evaluation fit the same real-only baseline once.
             The real side draws its resamples from a stream of its own (``seed``, 1), so its fits do
             not depend on the generated rows.
+        max_rows: Most rows each model is trained on (policy ``utility_sample_rows``): a seeded
+            stratified sample (:func:`synth_pipeline.quality.sampling.stratified_sample`) of each
+            training set, drawn before the bootstrap resamples; None: every row. The sizes
+            returned are the rows before sampling.
     """
     second = pd.concat([real, generated], ignore_index=True) if with_real else generated
     holdout = holdout[holdout[label_column].notna()].reset_index(drop=True)
@@ -247,6 +258,10 @@ def utility_scores(
     generated_name, real_name = names or (
         "real + generated rows" if with_real else "synthetic sample", "real fit input")
     task = Task(task)
+    strata = None if task is Task.REGRESSION else label_column
+    second = stratified_sample(second, max_rows, np.random.default_rng([seed, 3]), strata)
+    real = stratified_sample(real, max_rows, np.random.default_rng([seed, 4]), strata)
+    sizes.update(second_rows_used=len(second), real_rows_used=len(real))
     if task is Task.REGRESSION:
         return _regression_utility(second, real, holdout, label_column=label_column,
                                    factory=model_factory(factory, task), seed=seed, fits=fits, resamples=resamples,
