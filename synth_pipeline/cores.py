@@ -29,6 +29,29 @@ def available_cores() -> int:
     return max(1, min(cores, quota)) if quota is not None else max(1, cores)
 
 
+def idle_cores() -> int:
+    """The available cores that other work is not already keeping busy: how many threads a
+    parallel section should start.
+
+    Measured from the 1-minute load average (the runnable threads of the machine, this
+    process's own counted as one): ``available_cores() + 1 - load``, rounded, between 1 and
+    :func:`available_cores`. OpenMP threads wait for each other at every barrier by spinning;
+    when another process holds the core a sibling needs, the whole section waits for the
+    scheduler. On a 2-core machine at load 10, one histogram-boosting fit on 26,000 UCI Adult
+    rows took 23.4 s wall and 9.2 s CPU with two threads against 2.5 s and 0.9 s with one
+    (issue 16). Where the load average is unavailable, :func:`available_cores`.
+
+    Returns:
+        At least 1.
+    """
+    cores = available_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Unix, or not readable
+        return cores
+    return max(1, min(cores, math.floor(cores + 1 - load + 0.5)))
+
+
 def _cgroup_quota() -> int | None:
     """``cpu.max`` as whole CPUs (rounded up), None when unlimited or unreadable."""
     try:

@@ -27,51 +27,77 @@ SINGLE_THREAD_ROWS = 20_000
 
 @contextmanager
 def model_threads(rows: int) -> Iterator[None]:
-    """Bound OpenMP while fitting or scoring: one thread below SINGLE_THREAD_ROWS rows, else the cores
-    this process may use (:func:`synth_pipeline.cores.available_cores`), never one per CPU of the machine."""
+    """Bound OpenMP while fitting or scoring: one thread below SINGLE_THREAD_ROWS rows, else the idle
+    cores of those this process may use (:func:`synth_pipeline.cores.idle_cores`), never one per CPU
+    of the machine, and one on a busy machine, where spinning threads cost up to ten times the work."""
     from threadpoolctl import threadpool_limits
 
-    from synth_pipeline.cores import available_cores
+    from synth_pipeline.cores import idle_cores
 
-    with threadpool_limits(limits=1 if rows < SINGLE_THREAD_ROWS else available_cores(), user_api="openmp"):
+    with threadpool_limits(limits=1 if rows < SINGLE_THREAD_ROWS else idle_cores(), user_api="openmp"):
         yield
 
 
-def default_classifier(categorical: list[str], numeric: list[str], seed: int) -> Any:
-    """One-hot encoding of categorical columns plus histogram gradient boosting."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+# Histogram boosting takes a categorical feature natively when its codes stay below
+# max_bins (255): rarer levels beyond the 255 most frequent share one code.
+MAX_CATEGORY_CODES = 255
 
-    encode = ColumnTransformer(
-        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
-        remainder="passthrough",
-    )
+
+def _categories_as_codes(categorical: list[str]) -> Any:
+    """Categorical columns as integer codes (first), numeric columns passed through.
+
+    Unknown levels at prediction become missing values, which histogram boosting sends down
+    the branch it learned for missing values.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OrdinalEncoder
+
+    codes = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                           max_categories=MAX_CATEGORY_CODES)
+    return ColumnTransformer([("categorical", codes, categorical)], remainder="passthrough")
+
+
+def _boosting_options(categorical: list[str], numeric: list[str], seed: int) -> dict[str, Any]:
     # min_samples_leaf=5 (sklearn's default is 20) lets the model learn from the few dozen
     # rows a small synthetic sample can have.
-    classify = HistGradientBoostingClassifier(min_samples_leaf=5, random_state=seed)
-    return Pipeline([("encode", encode), ("classify", classify)])
+    mask = [True] * len(categorical) + [False] * len(numeric)
+    return {"min_samples_leaf": 5, "random_state": seed, "categorical_features": mask if categorical else None}
+
+
+def default_classifier(categorical: list[str], numeric: list[str], seed: int) -> Any:
+    """Histogram gradient boosting with native categorical splits (scikit-learn).
+
+    Categorical columns are integer codes that the booster splits on as categories
+    (``categorical_features``) rather than one-hot columns: on 26,000 UCI Adult rows the
+    same balanced accuracy (0.802 against 0.799 one-hot) in 0.6 s of CPU instead of 2.7 s,
+    because it bins 14 columns instead of about 106 (issue 16, benchmarks/generation_scale.py).
+
+    Args:
+        categorical: Categorical feature columns (text, as :func:`as_model_input` makes them).
+        numeric: Numeric feature columns.
+        seed: The booster's ``random_state``.
+
+    Returns:
+        An unfitted scikit-learn pipeline taking ``categorical + numeric`` columns.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
+    classify = HistGradientBoostingClassifier(**_boosting_options(categorical, numeric, seed))
+    return Pipeline([("encode", _categories_as_codes(categorical)), ("classify", classify)])
 
 
 def default_regressor(categorical: list[str], numeric: list[str], seed: int) -> Any:
-    """The regression counterpart of :func:`default_classifier`: one-hot encoding plus histogram gradient boosting.
+    """The regression counterpart of :func:`default_classifier` (same encoding and booster settings).
 
     Used for a regression label (:mod:`synth_pipeline.task`) when the spec keeps the default
     ``model.factory``.
     """
-    from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
 
-    encode = ColumnTransformer(
-        [("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
-        remainder="passthrough",
-    )
-    # min_samples_leaf=5 as for the classifier: small synthetic samples.
-    regress = HistGradientBoostingRegressor(min_samples_leaf=5, random_state=seed)
-    return Pipeline([("encode", encode), ("regress", regress)])
+    regress = HistGradientBoostingRegressor(**_boosting_options(categorical, numeric, seed))
+    return Pipeline([("encode", _categories_as_codes(categorical)), ("regress", regress)])
 
 
 def feature_columns(

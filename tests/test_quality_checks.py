@@ -68,5 +68,7 @@ def test_one_real_only_baseline_per_generation_serves_both_utility_checks_and_th
         "trtr_score"]
     fits = _check(runs[0], "synthetic", "utility").metadata["utility_fits"]
     cached = list((runner.store.root / "_cache" / "models").glob("*.pkl"))
-    # per generation one set of real-side fits; generation 2's evaluation trains on both batches (accumulate)
-    assert len(cached) == 2 * fits + 1
+    # Per generation one set of real-side fits (the utility checks). Generation 1's evaluation_on_real refits
+    # the same rows and finds all of them (it used to fit them again, uncached); generation 2's evaluation
+    # trains on both batches (accumulate): its real-only model, and the check's two resample fits of them.
+    assert len(cached) == 2 * fits + 1 + (fits - 1)

@@ -233,6 +233,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     synthetic rows in the mix it is skipped (not applicable).
     """
     from synth_pipeline.checks.quality_checks import utility_fix
+    from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
 
@@ -260,7 +261,7 @@ def _evaluation_on_real(inputs: CheckInputs):
         synthetic, real, holdout_rows[holdout_rows[KIND_COLUMN] == ProvenanceKind.REAL.value],
         label_column=guarded.label_column, factory=guarded.model_factory, seed=guarded.seed,
         fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"), task=task,
-        max_rows=policy.utility_sample_rows,
+        max_rows=policy.utility_sample_rows, cache=model_cache(inputs.store),
     )
     # The evaluation's own baselines when it has them (the template's does); else the refits above.
     stored = (tstr_trtr_ratio(float(scores["synthetic_only"]), float(scores["real_only"]))
