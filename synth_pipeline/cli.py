@@ -283,13 +283,13 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
         if not stored and generation_stored(store, keys[Stage.TRAINING_MIX], 1):
             # generation 1 ran but stopped before its mix: say why, and that its report can still be built
             raise SynthPipelineError(
-                f"no training mix of {pipeline} is stored under {store.root}: "
+                f"no training mix of {pipeline} is stored under {store.stage_location}: "
                 f"{missing_mix_explanation(store, keys[Stage.TRAINING_MIX], 1)}. Its report, from what is "
                 "stored: synth-pipeline report --generation 1"
             )
         if not stored:
             raise SynthPipelineError(
-                f"no training mix of {pipeline} is stored under {store.root}; run a generation first "
+                f"no training mix of {pipeline} is stored under {store.stage_location}; run a generation first "
                 "(synth-pipeline run), or pass the module of your runs with -m (or --data-dir)"
             )
         generation = stored[-1]

@@ -161,7 +161,10 @@ def bind_data_dir(
             f"the resource {quoted(STORE_KEY)} of these definitions is a {type(bound).__name__}, not a "
             "synth_pipeline DatasetStore; bind DatasetStore(base_dir=...) there (see synth_pipeline.pipeline_resources)"
         )
-    store = DatasetStore(base_dir=str(_absolute(data_dir)), input_dirs=[str(_absolute(d)) for d in input_dirs])
+    store = DatasetStore(base_dir=str(_absolute(data_dir)), input_dirs=[str(_absolute(d)) for d in input_dirs],
+                         # stage data stays where the definitions put it (a stage URL is not a data directory)
+                         stage_url=bound.stage_url if bound is not None else None,
+                         storage_options=dict(bound.storage_options) if bound is not None else {})
     rebound = {key: _with_store(value, store) for key, value in resources.items()}
     rebound[STORE_KEY] = store
     rebound.setdefault(IO_MANAGER_KEY, SynthPipelineIOManager(store=store))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from synth_pipeline.provenance import ALL_KINDS, DEPTH_COLUMN, KIND_COLUMN, ProvenanceKind, kind_label
+from synth_pipeline.stage_files import StagePath
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Composition:
 
 
 def summarize(
-    data: pd.DataFrame | str | Path, label_column: str | None = None, bin_edges: Sequence[float] | None = None
+    data: pd.DataFrame | str | StagePath, label_column: str | None = None, bin_edges: Sequence[float] | None = None
 ) -> Composition:
     """Count a tagged dataset's rows per kind (and per class), and find its max depth.
 
@@ -111,9 +111,9 @@ def summarize(
     Returns:
         The dataset's :class:`Composition`.
     """
-    import duckdb
+    from synth_pipeline.stage_files import duckdb_connection
 
-    connection = duckdb.connect()
+    connection = duckdb_connection([data] if not isinstance(data, pd.DataFrame | str) else [])
     if isinstance(data, pd.DataFrame):
         connection.register("source_rows", data)
         source, params = "source_rows", {}

@@ -22,7 +22,6 @@ hits against 48 expected, a false alarm.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -39,6 +38,7 @@ from synth_pipeline.provenance import (
 )
 from synth_pipeline.quality.near_copies import holdout_near_copies
 from synth_pipeline.splitting import occurrence_numbers
+from synth_pipeline.stage_files import StagePath, read_parquet
 from synth_pipeline.verdicts import RuleOutcome
 
 EXACT_RULE = "holdout records in generator inputs, outputs or training mixes"
@@ -48,7 +48,7 @@ _COPY = "_sp_record_copy"
 _RECORD = [ROW_HASH_COLUMN, GENERATION_COLUMN, KIND_COLUMN, DATASET_COLUMN]
 
 
-def unknown_records(datasets: Mapping[Path, str]) -> pd.DataFrame:
+def unknown_records(datasets: Mapping[StagePath, str]) -> pd.DataFrame:
     """The unknown-provenance rows of the scanned datasets, each record once, with the datasets holding it.
 
     A record is its content hash, generation stamp, kind and producing dataset, counted
@@ -60,7 +60,7 @@ def unknown_records(datasets: Mapping[Path, str]) -> pd.DataFrame:
     """
     frames = []
     for path, name in datasets.items():
-        frame = pd.read_parquet(path)
+        frame = read_parquet(path)
         frame = frame[frame[KIND_COLUMN] == ProvenanceKind.UNKNOWN.value].reset_index(drop=True)
         if frame.empty:
             continue
@@ -77,7 +77,7 @@ def unknown_records(datasets: Mapping[Path, str]) -> pd.DataFrame:
 
 
 def holdout_isolation(
-    holdout: Path, train: Path, datasets: Mapping[Path, str], policy: SynthPolicy
+    holdout: StagePath, train: StagePath, datasets: Mapping[StagePath, str], policy: SynthPolicy
 ) -> tuple[list[RuleOutcome], dict[str, Any]]:
     """Judge the scanned training inputs for holdout records and near-copies.
 
@@ -101,7 +101,7 @@ def holdout_isolation(
              "those generations, and never feed the real_holdout asset to a generator or a mix"),
     )
     candidates = unknown_records(datasets)
-    real_holdout, real_train = pd.read_parquet(holdout), pd.read_parquet(train)
+    real_holdout, real_train = read_parquet(holdout), read_parquet(train)
     metadata: dict[str, Any] = {
         "leaked_rows": leaks.records,
         "leaked_contents": leaks.contents,

@@ -205,7 +205,9 @@ def real_keys(store: DatasetStore, source_key: dg.AssetKey, identifiers: list[st
     """Every real key known now: the identifier columns of the stored real source."""
     if not identifiers:
         return pd.DataFrame()
-    return pd.read_parquet(store.parquet_path(source_key), columns=identifiers)
+    from synth_pipeline.stage_files import read_parquet
+
+    return read_parquet(store.parquet_path(source_key), columns=identifiers)
 
 
 def fresh_keys(real_keys: pd.Series, count: int, *, generation: int, stage: str) -> pd.Series:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from synth_pipeline.provenance import DATASET_COLUMN, GENERATION_COLUMN, KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
+from synth_pipeline.stage_files import StagePath, duckdb_connection
 
 # The file-name column DuckDB adds; reserved-prefixed so it cannot collide with a user column.
 _SOURCE_FILE = "_sp_source_file"
@@ -34,13 +34,13 @@ class RecordLeaks:
         real_rows: Real rows scanned, over all candidates.
     """
 
-    per_file: dict[Path, int]
+    per_file: dict[StagePath, int]
     records: int
     contents: int
     real_rows: int
 
 
-def leaked_records(holdout: Path, train: Path, candidates: Sequence[Path]) -> RecordLeaks:
+def leaked_records(holdout: StagePath, train: StagePath, candidates: Sequence[StagePath]) -> RecordLeaks:
     """Count the real rows of candidate files that can only be sealed holdout records.
 
     Real rows reach training inputs from the train split; for each content hash, a
@@ -57,11 +57,9 @@ def leaked_records(holdout: Path, train: Path, candidates: Sequence[Path]) -> Re
     Returns:
         The leaks, per file and overall.
     """
-    import duckdb
-
     if not candidates:
         return RecordLeaks({}, 0, 0, 0)
-    with duckdb.connect() as connection:
+    with duckdb_connection([holdout, train, *candidates]) as connection:
         found = connection.execute(
             f"""
             WITH held AS (SELECT {ROW_HASH_COLUMN} AS h, count(*) AS copies FROM read_parquet($holdout) GROUP BY h),
@@ -81,25 +79,25 @@ def leaked_records(holdout: Path, train: Path, candidates: Sequence[Path]) -> Re
             f"SELECT count(*) FROM read_parquet($candidates) WHERE {_REAL}",
             {"candidates": [str(p) for p in candidates]},
         ).fetchall()
-    per_file: dict[Path, int] = {}
+    by_name = {str(path): path for path in candidates}  # DuckDB names each file as it was given
+    per_file: dict[StagePath, int] = {}
     per_content: dict[int, int] = {}
     for name, content, leaked in found:
-        per_file[Path(name)] = per_file.get(Path(name), 0) + int(leaked)
+        path = by_name[name]
+        per_file[path] = per_file.get(path, 0) + int(leaked)
         per_content[content] = max(per_content.get(content, 0), int(leaked))
     return RecordLeaks(per_file, sum(per_content.values()), len(per_content), int(real_rows))
 
 
-def fresh_real_rows(dataset: Path, earlier: Sequence[Path]) -> int:
+def fresh_real_rows(dataset: StagePath, earlier: Sequence[StagePath]) -> int:
     """Real records of ``dataset`` that none of the ``earlier`` files held.
 
     A real record is its content hash, generation stamp (the generation it first
     arrived in) and producing dataset, counted as a multiset: a new copy of content an
     earlier generation held is fresh; a record that arrives again is not.
     """
-    import duckdb
-
     record = f"{ROW_HASH_COLUMN}, {GENERATION_COLUMN}, {DATASET_COLUMN}"
-    with duckdb.connect() as connection:
+    with duckdb_connection([dataset, *earlier]) as connection:
         if not earlier:
             query, params = f"SELECT count(*) FROM read_parquet($dataset) WHERE {_REAL}", {"dataset": str(dataset)}
         else:

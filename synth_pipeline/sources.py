@@ -16,7 +16,7 @@ import importlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from synth_pipeline.csv_format import CANDIDATES, NAMES, CsvFormat, detect_delim
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.provenance import PROVENANCE_PREFIX, user_columns
 from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
+
+if TYPE_CHECKING:
+    from synth_pipeline.stage_files import StagePath
 
 
 @dataclass(frozen=True)
@@ -301,11 +304,11 @@ def _family(dtype: Any) -> str:
     return "text"
 
 
-def stored_column_families(path: Path) -> dict[str, str]:
+def stored_column_families(path: StagePath) -> dict[str, str]:
     """:func:`column_families` of a stored Parquet file, read from its schema only (no rows)."""
-    import pyarrow.parquet as pq
+    from synth_pipeline.stage_files import read_schema
 
-    stored = pq.read_schema(path).empty_table().to_pandas()
+    stored = read_schema(path).empty_table().to_pandas()
     return {str(column): _family(stored[column].dtype) for column in user_columns(stored)}
 
 

@@ -1,6 +1,6 @@
 """Persistence of stage outputs: Parquet for frames, pickle for models, written atomically.
 
-Layout under the data directory::
+Layout under the stage location (the data directory, or the stage URL: see below)::
 
     <data_dir>/<asset key path>.parquet                 unpartitioned assets
     <data_dir>/<asset key path>/<generation>.parquet    one file per generation
@@ -11,6 +11,12 @@ Layout under the data directory::
 The data directory is, in order of precedence: the ``base_dir`` the resource is
 configured with, the ``SYNTH_PIPELINE_DATA_DIR`` environment variable, or
 ``.synth_pipeline/data`` under the working directory.
+
+The stage data (the files above) can live on object storage instead: configure the
+store's ``stage_url`` (or $SYNTH_PIPELINE_STAGE_URL), e.g. ``s3://bucket/prefix``
+(:mod:`synth_pipeline.object_storage`). What needs a POSIX file system stays in the data
+directory, which every process of a run must still share: the run lock, the lineage
+journal and store, version records, the model cache, reports and incoming files.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ from typing import Any, NoReturn
 import dagster as dg
 import pandas as pd
 
+from synth_pipeline import stage_files
 from synth_pipeline.errors import StoredDataNotFoundError, SynthPipelineError
+from synth_pipeline.object_storage import STAGE_URL_ENV, configured_stage_url, is_url, stage_path
 from synth_pipeline.run_lock import RunLock
+from synth_pipeline.stage_files import StagePath
 
 DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
@@ -43,8 +52,17 @@ _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
 def resolve_data_dir(base_dir: str | None = None) -> Path:
-    """The data directory: ``base_dir``, else $SYNTH_PIPELINE_DATA_DIR, else ./.synth_pipeline/data."""
+    """The data directory: ``base_dir``, else $SYNTH_PIPELINE_DATA_DIR, else ./.synth_pipeline/data.
+
+    Raises:
+        SynthPipelineError: It is a URL: the data directory must be a POSIX file system.
+    """
     chosen = base_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    if is_url(str(chosen)):
+        raise SynthPipelineError(
+            f"the data directory {str(chosen)!r} is a URL, but it holds the run lock and the lineage store, which "
+            "need a (shared) POSIX file system: give base_dir / $SYNTH_PIPELINE_DATA_DIR a local or mounted "
+            "directory and put the URL in stage_url / $SYNTH_PIPELINE_STAGE_URL, where the stage data goes")
     return Path(chosen).expanduser().absolute()
 
 
@@ -150,22 +168,58 @@ def _remove_if_abandoned(path: Path) -> bool:
 
 
 class DatasetStore(dg.ConfigurableResource):
-    """Reads and writes stage outputs under the data directory.
+    """Reads and writes stage outputs under the data directory, or under a stage URL.
 
     Attributes:
-        base_dir: The data directory; see the module docs for the default.
+        base_dir: The data directory (a local or shared POSIX directory); see the module
+            docs for the default. It always holds the run lock, lineage and caches.
         input_dirs: Directories besides the data directory (and ``$SYNTH_PIPELINE_INPUT_DIRS``)
             that file paths in run config may name (:mod:`synth_pipeline.config_paths`);
             ``synth-pipeline run --source FILE`` binds the file's directory here.
+        stage_url: Where the stage data goes instead of the data directory: an fsspec URL
+            such as ``s3://bucket/prefix`` (default: $SYNTH_PIPELINE_STAGE_URL, else the data
+            directory). Needs ``pip install 'synth-pipeline[s3]'``.
+        storage_options: Options of the stage URL's file system (s3fs: ``endpoint_url``,
+            ``key``, ``secret``, ``profile``); by default its own configuration (``AWS_*``).
+
+    Example:
+        .. code-block:: python
+
+            store = DatasetStore(base_dir="/shared/synth", stage_url="s3://ml-data/synth-pipeline")
     """
 
     base_dir: str | None = None
     input_dirs: list[str] = []
+    stage_url: str | None = None
+    storage_options: dict[str, str] = {}
 
     @property
     def root(self) -> Path:
-        """The resolved data directory."""
+        """The resolved data directory (run lock, lineage, caches; stage data unless a stage URL is set)."""
         return resolve_data_dir(self.base_dir)
+
+    @property
+    def stage_root(self) -> StagePath:
+        """Where stage data lives: the stage URL's path (checked once per process), else the data directory.
+
+        Raises:
+            ObjectStorageError: The stage URL cannot be used (names the problem and its fix).
+        """
+        url = configured_stage_url(self.stage_url)
+        return stage_path(url, self.storage_options) if url else self.root
+
+    def check_stage_location(self) -> None:
+        """Fail now if the stage URL cannot be used (bad URL, missing package, credentials or endpoint).
+
+        Raises:
+            ObjectStorageError: Names the problem and its fix.
+        """
+        self.stage_root  # noqa: B018 - resolving it checks it (once per process)
+
+    @property
+    def stage_location(self) -> str:
+        """The stage location as messages name it (URL or directory), without checking it."""
+        return configured_stage_url(self.stage_url) or str(self.root)
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[DatasetStore]:
@@ -176,6 +230,7 @@ class DatasetStore(dg.ConfigurableResource):
         its run with the directory, for a ``synth-pipeline run`` starting meanwhile to wait for the
         whole run, and shares the lock while it runs, waiting for an exclusive holder first.
         """
+        self.check_stage_location()  # before the step does any work
         lock = RunLock(self.root)
         if lock.covers_this_process():
             with super().yield_for_execution(context) as store:
@@ -188,7 +243,7 @@ class DatasetStore(dg.ConfigurableResource):
             with super().yield_for_execution(context) as store:
                 yield store
 
-    def _stem(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
+    def _stem(self, asset_key: dg.AssetKey, partition_key: str | None) -> StagePath:
         parts = list(asset_key.path) + ([partition_key] if partition_key is not None else [])
         for part in parts:
             if not _SAFE_PART.match(part) or not part.strip("."):
@@ -196,21 +251,21 @@ class DatasetStore(dg.ConfigurableResource):
                     f"cannot store {asset_key.to_user_string()}: path part {part!r} may only "
                     "contain letters, digits and _ . = - (and not only dots); rename the asset key or partition"
                 )
-        return self.root.joinpath(*parts)
+        return self.stage_root.joinpath(*parts)
 
-    def path_for(self, asset_key: dg.AssetKey, partition_key: str | None, value: Any) -> Path:
+    def path_for(self, asset_key: dg.AssetKey, partition_key: str | None, value: Any) -> StagePath:
         """The file a value of this type is stored in."""
         suffix = ".parquet" if isinstance(value, pd.DataFrame) else ".pkl"
         stem = self._stem(asset_key, partition_key)
         return stem.with_name(stem.name + suffix)
 
-    def write(self, value: Any, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
+    def write(self, value: Any, asset_key: dg.AssetKey, partition_key: str | None = None) -> StagePath:
         """Store ``value`` atomically and return its path; lifts any quarantine of the old value."""
         path = self.path_for(asset_key, partition_key, value)
         if isinstance(value, pd.DataFrame):
-            atomic_write(path, lambda handle: value.to_parquet(handle, index=False))
+            stage_files.write_atomically(path, lambda handle: value.to_parquet(handle, index=False))
         else:
-            atomic_write(path, lambda handle: pickle.dump(value, handle, protocol=5))
+            stage_files.write_atomically(path, lambda handle: pickle.dump(value, handle, protocol=5))
         for marker in self._quarantine_markers(asset_key, partition_key):
             marker.unlink(missing_ok=True)
         return path
@@ -219,7 +274,7 @@ class DatasetStore(dg.ConfigurableResource):
         """Mark a stored value as failing a blocking check, until it is written again."""
         stem = self._stem(asset_key, partition_key)
         marker = stem.with_name(f"{stem.name}.quarantine.{check_name}.txt")
-        atomic_write(marker, lambda handle: handle.write(reason.encode()))
+        stage_files.write_atomically(marker, lambda handle: handle.write(reason.encode()))
 
     def quarantine_reasons(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> dict[str, str]:
         """Check name -> reason for every blocking check the stored value failed."""
@@ -228,7 +283,7 @@ class DatasetStore(dg.ConfigurableResource):
             for marker in self._quarantine_markers(asset_key, partition_key)
         }
 
-    def _quarantine_markers(self, asset_key: dg.AssetKey, partition_key: str | None) -> list[Path]:
+    def _quarantine_markers(self, asset_key: dg.AssetKey, partition_key: str | None) -> list[StagePath]:
         stem = self._stem(asset_key, partition_key)
         return sorted(stem.parent.glob(f"{stem.name}.quarantine.*.txt")) if stem.parent.is_dir() else []
 
@@ -237,7 +292,7 @@ class DatasetStore(dg.ConfigurableResource):
         stem = self._stem(asset_key, partition_key)
         return any(stem.with_name(stem.name + s).is_file() for s in (".parquet", ".pkl"))
 
-    def path_of(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
+    def path_of(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> StagePath:
         """The file a value is stored in (Parquet or pickle).
 
         Raises:
@@ -250,8 +305,8 @@ class DatasetStore(dg.ConfigurableResource):
                 return path
         self._not_found(asset_key, partition_key)
 
-    def parquet_path(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Path:
-        """The Parquet file of a stored frame.
+    def parquet_path(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> StagePath:
+        """The Parquet file of a stored frame (read it with :mod:`synth_pipeline.stage_files`).
 
         Raises:
             StoredDataNotFoundError: No frame is stored for this asset (partition).
@@ -272,23 +327,27 @@ class DatasetStore(dg.ConfigurableResource):
         generations = sorted(int(p) for p in self.stored_partitions(asset_key) if p.isdigit())
         return [g for g in generations if through is None or g <= through]
 
-    def _monitor_dir(self, asset_key: dg.AssetKey, monitor: str) -> Path:
-        stem = self._stem(asset_key, None)
-        return self.root / MONITORS_DIR / stem.relative_to(self.root) / monitor
+    def _monitor_dir(self, asset_key: dg.AssetKey, monitor: str) -> StagePath:
+        self._stem(asset_key, None)  # the key's parts are checked there
+        return self.stage_root.joinpath(MONITORS_DIR, *asset_key.path, *monitor.split("/"))
 
-    def write_monitor(self, asset_key: dg.AssetKey, monitor: str, partition_key: str, figures: pd.DataFrame) -> Path:
+    def write_monitor(
+        self, asset_key: dg.AssetKey, monitor: str, partition_key: str, figures: pd.DataFrame
+    ) -> StagePath:
         """Store a monitor's figures for one generation of an asset (atomically; rewrites replace)."""
         path = self._monitor_dir(asset_key, monitor) / f"{partition_key}.parquet"
-        atomic_write(path, lambda handle: figures.to_parquet(handle, index=False))
+        stage_files.write_atomically(path, lambda handle: figures.to_parquet(handle, index=False))
         return path
 
     def monitor_history(self, asset_key: dg.AssetKey, monitor: str) -> pd.DataFrame:
         """Every stored generation of a monitor's figures, in file-name order (empty if none)."""
         directory = self._monitor_dir(asset_key, monitor)
         files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+        return pd.concat([stage_files.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
-    def write_check_result(self, asset_key: dg.AssetKey, check_name: str, generation: int, row: dict[str, Any]) -> Path:
+    def write_check_result(
+        self, asset_key: dg.AssetKey, check_name: str, generation: int, row: dict[str, Any]
+    ) -> StagePath:
         """Keep one evaluation of a check (verdict and evidence lines, no row values) for the report.
 
         ``generation`` is 0 for the unpartitioned stages; a rerun replaces the record.
@@ -300,7 +359,7 @@ class DatasetStore(dg.ConfigurableResource):
         """Every kept check evaluation of an asset (:meth:`write_check_result`); empty if none."""
         directory = self._monitor_dir(asset_key, CHECKS_MONITOR)
         files = sorted(directory.glob("*/*.parquet")) if directory.is_dir() else []
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+        return pd.concat([stage_files.read_parquet(f) for f in files], ignore_index=True) if files else pd.DataFrame()
 
     def read(self, asset_key: dg.AssetKey, partition_key: str | None = None) -> Any:
         """Load a stored value.
@@ -311,18 +370,18 @@ class DatasetStore(dg.ConfigurableResource):
         stem = self._stem(asset_key, partition_key)
         parquet, pickled = stem.with_name(stem.name + ".parquet"), stem.with_name(stem.name + ".pkl")
         if parquet.is_file():
-            return pd.read_parquet(parquet)
+            return stage_files.read_parquet(parquet)
         if pickled.is_file():
-            with open(pickled, "rb") as handle:
+            with pickled.open("rb") as handle:
                 return pickle.load(handle)
         self._not_found(asset_key, partition_key)
 
     def _not_found(self, asset_key: dg.AssetKey, partition_key: str | None) -> NoReturn:
         where = asset_key.to_user_string() + (f" generation {partition_key}" if partition_key else "")
         raise StoredDataNotFoundError(
-            f"{where} has not been materialized under {self.root}; materialize it first "
+            f"{where} has not been materialized under {self.stage_location}; materialize it first "
             "(earlier generations before later ones), or point the store at the data "
-            f"directory that holds it (${DATA_DIR_ENV})"
+            f"directory (${DATA_DIR_ENV}) or stage URL (${STAGE_URL_ENV}) that holds it"
         )
 
 

@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
     from synth_pipeline.spec import SynthPipelineSpec
+    from synth_pipeline.stage_files import StagePath
     from synth_pipeline.storage import DatasetStore
 
 MAX_BINS = 10
@@ -244,14 +244,18 @@ def stored_task(
         StoredDataNotFoundError: The dataset has not been materialized.
         DataSourceError: As :func:`detect_task`.
     """
-    path = Path(store.parquet_path(source_key))
-    stat = path.stat()
-    return _label_task_of_file(str(path), stat.st_mtime_ns, stat.st_size, label_column, declared, holdout_fraction)
+    from synth_pipeline.stage_files import fingerprint
+
+    path = store.parquet_path(source_key)
+    size, stamp = fingerprint(path)
+    return _label_task_of_file(path, stamp, size, label_column, declared, holdout_fraction)
 
 
 @lru_cache(maxsize=16)
-def _label_task_of_file(path: str, _mtime: int, _size: int, column: str, declared: str,
+def _label_task_of_file(path: StagePath, _stamp: str, _size: int, column: str, declared: str,
                         holdout_fraction: float) -> LabelTask:
-    # mtime and size are part of the cache key only: a rewritten source is read again.
-    labels = pd.read_parquet(path, columns=[column])[column]
-    return detect_task(labels, declared, column=column, source=path, holdout_fraction=holdout_fraction)
+    # stamp and size are part of the cache key only: a rewritten source is read again.
+    from synth_pipeline.stage_files import read_parquet
+
+    labels = read_parquet(path, columns=[column])[column]
+    return detect_task(labels, declared, column=column, source=str(path), holdout_fraction=holdout_fraction)

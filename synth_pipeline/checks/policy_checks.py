@@ -41,7 +41,6 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 
 from synth_pipeline.budgets import (
     RuleOutcome,
@@ -62,6 +61,7 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind
+from synth_pipeline.stage_files import read_parquet
 from synth_pipeline.stages.previous import missing_mix_explanation
 
 
@@ -136,7 +136,7 @@ def _holdout_excluded(inputs: CheckInputs):
                  f"{guarded.real_train.to_user_string()}: make the train split depend on it (deps=[...]) or make "
                  "both in one multi-asset"),
         )], {}
-    counts = [pd.read_parquet(inputs.path(stage), columns=[ROW_HASH_COLUMN])[ROW_HASH_COLUMN].value_counts()
+    counts = [read_parquet(inputs.path(stage), columns=[ROW_HASH_COLUMN])[ROW_HASH_COLUMN].value_counts()
               for stage in (Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_SOURCE)]
     holdout, train, source = (c.reindex(counts[0].index, fill_value=0) for c in counts)
     # per content: copies beyond the source's, never more than either side holds
@@ -238,7 +238,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     from synth_pipeline.task import primary_metric
 
     holdout_key = inputs.key(Stage.REAL_HOLDOUT).to_user_string()
-    report = pd.read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
+    report = read_parquet(inputs.path(Stage.EVALUATION)).set_index("trained_on")
     holdout_rows = inputs.read(Stage.REAL_HOLDOUT)
     holdout = inputs.read(Stage.REAL_HOLDOUT, keys=True)[[ROW_HASH_COLUMN, KIND_COLUMN]]  # the stored hashes
     digest = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())

@@ -329,7 +329,9 @@ def _real_key_outcomes(inputs: CheckInputs, stage: Stage) -> list[RuleOutcome]:
     if not inputs.identifiers:
         return []
     # only the key columns: the rest of both tables is read by the other privacy rules
-    generated = pd.read_parquet(inputs.path(stage), columns=inputs.identifiers)
+    from synth_pipeline.stage_files import read_parquet
+
+    generated = read_parquet(inputs.path(stage), columns=inputs.identifiers)
     known = real_keys(inputs.store, inputs.pipeline.real_source, inputs.identifiers)
     counts = real_keys_in(generated, known, inputs.identifiers)
     found = {column: count for column, count in counts.items() if count}

@@ -83,7 +83,9 @@ class CheckInputs:
         they name records, so no measure may compare them; the content hash is then computed
         without them (so a copy of a real row under a fresh key is still a copy).
         """
-        frame = pd.read_parquet(self.path(stage, generation))
+        from synth_pipeline.stage_files import read_parquet
+
+        frame = read_parquet(self.path(stage, generation))
         return frame if keys else self.without_identifiers(frame)
 
     def without_identifiers(self, frame: pd.DataFrame) -> pd.DataFrame:

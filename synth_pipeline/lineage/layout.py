@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.stage_files import StagePath, is_remote
 from synth_pipeline.storage import resolve_data_dir
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
@@ -79,12 +80,15 @@ class LineageLayout:
     def versions_dir(self) -> Path:
         return self.root / "versions"
 
-    def version_record(self, data_file: Path) -> Path:
+    def version_record(self, data_file: StagePath) -> Path:
         """Where the version of a stored dataset file is recorded (see :mod:`~synth_pipeline.lineage.versions`).
 
-        The record mirrors the file's path under the data directory (``root``'s parent).
+        The record mirrors the file's path under the data directory (``root``'s parent); a
+        file on object storage (a stage URL) gets one flat, safe name made from its URL.
         """
         try:
+            if is_remote(data_file):
+                raise ValueError("on object storage")
             relative = Path(data_file).absolute().relative_to(self.root.parent)
         except ValueError:  # not under this data directory: one flat, safe name
             relative = Path(safe_name(str(data_file)))

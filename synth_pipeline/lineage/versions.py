@@ -32,8 +32,9 @@ import numpy as np
 
 from synth_pipeline.hashing import row_hashes, set_digest
 from synth_pipeline.provenance import ROW_HASH_COLUMN
+from synth_pipeline.stage_files import StagePath, fingerprint, read_schema, read_table
 
-_cache: dict[tuple[str, int, int], tuple[str, int | None]] = {}
+_cache: dict[tuple[str, int, str], tuple[str, int | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,14 @@ class StoredVersion:
     rows: int | None
 
 
-def file_version(path: Path) -> tuple[str, int | None]:
-    """The content digest of a stored file and its row count (None for non-tabular files).
+def file_version(path: StagePath) -> tuple[str, int | None]:
+    """The content digest of a stored file (local or on object storage) and its row count
+    (None for non-tabular files).
 
-    Results are cached per (path, size, mtime) within the process.
+    Results are cached per (path, size, change stamp) within the process.
     """
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    size, stamp = fingerprint(path)
+    key = (str(path), size, stamp)
     if key not in _cache:
         _cache[key] = _parquet_version(path) if path.suffix == ".parquet" else (bytes_version(path), None)
     return _cache[key]
@@ -87,7 +89,7 @@ def record_version(record: Path, version: str, digest: str, *, run_id: str) -> N
     os.replace(partial, record)
 
 
-def stored_version(path: Path, record: Path) -> StoredVersion:
+def stored_version(path: StagePath, record: Path) -> StoredVersion:
     """The version of the stored file ``path``, as recorded in ``record`` when its content matches.
 
     Args:
@@ -104,24 +106,22 @@ def stored_version(path: Path, record: Path) -> StoredVersion:
     return StoredVersion(version=digest, digest=digest, rows=rows)
 
 
-def _parquet_version(path: Path) -> tuple[str, int]:
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
+def _parquet_version(path: StagePath) -> tuple[str, int]:
+    schema = read_schema(path)
     if ROW_HASH_COLUMN in schema.names:
-        hashes = pq.read_table(path, columns=[ROW_HASH_COLUMN]).column(0).to_numpy()
+        hashes = read_table(path, columns=[ROW_HASH_COLUMN]).column(0).to_numpy()
     else:
-        frame = pq.read_table(path).to_pandas()
+        frame = read_table(path).to_pandas()
         hashes = row_hashes(frame) if frame.shape[1] else np.zeros(0, dtype=np.uint64)
     columns = ",".join(f"{field.name}:{field.type}" for field in schema if not field.name.startswith("__"))
     digest = hashlib.sha256(f"{columns}|{set_digest(hashes)}".encode()).hexdigest()
     return digest[:24], len(hashes)
 
 
-def bytes_version(path: Path) -> str:
+def bytes_version(path: StagePath) -> str:
     """The SHA-256 (first 24 hex digits) of a file's bytes."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:24]

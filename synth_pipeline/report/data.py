@@ -184,15 +184,14 @@ def gather_empty(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, thro
     Returns:
         ``stage``, ``generation`` and ``reason`` (why the stage is empty, ``no rows: ...``).
     """
-    import pyarrow.parquet as pq
-
     from synth_pipeline.no_rows import no_rows_reason
+    from synth_pipeline.stage_files import parquet_file
 
     rows = [
         {"stage": stage.value, "generation": generation, "reason": no_rows_reason(stage, generation)}
         for stage in DATA_STAGES_PER_GENERATION if stage in keys
         for generation in store.stored_generations(keys[stage], through=through)
-        if pq.ParquetFile(store.parquet_path(keys[stage], str(generation))).metadata.num_rows == 0
+        if parquet_file(store.parquet_path(keys[stage], str(generation))).metadata.num_rows == 0
     ]
     return pd.DataFrame(rows, columns=list(EMPTY_COLUMNS))
 

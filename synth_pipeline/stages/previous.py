@@ -81,8 +81,9 @@ def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generatio
             f"then generation {following}"
         )
     return (
-        f"{where} has not been materialized: generation {generation} has not been run under {store.root}. Run the "
-        f"generations in order: generation {generation} first (synth-pipeline run --start {generation}), or all "
+        f"{where} has not been materialized: generation {generation} has not been run under "
+        f"{store.stage_location}. Run the generations in order: generation {generation} first "
+        f"(synth-pipeline run --start {generation}), or all "
         f"from generation 1 (synth-pipeline run --generations {following})"
     )
 
@@ -90,10 +91,11 @@ def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generatio
 def _pipeline_assets(store: DatasetStore, mix_key: dg.AssetKey) -> list[dg.AssetKey]:
     """Asset keys with a directory in the store that share ``mix_key``'s prefix (its pipeline's assets)."""
     prefix = mix_key.path[:-1]
-    base = store.root.joinpath(*prefix)
+    base = store.stage_root.joinpath(*prefix)
     if not base.is_dir():
         return []
-    return [dg.AssetKey([*prefix, child.name]) for child in sorted(base.iterdir()) if child.is_dir()]
+    return [dg.AssetKey([*prefix, child.name]) for child in sorted(base.iterdir(), key=lambda c: c.name)
+            if child.is_dir()]
 
 
 def generation_quarantines(

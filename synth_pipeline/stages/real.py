@@ -16,6 +16,7 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.sources import SourceData, check_schema, describe, read_source, stored_column_families
 from synth_pipeline.spec import SUFFIX_FORMATS, SourceSpec
 from synth_pipeline.splitting import check_holdout_split, check_labels, holdout_mask, mix64, record_keys
+from synth_pipeline.stage_files import read_parquet
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import LabelTask, detect_task
@@ -175,7 +176,7 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             # A source read again keeps its records on their side of the seal (see holdout_mask).
             previous = {
-                side: pd.read_parquet(synth_pipeline_store.parquet_path(builder.key(stage)), columns=[ROW_HASH_COLUMN])
+                side: read_parquet(synth_pipeline_store.parquet_path(builder.key(stage)), columns=[ROW_HASH_COLUMN])
                 [ROW_HASH_COLUMN].to_numpy(dtype=np.uint64)
                 for side, stage in (("sealed", Stage.REAL_HOLDOUT), ("trained", Stage.REAL_TRAIN))
                 if synth_pipeline_store.exists(builder.key(stage))
