@@ -84,6 +84,7 @@ class SynthPipeline:
         asset_checks: Sequence[dg.AssetChecksDefinition] = (),
         schedules: Sequence[dg.ScheduleDefinition] = (),
         sensors: Sequence[dg.SensorDefinition] = (),
+        executor: dg.ExecutorDefinition | None = None,
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
 
@@ -107,6 +108,9 @@ class SynthPipeline:
                 :func:`~synth_pipeline.automation.build_generation_schedule`.
             sensors: Sensors to include, e.g.
                 :func:`~synth_pipeline.automation.build_arrival_sensor`.
+            executor: The executor of the definitions' jobs (default: Dagster's); e.g.
+                :func:`~synth_pipeline.executors.preloading_executor`, which starts steps from
+                a fork server that imported the code location and Great Expectations once per run.
         """
         from synth_pipeline.checks.guard_rails import build_guard_rails, validate_guarded
 
@@ -122,6 +126,7 @@ class SynthPipeline:
             schedules=list(schedules),
             sensors=list(sensors),
             resources={**pipeline_resources(data_dir), policy_resource_key(self.name): policy or SynthPolicy()},
+            executor=executor,
         )
 
 

@@ -60,9 +60,9 @@ def _failure(summary, kind: str, column: str | None = None) -> dict:
 
 def test_the_suite_is_plain_json_that_gx_reads_back(real_suite, reference):
     assert json.loads(json.dumps(real_suite, allow_nan=False)) == real_suite
-    from synth_pipeline.quality.expectations import _great_expectations
+    from synth_pipeline.quality.gx_runtime import great_expectations
 
-    gx_suite = _great_expectations().ExpectationSuite(**real_suite)
+    gx_suite = great_expectations().ExpectationSuite(**real_suite)
     assert [(e.configuration.type, e.configuration.kwargs.get("column")) for e in gx_suite.expectations] == [
         (e["type"], e["kwargs"].get("column")) for e in real_suite["expectations"]
     ]
