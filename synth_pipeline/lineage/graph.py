@@ -1,21 +1,30 @@
 """The lineage graph in memory: dataset versions and their edges, for reachability to any depth.
 
-The store's ``edges`` table is loaded once into compressed sparse rows and walked with
-SciPy's breadth-first search, which runs in C in time linear in the edges reached,
-however deep the graph is. A recursive SQL query (see :mod:`synth_pipeline.lineage.queries`)
-gives the same answer but needs one iteration per level, which is slow on long
-generation chains. The dataset versions' columns are held as arrays, so a query's rows
-are gathered by position rather than joined in SQL.
+The graph is an Arrow table (:mod:`synth_pipeline.lineage.graph_table`): one row per
+dataset version, with its parents. Its ``parents`` column is the child -> parents
+adjacency as compressed sparse rows, walked with SciPy's breadth-first search, which runs
+in C in time linear in the edges reached, however deep the graph is. A recursive SQL query
+(see :mod:`synth_pipeline.lineage.queries`) gives the same answer but needs one iteration
+per level, which is slow on long generation chains. A query's rows are gathered by
+position from the table's columns rather than joined in SQL; text is gathered as Arrow
+strings from the dictionary-encoded columns, so loading a graph makes no Python object
+per version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from synth_pipeline.lineage import graph_table
+from synth_pipeline.lineage.graph_table import TEXT_COLUMNS
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -24,74 +33,105 @@ NODE_COLUMNS = ("name", "version", "generation", "stage", "kind", "rows", "synth
                 "pipeline", "produced_at", "content_digest")
 """The columns of a reachability result, after ``hops`` (as in ``queries.ANCESTORS_SQL``)."""
 
-_CATEGORICAL = ("name", "version", "stage", "kind", "pipeline", "content_digest")
-# Text columns are categorical: a query's rows are then gathered as integer codes, which
-# is several times faster than gathering Python strings on results of 100,000s of rows.
-
-_LOAD_NODES = f"""
--- Results are ordered by hops, then name, generation and version: each node's rank by the
--- last three lets a result sort on two integers.
-SELECT {", ".join(f'"{column}"' for column in NODE_COLUMNS)},
-       row_number() OVER (ORDER BY name, generation NULLS LAST, version) - 1 AS sort_rank
-FROM dataset_versions ORDER BY node_id
-"""
-
 
 @dataclass(frozen=True)
 class LineageGraph:
-    """The edges of the store as sparse matrices in both directions, and the node table.
+    """The edges of the store as sparse matrices, and the dataset versions' columns.
 
     Node ids are the positions ``0 .. n-1`` the store assigns (``dataset_versions.node_id``).
 
     Attributes:
-        nodes: The dataset versions, one row per node id.
+        table: The graph's table (:mod:`~synth_pipeline.lineage.graph_table`).
         up: child -> parents adjacency.
-        down: parent -> children adjacency.
     """
 
-    nodes: pd.DataFrame
+    table: pa.Table = field(repr=False)
     up: csr_matrix
-    down: csr_matrix
+    _text: dict[str, pa.DictionaryArray] = field(repr=False)
+    _numbers: dict[str, object] = field(repr=False)  # pandas arrays: numbers as DuckDB gives them, labels
     _sort_rank: np.ndarray = field(repr=False)
     _by_rank: np.ndarray = field(repr=False)
-    _by_name: dict[str, np.ndarray] = field(repr=False)
     _generation: np.ndarray = field(repr=False)  # float, NaN where absent
-    _produced: np.ndarray = field(repr=False)  # int64 ns, -1 where absent
+    _produced: np.ndarray = field(repr=False)  # int64 us, -1 where absent
+    _by_name: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, connection: duckdb.DuckDBPyConnection) -> LineageGraph:
-        """Read ``dataset_versions`` and ``edges``."""
-        nodes = connection.execute(_LOAD_NODES).df()
-        for column in _CATEGORICAL:
-            nodes[column] = nodes[column].astype("category")
-        count = len(nodes)
-        edges = connection.execute("SELECT parent_id, child_id FROM edges").fetchnumpy()
-        parents = np.asarray(edges["parent_id"], dtype=np.int32)
-        children = np.asarray(edges["child_id"], dtype=np.int32)
-        rank = nodes.pop("sort_rank").to_numpy(dtype=np.int64)
-        generation = nodes["generation"].to_numpy(dtype=np.float64, na_value=np.nan)
-        produced = nodes["produced_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        produced[nodes["produced_at"].isna().to_numpy()] = -1
-        by_name = {str(name): np.asarray(ids)
-                   for name, ids in nodes.groupby("name", sort=False, observed=True).indices.items()}
+        """Build the graph from the store's ``dataset_versions`` and ``edges``."""
+        return cls.from_table(graph_table.build(connection), connection)
+
+    @classmethod
+    def from_table(cls, table: pa.Table, connection: duckdb.DuckDBPyConnection) -> LineageGraph:
+        """The graph of ``table``; times are shown in ``connection``'s time zone, as it shows them."""
+        from scipy.sparse import csr_matrix
+
+        count = table.num_rows
+        text = {column: table.column(column).combine_chunks() for column in TEXT_COLUMNS}
+        numbers: dict[str, object] = {}
+        for column in _LABELS:  # few distinct values: categoricals, gathered as integer codes
+            numbers[column] = pd.Categorical.from_codes(
+                text[column].indices.fill_null(-1).to_numpy(),
+                dtype=pd.CategoricalDtype(pd.Index(text[column].dictionary.to_pylist(), dtype=object)))
+        for column in ("generation", "rows", "synthetic_fraction", "max_depth"):
+            values = table.column(column).combine_chunks()
+            if pa.types.is_floating(values.type):
+                numbers[column] = values.to_numpy(zero_copy_only=False)  # NaN where missing
+            elif values.null_count:  # nullable integers where a value is missing, as DuckDB gives them
+                numbers[column] = pd.arrays.IntegerArray(values.fill_null(0).to_numpy(),
+                                                         ~values.is_valid().to_numpy(zero_copy_only=False))
+            else:
+                numbers[column] = values.to_numpy()
+        produced = table.column("produced_at").combine_chunks()
+        numbers["produced_at"] = _times(produced, connection)
+        generation = table.column("generation").combine_chunks()
+        micros = produced.cast(pa.int64())
+        sort_rank = table.column("sort_rank").combine_chunks().to_numpy()
         by_rank = np.empty(count, dtype=np.int64)
-        by_rank[rank] = np.arange(count)
-        return cls(nodes, _adjacency(children, parents, count), _adjacency(parents, children, count), rank, by_rank,
-                   by_name, generation, produced)
+        by_rank[sort_rank] = np.arange(count)
+        parents = table.column("parents").combine_chunks()
+        # float64 weights and int32 indices are what SciPy's graph routines use: anything
+        # else is converted, a copy of every edge, on each search.
+        up = csr_matrix((np.ones(len(parents.values), dtype=np.float64), parents.values.to_numpy(),
+                         parents.offsets.to_numpy()), shape=(count, count))
+        return cls(table, up, text, numbers, sort_rank, by_rank,
+                   generation.cast(pa.float64()).fill_null(np.nan).to_numpy(), micros.fill_null(-1).to_numpy())
+
+    @cached_property
+    def down(self) -> csr_matrix:
+        """parent -> children adjacency."""
+        return self.up.transpose().tocsr()
+
+    def _of_name(self, name: str) -> np.ndarray:
+        """The node ids of dataset ``name`` (empty if there is none)."""
+        candidates = self._by_name.get(name)
+        if candidates is None:
+            names = self._text["name"]
+            code = pc.index(names.dictionary, name).as_py()
+            candidates = (np.zeros(0, dtype=np.int64) if code < 0 else
+                          np.flatnonzero(names.indices.fill_null(-1).to_numpy() == code))
+            self._by_name[name] = candidates
+        return candidates
+
+    def _of_version(self, candidates: np.ndarray, version: str) -> np.ndarray:
+        """Those of ``candidates`` at ``version``."""
+        same = pc.equal(self._take_text("version", candidates), version)
+        return candidates[same.fill_null(False).to_numpy(zero_copy_only=False)]
+
+    def _text_of(self, column: str, node_ids: np.ndarray) -> list[str | None]:
+        return self._take_text(column, node_ids).to_pylist()
+
+    def _take_text(self, column: str, node_ids: np.ndarray) -> pa.Array:
+        values = self._text[column]
+        return pc.take(values.dictionary, pc.take(values.indices, pa.array(node_ids, type=pa.int64())))
 
     def find(self, name: str, *, version: str | None = None, generation: int | None = None) -> int | None:
         """The node of ``name`` at ``version``, or the latest of ``generation``, or the latest; None if absent.
 
         "Latest" is the last produced (versions never produced by a recorded run come last).
         """
-        candidates = self._by_name.get(name)
-        if candidates is None:
-            return None
+        candidates = self._of_name(name)
         if version is not None:
-            versions = self.nodes["version"].array
-            if version not in versions.categories:
-                return None
-            candidates = candidates[versions.codes[candidates] == versions.categories.get_loc(version)]
+            candidates = self._of_version(candidates, version)
         if generation is not None:
             candidates = candidates[self._generation[candidates] == generation]
         if candidates.size == 0:
@@ -101,20 +141,20 @@ class LineageGraph:
 
     def names(self) -> list[str]:
         """The dataset names of produced versions, sorted."""
-        return sorted(str(name) for name in self.nodes.loc[self.nodes["stage"].notna(), "name"].unique())
+        produced = np.flatnonzero(self._text["stage"].is_valid().to_numpy(zero_copy_only=False))
+        return sorted({name for name in self._text_of("name", produced) if name is not None})
 
     def versions_of(self, name: str) -> list[str]:
         """The versions of dataset ``name``, oldest first (empty if there is no such dataset)."""
-        candidates = self._by_name.get(name, np.zeros(0, dtype=np.int64))
-        candidates = candidates[np.argsort(self._produced[candidates], kind="stable")]
-        return [str(version) for version in self.nodes["version"].array.take(candidates)]
+        candidates = self._of_name(name)
+        return self._text_of("version", candidates[np.argsort(self._produced[candidates], kind="stable")])
 
     def generations_of(self, name: str, *, version: str | None = None) -> list[int]:
         """The generations of dataset ``name`` (of its version ``version`` if given), ascending."""
-        candidates = self._by_name.get(name, np.zeros(0, dtype=np.int64))
+        candidates = self._of_name(name)
         if version is not None:
-            candidates = [node for node in candidates if self.nodes["version"].array[node] == version]
-        generations = self._generation[np.asarray(candidates, dtype=np.int64)]
+            candidates = self._of_version(candidates, version)
+        generations = self._generation[candidates]
         return sorted({int(generation) for generation in generations if not np.isnan(generation)})
 
     def reach(self, starts: np.ndarray, *, upstream: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -152,28 +192,36 @@ class LineageGraph:
         return order[1:].astype(np.int32), _hops(order, predecessors)[1:] - 1
 
     def frame(self, node_ids: np.ndarray, hops: np.ndarray) -> pd.DataFrame:
-        """The dataset versions ``node_ids`` with their ``hops``, ordered by hops, name, generation, version."""
+        """The dataset versions ``node_ids`` with their ``hops``, ordered by hops, name, generation, version.
+
+        Names, stages, kinds and pipelines are categoricals (as before the graph was kept on
+        disk); versions and content digests, one per version, Arrow-backed strings (pandas'
+        ``str`` type: missing is NaN), whose distinct values loading a graph never turns into
+        Python objects; numbers as DuckDB gives them.
+        """
         picked, hops = self._ordered(node_ids, hops)
-        columns = {"hops": hops}
+        columns: dict[str, object] = {"hops": hops}
         for column in NODE_COLUMNS:
-            values = self.nodes[column].array
-            if isinstance(values, pd.Categorical):
+            if column in _LABELS:
+                values = self._numbers[column]
                 columns[column] = pd.Categorical.from_codes(values.codes.take(picked), dtype=values.dtype,
                                                             validate=False)
+            elif column in self._text:
+                columns[column] = pd.array(self._take_text(column, picked), dtype=_TEXT_DTYPE)
             else:
-                columns[column] = values.take(picked)
+                columns[column] = self._numbers[column].take(picked)
         return pd.DataFrame(columns, copy=False)
-
 
     def _ordered(self, node_ids: np.ndarray, hops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``node_ids`` and ``hops`` ordered by hops, then name, generation and version."""
         # Each node's rank in (name, generation, version) order is precomputed, so ordering
         # by rank is marking the ranks present and reading them back in order; a stable
         # sort on hops (a radix sort for 16-bit keys) then keeps that order within each hop.
-        present = np.zeros(len(self.nodes), dtype=bool)
+        count = self._sort_rank.size
+        present = np.zeros(count, dtype=bool)
         present[self._sort_rank[node_ids]] = True
         by_rank = self._by_rank[np.flatnonzero(present)]
-        hop_of = np.empty(len(self.nodes), dtype=np.int32)
+        hop_of = np.empty(count, dtype=np.int32)
         hop_of[node_ids] = hops
         hops_by_rank = hop_of[by_rank]
         keys = hops_by_rank.astype(np.int16) if hops_by_rank.size and hops_by_rank.max() < 2**15 else hops_by_rank
@@ -181,16 +229,14 @@ class LineageGraph:
         return by_rank[order], hops_by_rank[order]
 
 
-def _adjacency(sources: np.ndarray, targets: np.ndarray, count: int) -> csr_matrix:
-    from scipy.sparse import csr_matrix
+_TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+_LABELS = ("name", "stage", "kind", "pipeline")
 
-    order = np.argsort(sources, kind="stable")
-    indptr = np.zeros(count + 1, dtype=np.int32)
-    np.cumsum(np.bincount(sources, minlength=count), out=indptr[1:])
-    indices = targets[order].astype(np.int32)
-    # float64 weights and int32 indices are what SciPy's graph routines use: anything
-    # else is converted, a copy of every edge, on each search.
-    return csr_matrix((np.ones(indices.size, dtype=np.float64), indices, indptr), shape=(count, count))
+
+def _times(micros: pa.Array, connection: duckdb.DuckDBPyConnection) -> pd.arrays.DatetimeArray:
+    """Times as ``connection`` gives them: time-zone-aware, in its time zone."""
+    zone = connection.execute("SELECT TIMESTAMPTZ '2000-01-01 00:00:00+00'").df().dtypes.iloc[0].tz
+    return pd.Series(micros.to_numpy(zero_copy_only=False)).dt.tz_localize("UTC").dt.tz_convert(zone).array
 
 
 def _hops(order: np.ndarray, predecessors: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@
     <data_dir>/lineage/versions/<stored file path>.json             the version each stored
                                                                      dataset file holds
     <data_dir>/lineage/lineage.duckdb                               the query store
+    <data_dir>/lineage/lineage.graph                                its lineage graph (Arrow IPC)
 
 The journal is the record: one append-only file per step process, so parallel steps
 never share a file. The DuckDB store is derived from it and can be rebuilt at any time.
@@ -68,6 +69,11 @@ class LineageLayout:
     def lock_path(self) -> Path:
         return self.root / "lineage.duckdb.lock"
 
+    @property
+    def graph_path(self) -> Path:
+        """The lineage graph (an Arrow IPC file), kept up to date by each sync (:mod:`~.graph_table`)."""
+        return self.root / "lineage.graph"
+
     def journal_file(self, run_id: str, step_key: str, pid: int) -> Path:
         """The journal file of one step process."""
         return self.events_dir / safe_name(run_id) / f"{safe_name(step_key)}-{pid}.jsonl"
@@ -104,24 +110,35 @@ class LineageLayout:
         A run directory's stamp (its modification time in ns) changes when a file is
         created in it and, set by :meth:`mark_journal_changed`, after every event.
         """
+        return [(Path(path), stamp) for path, stamp in self.journal_dir_stamps()]
+
+    def journal_dir_stamps(self) -> list[tuple[str, int]]:
+        """As :meth:`journal_dirs`, with paths as text (cheaper for a journal of 10,000s of runs)."""
         try:
             with os.scandir(self.events_dir) as entries:
                 found = [(entry.path, entry.stat().st_mtime_ns) for entry in entries if entry.is_dir()]
         except FileNotFoundError:
             return []
-        return [(Path(path), stamp) for path, stamp in sorted(found)]
+        found.sort()
+        return found
 
     def journal_sizes(self, run_dirs: list[Path] | None = None) -> list[tuple[Path, int]]:
         """Every journal file (of ``run_dirs``, default all) and its size in bytes, in name order."""
-        found = []
-        for run_dir in run_dirs if run_dirs is not None else [path for path, _ in self.journal_dirs()]:
+        return [(Path(path), size) for path, size in self.journal_paths_and_sizes(run_dirs)]
+
+    def journal_paths_and_sizes(self, run_dirs: list[str] | list[Path] | None = None) -> list[tuple[str, int]]:
+        """As :meth:`journal_sizes`, with paths as text (a sync lists 100,000s of files; Path
+        objects cost more to make and to sort than the listing itself)."""
+        found: list[tuple[str, int]] = []
+        for run_dir in run_dirs if run_dirs is not None else [path for path, _ in self.journal_dir_stamps()]:
             try:
                 with os.scandir(run_dir) as entries:
                     found += [(entry.path, entry.stat().st_size) for entry in entries
                               if entry.name.endswith(".jsonl") and entry.is_file()]
             except FileNotFoundError:
                 continue
-        return [(Path(path), size) for path, size in sorted(found)]
+        found.sort()
+        return found
 
     def journal_stamp(self) -> int | None:
         """The journal's change stamp: the events directory's modification time in ns (None if absent).

@@ -17,15 +17,21 @@ Tables (documented in the README, "Lineage store"):
 
 SCHEMA_VERSION = 3
 
-_DATASET = (
+# Inputs and outputs are read with types of their own: an input never carries the
+# provenance facet, an output never the input facets, and every field the reader need not
+# look for in every dataset of every event is parsing time saved.
+_INPUT = (
+    "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR)), "
+    'inputFacets STRUCT("synthPipeline_input" STRUCT(role VARCHAR, rowHashManifest VARCHAR, contentDigest VARCHAR), '
+    "dataQualityAssertions STRUCT(assertions STRUCT(assertion VARCHAR, success BOOLEAN, expected VARCHAR, "
+    "actual VARCHAR)[])))"
+)
+_OUTPUT = (
     "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), "
     '"synthPipeline_provenance" STRUCT(pipeline VARCHAR, stage VARCHAR, relation VARCHAR, kind VARCHAR, '
     'generation INTEGER, "rows" BIGINT, rowsByKind MAP(VARCHAR, BIGINT), syntheticFraction DOUBLE, '
     "nonRealFraction DOUBLE, maxDepth INTEGER, sealed BOOLEAN, rowHashManifest VARCHAR, contentDigest VARCHAR, "
-    "generator STRUCT(name VARCHAR, params JSON, fittedOn VARCHAR))), "
-    'inputFacets STRUCT("synthPipeline_input" STRUCT(role VARCHAR, rowHashManifest VARCHAR, contentDigest VARCHAR), '
-    "dataQualityAssertions STRUCT(assertions STRUCT(assertion VARCHAR, success BOOLEAN, expected VARCHAR, "
-    "actual VARCHAR, name VARCHAR, severity VARCHAR)[])))"
+    "generator STRUCT(name VARCHAR, params JSON, fittedOn VARCHAR))))"
 )
 
 EVENT_COLUMNS = {
@@ -34,13 +40,13 @@ EVENT_COLUMNS = {
     "run": (
         'STRUCT(runId VARCHAR, facets STRUCT("synthPipeline_dagster" STRUCT(dagsterRunId VARCHAR, '
         "dagsterJob VARCHAR, stepKey VARCHAR, assetKey VARCHAR, partitionKey VARCHAR, checkName VARCHAR), "
-        '"synthPipeline_check" STRUCT(checkName VARCHAR, passed BOOLEAN, severity VARCHAR, generation INTEGER, '
+        '"synthPipeline_check" STRUCT(passed BOOLEAN, severity VARCHAR, generation INTEGER, '
         "rule VARCHAR, observed DOUBLE, threshold DOUBLE, description VARCHAR, pipeline VARCHAR), "
         "errorMessage STRUCT(message VARCHAR)))"
     ),
     "job": "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(jobType STRUCT(jobType VARCHAR)))",
-    "inputs": f"{_DATASET}[]",
-    "outputs": f"{_DATASET}[]",
+    "inputs": f"{_INPUT}[]",
+    "outputs": f"{_OUTPUT}[]",
 }
 """The parts of an OpenLineage RunEvent the store reads (other fields are ignored)."""
 
@@ -88,62 +94,107 @@ SELECT pipeline, generation, name AS dataset, version, "rows", rows_real, rows_s
 FROM dataset_versions WHERE stage = 'training_mix';
 """
 
+# How a batch of journal lines becomes rows (:meth:`LineageStore._ingest`, one transaction).
+# The events are parsed once, into the temporary table ``staged``; every later statement
+# reads flat, narrow temporary tables made from it: ``ins`` and ``outs`` (one row per
+# input and output dataset of an event, ``ev`` the event's row), ``batch_nodes`` (each
+# dataset version the batch mentions, with its node id) and ``produced``. Joins between
+# an event's inputs and outputs are on ``ev``; the store's big tables are read only to
+# find the versions and events it already holds.
+
+STAGE_EVENTS = """
+CREATE OR REPLACE TEMP TABLE staged AS
+SELECT r.run.runId AS run_id, r.eventType AS event_type, r.eventTime AS event_time,
+       r.job.namespace AS job_namespace, r.job.name AS job_name, r.job.facets.jobType.jobType AS job_type,
+       r.run.facets.synthPipeline_dagster AS dagster, r.run.facets.synthPipeline_check AS "check",
+       r.run.facets.errorMessage.message AS error_message, r.inputs, r.outputs
+FROM read_json($file, format = 'newline_delimited', columns = $columns, compression = 'none',
+               ignore_errors = true) AS r
+WHERE r.run.runId IS NOT NULL
+"""
+
+# Removing duplicates from the staged rows by their key is much cheaper than a DISTINCT
+# over the whole (wide, nested) events while they are read.
+DROP_DUPLICATE_EVENTS = """
+DELETE FROM staged WHERE rowid IN (
+    SELECT rowid FROM (
+        SELECT rowid, row_number() OVER (PARTITION BY run_id, event_type, event_time ORDER BY rowid) AS copy
+        FROM staged
+    ) WHERE copy > 1
+    UNION ALL
+    SELECT s.rowid FROM staged AS s
+    SEMI JOIN events AS e ON e.run_id = s.run_id AND e.event_type = s.event_type AND e.event_time = s.event_time
+)
+"""
+"""Drop events repeated in the batch, or already in the store (a journal line read twice)."""
+
 _ROWS_BY_KIND = ", ".join(f"coalesce(p.p.rowsByKind['{kind}'], 0)" for kind in ("real", "synthetic", "augmented",
                                                                                   "unknown"))
 
-# Each statement reads the temporary table ``staged`` (this batch's events, duplicates of
-# already-ingested events removed) and runs in one transaction.
+# Statements run in this order; ``$base`` is the first free node id.
 INGEST = [
     """
     INSERT INTO events
-    SELECT run.runId, eventType, eventTime, job.namespace, job.name, job.facets.jobType.jobType,
-           run.facets.synthPipeline_dagster.dagsterRunId, run.facets.synthPipeline_dagster.dagsterJob,
-           run.facets.synthPipeline_dagster.stepKey, run.facets.synthPipeline_dagster.partitionKey,
-           run.facets.errorMessage.message
+    SELECT run_id, event_type, event_time, job_namespace, job_name, job_type, dagster.dagsterRunId,
+           dagster.dagsterJob, dagster.stepKey, dagster.partitionKey, error_message
     FROM staged
     """,
     """
-    CREATE OR REPLACE TEMP TABLE refs AS
-    SELECT s.run.runId AS run_id, s.eventType AS event_type, s.eventTime AS event_time,
-           s.job.facets.jobType.jobType AS job_type, 'input' AS direction, d.namespace, d.name,
-           coalesce(d.facets.version.datasetVersion, '') AS version,
-           d.inputFacets.synthPipeline_input.role AS role,
-           d.inputFacets.synthPipeline_input.rowHashManifest AS manifest, NULL AS provenance,
-           coalesce(d.inputFacets.synthPipeline_input.contentDigest, d.facets.version.datasetVersion) AS digest
-    FROM staged s, unnest(s.inputs) AS i(d)
-    UNION ALL
-    SELECT s.run.runId, s.eventType, s.eventTime, s.job.facets.jobType.jobType, 'output', d.namespace, d.name,
-           coalesce(d.facets.version.datasetVersion, ''), NULL,
-           d.facets.synthPipeline_provenance.rowHashManifest, d.facets.synthPipeline_provenance,
-           coalesce(d.facets.synthPipeline_provenance.contentDigest, d.facets.version.datasetVersion)
-    FROM staged s, unnest(s.outputs) AS o(d)
+    CREATE OR REPLACE TEMP TABLE ins AS
+    SELECT s.rowid AS ev, s.event_type, i.d.namespace, i.d.name,
+           coalesce(i.d.facets.version.datasetVersion, '') AS version,
+           i.d.inputFacets.synthPipeline_input.role AS role,
+           i.d.inputFacets.synthPipeline_input.rowHashManifest AS manifest,
+           coalesce(i.d.inputFacets.synthPipeline_input.contentDigest, i.d.facets.version.datasetVersion) AS digest
+    FROM staged AS s, unnest(s.inputs) AS i(d)
     """,
+    """
+    CREATE OR REPLACE TEMP TABLE outs AS
+    SELECT s.rowid AS ev, s.run_id, s.event_type, s.event_time, o.d.namespace, o.d.name,
+           coalesce(o.d.facets.version.datasetVersion, '') AS version, o.d.facets.synthPipeline_provenance AS p,
+           coalesce(o.d.facets.synthPipeline_provenance.contentDigest, o.d.facets.version.datasetVersion) AS digest
+    FROM staged AS s, unnest(s.outputs) AS o(d)
+    """,
+    # What each output a run completed says about the version it wrote; the first event wins.
     """
     CREATE OR REPLACE TEMP TABLE produced AS
-    SELECT DISTINCT ON (namespace, name, version) namespace, name, version, provenance AS p, run_id, event_time
-    FROM refs
-    WHERE direction = 'output' AND event_type = 'COMPLETE' AND provenance IS NOT NULL
-    ORDER BY namespace, name, version, event_time
+    SELECT namespace, name, version, first.p, first.run_id, first.event_time
+    FROM (SELECT namespace, name, version, arg_min({'p': p, 'run_id': run_id, 'event_time': event_time}, event_time)
+                 AS first
+          FROM outs WHERE event_type = 'COMPLETE' AND p IS NOT NULL GROUP BY ALL)
     """,
-    # New versions are inserted with their provenance when this batch produced them; a
-    # version first seen as an input gets it from the batch that holds its producer. Events
-    # written before versions were per materialization carry no content digest: their
-    # version was the digest.
+    # Every version the batch mentions, with the node id the store has for it or, for a
+    # new one (any input, or an output with a version), the next free id. Events written
+    # before versions were per materialization carry no content digest: their version
+    # was the digest.
+    """
+    CREATE OR REPLACE TEMP TABLE batch_nodes AS
+    WITH mentioned AS (
+        SELECT namespace, name, version, max(digest) FILTER (WHERE creates) AS digest, bool_or(creates) AS creates
+        FROM (SELECT namespace, name, version, digest, true AS creates FROM ins
+              UNION ALL
+              SELECT namespace, name, version, digest, version <> '' FROM outs)
+        GROUP BY ALL
+    ), known AS (
+        SELECT m.*, d.node_id AS old_id, d.node_id IS NOT NULL AND d.stage IS NULL AS unproduced
+        FROM mentioned AS m LEFT JOIN dataset_versions AS d USING (namespace, name, version)
+    )
+    SELECT namespace, name, version, digest, old_id, unproduced,
+           CASE WHEN old_id IS NOT NULL THEN old_id
+                WHEN creates THEN $base - 1 + row_number() OVER (
+                    PARTITION BY old_id IS NULL AND creates ORDER BY namespace, name, version)
+           END AS node_id
+    FROM known
+    """,
     """
     INSERT INTO dataset_versions
-    SELECT (SELECT coalesce(max(node_id), -1) FROM dataset_versions)
-               + row_number() OVER (ORDER BY r.namespace, r.name, r.version),
-           r.namespace, r.name, r.version, p.p.pipeline, p.p.stage, p.p.kind, p.p.generation, p.p."rows",
+    SELECT b.node_id, b.namespace, b.name, b.version, p.p.pipeline, p.p.stage, p.p.kind, p.p.generation, p.p."rows",
            """ + _ROWS_BY_KIND + """, p.p.syntheticFraction, p.p.nonRealFraction, p.p.maxDepth, p.p.sealed,
-           p.run_id, p.event_time, coalesce(p.p.contentDigest, r.digest)
-    FROM (SELECT namespace, name, version, max(digest) AS digest FROM refs
-          WHERE direction = 'input' OR version <> '' GROUP BY ALL) AS r
-    LEFT JOIN produced AS p USING (namespace, name, version)
-    WHERE NOT EXISTS (
-        SELECT 1 FROM dataset_versions d
-        WHERE d.namespace = r.namespace AND d.name = r.name AND d.version = r.version
-    )
+           p.run_id, p.event_time, coalesce(p.p.contentDigest, b.digest)
+    FROM batch_nodes AS b LEFT JOIN produced AS p USING (namespace, name, version)
+    WHERE b.old_id IS NULL AND b.node_id IS NOT NULL
     """,
+    # A version first seen as an input gets its provenance from the batch that holds its producer.
     """
     UPDATE dataset_versions AS d
     SET pipeline = p.p.pipeline, stage = p.p.stage, kind = p.p.kind, generation = p.p.generation,
@@ -154,105 +205,75 @@ INGEST = [
         non_real_fraction = p.p.nonRealFraction, max_depth = p.p.maxDepth, sealed = p.p.sealed,
         produced_by_run = p.run_id, produced_at = p.event_time,
         content_digest = coalesce(p.p.contentDigest, d.content_digest)
-    FROM produced AS p
-    WHERE d.namespace = p.namespace AND d.name = p.name AND d.version = p.version AND d.stage IS NULL
+    FROM (SELECT b.old_id, p.* FROM produced AS p JOIN batch_nodes AS b USING (namespace, name, version)
+          WHERE b.unproduced) AS p
+    WHERE d.node_id = p.old_id AND d.stage IS NULL
     """,
-    # The node ids of every version this batch mentions, so later joins need not scan
-    # every version in the store.
-    """
-    CREATE OR REPLACE TEMP TABLE batch_nodes AS
-    SELECT d.namespace, d.name, d.version, d.node_id
-    FROM (SELECT DISTINCT namespace, name, version FROM refs) AS r
-    JOIN dataset_versions AS d USING (namespace, name, version)
-    """,
+    # Each completed output is made from every input of the same event.
     """
     CREATE OR REPLACE TEMP TABLE new_edges AS
-    SELECT parent.node_id AS parent_id, child.node_id AS child_id, o.provenance.relation AS relation,
+    SELECT parent.node_id AS parent_id, child.node_id AS child_id, o.p.relation AS relation,
            coalesce(i.role, 'data') AS role, min(o.run_id) AS run_id
-    FROM refs AS o
-    JOIN refs AS i ON i.run_id = o.run_id AND i.event_type = o.event_type AND i.direction = 'input'
-    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name
-                              AND child.version = o.version
+    FROM outs AS o
+    JOIN ins AS i ON i.ev = o.ev
+    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name AND child.version = o.version
     JOIN batch_nodes AS parent ON parent.namespace = i.namespace AND parent.name = i.name
                                AND parent.version = i.version
-    WHERE o.direction = 'output' AND o.event_type = 'COMPLETE' AND o.provenance IS NOT NULL
+    WHERE o.event_type = 'COMPLETE' AND o.p IS NOT NULL AND child.node_id IS NOT NULL AND parent.node_id IS NOT NULL
     GROUP BY ALL
     """,
+    # Only a child the store already held (id below $base) can already have some of these
+    # edges: the store's edges are read for those children only.
     """
-    INSERT INTO edges
-    SELECT n.* FROM new_edges AS n
-    WHERE NOT EXISTS (
-        SELECT 1 FROM edges AS e
-        WHERE e.parent_id = n.parent_id AND e.child_id = n.child_id AND e.relation = n.relation
-          AND e.role = n.role
+    DELETE FROM new_edges WHERE rowid IN (
+        SELECT n.rowid FROM new_edges AS n
+        SEMI JOIN (SELECT e.* FROM edges AS e
+                   SEMI JOIN (SELECT child_id FROM new_edges WHERE child_id < $base) AS old USING (child_id)) AS e
+               ON e.parent_id = n.parent_id AND e.child_id = n.child_id AND e.relation = n.relation
+              AND e.role = n.role
     )
     """,
+    "INSERT INTO edges SELECT * FROM new_edges",
     """
     INSERT INTO generators
-    SELECT DISTINCT ON (child.node_id) child.node_id, o.provenance.generator.name,
-           CAST(o.provenance.generator.params AS VARCHAR), fit.node_id, o.provenance.pipeline,
-           o.provenance.generation, o.run_id
-    FROM refs AS o
-    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name
-                              AND child.version = o.version
-    LEFT JOIN refs AS i ON i.run_id = o.run_id AND i.event_type = o.event_type AND i.direction = 'input'
-                        AND i.role = 'fit'
-    LEFT JOIN batch_nodes AS fit ON fit.namespace = i.namespace AND fit.name = i.name
-                                 AND fit.version = i.version
-    WHERE o.direction = 'output' AND o.event_type = 'COMPLETE' AND o.provenance.generator IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM generators AS g WHERE g.node_id = child.node_id)
+    SELECT DISTINCT ON (child.node_id) child.node_id, o.p.generator.name, CAST(o.p.generator.params AS VARCHAR),
+           fit.node_id, o.p.pipeline, o.p.generation, o.run_id
+    FROM outs AS o
+    JOIN batch_nodes AS child ON child.namespace = o.namespace AND child.name = o.name AND child.version = o.version
+    LEFT JOIN ins AS i ON i.ev = o.ev AND i.role = 'fit'
+    LEFT JOIN batch_nodes AS fit ON fit.namespace = i.namespace AND fit.name = i.name AND fit.version = i.version
+    WHERE o.event_type = 'COMPLETE' AND o.p.generator IS NOT NULL AND child.node_id IS NOT NULL
+      AND child.node_id NOT IN (SELECT g.node_id FROM generators AS g
+                                SEMI JOIN batch_nodes AS b ON b.old_id = g.node_id)
     ORDER BY child.node_id, o.event_time
     """,
     """
     INSERT INTO check_results
-    SELECT s.run.runId, s.run.facets.synthPipeline_dagster.dagsterRunId,
-           coalesce(s.run.facets.synthPipeline_check.pipeline,
-                    split_part(s.run.facets.synthPipeline_dagster.assetKey, '/', 1)),
-           s.run.facets.synthPipeline_dagster.assetKey, checked.node_id,
-           coalesce(s.run.facets.synthPipeline_check.generation,
-                    TRY_CAST(s.run.facets.synthPipeline_dagster.partitionKey AS INTEGER), 0),
-           s.run.facets.synthPipeline_dagster.checkName, s.eventType,
-           s.run.facets.synthPipeline_check.passed, s.run.facets.synthPipeline_check.severity,
-           s.run.facets.synthPipeline_check.rule, s.run.facets.synthPipeline_check.observed,
-           s.run.facets.synthPipeline_check.threshold, s.run.facets.synthPipeline_check.description,
-           s.run.facets.errorMessage.message, s.eventTime
-    FROM staged AS s
+    SELECT s.run_id, s.dagster.dagsterRunId, coalesce(s."check".pipeline, split_part(s.dagster.assetKey, '/', 1)),
+           s.dagster.assetKey, checked.node_id,
+           coalesce(s."check".generation, TRY_CAST(s.dagster.partitionKey AS INTEGER), 0),
+           s.dagster.checkName, s.event_type, s."check".passed, s."check".severity, s."check".rule,
+           s."check".observed, s."check".threshold, s."check".description, s.error_message, s.event_time
+    FROM (SELECT rowid AS ev, run_id, dagster, "check", event_type, error_message, event_time, inputs[1] AS target
+          FROM staged WHERE job_type = 'ASSET_CHECK' AND event_type IN ('COMPLETE', 'FAIL')) AS s
     LEFT JOIN batch_nodes AS checked
-           ON checked.namespace = s.inputs[1].namespace AND checked.name = s.inputs[1].name
-          AND checked.version = coalesce(s.inputs[1].facets.version.datasetVersion, '')
-    WHERE s.job.facets.jobType.jobType = 'ASSET_CHECK' AND s.eventType IN ('COMPLETE', 'FAIL')
+           ON checked.namespace = s.target.namespace AND checked.name = s.target.name
+          AND checked.version = coalesce(s.target.facets.version.datasetVersion, '')
     """,
     """
     INSERT INTO check_assertions
-    SELECT s.run.runId, a.assertion, a.success, a.expected, a.actual
-    FROM staged AS s, unnest(s.inputs[1].inputFacets.dataQualityAssertions.assertions) AS t(a)
-    WHERE s.job.facets.jobType.jobType = 'ASSET_CHECK' AND s.eventType IN ('COMPLETE', 'FAIL')
+    SELECT s.run_id, a.assertion, a.success, a.expected, a.actual
+    FROM (SELECT run_id, inputs[1].inputFacets.dataQualityAssertions.assertions AS assertions
+          FROM staged WHERE job_type = 'ASSET_CHECK' AND event_type IN ('COMPLETE', 'FAIL')) AS s,
+         unnest(s.assertions) AS t(a)
     """,
 ]
 
-STAGE_EVENTS = """
-CREATE OR REPLACE TEMP TABLE staged AS
-SELECT r.*
-FROM read_json($file, format = 'newline_delimited', columns = $columns, ignore_errors = true) AS r
-WHERE r.run.runId IS NOT NULL
-"""
-
-# Removing duplicates from the staged rows by their key is much cheaper than a DISTINCT
-# over the whole (wide, nested) events while they are read.
-DROP_DUPLICATE_EVENTS = """
-DELETE FROM staged WHERE rowid IN (
-    SELECT rowid FROM (
-        SELECT rowid, row_number() OVER (PARTITION BY run.runId, eventType, eventTime ORDER BY rowid) AS copy
-        FROM staged
-    ) WHERE copy > 1
-    UNION ALL
-    SELECT s.rowid FROM staged AS s
-    SEMI JOIN events AS e ON e.run_id = s.run.runId AND e.event_type = s.eventType AND e.event_time = s.eventTime
-)
-"""
-"""Drop events repeated in the batch, or already in the store (a journal line read twice)."""
-
 MANIFESTS_TO_LOAD = """
-SELECT DISTINCT ON (digest) digest, manifest FROM refs
-WHERE manifest IS NOT NULL AND digest <> '' AND digest NOT IN (SELECT DISTINCT content_digest FROM row_hashes)
+SELECT DISTINCT ON (digest) digest, manifest FROM (
+    SELECT digest, manifest FROM ins WHERE manifest IS NOT NULL
+    UNION ALL
+    SELECT digest, p.rowHashManifest FROM outs WHERE p.rowHashManifest IS NOT NULL
+)
+WHERE digest <> '' AND digest NOT IN (SELECT DISTINCT content_digest FROM row_hashes)
 """

@@ -19,12 +19,19 @@ to it.
 Queries sync first, cheaply: every emitted event also sets the modification time of the
 journal directory, and a query only scans the journal when that time differs from the
 one the last sync recorded. The graph used by ancestry queries is kept in memory between
-queries until the journal or the store changes.
+queries until the journal or the store changes, and on disk beside the store
+(``lineage.graph``, :mod:`~synth_pipeline.lineage.graph_table`): each sync extends it by
+what it added and writes it, under the lock, after its last commit, so a new process maps
+it rather than building it from the tables. It names the store and the number of ingests
+it reflects, both committed with the events; a graph file that does not match (a sync
+killed before writing it, a rebuilt store) is never used: the graph is built from the
+tables again.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -35,9 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from synth_pipeline.lineage import queries
+from synth_pipeline.lineage import graph_table, queries
 from synth_pipeline.lineage.graph import LineageGraph
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.schema import (
@@ -57,6 +66,7 @@ _BATCH_BYTES = 1 << 30
 _STAGING_PREFIX = ".staging-"
 _PROCESS_LOCKS: dict[str, threading.RLock] = {}
 _HELD: set[str] = set()
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,8 @@ class LineageStore:
     def __init__(self, data_dir: str | Path | None = None, *, layout: LineageLayout | None = None) -> None:
         self.layout = layout or LineageLayout.for_data_dir(data_dir)
         self._cached: _CachedGraph | None = None
+        # The graph table of the last sync or load, with the store state it reflects.
+        self._table: tuple[tuple[str | None, str | None], pa.Table] | None = None
 
     @property
     def path(self) -> Path:
@@ -121,9 +133,9 @@ class LineageStore:
                 journal = self._sync_if_journal_changed(connection)
                 # Which store, and how many ingests it has had: a rebuilt store may have the
                 # same row counts with other node ids.
-                content = (_meta(connection, "store_id"), _meta(connection, "ingests"))
-                graph = cached.graph if cached is not None and cached.content == content else LineageGraph.load(
-                    connection)
+                content = _content(connection)
+                graph = cached.graph if cached is not None and cached.content == content else LineageGraph.from_table(
+                    self._graph_table(connection, content), connection)
             finally:
                 connection.close()
             # Stamps are taken under the lock: the journal's as it was before the sync
@@ -248,7 +260,7 @@ class LineageStore:
     def rebuild(self) -> SyncReport:
         """Delete the store and build it again from the journal (the record)."""
         with self._locked():
-            self._cached = None
+            self._cached = self._table = None
             self._delete_store()
             connection = self._open()
             try:
@@ -277,7 +289,7 @@ class LineageStore:
 
     def _sweep_staging(self, *, keep: Path) -> None:
         """Remove staging files of syncs killed before they could (only the lock holder writes one)."""
-        for path in self.layout.root.glob(f"{_STAGING_PREFIX}*.jsonl"):
+        for path in self.layout.root.glob(f"{_STAGING_PREFIX}*"):
             if path != keep:
                 path.unlink(missing_ok=True)
 
@@ -286,9 +298,52 @@ class LineageStore:
 
     def _delete_store(self) -> None:
         # The write-ahead log first: a process killed in between leaves a store without its
-        # log (consistent as of its last checkpoint), never a log without its store.
-        for path in (self.layout.wal_path, self.path):
+        # log (consistent as of its last checkpoint), never a log without its store. The
+        # graph file names the store it was written for, so one left behind is never used.
+        for path in (self.layout.wal_path, self.path, self.layout.graph_path):
             path.unlink(missing_ok=True)
+
+    def _graph_table(self, connection: duckdb.DuckDBPyConnection, content: tuple[str | None, str | None]) -> pa.Table:
+        """The graph of the store in state ``content``: the one this object last synced or
+        loaded, or the graph file, or (if neither is of that state) built from the tables and written."""
+        if self._table is not None and self._table[0] == content:
+            return self._table[1]
+        table = graph_table.read(self.layout.graph_path, _key(content))
+        if table is None:
+            table = graph_table.build(connection)
+            self._write_graph(table, content)
+        self._table = (content, table)
+        return table
+
+    def _write_graph(self, table: pa.Table, content: tuple[str | None, str | None]) -> None:
+        try:
+            graph_table.write(table, self.layout.graph_path, _key(content))
+        except OSError as error:  # each new process then builds the graph from the tables
+            _LOG.warning("could not write the lineage graph %s: %s", self.layout.graph_path, error)
+
+    def _update_graph(self, connection: duckdb.DuckDBPyConnection, before: tuple[str | None, str | None],
+                      delta: _GraphDelta) -> None:
+        """Bring the graph, in memory and on disk, from store state ``before`` to the present one."""
+        after = _content(connection)
+        if after == before:
+            return
+        if self._table is not None and self._table[0] == before:
+            base = self._table[1]
+        elif before[1] is None:  # no ingest before: an empty graph
+            base = None
+        else:
+            base = graph_table.read(self.layout.graph_path, _key(before))
+            if base is None:  # the graph of the state before is not at hand: built from the tables
+                self._table = None
+                self._graph_table(connection, after)
+                return
+        try:
+            table = graph_table.extend(base, connection, parents=delta.parents(), children=delta.children())
+        except ValueError as error:  # never expected: the graph is then built from the tables
+            _LOG.warning("lineage graph rebuilt from the tables: %s", error)
+            table = graph_table.build(connection)
+        self._table = (after, table)
+        self._write_graph(table, after)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect(str(self.path))
@@ -319,19 +374,21 @@ class LineageStore:
         started = time.perf_counter()
         # Stamps are read before the files: an event appended during the scan changes them again.
         journal = self.layout.journal_stamp()
-        run_dirs = self.layout.journal_dirs()
+        run_dirs = self.layout.journal_dir_stamps()
         if not full:
             seen = dict(connection.execute("SELECT path, stamp FROM journal_dirs").fetchall())
-            run_dirs = [(path, stamp) for path, stamp in run_dirs if seen.get(str(path)) != stamp]
+            run_dirs = [(path, stamp) for path, stamp in run_dirs if seen.get(path) != stamp]
         offsets = self._offsets(connection, [path for path, _ in run_dirs])
         # One checkpoint at the end rather than one per batch, which rewrites the big tables each time.
         connection.execute("SET checkpoint_threshold = '1TB'")
+        before = _content(connection)
+        delta = _GraphDelta()
         batch = _Batch(self.layout.root / f"{_STAGING_PREFIX}{os.getpid()}.jsonl")
         self._sweep_staging(keep=batch.path)
         files = added = 0
         try:
-            for path, size in self.layout.journal_sizes([path for path, _ in run_dirs]):
-                offset = offsets.get(str(path), 0)
+            for path, size in self.layout.journal_paths_and_sizes([path for path, _ in run_dirs]):
+                offset = offsets.get(path, 0)
                 if size == offset:
                     continue
                 if size < offset:  # never happens to an append-only journal; read it again whole
@@ -339,27 +396,34 @@ class LineageStore:
                 batch.add(path, offset)
                 files += 1
                 if batch.bytes >= _BATCH_BYTES:
-                    added += self._ingest(connection, batch)
+                    added += self._ingest(connection, batch, delta)
                     batch.clear()
             if batch.files:
-                added += self._ingest(connection, batch)
+                added += self._ingest(connection, batch, delta)
         finally:
             batch.discard()
         settled = [(path, stamp) for path, stamp in run_dirs if _settled(stamp)]
         if settled:
             connection.execute(
                 "INSERT OR REPLACE INTO journal_dirs SELECT unnest($paths), unnest($stamps)",
-                {"paths": [str(path) for path, _ in settled], "stamps": [stamp for _, stamp in settled]},
+                {"paths": [path for path, _ in settled], "stamps": [stamp for _, stamp in settled]},
             )
         if _settled(journal):
             connection.execute("INSERT OR REPLACE INTO meta VALUES ('journal_stamp', ?)", [str(journal)])
         connection.execute("RESET checkpoint_threshold")
         if added:
             connection.execute("CHECKPOINT")
+        if delta.ingests:
+            try:
+                self._update_graph(connection, before, delta)
+            except Exception:  # the events are stored: a query builds the graph from the tables instead
+                _LOG.exception("could not update the lineage graph %s", self.layout.graph_path)
+                self._table = None
+                self.layout.graph_path.unlink(missing_ok=True)
         return SyncReport(files=files, events=added, seconds=time.perf_counter() - started)
 
     @staticmethod
-    def _offsets(connection: duckdb.DuckDBPyConnection, run_dirs: list[Path]) -> dict[str, int]:
+    def _offsets(connection: duckdb.DuckDBPyConnection, run_dirs: list[str]) -> dict[str, int]:
         """How far each journal file in ``run_dirs`` has been read."""
         if len(run_dirs) > 64:
             return dict(connection.execute("SELECT path, size FROM ingested_files").fetchall())
@@ -370,15 +434,17 @@ class LineageStore:
             ).fetchall())
         return offsets
 
-    def _ingest(self, connection: duckdb.DuckDBPyConnection, batch: _Batch) -> int:
+    def _ingest(self, connection: duckdb.DuckDBPyConnection, batch: _Batch, delta: _GraphDelta) -> int:
+        """Read the batch's lines into the store in one transaction, with each file's new offset."""
         batch.flush()
         connection.execute("BEGIN TRANSACTION")
         try:
+            base = connection.execute("SELECT coalesce(max(node_id), -1) + 1 FROM dataset_versions").fetchall()[0][0]
             connection.execute(STAGE_EVENTS, {"file": str(batch.path), "columns": EVENT_COLUMNS})
             connection.execute(DROP_DUPLICATE_EVENTS)
             added = connection.execute("SELECT count(*) FROM staged").fetchall()[0][0]
             for statement in INGEST:
-                connection.execute(statement)
+                connection.execute(statement, {"base": base} if "$base" in statement else None)
             for digest, manifest in connection.execute(MANIFESTS_TO_LOAD).fetchall():
                 path = self.layout.root / manifest
                 if path.is_file():
@@ -387,17 +453,41 @@ class LineageStore:
                     )
             connection.execute(
                 "INSERT OR REPLACE INTO ingested_files SELECT unnest($paths), unnest($offsets), now()",
-                {"paths": [str(path) for path in batch.files], "offsets": list(batch.files.values())},
+                {"paths": list(batch.files), "offsets": list(batch.files.values())},
             )
             connection.execute(
                 "INSERT OR REPLACE INTO meta SELECT 'ingests', "
                 "CAST(coalesce((SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'ingests'), 0) + 1 AS VARCHAR)"
             )
+            # The edges this batch added, for the graph (the versions it added or changed are
+            # read from the tables: see graph_table.extend).
+            edges = connection.execute("SELECT parent_id, child_id FROM new_edges").fetchnumpy()
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        delta.add(edges["parent_id"], edges["child_id"])
         return int(added)
+
+
+class _GraphDelta:
+    """The edges the ingests of one sync added."""
+
+    def __init__(self) -> None:
+        self.ingests = 0
+        self._parents: list[np.ndarray] = []
+        self._children: list[np.ndarray] = []
+
+    def add(self, parents: np.ndarray, children: np.ndarray) -> None:
+        self.ingests += 1
+        self._parents.append(np.asarray(parents, dtype=np.int32))
+        self._children.append(np.asarray(children, dtype=np.int32))
+
+    def parents(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, dtype=np.int32), *self._parents])
+
+    def children(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, dtype=np.int32), *self._children])
 
 
 @dataclass(frozen=True)
@@ -416,6 +506,15 @@ _SETTLE_NS = 2_000_000_000
 
 def _settled(stamp: int | None) -> bool:
     return stamp is not None and time.time_ns() - stamp > _SETTLE_NS
+
+
+def _content(connection: duckdb.DuckDBPyConnection) -> tuple[str | None, str | None]:
+    """Which store, and how many ingests it has had (None before the first)."""
+    return _meta(connection, "store_id"), _meta(connection, "ingests")
+
+
+def _key(content: tuple[str | None, str | None]) -> dict[str, object]:
+    return {"store_id": content[0], "ingests": content[1]}
 
 
 def _meta(connection: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -444,11 +543,11 @@ class _Batch:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.files: dict[Path, int] = {}
+        self.files: dict[str, int] = {}
         self.bytes = 0
         self._chunks: list[bytes] = []
 
-    def add(self, journal: Path, offset: int) -> None:
+    def add(self, journal: str, offset: int) -> None:
         with open(journal, "rb") as handle:
             handle.seek(offset)
             data = handle.read()
