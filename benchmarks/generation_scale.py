@@ -99,6 +99,7 @@ GB = 1024**3
 SAMPLE_SECONDS = 0.1
 CHILD_SCAN_SECONDS = 1.0
 OUTSIDE = "(outside steps)"
+PEAK_LABEL = "peak RSS GB (stopped cases: until stopped)"
 CONTENDED = 0.25
 """Cores busy with other processes above which a step's figures are marked as contended."""
 # issue 16, point 1: wall seconds and peak GB a case must stay within on this machine
@@ -878,7 +879,8 @@ def growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Growth exponents over the Adult-family cases, in the order of :func:`_adult_cases`.
 
     Per step: over every case in which that step finished (also cases stopped later on);
-    for the whole generation and its peak RSS: over the cases that finished. Each entry:
+    for the whole generation: over the cases that finished; for the peak RSS: every case (a stopped
+    one with the peak of what it ran). Each entry:
     ``label``, ``wall_exponent``, ``cpu_exponent`` (None below two sizes), ``values`` (wall
     seconds, or GB for the peak, per case; None where it did not run) and ``rows``.
     """
@@ -911,8 +913,9 @@ def growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     whole_contended = [bool(m) and _contended(m["total"]) for m in finished]
     out.append(entry("WHOLE GENERATION", [m["total"]["wall_s"] if m else None for m in finished],
                      [m["total"]["cpu_s"] if m else None for m in finished], whole_contended))
-    peaks = [m["total"]["peak_rss"] / GB if m else None for m in finished]
-    out.append(entry("peak RSS GB (exponent of memory)", peaks, [None] * len(adult), [False] * len(adult)))
+    # every case: a stopped case's peak is that of what it ran (a lower bound of its generation's)
+    peaks = [m["total"]["peak_rss"] / GB if m["total"].get("peak_rss") else None for m in adult]
+    out.append(entry(PEAK_LABEL, peaks, [None] * len(adult), [False] * len(adult)))
     return out
 
 
@@ -965,7 +968,7 @@ def format_summary(results: list[dict[str, Any]]) -> str:
         small = "  (< 0.3 s everywhere: fixed cost, b is noise)" if known and max(v for _, v in known) < 0.3 else ""
         lines.append(f"{item['label'][:58]:<58} {_b(item['wall_exponent']):>6} {_b(item['cpu_exponent']):>6} "
                      f"{_b(item['quiet_wall_exponent']):>7} {cells} {projected:>10}{small}")
-    steps = [item for item in fitted if item["label"] not in ("WHOLE GENERATION", "peak RSS GB (exponent of memory)")]
+    steps = [item for item in fitted if item["label"] not in ("WHOLE GENERATION", PEAK_LABEL)]
     if steps and all(item["wall_exponent"] is not None for item in steps):
         total = 0.0
         for item in steps:
