@@ -51,7 +51,14 @@ def executor_named(name: str) -> dg.ExecutorDefinition:
 def cluster_definitions(executor: str | None = None) -> dg.Definitions:
     """The reference definitions with the executor ``executor`` (default: $SYNTH_PIPELINE_EXECUTOR)."""
     name = executor or os.environ.get("SYNTH_PIPELINE_EXECUTOR", "multiprocess")
-    return dg.Definitions.merge(assets.definitions.defs, dg.Definitions(executor=executor_named(name)))
+    # The reference code location has an executor of its own (preloading_executor): replace it, as
+    # Definitions.merge refuses two executors.
+    base = assets.definitions.defs
+    return dg.Definitions(
+        assets=base.assets, asset_checks=base.asset_checks, jobs=base.jobs, schedules=base.schedules,
+        sensors=base.sensors, resources=base.resources, loggers=base.loggers, metadata=base.metadata,
+        executor=executor_named(name),
+    )
 
 
 defs = cluster_definitions()
