@@ -79,7 +79,7 @@ class ModelCache:
             except Exception:  # a stale or foreign pickle is a cache miss, never a failure
                 path.unlink(missing_ok=True)
         model = fit()
-        from synth_pipeline.storage import atomic_write
+        from synth_pipeline.atomic_files import atomic_write
 
         atomic_write(path, lambda handle: pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL))
         self._prune()

@@ -29,6 +29,7 @@ from typing import Any
 
 import dagster as dg
 
+from synth_pipeline.atomic_files import atomic_write, sweep_temporary_files
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.factory import policy_resource_key
 from synth_pipeline.generations import generation_key
@@ -36,7 +37,7 @@ from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.run_lock import LockHolder, RunLock
 from synth_pipeline.stages.builder import STORE_KEY
-from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore, atomic_write, sweep_temporary_files
+from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore
 
 DEFAULT_DAGSTER_HOME = Path(".synth_pipeline") / "dagster_home"
 HOST_TAG = "synth_pipeline/host"

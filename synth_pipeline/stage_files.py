@@ -6,7 +6,7 @@ path (``open(path)``, ``pd.read_parquet(path)`` refuse it), so every reader goes
 these functions, which hand pandas, pyarrow and DuckDB the path's own fsspec file system.
 
 Writes are atomic on both: locally a temporary file renamed into place
-(:func:`synth_pipeline.storage.atomic_write`); on object storage the file is serialized in
+(:func:`synth_pipeline.atomic_files.atomic_write`); on object storage the file is serialized in
 memory and uploaded as one object, which S3 makes visible only once the upload completed
 (one PUT, or a multipart upload that is completed only after its last part), so a reader
 sees the old object or the new one, never part of one; a failed upload leaves the old one.
@@ -83,7 +83,7 @@ def fingerprint(path: StagePath) -> tuple[int, str]:
 def write_atomically(path: StagePath, write: Callable[[Any], None]) -> None:
     """Write a stored file atomically: ``write`` gets a binary handle (see the module docs)."""
     if not is_remote(path):
-        from synth_pipeline.storage import atomic_write
+        from synth_pipeline.atomic_files import atomic_write
 
         atomic_write(path, write)
         return

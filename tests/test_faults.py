@@ -29,10 +29,10 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from synth_pipeline.atomic_files import atomic_write, sweep_temporary_files
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.runner import INTERRUPTED_TAG
-from synth_pipeline.storage import atomic_write, sweep_temporary_files
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent

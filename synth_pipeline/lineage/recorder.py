@@ -24,6 +24,7 @@ import pandas as pd
 from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
 from openlineage.client.uuid import generate_new_uuid
 
+from synth_pipeline.atomic_files import atomic_write
 from synth_pipeline.composition import summarize
 from synth_pipeline.lineage.emitter import LineageEmitter
 from synth_pipeline.lineage.events import (
@@ -40,7 +41,7 @@ from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Genera
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.versions import file_version, materialization_version, record_version, stored_version
 from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
-from synth_pipeline.storage import DatasetStore, atomic_write
+from synth_pipeline.storage import DatasetStore
 
 ASSET_JOB = "ASSET"
 CHECK_JOB = "ASSET_CHECK"

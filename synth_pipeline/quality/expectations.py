@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_pipeline.atomic_files import atomic_write
 from synth_pipeline.config_json import read_json_config
 from synth_pipeline.config_text import cut
 from synth_pipeline.errors import ConfigFileError, SynthPipelineError
@@ -48,7 +49,6 @@ from synth_pipeline.provenance import (
     user_columns,
 )
 from synth_pipeline.quality.gx_runtime import gx_runtime
-from synth_pipeline.storage import atomic_write
 
 CHECK_NAME = "expectations"
 MAX_SET_VALUES = 100

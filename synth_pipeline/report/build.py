@@ -17,9 +17,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from synth_pipeline.atomic_files import atomic_write
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.naming import Stage
-from synth_pipeline.storage import DatasetStore, atomic_write
+from synth_pipeline.storage import DatasetStore
 
 REPORTS_DIR = "_reports"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
