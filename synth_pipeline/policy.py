@@ -29,6 +29,9 @@ from synth_pipeline.config_validation import python_values, validate_config
 from synth_pipeline.config_yaml import YamlConfig, read_yaml_config
 from synth_pipeline.launch_config import launched_resource_config
 from synth_pipeline.provenance import ProvenanceKind
+from synth_pipeline.quality.fidelity import ADVERSARIAL_MAX_ROWS, PAIR_ROW_BUDGET
+from synth_pipeline.quality.near_copies import DEFAULT_MAX_CONTROL_ROWS
+from synth_pipeline.quality.privacy import DEFAULT_DCR_ROWS, DEFAULT_MAX_CANDIDATES
 
 _FRACTION = {"ge": 0.0, "le": 1.0}
 
@@ -223,12 +226,12 @@ class SynthPolicy(dg.ConfigurableResource):
     trend_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
     max_epsilon: float | None = Field(default=None, gt=0.0, le=MAX_PRIVACY_EPSILON)
     enforce_quality_on_augmented: bool = False
-    dcr_sample_rows: int = Field(default=20_000, ge=100, le=MAX_ROWS)
-    membership_sample_rows: int = Field(default=10_000, ge=100, le=MAX_ROWS)
-    fidelity_pair_row_budget: int = Field(default=5_000_000, ge=10_000, le=MAX_ROWS)
-    adversarial_sample_rows: int = Field(default=20_000, ge=100, le=MAX_ROWS)
+    dcr_sample_rows: int = Field(default=DEFAULT_DCR_ROWS, ge=100, le=MAX_ROWS)
+    membership_sample_rows: int = Field(default=DEFAULT_MAX_CANDIDATES, ge=100, le=MAX_ROWS)
+    fidelity_pair_row_budget: int = Field(default=PAIR_ROW_BUDGET, ge=10_000, le=MAX_ROWS)
+    adversarial_sample_rows: int = Field(default=ADVERSARIAL_MAX_ROWS, ge=100, le=MAX_ROWS)
     utility_sample_rows: int = Field(default=200_000, ge=100, le=MAX_ROWS)
-    near_copy_control_rows: int = Field(default=5_000, ge=100, le=MAX_ROWS)
+    near_copy_control_rows: int = Field(default=DEFAULT_MAX_CONTROL_ROWS, ge=100, le=MAX_ROWS)
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:
         """The kinds counted against the synthetic budgets."""

@@ -42,6 +42,7 @@ import pandas as pd
 from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
 from synth_pipeline.quality.encoding import RecordEncoder
 from synth_pipeline.quality.nearest import nearest_distances
+from synth_pipeline.quality.sampling import sample_positions
 
 DEFAULT_MAX_CONTROL_ROWS = 5_000
 # The float32 search's error on a distance near 0 (about 6e-4 measured on the reference
@@ -161,10 +162,8 @@ def holdout_near_copies(
     real_gaps = _distances(hold_points, train_points, hold_hashes, train_hashes)[:, 0]
     radius = max(float(np.quantile(real_gaps, quantile, method="inverted_cdf")), RADIUS_FLOOR)
 
-    rng = np.random.default_rng(seed)
-    control = np.arange(len(train))
-    if len(control) > max_control_rows:
-        control = np.sort(rng.choice(len(train), max_control_rows, replace=False))
+    sampled = sample_positions(len(train), max_control_rows, seed)
+    control = np.arange(len(train)) if sampled is None else sampled
     control_hashes = train_hashes[control]
     # The nearest train-split row of a train-split row is itself: its second nearest is the nearest other.
     control_to_train = _distances(train_points[control], train_points, control_hashes, train_hashes,

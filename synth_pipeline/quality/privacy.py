@@ -459,9 +459,8 @@ def membership_inference_auc(
     rng = np.random.default_rng(seed)
 
     def scores(rows: np.ndarray, copied: np.ndarray | None) -> np.ndarray:
-        chosen = np.arange(len(rows))
-        if len(rows) > max_candidates:
-            chosen = rng.choice(len(rows), max_candidates, replace=False)
+        sampled = sample_positions(len(rows), max_candidates, rng)
+        chosen = np.arange(len(rows)) if sampled is None else sampled
         distances = nearest_distances(rows[chosen], synthetic, workers=workers)[:, 0]
         if copied is not None:
             distances[np.asarray(copied)[chosen]] = 0.0
