@@ -39,12 +39,39 @@ class FitInput:
     Attributes:
         key: The asset they were read from.
         partition: Its stored partition (a generation number as text), None if stored once.
-        rows: The rows, with their provenance columns.
+        rows: The rows fitted, with their provenance columns.
+        stored_rows: Where ``rows`` are a seeded sample of the stored rows (:meth:`sampled`),
+            the stored rows: the lineage records their content as the fit input. None:
+            ``rows`` are the stored rows.
+        sample_seed: The sample's seed (:func:`~synth_pipeline.quality.sampling.fit_sample_positions`),
+            recorded so that the quality checks draw the same rows.
     """
 
     key: dg.AssetKey
     partition: str | None
     rows: pd.DataFrame
+    stored_rows: pd.DataFrame | None = None
+    sample_seed: int | None = None
+
+    @classmethod
+    def sampled(cls, key: dg.AssetKey, partition: str | None, stored: pd.DataFrame, *, max_rows: int | None,
+                seed: int) -> FitInput:
+        """The fit input of a generator fitted on at most ``max_rows`` of the ``stored`` rows.
+
+        Args:
+            key: The asset the rows were read from.
+            partition: Its stored partition, None if stored once.
+            stored: Every stored row, in stored order.
+            max_rows: Largest fit (a seeded simple random sample above it); None: every row.
+            seed: The sample's seed.
+        """
+        from synth_pipeline.quality.sampling import fit_sample_positions
+
+        positions = fit_sample_positions(len(stored), max_rows, seed)
+        if positions is None:
+            return cls(key, partition, stored)
+        return cls(key, partition, stored.iloc[positions].reset_index(drop=True), stored_rows=stored,
+                   sample_seed=seed)
 
     @property
     def name(self) -> str:
@@ -193,14 +220,14 @@ def _stamp_generated(
     info = by.info or GeneratorInfo(name=str(provenance.generator), params=dict(provenance.generator_params),
                                     privacy=provenance.privacy)
     fit = by.fit or _declared_fit(store, provenance, generation)
-    fit_ref = lineage.fit_input(fit.key, fit.partition, fit.rows)
+    fit_ref = lineage.fit_input(fit.key, fit.partition, fit.rows if fit.stored_rows is None else fit.stored_rows)
     fit_depth = int(fit.rows[DEPTH_COLUMN].max()) if len(fit.rows) and DEPTH_COLUMN in fit.rows.columns else 0
     fit_depth = max(fit_depth, info.fitted_on_depth or 0)  # an outside generator's own fit input may be deeper
     metadata: dict[str, Any] = {
         "generator": info.name, "generator_params": dg.MetadataValue.json(dict(info.params)),
         "fitted_on": fit.name, "fitted_on_asset": fit.key.to_user_string(),
         "fitted_on_generation": int(fit.partition) if fit.partition else 0, "fit_rows": len(fit.rows),
-        "fit_max_depth": fit_depth, **_privacy_metadata(info), **_extra_metadata(info),
+        "fit_max_depth": fit_depth, **_sample_metadata(fit), **_privacy_metadata(info), **_extra_metadata(info),
     }
     if has_provenance(rows):
         kinds = set(rows[KIND_COLUMN].astype(str).unique())
@@ -233,6 +260,13 @@ def _stamp_generated(
     generator = Generator(name=info.name, params=dict(info.params), fittedOn=f"{fit_ref.name}@{fit_ref.version}")
     spend = _spend(provenance, info, fit, generation=generation, fitted=by.fitted, real_source=protected)
     return Stamped(stamped, metadata, generator, privacy_spend=spend)
+
+
+def _sample_metadata(fit: FitInput) -> dict[str, int]:
+    """``fit_sampled_from_rows`` and ``fit_sample_seed`` where the generator was fitted on a sample (else nothing)."""
+    if fit.stored_rows is None or fit.sample_seed is None:
+        return {}
+    return {"fit_sampled_from_rows": len(fit.stored_rows), "fit_sample_seed": int(fit.sample_seed)}
 
 
 def _privacy_metadata(info: GeneratorInfo) -> dict[str, float | str]:

@@ -22,6 +22,8 @@ from synth_pipeline.config_validation import python_values, validate_config
 from synth_pipeline.config_yaml import read_yaml_config
 from synth_pipeline.errors import SynthPipelineError
 
+DEFAULT_MAX_FIT_ROWS = 200_000
+MIN_FIT_ROWS = 100
 SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 """The format a file suffix implies when a source does not set ``format``."""
 
@@ -126,6 +128,14 @@ class SynthesizerSpec(_Spec):
         num_rows: Synthetic rows to sample each generation, whatever arrives
             (overrides ``rows_per_real_row``; needed once real arrivals stop; at most 10^9).
         fit_on: ``real`` (safe default) or ``previous_mix`` (recursive loop).
+        max_fit_rows: Largest number of rows the generator is fitted on (100 to 10^9): a
+            larger fit input is sampled (seeded simple random sample, the same each time
+            for the same rows and generation), and the quality checks judge the output
+            against the rows actually fitted (metadata ``fit_rows`` of
+            ``fit_sampled_from_rows``). None: every row. The default, 200,000 rows,
+            estimates a Gaussian copula's marginals and correlations to within about
+            0.005 (the standard error of a share or correlation at 200,000 rows is at
+            most 1/sqrt(200,000) = 0.0022) at a quarter of the fit time on 800,000 rows.
         open_categories: Text, categorical or boolean columns whose generated values may
             be ones the fit input does not hold (e-mail addresses or names SDV makes up,
             free text; record keys belong in ``identifier_columns``). Every other such
@@ -138,6 +148,7 @@ class SynthesizerSpec(_Spec):
     rows_per_real_row: float = Field(default=0.25, ge=0, le=MAX_RATIO)
     num_rows: int | None = Field(default=None, ge=0, le=MAX_ROWS)
     fit_on: FitOn = Field(default=FitOn.REAL, strict=False)
+    max_fit_rows: int | None = Field(default=DEFAULT_MAX_FIT_ROWS, ge=MIN_FIT_ROWS, le=MAX_ROWS)
     open_categories: list[str] = Field(default_factory=list)
 
     @field_validator("method", mode="before")

@@ -9,9 +9,11 @@ from conftest import fast_spec, why
 from synth_pipeline import MixSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.config_validation import ConfigValueError
 from synth_pipeline.hashing import row_hashes
+from synth_pipeline.lineage.store import LineageStore
+from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ROW_HASH_COLUMN
 from synth_pipeline.quality.privacy import evaluate_privacy
-from synth_pipeline.quality.sampling import sample_positions, stratified_sample
+from synth_pipeline.quality.sampling import fit_sample_positions, sample_positions, stratified_sample
 from synth_pipeline.quality.utility import utility_scores
 
 
@@ -105,3 +107,28 @@ def test_the_checks_use_the_policy_sample_sizes_and_report_the_rows_used(runner)
     assert fidelity["adversarial_rows"]["real"] == fidelity["adversarial_rows"]["generated"] == 100
     utility = checks["synthetic", "utility"]["train_rows_used"]
     assert utility["cap"] == 100 and utility["generated"] <= 102 and utility["real"] <= 102
+
+
+def test_a_synthesizer_fitted_on_a_sample_is_judged_against_the_rows_it_was_fitted_on(runner):
+    spec = fast_spec("fitcap", unknown_source=None, mix=MixSpec(real_arrival_batches=1))
+    spec = spec.model_copy(update={"synthesizer": spec.synthesizer.model_copy(update={"max_fit_rows": 150})})
+    pipeline = build_synth_pipeline(spec)
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_tstr_trtr_ratio=0.0), quality_checks=True)
+    assert run.success, why(run)
+    synthetic = next(stage.metadata for stage in run.stages if stage.stage == "synthetic")
+    arrivals = runner.store.read(pipeline.key(Stage.REAL_ARRIVALS), "1")
+    assert synthetic["fit_rows"] == 150 and synthetic["fit_sampled_from_rows"] == len(arrivals) > 150
+    checks = {(c.asset_key.split("/")[-1], c.name): c.metadata for c in run.checks}
+    assert checks["synthetic", "privacy"]["training_rows"] == 150
+    assert "a seeded sample" in checks["synthetic", "privacy"]["compared_with"]
+    assert checks["augmented", "privacy"]["training_rows"] > 150  # SMOTE is fitted on every real row
+    # The lineage records the whole stored fit input, so its holdout audit covers every row sampled from.
+    [audit] = LineageStore(runner.data_dir).holdout_audit("fitcap").query("output == 'fitcap/synthetic'").itertuples()
+    assert audit.fit_rows_hashed == arrivals[ROW_HASH_COLUMN].nunique() and audit.holdout_rows_in_fit == 0
+
+
+def test_a_fit_sample_is_the_same_rows_each_time_and_none_below_the_cap():
+    first, again = fit_sample_positions(1_000, 100, 7), fit_sample_positions(1_000, 100, 7)
+    assert np.array_equal(first, again) and len(first) == 100 and np.all(np.diff(first) > 0)
+    assert not np.array_equal(first, fit_sample_positions(1_000, 100, 8))
+    assert fit_sample_positions(100, 100, 7) is None and fit_sample_positions(10, None, 7) is None

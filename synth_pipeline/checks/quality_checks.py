@@ -28,7 +28,8 @@ What each is compared with:
   purely synthetic data) the whole real train split stands in. For augmentation, the
   real arrivals of the classes it augmented.
 - fidelity and utility use the fit input; privacy the fit input (copies, DCR,
-  membership) against the sealed holdout; diversity the
+  membership) against the sealed holdout (of the augmented classes, for augmentation,
+  like its fit input; fidelity's holdout control likewise); diversity the
   real train split (of the augmented classes, for augmentation).
 
 For augmented data, privacy and diversity failures are warnings unless the policy sets
@@ -61,6 +62,7 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
+from synth_pipeline.quality.sampling import fit_sample_positions
 
 GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
 DIVERSITY_MONITOR = "diversity"
@@ -128,13 +130,28 @@ def _of_classes(frame: pd.DataFrame, like: pd.DataFrame, label_column: str) -> p
     return frame[frame[label_column].isin(like[label_column].unique())].reset_index(drop=True)
 
 
+def _control_holdout(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> pd.DataFrame:
+    """The sealed holdout rows a generated stage's fit input is compared with: for augmentation, of its classes.
+
+    The control must be drawn like the fit input: SMOTE is fitted on the classes it tops up,
+    so a holdout of every class would sit farther from its rows than the fit input does by
+    its label alone, and the DCR share and the fidelity control would read that as evidence.
+    """
+    holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
+    if stage is Stage.AUGMENTED:
+        return _of_classes(holdout, generated, inputs.pipeline.label_column)
+    return holdout
+
+
 def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The real rows a generated stage was made from, and where they came from (see module docs).
 
     The generator's asset names its fit input in its materialization metadata
     (``fitted_on_asset`` and ``fitted_on_generation``, see :mod:`synth_pipeline.metadata`);
     without them, this generation's fresh real rows (the real arrivals, else the real train
-    split) stand in.
+    split) stand in. A generator fitted on a seeded sample of its fit input (metadata
+    ``fit_sample_seed``, ``fit_rows`` of ``fit_sampled_from_rows``; ``synthesizer.max_fit_rows``)
+    is judged against the same sample, drawn again from the stored rows.
     """
     label = inputs.pipeline.label_column
     fresh_role = inputs.fresh_real_role()
@@ -147,13 +164,33 @@ def fit_input(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame) -> tup
         rows, fitted_on = _real(inputs.read(fresh_role)), fresh
     else:
         partition = str(generation) if isinstance(generation, int) and generation > 0 else None
-        rows = _real(inputs.store.read(dg.AssetKey.from_user_string(str(asset)), partition))
+        rows = _fitted_sample(inputs.store.read(dg.AssetKey.from_user_string(str(asset)), partition), metadata)
+        rows = _real(rows)
         fitted_on = str(metadata.get("fitted_on") or asset)
+        if len(rows) and "fit_sample_seed" in metadata:
+            fitted_on += f" (the {metadata.get('fit_rows'):,} rows fitted, a seeded sample)"
     rows = inputs.without_identifiers(rows)
     if rows.empty:
         train = inputs.key(Stage.REAL_TRAIN).to_user_string()
         return _real(inputs.read(Stage.REAL_TRAIN)), f"{train} ({fitted_on} holds no real rows)"
     return rows, fitted_on
+
+
+def _fitted_sample(stored: pd.DataFrame, metadata: dict[str, Any]) -> pd.DataFrame:
+    """The rows of ``stored`` the generator was fitted on, drawn again as the stage drew them.
+
+    Raises:
+        SynthPipelineError: The stored rows are not the ones sampled from (another row count).
+    """
+    seed, rows, total = (metadata.get(name) for name in ("fit_sample_seed", "fit_rows", "fit_sampled_from_rows"))
+    if not isinstance(seed, int) or not isinstance(rows, int):
+        return stored
+    if total != len(stored):
+        raise SynthPipelineError(
+            f"the generator was fitted on a sample of {total} stored rows, but {len(stored)} are stored now: the fit "
+            "input was rewritten after the generation ran; rematerialize the generated asset")
+    positions = fit_sample_positions(len(stored), rows, seed)
+    return stored if positions is None else stored.iloc[positions].reset_index(drop=True)
 
 
 def _store_figures(
@@ -222,7 +259,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
     real, source = fit_input(inputs, stage, generated)
-    holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
+    holdout = _control_holdout(inputs, stage, generated)
     seed = inputs.pipeline.seed + inputs.generation
     label = inputs.pipeline.label_column
     if inputs.label_task.is_regression:  # a quantity: scored as a number (KS), not as categories
@@ -295,7 +332,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     if (empty := _nothing_generated(generated, inputs, stage)) is not None:
         return empty
     training, source = fit_input(inputs, stage, generated)
-    holdout = _real(inputs.read(Stage.REAL_HOLDOUT))
+    holdout = _control_holdout(inputs, stage, generated)
     report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation,
                               max_candidates=inputs.policy.membership_sample_rows,
                               dcr_rows=inputs.policy.dcr_sample_rows)

@@ -31,6 +31,27 @@ def sample_positions(total: int, cap: int | None, seed: int | np.random.Generato
     return np.sort(rng.choice(total, cap, replace=False))
 
 
+FIT_SAMPLE_STREAM = 0x5F17  # the fit sample's own random stream, apart from the generator's seed use
+
+
+def fit_sample_positions(total: int, cap: int | None, seed: int) -> np.ndarray | None:
+    """Positions of the seeded sample a generator is fitted on when its fit input exceeds ``cap`` rows.
+
+    The synthetic stage draws it and the quality checks draw it again from the same
+    stored rows, seed and cap (recorded in the materialization metadata as
+    ``fit_sample_seed`` and ``fit_rows``), so both see the same rows.
+
+    Args:
+        total: Rows of the fit input as stored.
+        cap: Largest fit; None: every row.
+        seed: The generation's seed (the spec's seed + the generation).
+
+    Returns:
+        ``(cap,)`` ascending positions, or None when every row is used.
+    """
+    return sample_positions(total, cap, np.random.default_rng([seed, FIT_SAMPLE_STREAM]))
+
+
 def stratified_sample(frame: pd.DataFrame, cap: int | None, rng: np.random.Generator,
                       label_column: str | None = None) -> pd.DataFrame:
     """At most ``cap`` rows of ``frame`` without replacement, each label value keeping its share.

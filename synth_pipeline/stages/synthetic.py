@@ -98,10 +98,15 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             else:
                 fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
                 fit_input = arrivals
-            fit = FitInput(fit_parent, str(fit_generation), fit_input)
+            fit = FitInput.sampled(fit_parent, str(fit_generation), fit_input, max_rows=settings.max_fit_rows,
+                                   seed=spec.seed + generation)
+            fit_input = fit.rows
             num_rows = _rows_to_sample(config, settings, len(arrivals))
+            sampled = "" if fit.stored_rows is None else (
+                f"; a seeded sample of {len(fit.rows):,} of its {len(fit.stored_rows):,} rows, "
+                "synthesizer.max_fit_rows")
             context.log.info(f"generation {generation}: {method} fitted on {fit.name} (max depth "
-                             f"{int(fit_input[DEPTH_COLUMN].max()) if len(fit_input) else 0})")
+                             f"{int(fit_input[DEPTH_COLUMN].max()) if len(fit_input) else 0}{sampled})")
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             label_task = builder.label_task(synth_pipeline_store)
             features = fit_input[[c for c in user_columns(fit_input) if c not in identifiers]]
