@@ -8,6 +8,7 @@ import pytest
 from conftest import fast_spec, why
 from synth_pipeline import MixSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.config_validation import ConfigValueError
+from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.hashing import row_hashes
 from synth_pipeline.lineage.store import LineageStore
 from synth_pipeline.naming import Stage
@@ -132,3 +133,15 @@ def test_a_fit_sample_is_the_same_rows_each_time_and_none_below_the_cap():
     assert np.array_equal(first, again) and len(first) == 100 and np.all(np.diff(first) > 0)
     assert not np.array_equal(first, fit_sample_positions(1_000, 100, 8))
     assert fit_sample_positions(100, 100, 7) is None and fit_sample_positions(10, None, 7) is None
+
+
+def test_a_fit_input_rewritten_after_the_fit_is_refused_naming_the_fix():
+    from synth_pipeline.checks.quality_checks import _fitted_sample
+
+    stored = pd.DataFrame({"x": range(500)})
+    metadata = {"fit_rows": 100, "fit_sampled_from_rows": 500, "fit_sample_seed": 3}
+    expected = stored["x"].iloc[fit_sample_positions(500, 100, 3)].tolist()
+    assert _fitted_sample(stored, metadata)["x"].tolist() == expected
+    assert _fitted_sample(stored, {"fit_rows": 500}) is stored  # not sampled
+    with pytest.raises(SynthPipelineError, match="rematerialize the generated asset"):
+        _fitted_sample(stored.iloc[:400], metadata)
