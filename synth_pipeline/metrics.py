@@ -4,7 +4,13 @@
   (scikit-learn's ``sklearn.metrics``);
 - regression: R² (primary), MAE and RMSE, in label units;
 - the utility ratio TSTR / TRTR (train on synthetic, test on real / train on real, test on
-  real; Esteban et al. 2017), for both tasks.
+  real; Esteban et al. 2017), for both tasks, and the same ratio on skill above chance
+  (:func:`tstr_trtr_skill_ratio`).
+
+**Chance** (:func:`chance_score`): the primary score of a model that learned nothing. For
+balanced accuracy it is ``1 / k`` for the ``k`` classes of the scored rows (a constant or
+random prediction gets it; ``sklearn.metrics.balanced_accuracy_score(adjusted=True)``
+rescales by the same level); for R² it is 0 (predicting the mean).
 """
 
 from __future__ import annotations
@@ -31,3 +37,32 @@ def tstr_trtr_ratio(on_generated: float, on_real: float) -> float:
     if math.isnan(on_generated) or math.isnan(on_real) or on_real <= 0:
         return float("nan")
     return float(max(on_generated, 0.0) / on_real)
+
+
+def chance_score(metric: str, classes: int | None = None) -> float:
+    """The ``metric`` score of a model that learned nothing (see the module docs).
+
+    Args:
+        metric: :data:`PRIMARY_METRIC` (balanced accuracy) or :data:`REGRESSION_PRIMARY_METRIC` (R²).
+        classes: Classes among the scored rows' labels (balanced accuracy only).
+
+    Returns:
+        ``1 / classes`` for balanced accuracy, 0 for R²; NaN without classes.
+    """
+    if metric == REGRESSION_PRIMARY_METRIC:
+        return 0.0
+    return 1.0 / classes if classes else float("nan")
+
+
+def tstr_trtr_skill_ratio(on_generated: float, on_real: float, chance: float) -> float:
+    """TSTR / TRTR on skill above chance: ``(max(TSTR, chance) - chance) / (TRTR - chance)``.
+
+    The share of the real-trained model's gain over chance that the generated-data model
+    keeps (1: all of it, 0: none). NaN when a figure is NaN or TRTR is not above chance. For
+    R² (chance 0) it equals :func:`tstr_trtr_ratio`; for balanced accuracy it is that ratio
+    with chance taken out of both scores, so a model at chance scores 0 however weak the
+    real-trained one is (the plain ratio of a binary label never falls below ``0.5 / TRTR``).
+    """
+    if math.isnan(on_generated) or math.isnan(on_real) or math.isnan(chance) or on_real <= chance:
+        return float("nan")
+    return float((max(on_generated, chance) - chance) / (on_real - chance))

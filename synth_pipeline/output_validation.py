@@ -8,7 +8,11 @@ user's own) returns rows that must fit the rows it was fitted on:
   infinite number in a numeric column whose fit input has none;
 - in a text, categorical or boolean column, and always in the label column, only values
   the fit input holds, unless the column is declared open (``open_columns``, from the
-  spec's ``synthesizer.open_categories``); the label never is;
+  spec's ``synthesizer.open_categories``); the label never is. When *every* generated value
+  of such a column is new, the message names the likely cause: SDV's metadata detection
+  gave the column a PII sdtype from its name (``city``, ``email``, ``first_name`` ...) and
+  SDV filled it with fake values (:mod:`synth_pipeline.synthesizers` prevents this for its
+  own SDV synthesizers; a generator of the user's own may still do it);
 - where the generator interpolates between fit rows (SMOTE), numbers and datetimes
   within the range of the fit input's values;
 - each column of its fit input's dtype: integer columns stay integer, bool stays bool,
@@ -59,6 +63,19 @@ ASSET_OPEN_SETTING = "open_categories=({column!r},) in provenance_asset / Proven
 """How a team's own generated asset declares a column open."""
 SMOTE_ALTERNATIVE = "turn augmentation off for this data (augmentation: null in the spec)"
 """The fix offered for SMOTE's rows when the data cannot be changed."""
+
+MADE_UP_MIN_ROWS = 2
+"""Generated values of a closed column that are all new, from this many on, are named as made up (one is no pattern)."""
+MADE_UP_CAUSE = (
+    "every generated value is new, so the generator made the column up instead of learning it. Likely cause: "
+    "SDV's metadata detection (Metadata.detect_from_dataframe) reads the column's name as personal data (names "
+    "such as city, email, first_name, address, phone_number, ssn, zip_code give a PII sdtype of that name) and "
+    "SDV then fills the column with fake values")
+"""Why a closed column whose generated values are all new was likely made up (see :func:`validate_generated_rows`)."""
+MADE_UP_FIX = ("in the generator's SDV metadata give the column the sdtype of its values, e.g. "
+               "metadata.update_column(column_name={column!r}, sdtype='categorical') (synth-pipeline's SDV "
+               "synthesizers do so for every column not declared open)")
+"""The first fix for a made-up column, with ``{column}`` for its name."""
 
 
 _MARGINAL_FIX = "use another marginal for this column (synthesizer.params.numerical_distributions) or "
@@ -264,16 +281,22 @@ def _check_column(
             what = "classes" if label else "values"
             # a marginal (numerical_distributions) shapes numbers only: no fix for a text column
             alternative = alternative.replace(_MARGINAL_FIX, "")
+            # Every value of a text column new: made up, not learned (SDV's name-based PII sdtypes).
+            made_up = (_family(fit.dtype) == "category"
+                       and int(invented.sum()) == int(made.notna().sum()) >= MADE_UP_MIN_ROWS)
+            cause = f"; {MADE_UP_CAUSE}" if made_up else ""
+            sdtype_fix = MADE_UP_FIX.format(column=name) + "; or " if made_up else ""
             if label:
-                fix = f"the label may only hold the classes it was fitted on: {alternative}"
+                fix = f"the label may only hold the classes it was fitted on: {sdtype_fix}{alternative}"
             elif open_setting is None:
-                fix = f"drop the column, or {alternative}"
+                fix = f"{sdtype_fix}drop the column, or {alternative}"
             else:
-                fix = (f"if new values are expected in this column (identifiers, e-mail addresses, free text), "
-                       f"declare it: {open_setting.format(column=name)}; otherwise drop the column, or {alternative}")
+                fix = (f"{sdtype_fix}if new values are expected in this column (identifiers, e-mail addresses, free "
+                       f"text), declare it: {open_setting.format(column=name)}; otherwise drop the column, or "
+                       f"{alternative}")
             problems.append(_Problem(
                 name, f"{int(invented.sum())} of {rows} values are not among the fit input's {what} "
-                f"({made[invented].astype(str).nunique()} distinct, e.g. {_example(made[invented])})", fix,
+                f"({made[invented].astype(str).nunique()} distinct, e.g. {_example(made[invented])}){cause}", fix,
             ))
     if within_fit_range:
         outside = _outside_range(made, fit)

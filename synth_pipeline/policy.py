@@ -89,7 +89,10 @@ class SynthPolicy(dg.ConfigurableResource):
             score on the holdout (the primary metric, balanced accuracy). The ratio's
             one-sided 95 % upper bound (bootstrap over training and holdout rows, see
             synth_pipeline.quality.utility) is compared: a ratio fails only when even
-            that bound is below the limit.
+            that bound is below the limit. When the real-trained model is not clearly
+            above chance (its 95 % lower bound at most 1/k balanced accuracy for k
+            classes, R² 0 for regression) the ratio is not informative and the rule
+            warns instead of judging.
         min_utility_rows: Fewest rows to train either utility model on (the generated
             rows, and the real fit input); below it the utility rule is not judged (a
             warning naming the fix), never passed or blocked. Default 20: below it a model

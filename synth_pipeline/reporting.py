@@ -104,7 +104,9 @@ def check_verdict(check: CheckRecord) -> str:
 
 
 def evaluation_summary(run: GenerationRun) -> str:
-    """One line per trained model: its primary score on the real holdout."""
+    """One line per trained model: its primary score on the real holdout, the TSTR/TRTR ratio with the
+    chance level, and why the ratio was not judged when the ``evaluation_on_real`` check says so (e.g. not
+    informative: real_only not clearly above chance)."""
     for record in run.stages:
         metadata = record.metadata
         if "primary_metric" in metadata:
@@ -113,11 +115,25 @@ def evaluation_summary(run: GenerationRun) -> str:
                 f"{name} {_cell(float(metadata[f'{name}_{metric}']))}"
                 for name in ("training_mix", "real_only", "synthetic_only")
             )
-            return (
+            chance = metadata.get("chance_score")
+            at_chance = f" (chance {_number(chance)})" if isinstance(chance, float) and _measured(chance) else ""
+            line = (
                 f"evaluation on {metadata['evaluated_on']} ({metadata['holdout_rows']} real rows), "
-                f"{metric}: {scores}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
+                f"{metric}: {scores}{at_chance}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
             )
+            return line + "".join(f"; {reason}" for reason in _ratio_not_judged(run))
     return ""
+
+
+def _ratio_not_judged(run: GenerationRun) -> list[str]:
+    """Why the evaluation's TSTR/TRTR ratio was not judged (the ``evaluation_on_real`` check's warnings)."""
+    reasons = []
+    for check in run.checks:
+        rules = check.metadata.get("rules") if check.name == "evaluation_on_real" else None
+        if isinstance(rules, list):
+            reasons += [f"ratio not judged: {rule['reason']}" for rule in rules if rule.get("verdict") == "warn"
+                        and rule.get("reason") and "TSTR/TRTR" in str(rule.get("rule"))]
+    return reasons
 
 
 def written_report_path(run: GenerationRun) -> str | None:

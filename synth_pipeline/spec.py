@@ -140,7 +140,10 @@ class SynthesizerSpec(_Spec):
             be ones the fit input does not hold (e-mail addresses or names SDV makes up,
             free text; record keys belong in ``identifier_columns``). Every other such
             column, and always the label, may only hold the fitted-on values (see
-            :mod:`synth_pipeline.output_validation`).
+            :mod:`synth_pipeline.output_validation`). For the SDV synthesizers this is also
+            what lets SDV make values up: a column it reads by name as personal data
+            (``city``, ``email``, ``first_name`` ...) gets Faker values only when declared
+            here; otherwise it is modelled from its values (:mod:`synth_pipeline.synthesizers`).
     """
 
     method: str = Field(default=SynthesizerMethod.GAUSSIAN_COPULA.value)

@@ -1,10 +1,27 @@
-"""Fitting SDV synthesizers and sampling from them. SDV (and torch) load lazily here."""
+"""Fitting SDV synthesizers and sampling from them. SDV (and torch) load lazily here.
+
+**Column sdtypes.** SDV's metadata detection (``Metadata.detect_from_dataframes``) reads a
+column's *name* before its values: a column named ``city``, ``email``, ``first_name``,
+``street_address``, ``phone_number``, ``ssn``, ``zip_code``, ``latitude``, ``iban`` ...
+(``sdv.metadata._single_table._REFERENCE_TO_SDTYPE``) gets that PII sdtype, and a name with
+the token ``id`` gets sdtype ``id``, whatever the column holds. SDV does not model such
+columns: it fills them with made-up values (Faker's ``"North Diana"`` for a city, random
+coordinates for a latitude), so a 394-level ``city`` column came out with no real value in
+it. The SDV metadata built here (:func:`sdv_metadata`) keeps SDV's detection from the values
+(``numerical``, ``categorical``, ``boolean``, ``datetime``, ``ordinal``: the sdtypes
+:mod:`synth_pipeline.column_types` was verified with) and replaces a sdtype SDV chose by name
+with the one it detects from the same values under a neutral name, unless the column is
+declared open (``synthesizer.open_categories``): there SDV's made-up values are wanted
+(e-mail addresses, names) and the name-based sdtype stays. Every replacement is logged and
+recorded (:attr:`Synthesis.sdtypes_replaced`).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +43,9 @@ _CLASSES = {
     SynthesizerMethod.CTGAN: "CTGANSynthesizer",
     SynthesizerMethod.TVAE: "TVAESynthesizer",
 }
+VALUE_SDTYPES = frozenset({"numerical", "categorical", "boolean", "datetime", "ordinal"})
+"""SDV sdtypes that model a column from its values; SDV gives every other sdtype it detects
+(PII types such as ``city`` or ``email``, and ``id``) from the column's name and makes their values up."""
 
 
 @dataclass(frozen=True)
@@ -38,11 +58,14 @@ class Synthesis:
             :mod:`synth_pipeline.degenerate_columns`), recovered or not.
         marginal_overrides: Column -> distribution the final fit used instead of the
             configured one (Gaussian copula only).
+        sdtypes_replaced: Column -> ``"<sdtype SDV read from the name> -> <sdtype used>"``
+            for each column whose name-based sdtype was replaced (see the module docs).
     """
 
     rows: pd.DataFrame
     recoveries: list[ColumnRecovery] = field(default_factory=list)
     marginal_overrides: dict[str, str] = field(default_factory=dict)
+    sdtypes_replaced: dict[str, str] = field(default_factory=dict)
 
 
 def fit_and_sample(
@@ -55,6 +78,7 @@ def fit_and_sample(
     seed: int,
     log: logging.Logger | Any | None = None,
     label_is_class: bool = True,
+    open_columns: Collection[str] = (),
 ) -> pd.DataFrame:
     """Fit an SDV single-table synthesizer on ``training`` and sample ``num_rows`` rows.
 
@@ -66,7 +90,7 @@ def fit_and_sample(
     """
     return synthesize(
         training, label_column=label_column, method=method, params=params, num_rows=num_rows, seed=seed, log=log,
-        label_is_class=label_is_class,
+        label_is_class=label_is_class, open_columns=open_columns,
     ).rows
 
 
@@ -80,6 +104,7 @@ def synthesize(
     seed: int,
     log: logging.Logger | Any | None = None,
     label_is_class: bool = True,
+    open_columns: Collection[str] = (),
 ) -> Synthesis:
     """Fit, sample, and recover columns the synthesizer collapsed to one value.
 
@@ -100,8 +125,11 @@ def synthesize(
         num_rows: Rows to sample.
         seed: Seeds numpy and torch, so a fit and sample can be repeated.
         log: Where to report progress (a Dagster or stdlib logger).
-        label_is_class: False for a regression label: it keeps the sdtype SDV detects
-            (numerical), so the generator models it as a quantity, not as categories.
+        label_is_class: False for a regression label: it keeps the sdtype SDV detects from
+            its values (numerical), so the generator models it as a quantity, not as categories.
+        open_columns: Columns whose generated values may be new (``synthesizer.open_categories``):
+            they keep the sdtype SDV reads from their name (e.g. ``email``: made-up addresses);
+            every other column is modelled from its values (see the module docs).
 
     Returns:
         The sampled rows and the record of recoveries.
@@ -112,16 +140,22 @@ def synthesize(
     """
     method = SynthesizerMethod(method)
     declared_label = label_column if label_is_class else None
-    rows, learned = _fit_and_sample_once(training, declared_label, method, params, num_rows, seed, log)
+    metadata, replaced = sdv_metadata(training, label_column=declared_label, open_columns=open_columns)
+    if replaced:
+        _log(log, "info", "SDV reads these columns by their names as personal data or keys and would make their "
+                          "values up; they are modelled from their values instead: "
+             + ", ".join(f"{column} (sdtype {change})" for column, change in replaced.items())
+             + "; declare a column in synthesizer.open_categories to let SDV make its values up")
+    rows, learned = _fit_and_sample_once(training, metadata, method, params, num_rows, seed, log)
     found = {c.column: c for c in find_collapsed_columns(training, rows)}
     if not found:
-        return Synthesis(rows)
+        return Synthesis(rows, sdtypes_replaced=replaced)
     for collapsed in found.values():
         _log(log, "warning", f"{method.value} collapsed column {collapsed.column}: {collapsed.evidence()}")
     if method is not SynthesizerMethod.GAUSSIAN_COPULA:
         action = f"left as sampled: {method.value} has no per-column marginal to refit; the diversity check judges it"
         recoveries = [ColumnRecovery(c, found[c], None, None, False, action) for c in found]
-        return Synthesis(rows, recoveries)
+        return Synthesis(rows, recoveries, sdtypes_replaced=replaced)
 
     before = {c: learned.get(c) for c in found}
     configured = dict(params.get("numerical_distributions") or {})
@@ -134,7 +168,7 @@ def synthesize(
         overrides.update(dict.fromkeys(targets, fallback))
         _log(log, "info", f"refitting with the {fallback} marginal for {', '.join(targets)}")
         refit_params = {**params, "numerical_distributions": {**configured, **overrides}}
-        rows, learned = _fit_and_sample_once(training, declared_label, method, refit_params, num_rows, seed, log)
+        rows, learned = _fit_and_sample_once(training, metadata, method, refit_params, num_rows, seed, log)
         again: dict[str, CollapsedColumn] = {c.column: c for c in find_collapsed_columns(training, rows)}
         for column in again.keys() - found.keys():  # not expected: other marginals are refitted unchanged
             found[column], before[column] = again[column], learned.get(column)
@@ -145,7 +179,7 @@ def synthesize(
     recoveries = [_recovery(c, found[c], before[c], overrides.get(c), recovered=c not in pending) for c in found]
     for recovery in recoveries:
         _log(log, "info" if recovery.recovered else "warning", recovery.log_line())
-    return Synthesis(rows, recoveries, overrides)
+    return Synthesis(rows, recoveries, overrides, replaced)
 
 
 def _recovery(
@@ -160,25 +194,59 @@ def _recovery(
     return ColumnRecovery(column, detected, before, after, recovered and before is not None, action)
 
 
+def sdv_metadata(
+    training: pd.DataFrame, *, label_column: str | None, open_columns: Collection[str] = ()
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The SDV metadata (as a dict, for ``Metadata.load_from_dict``) a synthesizer is fitted with.
+
+    SDV's detection, except that a column whose sdtype SDV chose by name (not in
+    :data:`VALUE_SDTYPES`) gets the sdtype SDV detects from its values under a neutral name,
+    unless it is in ``open_columns`` (see the module docs); ``label_column`` is declared
+    categorical (None: a regression label, modelled from its values like any column).
+
+    Args:
+        training: The fit input: user columns only.
+        label_column: The class label, or None.
+        open_columns: Columns that keep the sdtype SDV reads from their name.
+
+    Returns:
+        The metadata, and for each replaced column ``"<sdtype by name> -> <sdtype used>"``.
+    """
+    from sdv.metadata import Metadata
+
+    metadata = Metadata.detect_from_dataframes({_TABLE: training}, infer_keys=None)
+    columns = metadata.tables[_TABLE].columns
+    by_name = [c for c, described in columns.items()
+               if described["sdtype"] not in VALUE_SDTYPES and c not in set(open_columns)]
+    replaced: dict[str, str] = {}
+    if by_name:
+        # The same values under names that read as nothing: SDV then detects from the values alone.
+        neutral = training[by_name].set_axis([f"column_{i}" for i in range(len(by_name))], axis=1)
+        detected = Metadata.detect_from_dataframes({_TABLE: neutral}, infer_keys=None).tables[_TABLE].columns
+        for i, column in enumerate(by_name):
+            from_values = detected[f"column_{i}"]
+            replaced[str(column)] = f"{columns[column]['sdtype']} -> {from_values['sdtype']}"
+            metadata.update_column(column_name=column, table_name=_TABLE, **from_values)
+    if label_column is not None:
+        metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
+    return metadata.to_dict(), replaced
+
+
 def _fit_and_sample_once(
     training: pd.DataFrame,
-    label_column: str | None,
+    metadata_dict: dict[str, Any],
     method: SynthesizerMethod,
     params: dict[str, Any],
     num_rows: int,
     seed: int,
     log: logging.Logger | Any | None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One fit and sample; also the marginal each column was fitted with (Gaussian copula).
-
-    ``label_column`` is declared categorical; None (a regression label) leaves SDV's detected sdtype.
-    """
+    """One fit and sample with the metadata of :func:`sdv_metadata`; also the marginal each
+    column was fitted with (Gaussian copula)."""
     from sdv import single_table
     from sdv.metadata import Metadata
 
-    metadata = Metadata.detect_from_dataframes({_TABLE: training}, infer_keys=None)
-    if label_column is not None:
-        metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
+    metadata = Metadata.load_from_dict(metadata_dict)
     synthesizer_class = getattr(single_table, _CLASSES[method])
     np.random.seed(seed % 2**32)
     if method is not SynthesizerMethod.GAUSSIAN_COPULA:

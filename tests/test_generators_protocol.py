@@ -108,7 +108,7 @@ def test_sdv_generators_follow_the_protocol_and_record_their_recoveries():
     info = generator.info()
     assert info.name == "sdv.gaussian_copula" and info.params == {"default_distribution": "norm"}
     assert info.privacy is None
-    assert set(info.extra) == {"collapsed_columns", "collapsed_columns_left", "marginal_overrides"}
+    assert set(info.extra) == {"collapsed_columns", "collapsed_columns_left", "marginal_overrides", "sdtypes_replaced"}
 
 
 def test_a_missing_extra_names_the_extra_and_the_install_command():

@@ -127,10 +127,6 @@ BAD_COLUMNS = [
     pytest.param(BadColumn(lambda rng, n: rng.integers(1, 100, n) * 5e-324, SynthesizerSpec(),
                            (COPULA_MADE, "column 'x': ", NAN_OUT,
                             "it holds non-zero values below 1e-150, whose squares underflow")), id="subnormal"),
-    pytest.param(BadColumn(lambda rng, n: _emails(n), FAST_SYNTHESIZER,
-                           (COPULA_MADE, "column 'email': ", "values are not among the fit input's values",
-                            "declare it: synthesizer.open_categories: ['email']", "otherwise drop the column"),
-                           name="email"), id="invented-email-addresses"),
     pytest.param(BadColumn(lambda rng, n: 1e308 * (1 + 0.01 * rng.normal(size=n)),
                            SynthesizerSpec(method="ctgan", params={"epochs": 1}),
                            ("ctgan failed on the 32 rows it was fitted on (ValueError: ", "nothing was stored",
@@ -189,6 +185,53 @@ def test_a_column_declared_open_keeps_the_new_values_the_synthesizer_makes(runne
     assert set(synthetic["c"]) <= set(source["c"])  # the other text columns stay closed
     [record] = [r for r in run.stages if r.stage == Stage.SYNTHETIC]
     assert record.metadata["generated_rows_repaired"] == []
+
+
+def test_columns_sdv_reads_as_personal_data_by_name_keep_their_real_values(runner, tmp_path):
+    """A trial's 394-level ``city`` column came out of the copula with no real value in it (SDV's metadata
+    detection gives it sdtype 'city' by name and fills it with Faker values) and the run was blocked. The
+    copula now models such columns from their values; only a column declared open gets made-up values."""
+    rng = np.random.default_rng(3)
+    source = good_frame().assign(email=_emails(ROWS), city=rng.choice([f"{SENTINEL}-town{i}" for i in range(12)], ROWS),
+                                 first_name=rng.choice([f"{SENTINEL}-Ann", f"{SENTINEL}-Bob"], ROWS))
+    pipeline = _pipeline(_write(tmp_path, source))
+
+    run = _run(runner, pipeline)
+
+    assert run.success, why(run)
+    synthetic = runner.read(pipeline, Stage.SYNTHETIC, 1)
+    for column in ("email", "city", "first_name"):
+        assert set(synthetic[column]) <= set(source[column]), column
+    [record] = [r for r in run.stages if r.stage == Stage.SYNTHETIC]
+    assert record.metadata["sdtypes_replaced"] == {
+        "email": "email -> categorical", "city": "city -> categorical", "first_name": "first_name -> categorical"}
+
+
+def test_a_generator_of_ones_own_that_lets_sdv_fake_a_column_is_told_the_likely_cause():
+    """A team's own SDV fit with SDV's detected metadata (real GaussianCopula) makes every ``city`` value up:
+    blocked, and the message names SDV's sdtype detection by column name and how to turn it off."""
+    import warnings
+
+    from sdv.metadata import Metadata
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    rng = np.random.default_rng(4)
+    fit = good_frame(60).assign(city=rng.choice([f"{SENTINEL}-town{i}" for i in range(30)], 60))
+    metadata = Metadata.detect_from_dataframes({"t": fit}, infer_keys=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        synthesizer = GaussianCopulaSynthesizer(metadata)
+        synthesizer.fit({"t": fit})
+        made = synthesizer.sample(20)["t"][list(fit.columns)]
+    with pytest.raises(GeneratedDataError) as raised:
+        validate_generated_rows(made, fit, generator="mine", label_column="label", fitted_on="t/fit[1]",
+                                alternative="use another generator", open_setting=ASSET_OPEN_SETTING)
+    message = str(raised.value)
+    assert "column 'city': 20 of 20 values are not among the fit input's values" in message
+    assert "every generated value is new" in message and "SDV's metadata detection" in message
+    assert "metadata.update_column(column_name='city', sdtype='categorical')" in message
+    assert "declare it: open_categories=('city',)" in message  # still offered, after the sdtype fix
+    assert SENTINEL not in message
 
 
 @pytest.mark.parametrize("values", [
@@ -480,3 +523,14 @@ def test_a_team_generator_inventing_values_is_told_its_own_declaration(tmp_path)
         dg.materialize([source, made], resources=pipeline_resources(str(tmp_path)),
                        tags={"synth_pipeline/generation": "1"})
     assert not list((tmp_path / "made").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize(("make", "named"), [
+    pytest.param(_with(c=["blue", "green", "blue", "red"]), True, id="every-text-value-new"),
+    pytest.param(_with(c=["blue", f"{SENTINEL}-a", "green", "blue"]), False, id="some-text-values-new"),
+    pytest.param(_with(flag=pd.Series([1, 0, 1, 0], dtype=object)), False, id="bool-as-0-and-1"),
+])
+def test_the_made_up_cause_is_named_only_when_every_text_value_is_new(make, named):
+    with pytest.raises(GeneratedDataError) as raised:
+        validate(make())
+    assert ("every generated value is new" in str(raised.value)) is named

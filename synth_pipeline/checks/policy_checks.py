@@ -228,11 +228,12 @@ def _evaluation_on_real(inputs: CheckInputs):
     The ratio is the evaluation's (``synthetic_only`` over ``real_only``); its bound is
     the utility check's (:mod:`synth_pipeline.quality.utility`): the same two models
     refitted on bootstrap resamples of the mix's synthetic and real rows, and a paired
-    bootstrap over holdout rows. Below ``min_utility_rows`` rows of either kind, or when
-    the ratio is undefined (one class, TRTR 0), the ratio warns with its cause; without
+    bootstrap over holdout rows. Below ``min_utility_rows`` rows of either kind, when
+    the ratio is undefined (one class, TRTR 0), or when it is not informative (the refitted
+    TRTR's 95 % lower bound not above chance), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.checks.quality_checks import utility_fix
+    from synth_pipeline.checks.quality_checks import utility_chance_figures, utility_fix
     from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
@@ -266,7 +267,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     # The evaluation's own baselines when it has them (the template's does); else the refits above.
     stored = (tstr_trtr_ratio(float(scores["synthetic_only"]), float(scores["real_only"]))
               if {"synthetic_only", "real_only"} <= set(scores.index) else float("nan"))
-    cause = utility.undefined or too_few
+    cause = utility.undefined or too_few or utility.not_informative
     ratio_rule = f"TSTR/TRTR ratio ({metric})"
     if synthetic.empty:
         ratio_outcome = RuleOutcome(ratio_rule, float("nan"), policy.min_tstr_trtr_ratio, "min", sample_size=0,
@@ -291,5 +292,7 @@ def _evaluation_on_real(inputs: CheckInputs):
         "tstr_score": dg.MetadataValue.float(float(scores.get("synthetic_only", utility.trained_on_generated))),
         "trtr_score": dg.MetadataValue.float(float(scores.get("real_only", utility.trained_on_real))),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
+        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
+           for name, value in utility_chance_figures(utility).items()},
         "utility_fits": utility.fits,
     }

@@ -13,6 +13,7 @@ privacy      synthetic, augmented        copies of training rows beyond chance (
                                          <= ``max_membership_auc`` (all: 95 % lower bound)
 utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio`` (95 % upper
                                          bound, bootstrap); warns below ``min_utility_rows``
+                                         and when TRTR is not clearly above chance
 diversity    synthetic, augmented,       variance ratio, category coverage, tail coverage
              training_mix                and distinct-row ratio >= their ``min_*`` limits
                                          (95 % upper bounds); variance ratio and tail
@@ -428,6 +429,15 @@ def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[Ru
     ]
 
 
+NEAR_CHANCE_FIX = (
+    "the features do not predict the label well enough for a real-trained model to beat chance on these rows, so "
+    "no generator can be compared with it: check that `label_column` is the column you mean to predict and that "
+    "its values are right (not shuffled, not a constant or an identifier), keep the columns that carry the signal "
+    "(not in `identifier_columns`), and bring more rows (a bigger source; a bigger holdout, spec "
+    "`holdout_fraction`) so a weak signal can clear chance; until then utility cannot be judged for this label")
+"""The fix when the real-trained model is not clearly above chance (the ratio is not informative)."""
+
+
 def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
     """What to change when the utility rule fails (``cause`` None) or cannot be judged (``cause``)."""
     if cause is None:
@@ -436,6 +446,8 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
                 "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
     if cause.startswith("not enough rows"):
         return _MORE_ROWS.format(field="min_utility_rows")
+    if cause.startswith("not informative"):
+        return NEAR_CHANCE_FIX
     subject = cause.split(" holds ")[0]
     if " holds " in cause and "real" in subject and "+" not in subject:
         return ("fit the generator on rows of every class: more real rows per generation (fewer "
@@ -447,12 +459,26 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
             "the fit input more rows (spec `holdout_fraction`, a bigger source)")
 
 
+def utility_chance_figures(scores: Any) -> dict[str, float | bool]:
+    """The chance-related figures of a :class:`~synth_pipeline.quality.utility.UtilityScore` for metadata:
+    ``chance_score``, ``trtr_score_lower_bound``, ``tstr_trtr_skill_ratio`` (and its upper bound) and
+    ``tstr_trtr_informative`` (False when TRTR is not clearly above chance)."""
+    return {
+        "chance_score": float(scores.chance),
+        "trtr_score_lower_bound": float(scores.trained_on_real_lower_bound),
+        "tstr_trtr_skill_ratio": float(scores.skill_ratio),
+        "tstr_trtr_skill_ratio_upper_bound": float(scores.skill_ratio_upper_bound),
+        "tstr_trtr_informative": scores.not_informative is None,
+    }
+
+
 def _utility(inputs: CheckInputs, *, stage: Stage):
     """TSTR / TRTR with its bootstrap upper bound (see :mod:`synth_pipeline.quality.utility`).
 
     Below ``min_utility_rows`` training rows (either model) the rule warns (not judged),
     and only the point estimate is computed; an undefined ratio (a training set with one
-    class, TRTR 0) warns with its cause.
+    class, TRTR 0) warns with its cause, and so does a ratio that is not informative (TRTR's
+    95 % lower bound not above chance: 1/k balanced accuracy, R² 0).
     """
     from synth_pipeline.quality.utility import UTILITY_FITS, utility_scores
 
@@ -474,7 +500,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
         task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=policy.utility_sample_rows,
     )
-    cause = scores.undefined or too_few
+    cause = scores.undefined or too_few or scores.not_informative
     outcomes = [RuleOutcome(
         f"utility ratio ({trained_on} / real, {scores.metric})", scores.ratio, policy.min_tstr_trtr_ratio, "min",
         confidence_bound=scores.ratio_upper_bound, sample_size=scores.holdout_rows, unjudged=cause,
@@ -485,6 +511,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "tstr_trtr_ratio": scores.ratio, "tstr_trtr_ratio_upper_bound": scores.ratio_upper_bound,
         "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
         "holdout_rows": scores.holdout_rows, "second_model_trained_on": trained_on,
+        **utility_chance_figures(scores),
     }, outcomes, limits={"limit_tstr_trtr_ratio": policy.min_tstr_trtr_ratio})
     return outcomes, {
         "compared_with": source,
@@ -493,6 +520,8 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "trtr_score": dg.MetadataValue.float(scores.trained_on_real),
         "tstr_trtr_ratio": dg.MetadataValue.float(scores.ratio),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(scores.ratio_upper_bound),
+        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
+           for name, value in utility_chance_figures(scores).items()},
         "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),

@@ -20,7 +20,7 @@ import importlib
 import inspect
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,8 @@ def method_problem(method: object) -> str | None:
 
 
 def resolve_generator(
-    method: str, params: dict[str, Any], *, log: logging.Logger | Any | None = None, label_is_class: bool = True
+    method: str, params: dict[str, Any], *, log: logging.Logger | Any | None = None, label_is_class: bool = True,
+    open_columns: Collection[str] = (),
 ) -> Generator:
     """Build the generator ``synthesizer.method`` names, with ``synthesizer.params``.
 
@@ -100,6 +101,9 @@ def resolve_generator(
         label_is_class: False for a regression label (:mod:`synth_pipeline.task`); a generator
             with a ``label_is_class`` attribute (the SDV ones) is told, so it models the label
             as a number rather than as a category.
+        open_columns: The spec's ``synthesizer.open_categories``; a generator with an
+            ``open_columns`` attribute (the SDV ones) is told, so it lets SDV make up values
+            for those columns only (:mod:`synth_pipeline.synthesizers`).
 
     Returns:
         A generator, not yet fitted.
@@ -123,6 +127,8 @@ def resolve_generator(
         generator = _user_generator(method, params)
     if hasattr(generator, "label_is_class"):
         generator.label_is_class = label_is_class
+    if hasattr(generator, "open_columns"):
+        generator.open_columns = tuple(open_columns)
     return generator
 
 

@@ -9,6 +9,7 @@ runs in :meth:`SdvGenerator.sample`: :meth:`SdvGenerator.fit` records the fit in
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -26,18 +27,24 @@ class SdvGenerator:
         params: Keyword arguments of the SDV synthesizer's constructor (checked against it
             when fitted).
         log: Where to report progress (a Dagster or stdlib logger).
+        open_columns: Columns whose generated values may be new (``synthesizer.open_categories``,
+            set by the registry): only these keep the PII sdtype SDV reads from a column's name
+            (``email``, ``city`` ...) and get made-up values; every other column is modelled from
+            its values (see :mod:`synth_pipeline.synthesizers`).
 
     ``info().extra`` holds ``collapsed_columns`` (one record per column the synthesizer
     collapsed, recovered or not; see :mod:`synth_pipeline.degenerate_columns`),
-    ``collapsed_columns_left`` and ``marginal_overrides``.
+    ``collapsed_columns_left``, ``marginal_overrides`` and ``sdtypes_replaced`` (column ->
+    ``"<sdtype SDV read from the name> -> <sdtype used>"``).
     """
 
     def __init__(self, method: SynthesizerMethod | str, params: dict[str, Any],
-                 log: logging.Logger | Any | None = None) -> None:
+                 log: logging.Logger | Any | None = None, open_columns: Collection[str] = ()) -> None:
         self.method = SynthesizerMethod(method)
         self.params = dict(params)
         self.log = log
         self.label_is_class = True  # set by the registry: False for a regression label
+        self.open_columns = tuple(open_columns)  # set by the registry: synthesizer.open_categories
         self._fit: tuple[pd.DataFrame, str, int] | None = None
         self._synthesis: Any = None
 
@@ -63,19 +70,21 @@ class SdvGenerator:
         frame, label_column, fit_seed = self._fit
         self._synthesis = synthesize(frame, label_column=label_column, method=self.method, params=self.params,
                                      num_rows=num_rows, seed=fit_seed, log=self.log,
-                                     label_is_class=self.label_is_class)
+                                     label_is_class=self.label_is_class, open_columns=self.open_columns)
         return self._synthesis.rows
 
     def info(self) -> GeneratorInfo:
         """``sdv.<method>``, its params, and the collapsed-column record of the last sample."""
         recoveries = self._synthesis.recoveries if self._synthesis is not None else []
         overrides = self._synthesis.marginal_overrides if self._synthesis is not None else {}
+        replaced = self._synthesis.sdtypes_replaced if self._synthesis is not None else {}
         return GeneratorInfo(
             name=f"sdv.{self.method.value}", params=self.params,
             extra={
                 "collapsed_columns": [r.as_metadata() for r in recoveries],
                 "collapsed_columns_left": [r.column for r in recoveries if not r.recovered],
                 "marginal_overrides": dict(overrides),
+                "sdtypes_replaced": dict(replaced),
             },
         )
 

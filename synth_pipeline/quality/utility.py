@@ -30,6 +30,21 @@ ch. 13); the utility check fails only when even that bound is below the policy l
 class, a real-trained model scoring 0), :attr:`UtilityScore.undefined` names the cause
 and no figure is compared.
 
+**Not informative near chance.** The ratio compares the generated-data model with the
+real-data one; when the real-data model is itself no better than chance the ratio of two
+near-chance scores says nothing (a trial: TSTR 0.504, TRTR 0.539 on a binary label, ratio
+0.934, "ok"). The same bootstrap gives TRTR's one-sided 95 % lower bound (5th percentile of
+the resampled TRTR scores); when it is not above chance (:func:`synth_pipeline.metrics.chance_score`:
+``1 / k`` balanced accuracy for the ``k`` classes of the holdout, R² 0 for regression),
+:attr:`UtilityScore.not_informative` says so with the figures, and the checks warn instead
+of judging (never "ok", never a block). Without a bootstrap (``fits == 1``) the point
+estimate is compared.
+
+**Skill above chance.** :attr:`UtilityScore.skill_ratio` is the ratio with chance taken out
+of both scores, ``(TSTR - chance) / (TRTR - chance)``
+(:func:`synth_pipeline.metrics.tstr_trtr_skill_ratio`), with its bootstrap upper bound. It is
+reported, not judged: the policy's ``min_tstr_trtr_ratio`` is a limit on the plain ratio.
+
 **Regression** (:mod:`synth_pipeline.task`). The metric is R² (``sklearn.metrics.r2_score``:
 1 for a perfect model, 0 for predicting the holdout mean, negative for worse) and the
 ratio has the same form, ``max(TSTR R², 0) / TRTR R²`` (:func:`tstr_trtr_ratio`, used by
@@ -49,7 +64,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.metrics import PRIMARY_METRIC, tstr_trtr_ratio
+from synth_pipeline.metrics import PRIMARY_METRIC, chance_score, tstr_trtr_ratio, tstr_trtr_skill_ratio
 from synth_pipeline.modeling import as_model_input, train_classifier
 from synth_pipeline.quality.sampling import stratified_sample
 from synth_pipeline.task import Task, model_factory, primary_metric
@@ -84,6 +99,16 @@ class UtilityScore:
         second_rows_used: Rows the second model (TSTR) was trained on after sampling
             (``max_rows``): generated rows, or real + augmented rows.
         real_rows_used: Rows the real-trained model (TRTR) was trained on after sampling.
+        chance: The score of a model that learned nothing (``1 / k`` balanced accuracy for the
+            holdout's ``k`` classes, R² 0); NaN when undefined.
+        trained_on_real_lower_bound: One-sided 95 % lower bound of TRTR (5th percentile of the
+            bootstrap's TRTR scores); NaN when not computed.
+        skill_ratio: ``(TSTR - chance) / (TRTR - chance)``, TSTR floored at chance; NaN when
+            TRTR is not above chance.
+        skill_ratio_upper_bound: Its one-sided 95 % upper bound from the same bootstrap; NaN
+            when not computed or not informative.
+        not_informative: Why the ratio says nothing (TRTR not clearly above chance), with the
+            figures; None when it is informative or undefined.
     """
 
     trained_on_generated: float
@@ -98,6 +123,11 @@ class UtilityScore:
     metric: str = PRIMARY_METRIC
     second_rows_used: int = 0
     real_rows_used: int = 0
+    chance: float = float("nan")
+    trained_on_real_lower_bound: float = float("nan")
+    skill_ratio: float = float("nan")
+    skill_ratio_upper_bound: float = float("nan")
+    not_informative: str | None = None
 
 
 def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -181,11 +211,11 @@ def balanced_accuracy(correct: np.ndarray, classes: np.ndarray, weights: np.ndar
     return float((hits[present] / counts[present]).mean())
 
 
-def bootstrap_ratios(
+def bootstrap_scores(
     generated_hits: list[np.ndarray], real_hits: list[np.ndarray], classes: np.ndarray, *, resamples: int,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """Paired bootstrap over holdout rows of the ratio of two models' balanced accuracies.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paired bootstrap over holdout rows of two models' balanced accuracies.
 
     Args:
         generated_hits: Per fit, 1.0 where the generated-trained model is right, shape ``(n,)``.
@@ -195,18 +225,72 @@ def bootstrap_ratios(
         rng: Random generator.
 
     Returns:
-        The ratio of each resample (one fit drawn at random per resample); NaN where the
-        real-trained score is 0.
+        TSTR and TRTR of each resample (one fit drawn at random per resample, both models
+        scored on the same rows).
     """
     n = len(classes)
-    ratios = np.empty(resamples)
+    on_generated, on_real = np.empty(resamples), np.empty(resamples)
     for b in range(resamples):
         weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         fit = int(rng.integers(len(generated_hits)))
-        on_real = balanced_accuracy(real_hits[fit], classes, weights)
-        on_generated = balanced_accuracy(generated_hits[fit], classes, weights)
-        ratios[b] = on_generated / on_real if on_real > 0 else np.nan
-    return ratios
+        on_real[b] = balanced_accuracy(real_hits[fit], classes, weights)
+        on_generated[b] = balanced_accuracy(generated_hits[fit], classes, weights)
+    return on_generated, on_real
+
+
+def bootstrap_ratios(
+    generated_hits: list[np.ndarray], real_hits: list[np.ndarray], classes: np.ndarray, *, resamples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Paired bootstrap over holdout rows of the ratio of two models' balanced accuracies
+    (:func:`bootstrap_scores`); NaN where the real-trained score is 0."""
+    return _ratios(*bootstrap_scores(generated_hits, real_hits, classes, resamples=resamples, rng=rng))
+
+
+def _ratios(on_generated: np.ndarray, on_real: np.ndarray, chance: float = 0.0) -> np.ndarray:
+    """Per resample ``(max(TSTR, chance) - chance) / (TRTR - chance)``: the plain ratio for chance 0
+    (:func:`~synth_pipeline.metrics.tstr_trtr_ratio`), the skill ratio otherwise; NaN where TRTR <= chance."""
+    above = on_real > chance
+    gain = np.maximum(on_generated, chance) - chance
+    return np.where(above, gain / np.where(above, on_real - chance, 1.0), np.nan)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.percentile(finite, q)) if len(finite) else float("nan")
+
+
+def _judged(
+    on_generated: float, on_real: float, *, chance: float, resampled: tuple[np.ndarray, np.ndarray] | None,
+    metric: str, real_name: str, holdout_rows: int, classes: int | None = None,
+) -> dict[str, object]:
+    """The ratio, its bounds, the skill ratio and whether the ratio is informative (see module docs)."""
+    nan = float("nan")
+    upper = lower = skill_upper = nan
+    if resampled is not None:
+        generated_scores, real_scores = resampled
+        upper = _percentile(_ratios(generated_scores, real_scores), 95)
+        lower = _percentile(real_scores, 5)
+        skill_upper = _percentile(_ratios(generated_scores, real_scores, chance), 95)
+    ratio = tstr_trtr_ratio(on_generated, on_real)
+    figures: dict[str, object] = {
+        "ratio": ratio, "ratio_upper_bound": upper, "chance": chance, "trained_on_real_lower_bound": lower,
+        "skill_ratio": tstr_trtr_skill_ratio(on_generated, on_real, chance), "skill_ratio_upper_bound": skill_upper,
+    }
+    judged = lower if np.isfinite(lower) else on_real
+    if judged > chance:
+        return figures
+    figures["skill_ratio_upper_bound"] = nan  # drawn from the few resamples above chance: no bound
+    bound = f", 95 % lower bound {lower:.3g}" if np.isfinite(lower) else " (point estimate: no bootstrap bound)"
+    level = (f"chance {chance:.3g}, the R² of predicting the holdout mean" if classes is None
+             else f"chance {chance:.3g} = 1/{classes} classes")
+    figures["not_informative"] = (
+        f"not informative: the model trained on the {real_name} is not clearly above chance (TRTR {metric} "
+        f"{on_real:.3g}{bound} <= {level}; {holdout_rows} holdout rows), so the ratio {ratio:.3g} (TSTR "
+        f"{on_generated:.3g} / TRTR {on_real:.3g}) compares near-chance scores and says nothing about the "
+        "generated rows"
+    )
+    return figures
 
 
 def utility_scores(
@@ -283,16 +367,18 @@ def utility_scores(
     classes = pd.factorize(holdout[label_column])[0]
     on_generated = balanced_accuracy(hits["generated"][0], classes)
     on_real = balanced_accuracy(hits["real"][0], classes)
+    count = int(classes.max()) + 1
+    chance = chance_score(PRIMARY_METRIC, count)
     if on_real == 0:
-        return UtilityScore(on_generated, on_real, float("nan"), float("nan"), **sizes, fits=fits,
+        return UtilityScore(on_generated, on_real, float("nan"), float("nan"), **sizes, fits=fits, chance=chance,
                             undefined=f"TRTR score is 0: the model trained on the {real_name} gets no holdout "
                                       "row right, so the ratio is undefined")
-    upper = float("nan")
+    resampled = None
     if fits > 1 and resamples > 0:
-        ratios = bootstrap_ratios(hits["generated"], hits["real"], classes, resamples=resamples, rng=rng)
-        finite = ratios[np.isfinite(ratios)]
-        upper = float(np.percentile(finite, 95)) if len(finite) else float("nan")
-    return UtilityScore(on_generated, on_real, tstr_trtr_ratio(on_generated, on_real), upper, **sizes, fits=fits)
+        resampled = bootstrap_scores(hits["generated"], hits["real"], classes, resamples=resamples, rng=rng)
+    judged = _judged(on_generated, on_real, chance=chance, resampled=resampled,
+                     metric=PRIMARY_METRIC, real_name=real_name, holdout_rows=len(holdout), classes=count)
+    return UtilityScore(on_generated, on_real, **judged, **sizes, fits=fits)
 
 
 def _regression_utility(
@@ -328,19 +414,19 @@ def _regression_utility(
     on_generated = weighted_r2(truth, predictions["generated"][0])
     on_real = weighted_r2(truth, predictions["real"][0])
     if not on_real > 0:
-        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, metric=metric,
+        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, metric=metric, chance=0.0,
                             undefined=f"TRTR R² is {on_real:.3g} <= 0: the model trained on the {names[1]} predicts "
                                       "the holdout no better than its mean, so the ratio is undefined")
-    upper = nan
+    resampled = None
     if fits > 1 and resamples > 0:
         n = len(truth)
-        ratios = np.empty(resamples)
+        generated_scores, real_scores = np.empty(resamples), np.empty(resamples)
         for b in range(resamples):
             weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
             fit = int(rng.integers(fits))
-            ratios[b] = tstr_trtr_ratio(weighted_r2(truth, predictions["generated"][fit], weights),
-                                        weighted_r2(truth, predictions["real"][fit], weights))
-        finite = ratios[np.isfinite(ratios)]
-        upper = float(np.percentile(finite, 95)) if len(finite) else nan
-    return UtilityScore(on_generated, on_real, tstr_trtr_ratio(on_generated, on_real), upper, **sizes, fits=fits,
-                        metric=metric)
+            generated_scores[b] = weighted_r2(truth, predictions["generated"][fit], weights)
+            real_scores[b] = weighted_r2(truth, predictions["real"][fit], weights)
+        resampled = (generated_scores, real_scores)
+    judged = _judged(on_generated, on_real, chance=chance_score(metric), resampled=resampled, metric=metric,
+                     real_name=names[1], holdout_rows=len(holdout))
+    return UtilityScore(on_generated, on_real, **judged, **sizes, fits=fits, metric=metric)

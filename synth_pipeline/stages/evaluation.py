@@ -13,7 +13,7 @@ from synth_pipeline.generations import current_generation
 from synth_pipeline.hashing import set_digest
 from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.metrics import CLASSIFICATION_METRICS as METRICS
-from synth_pipeline.metrics import REGRESSION_METRICS, tstr_trtr_ratio
+from synth_pipeline.metrics import REGRESSION_METRICS, chance_score, tstr_trtr_ratio, tstr_trtr_skill_ratio
 from synth_pipeline.model_cache import ModelCache, model_cache
 from synth_pipeline.modeling import score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
@@ -37,7 +37,12 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
 
     For a regression label (:mod:`synth_pipeline.task`) the models are regressors and the
     scores R² (primary), MAE and RMSE; the ratios are
-    :func:`~synth_pipeline.quality.utility.tstr_trtr_ratio` for both tasks.
+    :func:`~synth_pipeline.quality.utility.tstr_trtr_ratio` for both tasks. Next to them:
+    ``chance_score`` (the primary score of a model that learned nothing: 1/k balanced
+    accuracy for the holdout's k classes, R² 0) and the ratios on skill above it
+    (``tstr_trtr_skill_ratio``, ``mix_trtr_skill_ratio``). Whether ``real_only`` is clearly
+    above chance, so that the ratio says anything, is judged by the ``evaluation_on_real``
+    check (its bootstrap bound); the run summary says so next to the ratio.
 
     Then it writes the generation report and adds its path (``report``) and key plot
     (``report_plot``, Markdown with an inline PNG) to the metadata. A report that cannot be
@@ -144,6 +149,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         primary = report.set_index("trained_on")[primary_name]
         tstr_trtr = tstr_trtr_ratio(primary["synthetic_only"], primary["real_only"])
         mix_trtr = tstr_trtr_ratio(primary["training_mix"], primary["real_only"])
+        # what a model that learned nothing scores: the ratios mean little where real_only is near it
+        chance = chance_score(primary_name, int(holdout[label].nunique()))
         context.log.info(
             f"generation {generation} on {len(holdout)} real holdout rows: {primary_name} "
             + ", ".join(f"{k}={v:.3f}" for k, v in primary.items())
@@ -163,6 +170,11 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
                 "task": task.value,
                 "tstr_trtr_ratio": dg.MetadataValue.float(tstr_trtr),
                 "mix_trtr_ratio": dg.MetadataValue.float(mix_trtr),
+                "chance_score": dg.MetadataValue.float(chance),
+                "tstr_trtr_skill_ratio": dg.MetadataValue.float(
+                    tstr_trtr_skill_ratio(primary["synthetic_only"], primary["real_only"], chance)),
+                "mix_trtr_skill_ratio": dg.MetadataValue.float(
+                    tstr_trtr_skill_ratio(primary["training_mix"], primary["real_only"], chance)),
                 "parents": dg.MetadataValue.json(
                     [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX)]
                 ),

@@ -111,7 +111,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             label_task = builder.label_task(synth_pipeline_store)
             features = fit_input[[c for c in user_columns(fit_input) if c not in identifiers]]
             generated = generate(
-                resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression),
+                resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression,
+                                  open_columns=settings.open_categories),
                 features, method=method,
                 label_column=spec.label_column, num_rows=num_rows, seed=spec.seed + generation,
             )

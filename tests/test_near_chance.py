@@ -1,0 +1,129 @@
+"""A TSTR/TRTR ratio of two near-chance scores says nothing (a new-user trial: TSTR 0.504, TRTR 0.539 on
+a binary label, ratio 0.934, reported "ok").
+
+The utility checks and the evaluation's ``evaluation_on_real`` now warn, never pass and never block, when
+the real-trained model's balanced accuracy is not clearly above chance (its bootstrap 95 % lower bound at
+most 1/k for k classes; for regression, R² at most 0), with the scores, the chance level, the bound, the
+holdout size and the fix. Real model fits and real pipeline runs (Gaussian copula), small data.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from conftest import FAST_SYNTHESIZER, why
+from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
+from synth_pipeline.checks.quality_checks import NEAR_CHANCE_FIX, utility_fix
+from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
+from synth_pipeline.quality.utility import utility_scores
+from synth_pipeline.reporting import check_verdict, evaluation_summary, quality_summary
+from synth_pipeline.verdicts import RuleOutcome, Verdict
+
+CLASSIFIER = "synth_pipeline.modeling:default_classifier"
+REGRESSOR = "synth_pipeline.modeling:default_regressor"
+
+
+def _unrelated(rows: int, classes: int, seed: int = 1) -> pd.DataFrame:
+    """Features and a label drawn independently: no model can beat chance on it."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=rows).round(4), "b": rng.normal(size=rows).round(4),
+                         "c": rng.choice(["red", "green", "blue"], rows), "label": rng.integers(0, classes, rows)})
+
+
+def _outcome(score) -> RuleOutcome:
+    """The utility rule as the check builds it (quality_checks._utility)."""
+    cause = score.undefined or score.not_informative
+    return RuleOutcome("utility ratio", score.ratio, 0.7, "min", confidence_bound=score.ratio_upper_bound,
+                       sample_size=score.holdout_rows, unjudged=cause,
+                       fix=utility_fix(cause, trained_on="generated", limit=0.7))
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_a_label_the_features_do_not_predict_is_not_informative(classes):
+    frame = _unrelated(400, classes)
+    score = utility_scores(frame.iloc[:150], frame.iloc[150:300], frame.iloc[300:], label_column="label",
+                           factory=CLASSIFIER, seed=0)
+
+    assert score.undefined is None and math.isfinite(score.ratio)  # the ratio exists, and means nothing
+    assert score.chance == pytest.approx(1 / classes)
+    assert score.trained_on_real_lower_bound <= score.chance
+    assert score.not_informative.startswith("not informative: the model trained on the real fit input is not "
+                                            "clearly above chance")
+    for figure in (f"TRTR balanced_accuracy {score.trained_on_real:.3g}",
+                   f"95 % lower bound {score.trained_on_real_lower_bound:.3g}",
+                   f"chance {score.chance:.3g} = 1/{classes} classes", "100 holdout rows",
+                   f"TSTR {score.trained_on_generated:.3g}"):
+        assert figure in score.not_informative, figure
+    outcome = _outcome(score)
+    assert outcome.verdict is Verdict.WARN and outcome.passed  # warns, never blocks, never passes
+    assert outcome.fix == NEAR_CHANCE_FIX and "label_column" in outcome.fix and "more rows" in outcome.fix
+    assert "not judged: not informative" in outcome.evidence() and "fix: the features do not predict" in \
+        outcome.evidence()
+
+
+def test_a_label_the_features_predict_is_judged_and_its_skill_ratio_reported():
+    frame = load_breast_cancer(as_frame=True).frame.sample(frac=1, random_state=0).reset_index(drop=True)
+    score = utility_scores(frame.iloc[:100], frame.iloc[100:300], frame.iloc[300:420], label_column="target",
+                           factory=CLASSIFIER, seed=0)
+
+    assert score.not_informative is None and score.trained_on_real_lower_bound > score.chance == 0.5
+    assert score.skill_ratio == pytest.approx((score.trained_on_generated - 0.5) / (score.trained_on_real - 0.5))
+    assert score.skill_ratio_upper_bound >= score.skill_ratio
+    assert _outcome(score).verdict is Verdict.PASS
+
+
+def test_the_skill_ratio_takes_chance_out_of_both_scores():
+    # The plain ratio of a binary label never falls below 0.5 / TRTR: at chance it is 0.5 / 0.7 = 0.71.
+    assert tstr_trtr_skill_ratio(0.5, 0.7, chance_score("balanced_accuracy", 2)) == 0.0
+    assert tstr_trtr_skill_ratio(0.6, 0.7, 0.5) == pytest.approx(0.5)
+    assert tstr_trtr_skill_ratio(0.3, 0.7, 0.5) == 0.0  # below chance counts as chance
+    assert math.isnan(tstr_trtr_skill_ratio(0.6, 0.5, 0.5)) and math.isnan(tstr_trtr_skill_ratio(0.6, 0.4, 0.5))
+    assert tstr_trtr_skill_ratio(0.3, 0.6, chance_score("r2")) == pytest.approx(0.5)  # R²: the plain ratio
+
+
+def test_a_regression_r2_not_clearly_above_zero_is_not_informative():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=240)
+    frame = pd.DataFrame({"x": x, "z": rng.normal(size=240), "y": 0.8 * x + rng.normal(size=240)})
+    score = utility_scores(frame.iloc[:80], frame.iloc[80:160], frame.iloc[160:], label_column="y",
+                           factory=REGRESSOR, seed=0, task="regression")
+
+    assert score.undefined is None and score.trained_on_real > 0 >= score.trained_on_real_lower_bound
+    assert score.chance == 0 and "TRTR r2" in score.not_informative
+    assert "chance 0, the R² of predicting the holdout mean" in score.not_informative
+    assert _outcome(score).verdict is Verdict.WARN
+
+
+def test_a_pipeline_on_an_unpredictable_label_warns_that_utility_is_not_informative(runner, tmp_path: Path):
+    """The trial's case end to end: the utility check and evaluation_on_real warn, and the run summary
+    says "warning" and why, not "ok"."""
+    source = tmp_path / "unrelated.csv"
+    _unrelated(600, 2).to_csv(source, index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(
+        name="chance", label_column="label", real_source=SourceSpec(path=str(source)), unknown_source=None,
+        augmentation=None, synthesizer=FAST_SYNTHESIZER,
+    ))
+    [run] = runner.run(pipeline, [1], quality_checks=True)
+
+    assert run.success, why(run)  # a warning never blocks
+    checks = {(c.asset_key.split("/")[-1], c.name): c for c in run.checks}
+    for key in (("synthetic", "utility"), ("evaluation", "evaluation_on_real")):
+        check = checks[key]
+        metadata = check.metadata
+        assert not check.passed and check.severity == "WARN" and check_verdict(check) == "warning", key
+        assert metadata["verdict"] == "warn" and metadata["reason"].startswith("not informative"), key
+        assert metadata["tstr_trtr_informative"] is False and metadata["chance_score"] == 0.5, key
+        assert metadata["trtr_score_lower_bound"] <= 0.5, key
+        assert metadata["fix"] == NEAR_CHANCE_FIX, key
+    [utility_line] = [line for line in quality_summary(run).splitlines() if line.startswith("utility")]
+    assert " warning " in utility_line and " ok " not in utility_line
+    assert "not judged: not informative: the model trained on the real fit input" in utility_line
+    summary = evaluation_summary(run)
+    assert "(chance 0.5); TSTR/TRTR ratio" in summary
+    assert "ratio not judged: not informative: the model trained on the mix's real rows" in summary
