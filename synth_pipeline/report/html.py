@@ -43,7 +43,8 @@ def verdicts(frame: pd.DataFrame) -> pd.Series:
     or ``skipped`` (no rows to measure: a ``verdict`` of ``skipped``)."""
     if "passed" not in frame:
         return pd.Series(dtype=object, index=frame.index)
-    blocking = frame["blocking"].fillna(True) if "blocking" in frame else pd.Series(True, index=frame.index)
+    blocking = (frame["blocking"].map(lambda b: True if pd.isna(b) else bool(b)) if "blocking" in frame
+                else pd.Series(True, index=frame.index))
     failed = blocking.map(lambda b: "failed" if bool(b) else "warning")
     shown = frame["passed"].astype(bool).map({True: "passed"}).fillna(failed)
     if "verdict" in frame:
