@@ -1,4 +1,9 @@
-"""The ``synth-pipeline`` command."""
+"""The ``synth-pipeline`` command.
+
+Only what every command needs is imported here; what imports Dagster (the definitions,
+the runner, the policy, the reports) is imported by the commands that use it, so that
+``synth-pipeline lineage`` without ``-m`` (and ``--help``) never loads Dagster.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,8 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from synth_pipeline.cli_definitions import BoundDefinitions, load_bound_definitions
 from synth_pipeline.cli_validation import (
     MAX_EPOCHS,
     MAX_GENERATION,
@@ -19,17 +23,17 @@ from synth_pipeline.cli_validation import (
     int_range,
     path_argument,
 )
+from synth_pipeline.data_dir import DATA_DIR_ENV
 from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
-from synth_pipeline.factory import import_pipeline
 from synth_pipeline.generators.registry import known_methods
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
-from synth_pipeline.naming import Stage
-from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.reporting import Progress, check_failures, generation_summary, markdown_summary, written_report_path
-from synth_pipeline.run_lock import DataDirBusyError
-from synth_pipeline.spec import FitOn, GenerationMode
-from synth_pipeline.storage import DATA_DIR_ENV
+from synth_pipeline.spec_choices import FitOn, GenerationMode
 from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
+
+if TYPE_CHECKING:
+    from synth_pipeline.cli_definitions import BoundDefinitions
+    from synth_pipeline.naming import Stage
+    from synth_pipeline.policy import SynthPolicy
 
 _MESSAGE_LIMIT = 5_000  # characters of one error message, whatever it repeats
 
@@ -119,6 +123,8 @@ def _source(args: argparse.Namespace) -> Path | None:
 
 def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
     """Run config per stage from the options that override the spec (``--synthesizer``, ``--mode``, ``--source``...)."""
+    from synth_pipeline.naming import Stage
+
     config: dict[Stage, dict] = {}
     synthetic = {"method": args.synthesizer, "fit_on": args.fit_on, "epochs": args.epochs}
     synthetic = {key: value for key, value in synthetic.items() if value is not None}
@@ -133,6 +139,8 @@ def _stage_config(args: argparse.Namespace) -> dict[Stage, dict]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from synth_pipeline.cli_definitions import load_bound_definitions
+    from synth_pipeline.policy import SynthPolicy
     from synth_pipeline.runner import dagster_home, default_instance, hold_data_dir
 
     if args.summary is not None:
@@ -165,6 +173,7 @@ def _policy_over_bound(defs: Any, pipeline: str, from_file: SynthPolicy, path: s
     """
     from synth_pipeline.errors import ConfigValueError
     from synth_pipeline.factory import policy_resource_key
+    from synth_pipeline.policy import SynthPolicy
 
     named = sorted(from_file.model_fields_set)
     if not named:
@@ -181,6 +190,13 @@ def _say(line: str) -> None:
 
 def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipeline: str, instance, home: Path,
                       policy: SynthPolicy | None) -> int:
+    from synth_pipeline.reporting import (
+        Progress,
+        check_failures,
+        generation_summary,
+        markdown_summary,
+        written_report_path,
+    )
     from synth_pipeline.runner import dataset_store, run_generations
 
     defs = bound.defs
@@ -271,6 +287,7 @@ def _require_writable_file(option: str, path: str) -> None:
 
 def _write_report(defs, pipeline: str, generation: int | None, out: Path | None = None):
     """Build a generation's report from the stored files (default: the last stored training mix's)."""
+    from synth_pipeline.naming import Stage
     from synth_pipeline.report import build_generation_report
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
@@ -303,6 +320,8 @@ def _write_report(defs, pipeline: str, generation: int | None, out: Path | None 
 def _report(args: argparse.Namespace) -> int:
     if args.data_dir:
         existing_directory("--data-dir", args.data_dir)  # a typo: refused before importing anything
+    from synth_pipeline.cli_definitions import load_bound_definitions
+
     defs = load_bound_definitions(args.module, data_dir=args.data_dir, existing=True).defs
     pipeline = _choose_pipeline(defs, args)
     _require_stored_generation(defs, pipeline, args.generation)
@@ -319,6 +338,7 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
         NothingRecordedError: Nothing of the pipeline is stored in the data directory.
         UnknownNameError: Nothing of that generation is stored; the message lists those that are.
     """
+    from synth_pipeline.naming import Stage
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.previous import stored_generation_numbers
 
@@ -337,6 +357,7 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
 
 def _expectations(args: argparse.Namespace) -> int:
     from synth_pipeline.checks.provenance_checks import DATA_STAGES
+    from synth_pipeline.factory import import_pipeline
     from synth_pipeline.quality.expectations import write_suites
     from synth_pipeline.sources import load_source
 
@@ -365,10 +386,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"lineage": run_lineage, "expectations": _expectations, "run": _run, "report": _report}
     try:
         return commands[args.command](args)
-    except DataDirBusyError as error:
-        print(f"synth-pipeline: {cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)}", file=sys.stderr)
-        return BUSY_EXIT_CODE
     except SynthPipelineError as error:
+        # Imported here: only ``run`` takes the run lock (and imports filelock for it).
+        from synth_pipeline.run_lock import DataDirBusyError
+
+        if isinstance(error, DataDirBusyError):
+            print(f"synth-pipeline: {cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)}", file=sys.stderr)
+            return BUSY_EXIT_CODE
         message = cut(cut_echoes(str(error), arguments), _MESSAGE_LIMIT)
         print(f"synth-pipeline: error: {message}", file=sys.stderr)
         return 2

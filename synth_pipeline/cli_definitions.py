@@ -23,9 +23,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from synth_pipeline.data_dir import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from synth_pipeline.errors import DataDirConflictError, SynthPipelineError
 from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
-from synth_pipeline.storage import DATA_DIR_ENV, DEFAULT_DATA_DIR, DatasetStore, SynthPipelineIOManager
+from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
 from synth_pipeline.user_input import cut, quoted
 from synth_pipeline.user_modules import load_definitions
 

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from synth_pipeline.cli_validation import MAX_GENERATION, existing_directory, int_range, path_argument
+from synth_pipeline.data_dir import DATA_DIR_ENV
 from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
 from synth_pipeline.lineage.layout import LineageLayout
-from synth_pipeline.storage import DATA_DIR_ENV
 from synth_pipeline.user_input import cut, quoted
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from synth_pipeline.config_text import show_value
 from synth_pipeline.config_validation import python_values, validate_config
 from synth_pipeline.config_yaml import read_yaml_config
 from synth_pipeline.errors import SynthPipelineError
+from synth_pipeline.spec_choices import FitOn, GenerationMode, SynthesizerMethod
 
 DEFAULT_MAX_FIT_ROWS = 200_000
 MIN_FIT_ROWS = 100
@@ -87,27 +88,6 @@ class SourceSpec(_Spec):
         if self.path is None:
             return None
         return self.format or SUFFIX_FORMATS.get(Path(self.path).suffix.lower())
-
-
-class SynthesizerMethod(StrEnum):
-    """The SDV single-table synthesizers a synthetic stage can use.
-
-    ``synthesizer.method`` also takes the other built-in generators and user generators
-    (:mod:`synth_pipeline.generators.registry`).
-    """
-
-    GAUSSIAN_COPULA = "gaussian_copula"
-    CTGAN = "ctgan"
-    TVAE = "tvae"
-
-
-class FitOn(StrEnum):
-    """What a generation's synthesizer is fitted on."""
-
-    REAL = "real"
-    """The real rows arriving in this generation (depth of the output: 1)."""
-    PREVIOUS_MIX = "previous_mix"
-    """Generation g-1's training mix: the recursive loop; depth grows by one each time."""
 
 
 class SynthesizerSpec(_Spec):
@@ -177,15 +157,6 @@ class AugmentationSpec(_Spec):
 
     target_ratio: float = Field(default=0.7, gt=0, le=1)
     k_neighbors: int = Field(default=5, ge=1, le=MAX_NEIGHBORS)
-
-
-class GenerationMode(StrEnum):
-    """How a generation's training mix relates to the previous one."""
-
-    REPLACE = "replace"
-    """Only this generation's rows; earlier data is dropped."""
-    ACCUMULATE = "accumulate"
-    """The previous mix plus this generation's new rows."""
 
 
 class MixSpec(_Spec):

@@ -21,7 +21,6 @@ journal and store, version records, the model cache, reports and incoming files.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 from collections.abc import Iterator
@@ -33,34 +32,18 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline import stage_files
+from synth_pipeline.data_dir import DATA_DIR_ENV, resolve_data_dir
 from synth_pipeline.errors import StoredDataNotFoundError, SynthPipelineError
-from synth_pipeline.object_storage import STAGE_URL_ENV, configured_stage_url, is_url, stage_path
+from synth_pipeline.object_storage import STAGE_URL_ENV, configured_stage_url, stage_path
 from synth_pipeline.run_lock import RunLock
 from synth_pipeline.stage_files import StagePath
 
-DATA_DIR_ENV = "SYNTH_PIPELINE_DATA_DIR"
-DEFAULT_DATA_DIR = Path(".synth_pipeline") / "data"
 MONITORS_DIR = "_monitors"
 DATA_DIR_TAG = "synth_pipeline/data_dir"
 """Run tag naming the data directory a Dagster run started elsewhere (UI, schedule, sensor) writes into."""
 CHECKS_MONITOR = "checks"
 """Where check evaluations are kept, below an asset's monitor directory (:meth:`DatasetStore.write_check_result`)."""
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
-
-
-def resolve_data_dir(base_dir: str | None = None) -> Path:
-    """The data directory: ``base_dir``, else $SYNTH_PIPELINE_DATA_DIR, else ./.synth_pipeline/data.
-
-    Raises:
-        SynthPipelineError: It is a URL: the data directory must be a POSIX file system.
-    """
-    chosen = base_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
-    if is_url(str(chosen)):
-        raise SynthPipelineError(
-            f"the data directory {str(chosen)!r} is a URL, but it holds the run lock and the lineage store, which "
-            "need a (shared) POSIX file system: give base_dir / $SYNTH_PIPELINE_DATA_DIR a local or mounted "
-            "directory and put the URL in stage_url / $SYNTH_PIPELINE_STAGE_URL, where the stage data goes")
-    return Path(chosen).expanduser().absolute()
 
 
 class DatasetStore(dg.ConfigurableResource):

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from synth_pipeline.data_dir import resolve_data_dir
 from synth_pipeline.stage_files import StagePath, is_remote
-from synth_pipeline.storage import resolve_data_dir
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 
