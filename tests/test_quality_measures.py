@@ -144,13 +144,25 @@ def _pair_trend_reports(real: pd.DataFrame, generated: pd.DataFrame, label: str)
     return reports
 
 
-@pytest.mark.parametrize("table", ["breast_cancer", "mixed"])
+@pytest.mark.parametrize("table", ["breast_cancer", "mixed", "categories"])
 def test_batched_numeric_pairs_give_sdmetrics_own_figures(table):
     """Same details (scores, correlations, errors), property scores and overall score as
-    SDMetrics' pair-by-pair computation: numeric, categorical and mixed pairs, missing
-    values, and constant columns on either side."""
+    SDMetrics' pair-by-pair computation: numeric, categorical and mixed pairs (numeric x
+    categorical pairs are batched too: missing categories, booleans, objects of mixed types,
+    categories only one side holds, an integer label), missing values, and constant columns
+    on either side."""
     rng = np.random.default_rng(3)
-    if table == "breast_cancer":
+    if table == "categories":
+        n, label = 200, "label"
+        real = pd.DataFrame({
+            "a": rng.normal(size=n), "b": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "c": rng.choice(["x", "y", None], n), "flag": rng.random(n) < 0.3, "i": rng.integers(0, 50, n),
+            "obj": pd.Series(rng.choice([1, "1", 2.5, None], n), dtype=object), label: rng.integers(0, 3, n)})
+        generated = real.sample(70, random_state=2).reset_index(drop=True)
+        generated["a"] = rng.normal(2, 1, 70)
+        generated["c"] = rng.choice(["x", "z"], 70)
+        generated.loc[5:, "b"] = np.nan
+    elif table == "breast_cancer":
         real, label = breast_cancer(), "target"
         generated = real.sample(100, random_state=0).reset_index(drop=True)
         generated["mean_radius"] += rng.normal(0, 1, len(generated))
