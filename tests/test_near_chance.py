@@ -19,7 +19,7 @@ from sklearn.datasets import load_breast_cancer
 
 from conftest import FAST_SYNTHESIZER, why
 from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
-from synth_pipeline.checks.quality_checks import NEAR_CHANCE_FIX, utility_fix
+from synth_pipeline.checks.quality_checks import NEAR_CHANCE_FIX, ratio_cannot_fail, utility_fix, utility_outcome
 from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
 from synth_pipeline.quality.utility import utility_scores
 from synth_pipeline.reporting import check_verdict, evaluation_summary, quality_summary
@@ -127,3 +127,46 @@ def test_a_pipeline_on_an_unpredictable_label_warns_that_utility_is_not_informat
     summary = evaluation_summary(run)
     assert "(chance 0.5); TSTR/TRTR ratio" in summary
     assert "ratio not judged: not informative: the model trained on the mix's real rows" in summary
+
+
+def _weak_signal(rows: int, seed: int = 2) -> pd.DataFrame:
+    """A binary label the features predict only a little (balanced accuracy about 0.6-0.7)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=rows), rng.normal(size=rows)
+    label = (a + 0.3 * b + rng.normal(scale=1.6, size=rows) > 0).astype(int)
+    return pd.DataFrame({"a": a.round(4), "b": b.round(4), "label": label})
+
+
+def test_where_the_plain_ratio_cannot_fail_the_skill_ratio_is_judged_and_blocks_labels_without_information():
+    real = _weak_signal(3_000)
+    # A generator that keeps each column's marginal but not the label's relation to the features (the
+    # second new-user trial: TSTR 0.485, TRTR 0.554, ratio 0.875, reported "ok").
+    generated = real.iloc[:1_000].copy()
+    generated["label"] = np.random.default_rng(5).permutation(generated["label"].to_numpy())
+    score = utility_scores(generated, real.iloc[1_000:2_000], real.iloc[2_000:], label_column="label",
+                           factory=CLASSIFIER, seed=0)
+    assert score.not_informative is None and score.trained_on_real < 0.5 / 0.7  # informative, and weak
+    assert ratio_cannot_fail(score, 0.7) and score.ratio >= 0.7  # a model at chance clears the plain limit
+
+    outcome = utility_outcome(score, None, rule="utility ratio", trained_on="generated", limit=0.7)
+    assert outcome.verdict is Verdict.FAIL
+    assert outcome.observed == score.skill_ratio and outcome.confidence_bound == score.skill_ratio_upper_bound < 0.7
+    assert "on skill above chance (the plain ratio" in outcome.rule and "cannot fail here" in outcome.rule
+    assert f"chance 0.5 / TRTR {score.trained_on_real:.3g} >= 0.7" in outcome.evidence()
+
+    # The same generator fitted on the real rows' relation passes: the rule judges skill, not noise.
+    kept = utility_scores(real.iloc[:1_000], real.iloc[1_000:2_000], real.iloc[2_000:], label_column="label",
+                          factory=CLASSIFIER, seed=0)
+    assert ratio_cannot_fail(kept, 0.7)
+    assert utility_outcome(kept, None, rule="utility ratio", trained_on="generated", limit=0.7).verdict is Verdict.PASS
+
+
+def test_where_the_plain_ratio_can_fail_it_is_the_one_judged():
+    frame = pd.DataFrame(load_breast_cancer(as_frame=True).frame).rename(columns={"target": "label"})
+    score = utility_scores(frame.iloc[:200], frame.iloc[200:400], frame.iloc[400:], label_column="label",
+                           factory=CLASSIFIER, seed=0)
+    assert not ratio_cannot_fail(score, 0.7)
+    outcome = utility_outcome(score, None, rule="utility ratio", trained_on="generated", limit=0.7)
+    assert outcome.rule == "utility ratio" and outcome.observed == score.ratio
+    assert outcome.confidence_bound == score.ratio_upper_bound
+    assert not ratio_cannot_fail(type("R2", (), {"chance": 0.0, "trained_on_real": 0.3})(), 0.7)  # regression

@@ -233,7 +233,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     TRTR's 95 % lower bound not above chance), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.checks.quality_checks import utility_chance_figures, utility_fix
+    from synth_pipeline.checks.quality_checks import utility_chance_figures, utility_outcome
     from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
@@ -274,11 +274,9 @@ def _evaluation_on_real(inputs: CheckInputs):
                                     unjudged="not applicable: the training mix holds no synthetic rows",
                                     skipped=True)
     else:
-        ratio_outcome = RuleOutcome(
-            ratio_rule, stored if math.isfinite(stored) else utility.ratio, policy.min_tstr_trtr_ratio, "min",
-            confidence_bound=utility.ratio_upper_bound, sample_size=utility.holdout_rows, unjudged=cause,
-            fix=utility_fix(cause, trained_on="synthetic", limit=policy.min_tstr_trtr_ratio),
-        )
+        ratio_outcome = utility_outcome(utility, cause, rule=ratio_rule, trained_on="synthetic",
+                                        limit=policy.min_tstr_trtr_ratio,
+                                        ratio=stored if math.isfinite(stored) else utility.ratio)
     outcomes = [
         ratio_outcome,
         RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min"),

@@ -12,7 +12,8 @@ privacy      synthetic, augmented        copies of training rows beyond chance (
                                          DCR share <= ``max_dcr_share``; membership AUC
                                          <= ``max_membership_auc`` (all: 95 % lower bound)
 utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio`` (95 % upper
-                                         bound, bootstrap); warns below ``min_utility_rows``
+                                         bound, bootstrap; on skill above chance where the
+                                         plain ratio cannot fail); warns below ``min_utility_rows``
                                          and when TRTR is not clearly above chance
 diversity    synthetic, augmented,       variance ratio, category coverage, tail coverage
              training_mix                and distinct-row ratio >= their ``min_*`` limits
@@ -46,6 +47,7 @@ shows their trend.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from functools import partial
 from typing import Any
@@ -459,6 +461,46 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
             "the fit input more rows (spec `holdout_fraction`, a bigger source)")
 
 
+def ratio_cannot_fail(scores: Any, limit: float) -> bool:
+    """Whether a model that learned nothing would already clear ``limit`` on the plain ratio.
+
+    With ``k`` classes such a model scores chance, ``1 / k``, so its ratio is
+    ``(1 / k) / TRTR``: at or above ``limit`` the plain ratio cannot fail (binary label,
+    limit 0.7: TRTR <= 0.714). R² has chance 0, so this never holds for regression.
+    """
+    chance, real = float(scores.chance), float(scores.trained_on_real)
+    return math.isfinite(chance) and chance > 0 and real > 0 and chance / real >= limit
+
+
+def utility_outcome(scores: Any, cause: str | None, *, rule: str, trained_on: str, limit: float,
+                    ratio: float | None = None) -> RuleOutcome:
+    """The utility rule: the plain TSTR/TRTR ratio, or the skill ratio where the plain one cannot fail.
+
+    Where :func:`ratio_cannot_fail` holds, the rule judges the ratio with chance taken out
+    of both scores, ``(TSTR - c) / (TRTR - c)``, by its bootstrap upper bound against the
+    same limit (see :mod:`synth_pipeline.quality.utility`, "Skill above chance"); elsewhere
+    the plain ratio, as calibrated by the trust benchmark.
+
+    Args:
+        scores: The :class:`~synth_pipeline.quality.utility.UtilityScore`.
+        cause: Why the rule is not judged, or None.
+        rule: The rule's name (the skill variant says so after it).
+        trained_on: What the second model was trained on, for the fix.
+        limit: ``min_tstr_trtr_ratio``.
+        ratio: The plain ratio to report when the caller has its own (the evaluation's); default the score's.
+    """
+    fix = utility_fix(cause, trained_on=trained_on, limit=limit)
+    if cause is None and ratio_cannot_fail(scores, limit):
+        level = f"chance {scores.chance:.3g} / TRTR {scores.trained_on_real:.3g} >= {limit:g}"
+        return RuleOutcome(
+            f"{rule}, on skill above chance (the plain ratio {scores.ratio:.3g} cannot fail here: {level})",
+            scores.skill_ratio, limit, "min", public_rule=f"{rule}, on skill above chance",
+            confidence_bound=scores.skill_ratio_upper_bound, sample_size=scores.holdout_rows, fix=fix)
+    return RuleOutcome(rule, scores.ratio if ratio is None else ratio, limit, "min",
+                       confidence_bound=scores.ratio_upper_bound, sample_size=scores.holdout_rows,
+                       unjudged=cause, fix=fix)
+
+
 def utility_chance_figures(scores: Any) -> dict[str, float | bool]:
     """The chance-related figures of a :class:`~synth_pipeline.quality.utility.UtilityScore` for metadata:
     ``chance_score``, ``trtr_score_lower_bound``, ``tstr_trtr_skill_ratio`` (and its upper bound) and
@@ -501,11 +543,8 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=policy.utility_sample_rows,
     )
     cause = scores.undefined or too_few or scores.not_informative
-    outcomes = [RuleOutcome(
-        f"utility ratio ({trained_on} / real, {scores.metric})", scores.ratio, policy.min_tstr_trtr_ratio, "min",
-        confidence_bound=scores.ratio_upper_bound, sample_size=scores.holdout_rows, unjudged=cause,
-        fix=utility_fix(cause, trained_on=trained_on, limit=policy.min_tstr_trtr_ratio),
-    )]
+    outcomes = [utility_outcome(scores, cause, rule=f"utility ratio ({trained_on} / real, {scores.metric})",
+                                trained_on=trained_on, limit=policy.min_tstr_trtr_ratio)]
     _store_figures(inputs, stage, UTILITY_MONITOR, {
         "metric": scores.metric, "tstr_score": scores.trained_on_generated, "trtr_score": scores.trained_on_real,
         "tstr_trtr_ratio": scores.ratio, "tstr_trtr_ratio_upper_bound": scores.ratio_upper_bound,
