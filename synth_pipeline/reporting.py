@@ -60,6 +60,7 @@ _QUALITY_FIGURES = {
     "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc")),
     "utility": (("TSTR/TRTR", "tstr_trtr_ratio"), ("its 95 % bound", "tstr_trtr_ratio_upper_bound")),
     "diversity": (("variance ratio", "min_variance_ratio"), ("its 95 % bound", "min_variance_upper_bound"),
+                  ("in column", "min_variance_column"),
                   ("largest variance ratio", "max_variance_ratio"), ("tail coverage", "tail_coverage"),
                   ("distinct rows", "distinct_row_ratio")),
 }

@@ -288,6 +288,13 @@ class DiversityReport:
 
     A monitor with nothing to measure (e.g. no categorical column) is NaN, is not
     compared with the policy, and :attr:`unmeasured` says why.
+
+    The variance monitors are judged on the column whose bound decides (the smallest 95 %
+    upper bound, the largest 95 % lower bound); ``min_variance_ratio`` and
+    ``max_variance_ratio`` are that column's ratio, so a figure is always shown beside its
+    own bound and column. That column need not have the lowest ratio: a heavy-tailed
+    column's wide bound can hide a low ratio, which ``lowest_variance_ratio`` and
+    ``lowest_variance_column`` report (not judged).
     """
 
     rows: int
@@ -308,6 +315,8 @@ class DiversityReport:
     variance_ratios: dict[str, float] = field(default_factory=dict)
     category_coverages: dict[str, float] = field(default_factory=dict)
     tail_coverages: dict[str, float] = field(default_factory=dict)
+    lowest_variance_ratio: float = float("nan")
+    lowest_variance_column: str | None = None
     unmeasured: dict[str, str] = field(default_factory=dict)
     """Monitor (``variance``, ``category``, ``tail``, ``distinct``) -> why it has nothing to measure."""
 
@@ -380,14 +389,15 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
     smallest_category = categories[category_column] if category_column is not None else float("nan")
     return DiversityReport(
         rows=len(data), real_rows=len(real),
-        min_variance_ratio=min(variances.values()) if variances else float("nan"),
+        min_variance_ratio=variances[variance_column] if variance_column is not None else float("nan"),
         min_variance_upper_bound=smallest_upper, min_variance_column=variance_column,
         min_category_coverage=smallest_category, min_category_column=category_column,
         tail_coverage=tail_coverage, tail_coverage_upper_bound=tail_upper,
         distinct_row_ratio=distinct_row_ratio(data, real),
-        max_variance_ratio=max(variances.values()) if variances else float("nan"),
+        max_variance_ratio=variances[wide_column] if wide_column is not None else float("nan"),
         max_variance_lower_bound=largest_lower, max_variance_column=wide_column,
         tail_coverage_lower_bound=tails.lower_bound(), min_category_upper_bound=smallest_category_bound,
+        lowest_variance_ratio=_smallest(variances)[0], lowest_variance_column=_smallest(variances)[1],
         variance_ratios=variances, category_coverages=categories, tail_coverages=tails.per_column(),
         unmeasured=_unmeasured(data, real, numeric, categorical, variances, categories, tails),
     )

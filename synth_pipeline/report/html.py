@@ -116,7 +116,8 @@ UTILITY_COLUMNS: list[Column] = [
 DIVERSITY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("rows", "rows", "d"),
     ("min_variance_ratio", "variance ratio", "f"), ("min_variance_upper_bound", "its 95 % bound", "f"),
-    ("min_variance_column", "smallest in column", "s"), ("min_category_coverage", "category coverage", "f"),
+    ("min_variance_column", "judged column", "s"), ("lowest_variance_ratio", "lowest ratio (any column)", "f"),
+    ("lowest_variance_column", "in column", "s"), ("min_category_coverage", "category coverage", "f"),
     ("max_variance_ratio", "largest variance ratio", "f"), ("max_variance_lower_bound", "its 95 % lower bound", "f"),
     ("tail_coverage", "tail coverage", "f"), ("tail_coverage_upper_bound", "its 95 % bound", "f"),
     ("tail_coverage_lower_bound", "its 95 % lower bound", "f"),
