@@ -384,6 +384,7 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
     tails = tail_counts(data, real, numeric)
     tail_coverage, tail_upper = tails.coverage()
     smallest_upper, variance_column = _smallest(upper_bounds)
+    lowest_ratio, lowest_column = _smallest(variances)
     largest_lower, wide_column = _largest(lower_bounds)
     smallest_category_bound, category_column = _smallest({c: figures[1] for c, figures in coverage.items()})
     smallest_category = categories[category_column] if category_column is not None else float("nan")
@@ -397,7 +398,7 @@ def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport
         max_variance_ratio=variances[wide_column] if wide_column is not None else float("nan"),
         max_variance_lower_bound=largest_lower, max_variance_column=wide_column,
         tail_coverage_lower_bound=tails.lower_bound(), min_category_upper_bound=smallest_category_bound,
-        lowest_variance_ratio=_smallest(variances)[0], lowest_variance_column=_smallest(variances)[1],
+        lowest_variance_ratio=lowest_ratio, lowest_variance_column=lowest_column,
         variance_ratios=variances, category_coverages=categories, tail_coverages=tails.per_column(),
         unmeasured=_unmeasured(data, real, numeric, categorical, variances, categories, tails),
     )
