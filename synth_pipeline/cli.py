@@ -366,6 +366,7 @@ def _expectations(args: argparse.Namespace) -> int:
         load_source(pipeline.spec.real_source), stages=[s for s in DATA_STAGES if s in pipeline.stages],
         directory=Path(args.out), pipeline_name=pipeline.name, label_column=pipeline.spec.label_column,
         overwrite=args.force, identifiers=pipeline.spec.identifier_columns, task=pipeline.spec.task,
+        text_columns=pipeline.spec.text_columns,
     )
     for path in written:
         print(f"wrote {path}")

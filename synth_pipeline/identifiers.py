@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,19 +77,22 @@ class IdentifierColumn:
     evidence: str
 
 
-def detect_identifiers(frame: pd.DataFrame, *, label_column: str) -> list[IdentifierColumn]:
+def detect_identifiers(
+    frame: pd.DataFrame, *, label_column: str, exclude: Collection[str] = ()
+) -> list[IdentifierColumn]:
     """The identifier-like user columns of ``frame`` (see the module docs for the rule).
 
     Args:
         frame: Real rows (user columns and any provenance columns, which are ignored).
         label_column: Never an identifier.
+        exclude: Columns declared otherwise (the spec's ``text_columns``), never identifiers.
 
     Returns:
         The detected columns, in column order.
     """
     found = []
     for column in user_columns(frame):
-        if column == label_column:
+        if column == label_column or column in exclude:
             continue
         evidence = _key_evidence(frame[column])
         if evidence is not None:
@@ -140,7 +144,7 @@ def _reads_as_measurement(text: pd.Series) -> bool:
 
 
 def resolve_identifiers(
-    frame: pd.DataFrame, *, declared: list[str] | None, label_column: str, source: str
+    frame: pd.DataFrame, *, declared: list[str] | None, label_column: str, source: str, exclude: Collection[str] = ()
 ) -> list[IdentifierColumn]:
     """The identifier columns of a real source: the spec's list, or those detected.
 
@@ -149,12 +153,13 @@ def resolve_identifiers(
         declared: The spec's ``identifier_columns`` (None: detect; ``[]``: none).
         label_column: The label, which cannot be an identifier.
         source: The source's description, for messages.
+        exclude: Columns the spec declares as free text, which detection leaves alone.
 
     Raises:
         SynthPipelineError: A declared column is missing from the source or is the label.
     """
     if declared is None:
-        return detect_identifiers(frame, label_column=label_column)
+        return detect_identifiers(frame, label_column=label_column, exclude=exclude)
     columns = set(user_columns(frame))
     missing = [c for c in declared if c not in columns]
     if missing:

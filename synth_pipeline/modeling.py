@@ -5,7 +5,7 @@ scikit-learn is imported inside the functions, so loading definitions stays fast
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -64,37 +64,81 @@ def _boosting_options(categorical: list[str], numeric: list[str], seed: int) -> 
     return {"min_samples_leaf": 5, "random_state": seed, "categorical_features": mask if categorical else None}
 
 
-def default_classifier(categorical: list[str], numeric: list[str], seed: int) -> Any:
-    """Histogram gradient boosting with native categorical splits (scikit-learn).
+# Hashed word n-gram features of a text column: 2**18 buckets keep collisions rare for a
+# vocabulary of 100,000 uni- and bigrams at a fixed memory cost, with no fitted vocabulary.
+TEXT_FEATURES = 2**18
+
+
+def _text_model_input(categorical: list[str], numeric: list[str], text: Sequence[str]) -> Any:
+    """Sparse features for a linear model: TF-IDF of hashed word 1-2-grams per text column
+    (scikit-learn ``HashingVectorizer`` + ``TfidfTransformer``), one-hot categories, scaled numbers."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    # a bare column name (not a list) hands the vectorizer one 1-D column of strings
+    words = [(f"text_{n}", make_pipeline(
+        HashingVectorizer(ngram_range=(1, 2), n_features=TEXT_FEATURES, alternate_sign=False, norm=None),
+        TfidfTransformer(sublinear_tf=True)), column) for n, column in enumerate(text)]
+    parts = [*words, ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=5), categorical),
+             ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric)]
+    return ColumnTransformer([part for part in parts if len(part[2])], sparse_threshold=1.0)
+
+
+def default_classifier(
+    categorical: list[str], numeric: list[str], seed: int, text: Sequence[str] = ()
+) -> Any:
+    """Histogram gradient boosting with native categorical splits (scikit-learn); with free-text
+    columns, logistic regression on TF-IDF of hashed word 1-2-grams.
 
     Categorical columns are integer codes that the booster splits on as categories
     (``categorical_features``) rather than one-hot columns: on 26,000 UCI Adult rows the
     same balanced accuracy (0.802 against 0.799 one-hot) in 0.6 s of CPU instead of 2.7 s,
     because it bins 14 columns instead of about 106 (issue 16, benchmarks/generation_scale.py).
 
+    With free-text columns (:mod:`synth_pipeline.text_columns`) the features are sparse
+    (hundreds of thousands of hashed n-grams), which boosting cannot take; a linear model on
+    TF-IDF n-grams is the standard text-classification baseline (Joachims 1998; scikit-learn's
+    "Classification of text documents using sparse features" example).
+
     Args:
         categorical: Categorical feature columns (text, as :func:`as_model_input` makes them).
         numeric: Numeric feature columns.
         seed: The booster's ``random_state``.
+        text: Free-text feature columns (strings, missing values as "").
 
     Returns:
-        An unfitted scikit-learn pipeline taking ``categorical + numeric`` columns.
+        An unfitted scikit-learn pipeline taking ``categorical + numeric + text`` columns.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import Pipeline
+
+    if text:
+        from sklearn.linear_model import LogisticRegression
+
+        linear = LogisticRegression(max_iter=1000, class_weight="balanced", random_state=seed)
+        return Pipeline([("encode", _text_model_input(categorical, numeric, text)), ("classify", linear)])
 
     classify = HistGradientBoostingClassifier(**_boosting_options(categorical, numeric, seed))
     return Pipeline([("encode", _categories_as_codes(categorical)), ("classify", classify)])
 
 
-def default_regressor(categorical: list[str], numeric: list[str], seed: int) -> Any:
-    """The regression counterpart of :func:`default_classifier` (same encoding and booster settings).
+def default_regressor(categorical: list[str], numeric: list[str], seed: int, text: Sequence[str] = ()) -> Any:
+    """The regression counterpart of :func:`default_classifier` (same encoding and booster settings;
+    ridge regression on the same sparse features with free-text columns).
 
     Used for a regression label (:mod:`synth_pipeline.task`) when the spec keeps the default
     ``model.factory``.
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.pipeline import Pipeline
+
+    if text:
+        from sklearn.linear_model import Ridge
+
+        return Pipeline([("encode", _text_model_input(categorical, numeric, text)), ("regress", Ridge())])
 
     regress = HistGradientBoostingRegressor(**_boosting_options(categorical, numeric, seed))
     return Pipeline([("encode", _categories_as_codes(categorical)), ("regress", regress)])
@@ -103,7 +147,8 @@ def default_regressor(categorical: list[str], numeric: list[str], seed: int) -> 
 def feature_columns(
     frame: pd.DataFrame, label_column: str, exclude: Collection[str] = ()
 ) -> tuple[list[str], list[str]]:
-    """Split the user feature columns (less ``exclude``, e.g. identifier columns) into (categorical, numeric)."""
+    """Split the user feature columns (less ``exclude``, e.g. identifier and free-text columns) into
+    (categorical, numeric)."""
     features = [c for c in user_columns(frame) if c != label_column and c not in exclude]
     numeric = [
         c for c in features
@@ -112,17 +157,49 @@ def feature_columns(
     return [c for c in features if c not in numeric], numeric
 
 
-def as_model_input(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
-    """A copy of ``frame`` with categorical columns as text (missing values as ``<null>``)."""
+def as_model_input(frame: pd.DataFrame, categorical: list[str], text: Collection[str] = ()) -> pd.DataFrame:
+    """A copy of ``frame`` with categorical columns as text (missing values as ``<null>``) and free-text
+    columns as strings (missing values as "")."""
     converted = frame.copy()
     for column in categorical:
         converted[column] = converted[column].astype("string").fillna("<null>").astype(object)
+    for column in text:
+        converted[column] = converted[column].astype("string").fillna("").astype(object)
     return converted
+
+
+def model_input(estimator: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """The features a model fitted by :func:`train_classifier` takes, from ``frame``."""
+    return as_model_input(frame[estimator.feature_names_], estimator.categorical_, getattr(estimator, "text_", ()))
+
+
+def build_model(factory: str, categorical: list[str], numeric: list[str], seed: int, text: list[str]) -> Any:
+    """``factory(categorical, numeric, seed)``, with ``text=`` when there are free-text columns.
+
+    Raises:
+        SynthPipelineError: There are free-text columns and the factory takes no ``text`` argument.
+    """
+    import inspect
+
+    from synth_pipeline.errors import SynthPipelineError
+
+    build = import_object(factory)
+    if not text:
+        return build(categorical, numeric, seed)
+    try:
+        inspect.signature(build).bind(categorical, numeric, seed, text=text)
+    except TypeError:
+        raise SynthPipelineError(
+            f"model factory {factory} takes no `text` argument, but the data has free-text columns {text} "
+            "(synth_pipeline.text_columns): add a parameter `text: list[str] = ()` that builds features for them "
+            "(see synth_pipeline.modeling.default_classifier), or declare `text_columns: []` in the spec to model "
+            "them as categories") from None
+    return build(categorical, numeric, seed, text=text)
 
 
 def train_classifier(
     training: pd.DataFrame, *, label_column: str, factory: str, seed: int, exclude: Collection[str] = (),
-    cache: ModelCache | None = None,
+    text: Collection[str] = (), cache: ModelCache | None = None,
 ) -> Any:
     """Fit the spec's classifier on the user columns of ``training`` but ``exclude`` (identifier columns).
 
@@ -132,23 +209,29 @@ def train_classifier(
         factory: The model factory (``module:function``).
         seed: The model's seed.
         exclude: Columns left out of the features (identifier columns).
+        text: Free-text columns (:mod:`synth_pipeline.text_columns`), given to the factory as ``text=``.
         cache: Where a fit on the same features, labels, factory and seed may already be
             (:mod:`synth_pipeline.model_cache`); None fits every time.
 
     Returns:
-        The fitted estimator, with ``feature_names_`` and ``categorical_`` attributes set
-        so it can be scored later without the training data.
+        The fitted estimator, with ``feature_names_``, ``categorical_`` and ``text_`` attributes
+        set so it can be scored later without the training data (:func:`model_input`).
+
+    Raises:
+        SynthPipelineError: As :func:`build_model`.
     """
-    categorical, numeric = feature_columns(training, label_column, exclude)
-    features = as_model_input(training[categorical + numeric], categorical)
+    text = [c for c in text if c in training.columns and c not in exclude and c != label_column]
+    categorical, numeric = feature_columns(training, label_column, [*exclude, *text])
+    features = as_model_input(training[categorical + numeric + text], categorical, text)
     labels = training[label_column]
 
     def fit() -> Any:
-        estimator = import_object(factory)(categorical, numeric, seed)
+        estimator = build_model(factory, categorical, numeric, seed, text)
         with model_threads(len(features)):
             estimator.fit(features, labels)
-        estimator.feature_names_ = categorical + numeric
+        estimator.feature_names_ = categorical + numeric + text
         estimator.categorical_ = categorical
+        estimator.text_ = text
         return estimator
 
     if cache is None:
@@ -166,7 +249,7 @@ def score_classifier(estimator: Any, evaluation: pd.DataFrame, *, label_column: 
     """
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
-    features = as_model_input(evaluation[estimator.feature_names_], estimator.categorical_)
+    features = model_input(estimator, evaluation)
     truth = evaluation[label_column].to_numpy()
     with model_threads(len(features)):
         predicted = estimator.predict(features)
@@ -204,7 +287,7 @@ def score_regressor(estimator: Any, evaluation: pd.DataFrame, *, label_column: s
 
     if len(evaluation) < 2:
         return dict.fromkeys(REGRESSION_METRICS, float("nan"))
-    features = as_model_input(evaluation[estimator.feature_names_], estimator.categorical_)
+    features = model_input(estimator, evaluation)
     truth = evaluation[label_column].to_numpy(dtype="float64")
     with model_threads(len(features)):
         predicted = np.asarray(estimator.predict(features), dtype="float64")

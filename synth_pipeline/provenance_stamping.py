@@ -116,12 +116,14 @@ class Stamped:
 
     Attributes:
         identifiers: For a real source: its identifier columns, to keep beside it once published.
+        text_columns: For a real source: its free-text columns, likewise.
     """
 
     value: Any
     metadata: dict[str, Any] = field(default_factory=dict)
     generator: Generator | None = None
     identifiers: list[Any] | None = None
+    text_columns: list[Any] | None = None
     privacy_spend: dict[str, Any] | None = None
 
 
@@ -172,12 +174,17 @@ def stamp(
         return Stamped(value.reset_index(drop=True))
     if role is Stage.REAL_SOURCE:
         from synth_pipeline.identifiers import resolve_identifiers
+        from synth_pipeline.text_columns import resolve_text_columns
 
         frame = ingest(value, dataset=dataset, generation=generation, declared_kind=ProvenanceKind.REAL)
-        identifiers = resolve_identifiers(frame, declared=provenance.identifier_columns,
-                                          label_column=provenance.label_column or "", source=source_name or dataset)
-        return Stamped(frame, {"identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers])},
-                       identifiers=identifiers)
+        source, label = source_name or dataset, provenance.label_column or ""
+        identifiers = resolve_identifiers(frame, declared=provenance.identifier_columns, label_column=label,
+                                          source=source, exclude=provenance.text_columns or ())
+        texts = resolve_text_columns(frame, declared=provenance.text_columns, label_column=label,
+                                     identifiers=[i.column for i in identifiers], source=source)
+        return Stamped(frame, {"identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers]),
+                               "text_columns": dg.MetadataValue.json([vars(t) for t in texts])},
+                       identifiers=identifiers, text_columns=texts)
     if role in _REAL_ROLES:
         return Stamped(ingest(value, dataset=dataset, generation=generation, declared_kind=ProvenanceKind.REAL))
     if role is Stage.UNKNOWN:
@@ -237,13 +244,17 @@ def _stamp_generated(
                 "_sp_ columns so they are stamped, or declare the asset with the role its rows have")
         stamped = ingest(rows, dataset=dataset, generation=generation, declared_kind=kind)
     else:
+        from synth_pipeline.text_columns import stored_text_columns
+
         identifiers = stored_identifiers(store, real_source) if real_source is not None else []
+        # generated free text may, and should, be new (synth_pipeline.text_columns)
+        opened = (*provenance.open_categories, *stored_text_columns(store, real_source))
         columns = user_columns(fit.rows)
         validated = validate_generated_rows(
             rows[[c for c in user_columns(rows) if c not in identifiers]],
             fit.rows[[c for c in columns if c not in identifiers]],
             generator=info.name, label_column=provenance.label_column or "", fitted_on=fit.name,
-            open_columns=provenance.open_categories, label_is_class=not _label_is_number(provenance, fit.rows),
+            open_columns=opened, label_is_class=not _label_is_number(provenance, fit.rows),
             alternative=by.alternative or "fix the generator, or declare the columns it may invent (open_categories)",
             within_fit_range=by.within_fit_range, open_setting=by.open_setting,
         )

@@ -73,6 +73,9 @@ def publish_declared(
     for found in stamped.identifiers or []:
         context.log.info(f"identifier column {found.column} ({found.origin}: {found.evidence}): kept out of "
                          "generation and measures; generated rows get fresh keys")
+    for found in stamped.text_columns or []:
+        context.log.info(f"free-text column {found.column} ({found.origin}: {found.evidence}): measured as text "
+                         "(synth_pipeline.text), open to new values in generated rows")
     entries = {**(metadata or {}), **stamped.metadata}
     if isinstance(stamped.value, pd.DataFrame) and role not in (Stage.MODEL, Stage.EVALUATION):
         entries = provenance_metadata(stamped.value, label_column=provenance.label_column or "",
@@ -90,6 +93,10 @@ def publish_declared(
         from synth_pipeline.identifiers import store_identifiers
 
         store_identifiers(store, asset_key, stamped.identifiers)
+    if stamped.text_columns is not None:
+        from synth_pipeline.text_columns import store_text_columns
+
+        store_text_columns(store, asset_key, stamped.text_columns)
     return result
 
 

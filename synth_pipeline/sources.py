@@ -118,8 +118,8 @@ def _read_file(path: Path, file_format: str | None, delimiter: str) -> tuple[pd.
     file_format = file_format or SUFFIX_FORMATS.get(path.suffix.lower())
     if file_format is None:
         raise DataSourceError(
-            f"cannot tell the format of {path} from its suffix; use .csv or .parquet (.tsv and .txt are read as "
-            "delimited text too), or set format: csv|parquet on the source"
+            f"cannot tell the format of {path} from its suffix; use .csv, .parquet or .jsonl (.tsv and .txt are "
+            "read as delimited text, .ndjson as JSON Lines), or set format: csv|parquet|jsonl on the source"
         )
     if path.stat().st_size == 0:
         raise DataSourceError(
@@ -128,6 +128,8 @@ def _read_file(path: Path, file_format: str | None, delimiter: str) -> tuple[pd.
         )
     if file_format == "csv":
         return _read_csv(path, delimiter)
+    if file_format == "jsonl":
+        return _read_json_lines(path), None
     return _read_parquet(path), None
 
 
@@ -189,6 +191,32 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             "truncated or not Parquet: write it again (e.g. DataFrame.to_parquet), or give a CSV file the "
             ".csv suffix"
         ) from None
+
+
+def _read_json_lines(path: Path) -> pd.DataFrame:
+    """A JSON Lines file (one object per line, https://jsonlines.org) read by pyarrow's JSON reader.
+
+    Keys become columns (a key missing from a line is a missing value); nested values come
+    back as lists or dicts, which :mod:`synth_pipeline.column_types` refuses by name.
+    """
+    from pyarrow import ArrowInvalid
+    from pyarrow import json as arrow_json
+
+    try:
+        table = arrow_json.read_json(path)
+    except UnicodeDecodeError as error:
+        raise DataSourceError(
+            f"cannot read {path} as JSON Lines: it is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "save it as UTF-8") from None
+    except (ArrowInvalid, OSError) as error:
+        raise DataSourceError(
+            f"cannot read {path} as JSON Lines ({str(error).strip()}); every line must be one JSON object such as "
+            '{"text": "...", "label": "..."} with the same type for a key on every line: fix that line, or give '
+            "a CSV or Parquet file its suffix") from None
+    if table.num_rows == 0:
+        raise DataSourceError(f"data file {path} holds no JSON object; write the records again, one per line")
+    _reject_duplicates(table.column_names, source=str(path))
+    return table.to_pandas()
 
 
 def _reject_duplicates(columns: list[Any], *, source: str) -> None:

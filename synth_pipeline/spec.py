@@ -25,7 +25,8 @@ from synth_pipeline.spec_choices import FitOn, GenerationMode, SynthesizerMethod
 
 DEFAULT_MAX_FIT_ROWS = 200_000
 MIN_FIT_ROWS = 100
-SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+                  ".jsonl": "jsonl", ".ndjson": "jsonl"}
 """The format a file suffix implies when a source does not set ``format``."""
 
 
@@ -46,11 +47,14 @@ class SourceSpec(_Spec):
     Exactly one of ``path`` and ``loader`` is set.
 
     Attributes:
-        path: A delimited text (CSV) or Parquet file. Relative paths are resolved from
-            the working directory of the process that runs the step.
-        format: ``csv`` (delimited text, UTF-8, with a header line) or ``parquet``.
-            When omitted it follows the suffix: ``.csv``, ``.tsv`` and ``.txt`` are
-            ``csv``; ``.parquet`` and ``.pq`` are ``parquet``. Set it for other suffixes.
+        path: A delimited text (CSV), Parquet or JSON Lines file. Relative paths are
+            resolved from the working directory of the process that runs the step.
+        format: ``csv`` (delimited text, UTF-8, with a header line), ``parquet``, or
+            ``jsonl`` (JSON Lines: one JSON object per line, e.g. records
+            ``{"prompt": ..., "response": ..., "label": ...}``; each key a column, nested
+            values refused). When omitted it follows the suffix: ``.csv``, ``.tsv`` and
+            ``.txt`` are ``csv``; ``.parquet`` and ``.pq`` are ``parquet``; ``.jsonl`` and
+            ``.ndjson`` are ``jsonl``. Set it for other suffixes.
         delimiter: The field separator of a ``csv`` file. ``auto`` (default): detected
             from the first lines among ``,`` ``;`` tab ``|`` (the one that splits the
             header and every sampled line into the same two or more fields; a file that
@@ -62,7 +66,7 @@ class SourceSpec(_Spec):
     """
 
     path: str | None = None
-    format: Literal["csv", "parquet"] | None = None
+    format: Literal["csv", "parquet", "jsonl"] | None = None
     delimiter: str = "auto"
     loader: str | None = None
 
@@ -78,7 +82,7 @@ class SourceSpec(_Spec):
                     f"delimiter must be 'auto' or one character other than a quote or line break, e.g. ';' or a tab "
                     f"(\"\\t\" in YAML), got {show_value(self.delimiter)}"
                 )
-            if self.loader is not None or self.file_format == "parquet":
+            if self.loader is not None or self.file_format in ("parquet", "jsonl"):
                 raise ValueError("delimiter applies to CSV files only; remove it from this source")
         return self
 
@@ -216,6 +220,14 @@ class SynthPipelineSpec(_Spec):
             the model and the quality measures; generated rows get fresh keys. None (the
             default) detects them at ingestion (:mod:`synth_pipeline.identifiers`); a list
             declares them, ``[]`` declares that there are none.
+        text_columns: Free-text columns (reviews, messages, prompts, responses): measured
+            as text (distinct-n, vocabulary and rare n-gram coverage, near-duplicates,
+            near-copies of real records, n-gram adversarial AUC; :mod:`synth_pipeline.text`),
+            open to new values in generated rows, and fed to the model as hashed word
+            n-grams. None (the default) detects them at ingestion
+            (:mod:`synth_pipeline.text_columns`: text with more than 3 words at the median,
+            at least half of its values distinct); a list declares them, ``[]`` declares
+            that there are none.
         task: What the downstream model predicts. ``auto`` (default) resolves it from the
             real source's label at ingestion (:mod:`synth_pipeline.task`): a numeric label
             with non-integer values or more than max(20, 5 % of rows) distinct values is
@@ -245,10 +257,15 @@ class SynthPipelineSpec(_Spec):
     mix: MixSpec = MixSpec()
     model: ModelSpec = ModelSpec()
     identifier_columns: list[str] | None = None
+    text_columns: list[str] | None = None
     task: Literal["auto", "classification", "regression"] = "auto"
 
     @model_validator(mode="after")
     def _label_is_closed(self) -> SynthPipelineSpec:
+        if self.label_column in (self.text_columns or ()):
+            raise ValueError(
+                f"text_columns may not name the label column {self.label_column!r}: the label is what the model "
+                "predicts (a class or a number)")
         if self.label_column in self.synthesizer.open_categories:
             raise ValueError(
                 f"synthesizer.open_categories may not name the label column {self.label_column!r}: generated rows "

@@ -241,8 +241,17 @@ CASES = [
     pytest.param(DataCase(parquet(good_frame, damage=(100, 200)), ("as Parquet (",
                                                                   "corrupt, truncated or not Parquet")),
                  id="damaged-parquet"),
-    pytest.param(DataCase(raw("real.xlsx", b"PK\x03\x04"), ("cannot tell the format", "use .csv or .parquet")),
+    pytest.param(DataCase(raw("real.xlsx", b"PK\x03\x04"), ("cannot tell the format", "use .csv, .parquet or .jsonl")),
                  id="unsupported-suffix"),
+    pytest.param(DataCase(raw("real.jsonl", b'{"text": "a b c d", "label": "x"}\n{"text": 5, "label": "y"}\n'),
+                          ("cannot read", "as JSON Lines", "changed from string to number", "same type for a key")),
+                 id="jsonl-type-changes"),
+    pytest.param(DataCase(raw("real.jsonl", b'{"text": "a b c d", "label": "x"}\n{"text": "e f\n'),
+                          ("cannot read", "as JSON Lines", "every line must be one JSON object")),
+                 id="jsonl-broken-line"),
+    pytest.param(DataCase(raw("real.jsonl", b'{"text": {"a": 1}, "label": "x"}\n'),
+                          ("column 'text' holds nested values", "spread the values over one column each")),
+                 id="jsonl-nested"),
     pytest.param(DataCase(loader(lambda: [1, 2, 3]), ("returned list, expected a pandas DataFrame",
                                                       "make the function return one")), id="loader-not-a-frame"),
     # columns and values
@@ -346,7 +355,8 @@ CASES = [
                                                      "max_dept: unknown field")), id="cli-bad-policy"),
     pytest.param(ConfigCase(GOOD_SPEC + "synthesizer: {method: gan}\n", "spec",
                             ("synthesizer.method: Input should be 'gaussian_copula', 'ctgan', 'tvae', 'dp_privbayes', "
-                             "'mostlyai' or 'file', or 'package.module:factory' naming a generator factory of your own "
+                             "'mostlyai', 'file', 'word_markov' or 'openai_chat', or 'package.module:factory' naming a "
+                             "generator factory of your own "
                              "(got 'gan')",
                              "Fix the field(s) named")), id="spec-unknown-synthesizer"),
     pytest.param(ConfigCase(GOOD_SPEC + "holdout_fractoin: 0.3\n", "spec",

@@ -80,8 +80,8 @@ def test_a_user_generator_named_module_function_makes_the_synthetic_rows(runner,
     pytest.param(FACTORY, {"noize": 1}, ("synthesizer.params ['noize'] do not fit", "make_bootstrap(noise",
                                          "unexpected keyword argument 'noize'",
                                          "fix synthesizer.params"), id="wrong-params"),
-    pytest.param("gan", {}, ("Input should be 'gaussian_copula', 'ctgan', 'tvae', 'dp_privbayes', 'mostlyai' or "
-                             "'file'",),
+    pytest.param("gan", {}, ("Input should be 'gaussian_copula', 'ctgan', 'tvae', 'dp_privbayes', 'mostlyai', "
+                             "'file', 'word_markov' or 'openai_chat'",),
                  id="unknown-name"),
 ])
 def test_a_wrong_generator_reference_names_the_field_and_the_fix(method, params, expected):

@@ -30,7 +30,7 @@ def test_unknown_method_and_misplaced_epochs_are_clear_errors(runner):
     pipeline = build_synth_pipeline(fast_spec(name="bad_config", unknown_source=None, augmentation=None))
     [run] = runner.run(pipeline, [1], stage_config={Stage.SYNTHETIC: {"method": "gan9000"}})
     assert ("method='gan9000' is not one of ['gaussian_copula', 'ctgan', 'tvae', 'dp_privbayes', 'mostlyai', "
-            "'file'] nor 'package.module:factory'") in run.failures[0][1]
+            "'file', 'word_markov', 'openai_chat'] nor 'package.module:factory'") in run.failures[0][1]
     [run] = runner.run(pipeline, [1], stage_config={Stage.SYNTHETIC: {"epochs": 3}})
     assert "epochs applies to ctgan and tvae only" in run.failures[0][1]
 

@@ -263,6 +263,8 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         return empty
     real, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
+    text_outcomes, text_metadata = _text_fidelity(inputs, stage, generated, real)
+    generated, real, holdout = (inputs.without_text(frame) for frame in (generated, real, holdout))
     seed = inputs.pipeline.seed + inputs.generation
     label = inputs.pipeline.label_column
     if inputs.label_task.is_regression:  # a quantity: scored as a number (KS), not as categories
@@ -305,7 +307,8 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         ),
     ]
     per_column = pd.Series(quality.per_column, name="column shape score", dtype=float).sort_values()
-    return outcomes, {
+    return outcomes + text_outcomes, {
+        **text_metadata,
         "compared_with": source,
         "real_rows": len(real),
         "generated_rows": len(generated),
@@ -328,6 +331,19 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     }
 
 
+def _text_fidelity(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame, real: pd.DataFrame):
+    return [], {}
+
+
+def _text_privacy(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame, training: pd.DataFrame,
+                  holdout: pd.DataFrame):
+    return [], {}
+
+
+def _text_diversity(inputs: CheckInputs, stage: Stage, data: pd.DataFrame, real: pd.DataFrame):
+    return [], {}
+
+
 def _privacy(inputs: CheckInputs, *, stage: Stage):
     from synth_pipeline.quality.privacy import evaluate_privacy
 
@@ -336,10 +352,12 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         return empty
     training, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
+    text_outcomes, text_metadata = _text_privacy(inputs, stage, generated, training, holdout)
+    generated, training, holdout = (inputs.without_text(frame) for frame in (generated, training, holdout))
     report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation,
                               max_candidates=inputs.policy.membership_sample_rows,
                               dcr_rows=inputs.policy.dcr_sample_rows)
-    outcomes = _privacy_outcomes(report, inputs.policy, stage) + _real_key_outcomes(inputs, stage)
+    outcomes = _privacy_outcomes(report, inputs.policy, stage) + _real_key_outcomes(inputs, stage) + text_outcomes
     policy = inputs.policy
     figures = report.to_dict()
     encoding = figures.pop("encoding")
@@ -350,6 +368,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
     }, blocking=_blocking(stage, policy))
     copies = report.copies
     return outcomes, {
+        **text_metadata,
         "compared_with": source,
         "holdout": inputs.key(Stage.REAL_HOLDOUT).to_user_string(),
         "copies_compared": (
@@ -541,6 +560,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
         task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=policy.utility_sample_rows,
+        text=inputs.text_columns,
     )
     cause = scores.undefined or too_few or scores.not_informative
     outcomes = [utility_outcome(scores, cause, rule=f"utility ratio ({trained_on} / real, {scores.metric})",
@@ -630,9 +650,11 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     # Columns declared open (synthesizer.open_categories) hold made-up values by design: there
     # are no real categories for them to cover.
     opened = [c for c in inputs.pipeline.open_categories if c in data.columns]
+    text_outcomes, text_metadata = _text_diversity(inputs, stage, data, real)
+    data, real = inputs.without_text(data), inputs.without_text(real)
     report = measure_diversity(data.drop(columns=opened), real)
     policy = inputs.policy
-    outcomes = _diversity_outcomes(report, policy)
+    outcomes = _diversity_outcomes(report, policy) + text_outcomes
     trend_outcomes, trend_metadata = _collapse_trend(inputs, stage, data, real, list(report.variance_ratios))
     outcomes += trend_outcomes
     _store_figures(inputs, stage, DIVERSITY_MONITOR, report.headline(), outcomes, limits={
@@ -657,6 +679,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         "not_applicable": dg.MetadataValue.json(report.unmeasured),
         "trend": dg.MetadataValue.md(trend[shown].to_markdown(index=False, floatfmt=".3f")),
         **trend_metadata,
+        **text_metadata,
     }
 
 

@@ -124,6 +124,27 @@ class CheckInputs:
             return []
         return stored_identifiers(self.store, self.pipeline.real_source)
 
+    @cached_property
+    def text_columns(self) -> list[str]:
+        """The free-text columns resolved at the real source's ingestion (:mod:`synth_pipeline.text_columns`)."""
+        from synth_pipeline.text_columns import stored_text_columns
+
+        return stored_text_columns(self.store, self.pipeline.real_source)
+
+    def without_text(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` without its free-text columns, its content hash computed without them, for the tabular
+        measures (the text columns are measured by :mod:`synth_pipeline.text`)."""
+        from synth_pipeline.hashing import row_hashes
+        from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
+
+        dropped = [c for c in self.text_columns if c in frame.columns]
+        if not dropped:
+            return frame
+        frame = frame.drop(columns=dropped)
+        if ROW_HASH_COLUMN in frame.columns and len(frame):
+            frame[ROW_HASH_COLUMN] = row_hashes(frame[user_columns(frame)])
+        return frame
+
     def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
         """Stored Parquet files of a per-generation stage for generations 1..through."""
         return {g: path for key in self._keys(stage) for g, path in self.key_history(key, through=through).items()}

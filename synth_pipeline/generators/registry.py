@@ -62,6 +62,10 @@ BUILTIN_GENERATORS: dict[str, Builtin] = {
                         "MOSTLY AI's TabularARGN engine, on CPU"),
     "file": Builtin("synth_pipeline.generators.external", "make_file_generator", None,
                     "rows made elsewhere, read from a CSV or Parquet file"),
+    "word_markov": Builtin("synth_pipeline.generators.markov", "make_word_markov_generator", None,
+                           "free text: class-conditional word n-gram Markov chains (collapses refitted on itself)"),
+    "openai_chat": Builtin("synth_pipeline.generators.chat", "make_chat_generator", "llm",
+                           "rows from an LLM behind an OpenAI-compatible chat-completions endpoint"),
 }
 """Built-in generators by ``synthesizer.method`` name."""
 
@@ -90,7 +94,7 @@ def method_problem(method: object) -> str | None:
 
 def resolve_generator(
     method: str, params: dict[str, Any], *, log: logging.Logger | Any | None = None, label_is_class: bool = True,
-    open_columns: Collection[str] = (),
+    open_columns: Collection[str] = (), text_columns: Collection[str] = (),
 ) -> Generator:
     """Build the generator ``synthesizer.method`` names, with ``synthesizer.params``.
 
@@ -104,6 +108,9 @@ def resolve_generator(
         open_columns: The spec's ``synthesizer.open_categories``; a generator with an
             ``open_columns`` attribute (the SDV ones) is told, so it lets SDV make up values
             for those columns only (:mod:`synth_pipeline.synthesizers`).
+        text_columns: The free-text columns of the fit input; a generator with a
+            ``text_columns`` attribute (the text generators, ``word_markov`` and ``openai_chat``)
+            is told, so it models them as text (empty: it detects them itself).
 
     Returns:
         A generator, not yet fitted.
@@ -129,6 +136,8 @@ def resolve_generator(
         generator.label_is_class = label_is_class
     if hasattr(generator, "open_columns"):
         generator.open_columns = tuple(open_columns)
+    if hasattr(generator, "text_columns"):
+        generator.text_columns = tuple(text_columns)
     return generator
 
 

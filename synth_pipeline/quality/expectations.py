@@ -95,7 +95,7 @@ class ValidationSummary:
 
 def suite_for_stage(
     reference: pd.DataFrame, *, stage: Stage, suite_name: str, label_column: str,
-    identifiers: Iterable[str] | None = None, task: str = "auto",
+    identifiers: Iterable[str] | None = None, task: str = "auto", text_columns: Iterable[str] | None = None,
 ) -> dict:
     """Build a GX suite for one data stage from the real reference data.
 
@@ -116,6 +116,9 @@ def suite_for_stage(
             carry fresh keys); None detects them (:func:`~synth_pipeline.identifiers.detect_identifiers`).
         task: The spec's ``task``; a label that resolves to regression (:mod:`synth_pipeline.task`)
             gets a range like any number, not a value set.
+        text_columns: Free-text columns, which get no value set (generated text is new by
+            design; :mod:`synth_pipeline.text` measures it); None detects them
+            (:func:`~synth_pipeline.text_columns.detect_text_columns`).
 
     Returns:
         The suite as a JSON-serializable dict.
@@ -143,6 +146,11 @@ def suite_for_stage(
 
         identifiers = [found.column for found in detect_identifiers(data, label_column=label_column)]
     keys = set(identifiers)
+    if text_columns is None:
+        from synth_pipeline.text_columns import detect_text_columns
+
+        text_columns = [found.column for found in detect_text_columns(data, label_column=label_column, exclude=keys)]
+    keys |= set(text_columns)  # like keys, free text gets no value set: only "not null" holds for it
     from synth_pipeline.task import detect_task
 
     label_task = detect_task(data[label_column], task, column=label_column, source="the reference data")
@@ -150,7 +158,7 @@ def suite_for_stage(
     if stage is not Stage.UNKNOWN:  # unvetted by definition: add value checks by hand if you want them
         for column in data.columns:
             found = _column_expectations(data[column], is_label=column == label_column and label_is_class)
-            if column in keys:  # generated rows carry fresh keys: only "not null" holds for them
+            if column in keys:  # fresh keys and new text in generated rows: only "not null" holds for them
                 found = [e for e in found if e["type"] == "expect_column_values_to_not_be_null"]
             expectations += found
     return {
@@ -259,6 +267,7 @@ def write_suites(
     overwrite: bool = False,
     identifiers: Iterable[str] | None = None,
     task: str = "auto",
+    text_columns: Iterable[str] | None = None,
 ) -> list[Path]:
     """Write one suite file per stage, ``<directory>/<stage>.json``, built from the reference data.
 
@@ -274,6 +283,7 @@ def write_suites(
         overwrite: Replace existing suite files (hand edits in them are lost).
         identifiers: Identifier columns (see :func:`suite_for_stage`); None detects them.
         task: The spec's ``task`` (see :func:`suite_for_stage`).
+        text_columns: Free-text columns (see :func:`suite_for_stage`); None detects them.
 
     Returns:
         The paths written, in the order of ``stages``.
@@ -293,7 +303,7 @@ def write_suites(
     for stage, path in targets.items():
         suite = suite_for_stage(
             reference, stage=stage, suite_name=f"{pipeline_name}/{stage.value}", label_column=label_column,
-            identifiers=identifiers, task=task,
+            identifiers=identifiers, task=task, text_columns=text_columns,
         )
         text = json.dumps(suite, indent=2, sort_keys=True, allow_nan=False) + "\n"
         atomic_write(path, lambda handle, text=text: handle.write(text.encode()))

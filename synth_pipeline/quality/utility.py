@@ -63,6 +63,7 @@ with the weighted R² (:func:`weighted_r2`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.metrics import PRIMARY_METRIC, chance_score, tstr_trtr_ratio, tstr_trtr_skill_ratio
-from synth_pipeline.modeling import as_model_input, train_classifier
+from synth_pipeline.modeling import model_input, train_classifier
 from synth_pipeline.quality.sampling import stratified_sample
 from synth_pipeline.task import Task, model_factory, primary_metric
 
@@ -192,7 +193,7 @@ def _stratified_resample(frame: pd.DataFrame, label_column: str, rng: np.random.
 def _correct(model, holdout: pd.DataFrame, label_column: str) -> np.ndarray:
     from synth_pipeline.modeling import model_threads
 
-    features = as_model_input(holdout[model.feature_names_], model.categorical_)
+    features = model_input(model, holdout)
     with model_threads(len(features)):
         predicted = model.predict(features)
     return np.asarray(predicted == holdout[label_column].to_numpy(), dtype=float)
@@ -313,6 +314,7 @@ def utility_scores(
     task: Task | str = Task.CLASSIFICATION,
     cache: ModelCache | None = None,
     max_rows: int | None = None,
+    text: Sequence[str] = (),
 ) -> UtilityScore:
     """TSTR and TRTR of the same model on ``holdout``, their ratio and its 95 % upper bound.
 
@@ -340,6 +342,8 @@ def utility_scores(
             stratified sample (:func:`synth_pipeline.quality.sampling.stratified_sample`) of each
             training set, drawn before the bootstrap resamples; None: every row. The sizes
             returned are the rows before sampling.
+        text: Free-text feature columns (:mod:`synth_pipeline.text_columns`), passed to the model
+            factory as ``text=`` (TSTR/TRTR with a text classifier).
     """
     second = pd.concat([real, generated], ignore_index=True) if with_real else generated
     holdout = holdout[holdout[label_column].notna()].reset_index(drop=True)
@@ -354,7 +358,7 @@ def utility_scores(
     if task is Task.REGRESSION:
         return _regression_utility(second, real, holdout, label_column=label_column,
                                    factory=model_factory(factory, task), seed=seed, fits=fits, resamples=resamples,
-                                   sizes=sizes, names=(generated_name, real_name), cache=cache)
+                                   sizes=sizes, names=(generated_name, real_name), cache=cache, text=text)
     cause = undefined_cause(second, real, holdout, label_column=label_column,
                             generated_name=generated_name, real_name=real_name)
     if cause is not None:
@@ -366,7 +370,7 @@ def utility_scores(
         for fit in range(fits):
             rows = training if fit == 0 else _stratified_resample(training, label_column, streams[name])
             model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
-                                     cache=cache if name == "real" else None)
+                                     cache=cache if name == "real" else None, text=text)
             hits[name].append(_correct(model, holdout, label_column))
     rng = streams["bootstrap"]
     classes = pd.factorize(holdout[label_column])[0]
@@ -389,6 +393,7 @@ def utility_scores(
 def _regression_utility(
     second: pd.DataFrame, real: pd.DataFrame, holdout: pd.DataFrame, *, label_column: str, factory: str, seed: int,
     fits: int, resamples: int, sizes: dict[str, int], names: tuple[str, str], cache: ModelCache | None = None,
+    text: Sequence[str] = (),
 ) -> UtilityScore:
     """:func:`utility_scores` for a regression label: R², plain bootstrap of training rows (see module docs)."""
     from synth_pipeline.modeling import model_threads
@@ -412,8 +417,8 @@ def _regression_utility(
             stream = streams[key]
             rows = training if fit == 0 else training.iloc[stream.integers(0, len(training), len(training))]
             model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
-                                     cache=cache if key == "real" else None)
-            features = as_model_input(holdout[model.feature_names_], model.categorical_)
+                                     cache=cache if key == "real" else None, text=text)
+            features = model_input(model, holdout)
             with model_threads(len(features)):
                 predictions[key].append(np.asarray(model.predict(features), dtype="float64"))
     on_generated = weighted_r2(truth, predictions["generated"][0])

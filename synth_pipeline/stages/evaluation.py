@@ -22,6 +22,7 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import Task, model_factory, primary_metric
+from synth_pipeline.text_columns import stored_text_columns
 
 LABEL_COLUMN_METADATA = "synth_pipeline/label_column"
 """Definition metadata of the evaluation asset naming the label (``synth-pipeline report`` reads it)."""
@@ -78,8 +79,9 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         ) as lineage:
             identifiers = stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             task = builder.label_task(synth_pipeline_store).task
+            text = stored_text_columns(synth_pipeline_store, builder.key(Stage.REAL_SOURCE))
             report, metadata = _evaluate(context, model, holdout, mix, generation, identifiers, task,
-                                         model_cache(synth_pipeline_store))
+                                         model_cache(synth_pipeline_store), text)
             # The per-class table of the report would list a regression label's values: left out.
             metadata.update(_generation_report(context, synth_pipeline_store, report, generation,
                                                label if task is Task.CLASSIFICATION else None))
@@ -111,7 +113,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
 
     def _evaluate(
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
-        identifiers: list[str], task: Task, cache: ModelCache,
+        identifiers: list[str], task: Task, cache: ModelCache, text: list[str],
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
         regression = task is Task.REGRESSION
         metrics, primary_name = (REGRESSION_METRICS if regression else METRICS), primary_metric(task)
@@ -123,7 +125,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             if rows[label].nunique() >= 2:
                 # the real-only fit is the utility checks' TRTR baseline when they trained on the same rows
                 fitted = train_classifier(rows, label_column=label, factory=model_factory(spec.model.factory, task),
-                                          seed=spec.seed, exclude=identifiers,
+                                          seed=spec.seed, exclude=identifiers, text=text,
                                           cache=cache if kind is ProvenanceKind.REAL else None)
                 candidates[name] = (fitted, len(rows))
             else:

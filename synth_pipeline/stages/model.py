@@ -13,6 +13,7 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import model_factory
+from synth_pipeline.text_columns import stored_text_columns
 
 
 def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -35,6 +36,7 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
             estimator = train_classifier(
                 mix, label_column=spec.label_column, factory=factory, seed=spec.seed,
                 exclude=stored_identifiers(synth_pipeline_store, builder.key(Stage.REAL_SOURCE)),
+                text=stored_text_columns(synth_pipeline_store, builder.key(Stage.REAL_SOURCE)),
             )
             metadata = {
                 f"trained_on_{key}": value

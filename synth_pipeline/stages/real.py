@@ -48,7 +48,7 @@ def configured_source(spec_source: SourceSpec, config: SourceConfig, store: Data
     if config.path is None:
         return spec_source
     path = str(confine_config_path(config.path, store.root, store.input_dirs))
-    if SUFFIX_FORMATS.get(Path(path).suffix.lower()) == "parquet":
+    if SUFFIX_FORMATS.get(Path(path).suffix.lower()) in ("parquet", "jsonl"):
         return SourceSpec(path=path)
     return SourceSpec(path=path, delimiter=spec_source.delimiter)
 

@@ -24,6 +24,7 @@ from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.text_columns import stored_text_columns
 
 
 class SynthesizerConfig(dg.Config):
@@ -112,7 +113,9 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
             features = fit_input[[c for c in user_columns(fit_input) if c not in identifiers]]
             generated = generate(
                 resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression,
-                                  open_columns=settings.open_categories),
+                                  open_columns=settings.open_categories,
+                                  text_columns=stored_text_columns(synth_pipeline_store,
+                                                                   builder.key(Stage.REAL_SOURCE))),
                 features, method=method,
                 label_column=spec.label_column, num_rows=num_rows, seed=spec.seed + generation,
             )
