@@ -17,11 +17,20 @@ privacy check's DCR share. The chance rate assumes rows drawn from the real
 population, which a generator's output is not: on a 3,000-row table of six skewed
 4-level categorical columns a clean Gaussian copula's 1,500 rows gave 69 holdout-only
 hits against 48 expected, a false alarm.
+
+- **holdout text near-copies** (one rule per free-text column,
+  :mod:`synth_pipeline.text.isolation`): generated *and* unknown-provenance texts that
+  near-copy a holdout text (MinHash Jaccard of word 3-shingles at least ``text_jaccard``)
+  and no train-split text, beyond the rate at which train-split texts do so. Generated
+  texts are judged here, unlike generated rows: a near-copy of a text is a shared run of
+  phrases, which a generator that never saw the text does not write by chance (the
+  control measures what real texts share by themselves), while an LLM prompted with
+  holdout texts does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -43,13 +52,18 @@ from synth_pipeline.verdicts import RuleOutcome
 
 EXACT_RULE = "holdout records in generator inputs, outputs or training mixes"
 NEAR_RULE = "near-copies of holdout rows beyond chance (unknown-provenance rows)"
+TEXT_RULE = "near-copies of holdout texts beyond chance (generated and unknown-provenance rows)"
+_NOT_REAL = (ProvenanceKind.SYNTHETIC.value, ProvenanceKind.AUGMENTED.value, ProvenanceKind.UNKNOWN.value)
 _FILE = "_sp_scanned_dataset"
 _COPY = "_sp_record_copy"
 _RECORD = [ROW_HASH_COLUMN, GENERATION_COLUMN, KIND_COLUMN, DATASET_COLUMN]
 
 
-def unknown_records(datasets: Mapping[StagePath, str]) -> pd.DataFrame:
-    """The unknown-provenance rows of the scanned datasets, each record once, with the datasets holding it.
+def unknown_records(
+    datasets: Mapping[StagePath, str], kinds: Collection[str] = (ProvenanceKind.UNKNOWN.value,)
+) -> pd.DataFrame:
+    """The rows of ``kinds`` (unknown provenance by default) of the scanned datasets, each record once,
+    with the datasets holding it.
 
     A record is its content hash, generation stamp, kind and producing dataset, counted
     as a multiset within a file: a row in its ingestion output and in every mix it was
@@ -61,7 +75,7 @@ def unknown_records(datasets: Mapping[StagePath, str]) -> pd.DataFrame:
     frames = []
     for path, name in datasets.items():
         frame = read_parquet(path)
-        frame = frame[frame[KIND_COLUMN] == ProvenanceKind.UNKNOWN.value].reset_index(drop=True)
+        frame = frame[frame[KIND_COLUMN].isin(list(kinds))].reset_index(drop=True)
         if frame.empty:
             continue
         keys = pd.MultiIndex.from_frame(frame[_RECORD].astype(str)).to_flat_index().to_numpy()
@@ -77,7 +91,8 @@ def unknown_records(datasets: Mapping[StagePath, str]) -> pd.DataFrame:
 
 
 def holdout_isolation(
-    holdout: StagePath, train: StagePath, datasets: Mapping[StagePath, str], policy: SynthPolicy
+    holdout: StagePath, train: StagePath, datasets: Mapping[StagePath, str], policy: SynthPolicy,
+    text_columns: Sequence[str] = (),
 ) -> tuple[list[RuleOutcome], dict[str, Any]]:
     """Judge the scanned training inputs for holdout records and near-copies.
 
@@ -86,11 +101,15 @@ def holdout_isolation(
         train: Parquet file of the real train split.
         datasets: Training inputs to scan (files of real arrivals, synthetic and augmented
             outputs, training mixes) and their names for messages, e.g. ``bc/training_mix[2]``.
-        policy: Supplies ``holdout_near_copy_quantile`` and ``max_holdout_near_copies``.
+        policy: Supplies ``holdout_near_copy_quantile``, ``max_holdout_near_copies``,
+            ``text_jaccard`` and ``near_copy_control_rows``.
+        text_columns: Free-text columns: their generated and unknown-provenance texts are
+            judged for near-copies of holdout texts (:mod:`synth_pipeline.text.isolation`),
+            one rule per column.
 
     Returns:
-        The exact and the near-copy outcome, and metadata (``leaks`` and ``near_copies``:
-        rows per dataset; ``near_copy_figures``).
+        The exact and the near-copy outcome (and one per text column), and metadata (``leaks``
+        and ``near_copies``: rows per dataset; ``near_copy_figures``; ``text_near_copies``).
     """
     leaks = leaked_records(holdout, train, list(datasets))
     leaked_in = {datasets[path]: count for path, count in sorted(leaks.per_file.items(), key=lambda i: datasets[i[0]])}
@@ -100,8 +119,10 @@ def holdout_isolation(
              "(real_arrivals); remove rows copied in from the holdout or the real source and re-materialize "
              "those generations, and never feed the real_holdout asset to a generator or a mix"),
     )
-    candidates = unknown_records(datasets)
     real_holdout, real_train = read_parquet(holdout), read_parquet(train)
+    text_outcomes, text_metadata = _text_near_copies(real_holdout, real_train, datasets, policy, text_columns)
+    metadata_text = {"text_near_copies": dg.MetadataValue.json(text_metadata)} if text_columns else {}
+    candidates = unknown_records(datasets)
     metadata: dict[str, Any] = {
         "leaked_rows": leaks.records,
         "leaked_contents": leaks.contents,
@@ -114,13 +135,13 @@ def holdout_isolation(
     if candidates.empty:
         near = RuleOutcome(NEAR_RULE, 0.0, policy.max_holdout_near_copies, "max", sample_size=0, skipped=True,
                            unjudged="no rows: no unknown-provenance row reached a training input")
-        return [exact, near], {**metadata, "near_copies": dg.MetadataValue.json({})}
+        return [exact, near, *text_outcomes], {**metadata, "near_copies": dg.MetadataValue.json({}), **metadata_text}
     if real_holdout.empty or real_train.empty:
         near = RuleOutcome(NEAR_RULE, float("nan"), policy.max_holdout_near_copies, "max",
                            sample_size=len(candidates), fix="give the holdout split rows on both sides (spec "
                            "holdout_fraction, more real rows)",
                            unjudged="not enough rows to judge: the holdout or the train split is empty")
-        return [exact, near], {**metadata, "near_copies": dg.MetadataValue.json({})}
+        return [exact, near, *text_outcomes], {**metadata, "near_copies": dg.MetadataValue.json({}), **metadata_text}
     result = holdout_near_copies(candidates, real_holdout, real_train, quantile=policy.holdout_near_copy_quantile,
                                  max_control_rows=policy.near_copy_control_rows)
     flagged = candidates.loc[result.flags, _FILE]
@@ -133,8 +154,50 @@ def holdout_isolation(
              f"any train-split row (chance rate {result.chance_rate:.3g}, from {result.control_rows} train-split "
              f"rows) are in {_listed(near_in)}: {fix_near}"),
     )
-    return [exact, near], {**metadata, "near_copies": dg.MetadataValue.json(near_in),
-                           "near_copy_figures": dg.MetadataValue.json(result.to_dict())}
+    return [exact, near, *text_outcomes], {**metadata, "near_copies": dg.MetadataValue.json(near_in),
+                                           "near_copy_figures": dg.MetadataValue.json(result.to_dict()),
+                                           **metadata_text}
+
+
+def _text_near_copies(
+    holdout: pd.DataFrame, train: pd.DataFrame, datasets: Mapping[StagePath, str], policy: SynthPolicy,
+    text_columns: Sequence[str],
+) -> tuple[list[RuleOutcome], dict[str, Any]]:
+    """One rule per text column: generated and unknown-provenance texts near-copying a holdout text."""
+    if not text_columns:
+        return [], {}
+    from synth_pipeline.text.isolation import holdout_text_near_copies
+
+    candidates = unknown_records(datasets, kinds=_NOT_REAL)
+    outcomes, figures = [], {}
+    for column in text_columns:
+        rule = f"{TEXT_RULE} ({column})"
+        if candidates.empty or column not in candidates.columns:
+            outcomes.append(RuleOutcome(rule, 0.0, policy.max_holdout_near_copies, "max", sample_size=0,
+                                        public_rule=TEXT_RULE, skipped=True,
+                                        unjudged="no rows: no generated or unknown-provenance text reached a "
+                                                 "training input"))
+            continue
+        result, flags = holdout_text_near_copies(
+            candidates[column], holdout[column], train[column], jaccard=policy.text_jaccard,
+            max_control_rows=policy.near_copy_control_rows)
+        flagged = candidates.loc[flags, _FILE]
+        found = pd.Series([name for names in flagged for name in names], dtype=object).value_counts()
+        found_in = {str(name): int(found[name]) for name in sorted(found.index)}
+        made = candidates.loc[flags, DATASET_COLUMN].astype(str).value_counts()
+        made_by = {str(name): int(made[name]) for name in sorted(made.index)}
+        outcomes.append(RuleOutcome(
+            rule, result.excess, policy.max_holdout_near_copies, "max", public_rule=TEXT_RULE,
+            confidence_bound=result.excess_lower_bound, sample_size=result.rows,
+            fix=(f"{result.near_copies} texts near-copy a sealed holdout text (Jaccard >= {result.jaccard:g} on word "
+                 f"3-shingles) and no train-split text (chance: {result.control_near_copies} of "
+                 f"{result.control_rows} train-split texts) in {_listed(found_in)}, made by "
+                 f"{_listed(made_by)}: holdout texts reached a "
+                 "generator's prompt or an outside file; keep the holdout out of every generator and prompt, "
+                 "remove those rows and re-materialize those generations, or, if legitimate, raise "
+                 "max_holdout_near_copies")))
+        figures[column] = {**result.to_dict(), "datasets": found_in, "made_by": made_by}
+    return outcomes, figures
 
 
 def _listed(names: Mapping[str, int]) -> str:

@@ -52,7 +52,8 @@ def holdout_report(
         :data:`~synth_pipeline.metrics.CLASSIFICATION_METRICS` (or, for regression,
         :data:`~synth_pipeline.metrics.REGRESSION_METRICS`; scikit-learn), ``evaluated_on``, ``holdout_rows``,
         ``evaluation_set_digest`` (order-independent digest of the holdout's row hashes),
-        ``evaluation_set_kinds`` and ``generation``.
+        ``evaluation_set_kinds``, ``evaluation_set_rows_by_kind`` (:func:`evaluation_set_proof`)
+        and ``generation``.
 
     Raises:
         ProvenanceError: ``holdout`` has no provenance columns (it must be the stored holdout).
@@ -79,12 +80,32 @@ def holdout_report(
     report = pd.DataFrame.from_records(records)
     report["evaluated_on"] = dg.AssetKey.from_coercible(holdout_asset).to_user_string()
     report["holdout_rows"] = len(holdout)
-    report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
-    report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
+    for column, value in evaluation_set_proof(holdout).items():
+        report[column] = value
     report["generation"] = generation
     report["task"] = resolved.value
     report["primary_metric"] = primary_metric(resolved)
     return report
+
+
+def evaluation_set_proof(evaluated: pd.DataFrame) -> dict[str, str]:
+    """What a set of rows scored on is, for the ``evaluation_on_real`` check to verify.
+
+    Args:
+        evaluated: The rows scored on, with their provenance columns.
+
+    Returns:
+        ``evaluation_set_digest`` (order-independent digest of the row hashes, compared with
+        the sealed holdout's), ``evaluation_set_kinds`` (the provenance kinds, comma-separated)
+        and ``evaluation_set_rows_by_kind`` (JSON, e.g. ``{"real": 400, "synthetic": 100}``), so a
+        partly generated evaluation set is named with its rows' provenance.
+    """
+    import json
+
+    counts = evaluated[KIND_COLUMN].astype(str).value_counts().sort_index()
+    return {"evaluation_set_digest": set_digest(evaluated[ROW_HASH_COLUMN].to_numpy()),
+            "evaluation_set_kinds": ",".join(counts.index),
+            "evaluation_set_rows_by_kind": json.dumps({kind: int(n) for kind, n in counts.items()})}
 
 
 class _NamedFeatures:

@@ -52,6 +52,11 @@ class SynthPolicy(dg.ConfigurableResource):
     verdict stays honest and is only less sensitive. Exact copies, holdout isolation, the
     policy rules and the diversity monitors use every row.
 
+    Free-text columns (:mod:`synth_pipeline.text_columns`) are judged by the text rules of the
+    same checks (:mod:`synth_pipeline.text`, the ``*text*``, ``*distinct_n*``, ``*near_*`` and
+    ``*coverage_ratio`` fields): each generated figure is compared with the same figure of a
+    real control of the same size, so a ratio limit of 1 means "as diverse as real text".
+
     Attributes:
         max_synthetic_fraction: Largest share of budgeted rows (see below) in a training mix.
         max_class_synthetic_fraction: Largest share of budgeted rows within any class.
@@ -187,6 +192,26 @@ class SynthPolicy(dg.ConfigurableResource):
         near_copy_control_rows: Train-split rows sampled as the chance control of holdout
             near-copies (the unknown-provenance rows themselves are all searched).
             Default 5,000.
+        min_distinct_n_ratio: Smallest distinct-n (distinct n-grams over all n-grams, n = 1, 2,
+            3; Li et al. 2016) of generated text relative to a real control of as many tokens;
+            the one-sided 95 % upper bound of each ratio is compared (collapse: repeated phrasing).
+        min_vocabulary_coverage_ratio: Smallest share of the real vocabulary that generated
+            text uses, relative to a real control of as many tokens (95 % upper bound compared).
+        min_text_tail_coverage_ratio: Smallest share of the rare real word n-grams (unigrams and
+            bigrams seen 2-5 times in the real text) that generated text still uses, relative to
+            the real control (95 % upper bound compared): the tails model collapse loses first.
+        max_near_duplicate_excess: Largest share of generated texts with a near-duplicate
+            among the generated texts, beyond the same share among as many real texts; the
+            95 % lower bound of the excess is compared.
+        max_near_copy_fraction: Largest share of generated texts that near-copy a training
+            text (MinHash estimate of the Jaccard similarity of word 3-shingles at least
+            ``text_jaccard``; Broder 1997) beyond those that near-copy a sealed-holdout text
+            (equal-size samples); the 95 % lower bound is compared. Exact copies of training
+            texts are judged likewise against ``max_exact_copy_fraction``.
+        text_jaccard: The Jaccard similarity of word 3-shingles from which two texts are
+            near-duplicates or near-copies (0.7: most of their three-word phrases shared).
+        text_sample_rows: Texts per side the text measures use (seeded samples; exact copies
+            are counted on every row). Default 10,000.
     """
 
     # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine float).
@@ -235,6 +260,13 @@ class SynthPolicy(dg.ConfigurableResource):
     adversarial_sample_rows: int = Field(default=ADVERSARIAL_MAX_ROWS, ge=100, le=MAX_ROWS)
     utility_sample_rows: int = Field(default=200_000, ge=100, le=MAX_ROWS)
     near_copy_control_rows: int = Field(default=DEFAULT_MAX_CONTROL_ROWS, ge=100, le=MAX_ROWS)
+    min_distinct_n_ratio: float = Field(default=0.8, **_FRACTION)
+    min_vocabulary_coverage_ratio: float = Field(default=0.8, **_FRACTION)
+    min_text_tail_coverage_ratio: float = Field(default=0.5, **_FRACTION)
+    max_near_duplicate_excess: float = Field(default=0.05, **_FRACTION)
+    max_near_copy_fraction: float = Field(default=0.05, **_FRACTION)
+    text_jaccard: float = Field(default=0.7, ge=0.3, le=1.0)
+    text_sample_rows: int = Field(default=10_000, ge=100, le=MAX_ROWS)
 
     def budgeted_kinds(self) -> tuple[ProvenanceKind, ...]:
         """The kinds counted against the synthetic budgets."""

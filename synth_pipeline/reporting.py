@@ -56,13 +56,21 @@ def generation_summary(run: GenerationRun) -> str:
 
 _QUALITY_FIGURES = {
     "fidelity": (("quality", "quality_score"), ("its bound", "quality_score_upper_bound"),
-                 ("adversarial AUC", "adversarial_auc"), ("its 95 % bound", "adversarial_auc_lower_bound")),
-    "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc")),
+                 ("adversarial AUC", "adversarial_auc"), ("its 95 % bound", "adversarial_auc_lower_bound"),
+                 ("text adversarial AUC", "text_adversarial_auc"),
+                 ("its 95 % bound", "text_adversarial_auc_lower_bound")),
+    "privacy": (("copies", "exact_copies"), ("DCR share", "dcr_share"), ("membership AUC", "membership_auc"),
+                ("text copies", "text_exact_copies"), ("text near-copies beyond chance", "text_near_copy_excess"),
+                ("its 95 % bound", "text_near_copy_excess_lower_bound")),
     "utility": (("TSTR/TRTR", "tstr_trtr_ratio"), ("its 95 % bound", "tstr_trtr_ratio_upper_bound")),
     "diversity": (("variance ratio", "min_variance_ratio"), ("its 95 % bound", "min_variance_upper_bound"),
                   ("in column", "min_variance_column"),
                   ("largest variance ratio", "max_variance_ratio"), ("tail coverage", "tail_coverage"),
-                  ("distinct rows", "distinct_row_ratio")),
+                  ("distinct rows", "distinct_row_ratio"),
+                  ("distinct-2 ratio", "text_distinct_2_ratio"), ("its 95 % bound", "text_distinct_2_upper_bound"),
+                  ("vocabulary coverage ratio", "text_vocabulary_coverage_ratio"),
+                  ("rare n-gram coverage ratio", "text_tail_coverage_ratio"),
+                  ("near-duplicate excess", "text_near_duplicate_excess")),
 }
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 
 from synth_pipeline.budgets import (
     RuleOutcome,
@@ -156,7 +157,8 @@ def _holdout_isolation(inputs: CheckInputs):
         for stage, key in inputs.pipeline.roles() if stage in roles
         for generation, path in inputs.key_history(key, through=inputs.generation).items()
     }
-    return holdout_isolation(inputs.path(Stage.REAL_HOLDOUT), inputs.path(Stage.REAL_TRAIN), names, inputs.policy)
+    return holdout_isolation(inputs.path(Stage.REAL_HOLDOUT), inputs.path(Stage.REAL_TRAIN), names, inputs.policy,
+                             text_columns=inputs.text_columns)
 
 
 def _synthetic_budget(inputs: CheckInputs):
@@ -222,6 +224,16 @@ def _skipped(outcome: RuleOutcome, inputs: CheckInputs) -> RuleOutcome:
                            bound=outcome.bound)
 
 
+def _rows_by_kind(report: pd.DataFrame) -> dict[str, int]:
+    """The evaluation set's rows per provenance kind (``evaluation_set_rows_by_kind``; {} in older records)."""
+    import json
+
+    if "evaluation_set_rows_by_kind" not in report.columns or report.empty:
+        return {}
+    stored = report["evaluation_set_rows_by_kind"].iloc[0]
+    return {str(kind): int(rows) for kind, rows in json.loads(stored).items()} if isinstance(stored, str) else {}
+
+
 def _evaluation_on_real(inputs: CheckInputs):
     """Scores on the sealed holdout, and TSTR / TRTR judged on its 95 % upper bound.
 
@@ -277,11 +289,27 @@ def _evaluation_on_real(inputs: CheckInputs):
         ratio_outcome = utility_outcome(utility, cause, rule=ratio_rule, trained_on="synthetic",
                                         limit=policy.min_tstr_trtr_ratio,
                                         ratio=stored if math.isfinite(stored) else utility.ratio)
+    by_kind = _rows_by_kind(report)
+    evaluated_rows = sum(by_kind.values())
+    real_share = (by_kind.get(ProvenanceKind.REAL.value, 0) / evaluated_rows if evaluated_rows
+                  else holdout_real if evaluated_kinds == {ProvenanceKind.REAL.value} else 0.0)
+    other = {kind: rows for kind, rows in by_kind.items() if kind != ProvenanceKind.REAL.value}
+    provenance = "; ".join(f"{rows:,} {kind}" for kind, rows in by_kind.items())
+    homework = (f"the models were scored on {evaluated_rows:,} rows of which "
+                f"{', '.join(f'{rows:,} are {kind}' for kind, rows in other.items())}: an evaluation set "
+                "that is partly generated grades the generator's own homework and hides model collapse; "
+                f"score on the sealed real holdout {holdout_key} (take it as the evaluation's input, and "
+                "synth_pipeline.holdout_report records it)") if other else None
     outcomes = [
         ratio_outcome,
-        RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min"),
-        RuleOutcome("real fraction of the evaluation set",
-                    holdout_real if evaluated_kinds == {ProvenanceKind.REAL.value} else 0.0, 1.0, "min"),
+        RuleOutcome("scored on the sealed holdout (digest match)", float(on_holdout), 1.0, "min",
+                    fix=None if on_holdout else (
+                        homework or f"the rows scored on are not the sealed holdout {holdout_key}: score on it (take "
+                        "it as the evaluation's input; synth_pipeline.holdout_report records it)")),
+        RuleOutcome(f"real fraction of the evaluation set ({provenance or 'kinds ' + ','.join(evaluated_kinds)})",
+                    min(real_share, holdout_real) if evaluated_kinds == {ProvenanceKind.REAL.value} else real_share,
+                    1.0, "min", public_rule="real fraction of the evaluation set",
+                    sample_size=evaluated_rows or None, fix=homework),
     ]
     return outcomes, {
         "evaluated_on": holdout_key,

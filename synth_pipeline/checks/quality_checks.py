@@ -120,7 +120,7 @@ def _augmented_enforced(policy: SynthPolicy) -> bool:
     return policy.enforce_quality_on_augmented
 
 
-def _blocking(stage: Stage, policy: SynthPolicy) -> bool:
+def blocks_on_failure(stage: Stage, policy: SynthPolicy) -> bool:
     """Whether the privacy and diversity checks of a stage block (see :func:`build_quality_checks`)."""
     return stage is not Stage.AUGMENTED or _augmented_enforced(policy)
 
@@ -235,12 +235,12 @@ def _nothing_generated(
     return [outcome], {"rows": 0}
 
 
-_MORE_ROWS = ("generate more rows (spec `synthesizer.num_rows` or `synthesizer.rows_per_real_row`; for "
+MORE_ROWS_FIX = ("generate more rows (spec `synthesizer.num_rows` or `synthesizer.rows_per_real_row`; for "
               "augmentation `augmentation.target_ratio`), bring more real rows, or lower the policy's `{field}`")
-_NO_HOLDOUT = "seal real rows away for the control (spec `holdout_fraction`, a source with more rows)"
+NO_HOLDOUT_FIX = "seal real rows away for the control (spec `holdout_fraction`, a source with more rows)"
 
 
-def _too_few(rows: int, minimum: int, what: str) -> str | None:
+def too_few_rows(rows: int, minimum: int, what: str) -> str | None:
     """The WARN reason when ``rows`` is below the policy's ``minimum`` (None when it is not)."""
     return f"not enough rows to judge: {rows} {what} < {minimum}" if rows < minimum else None
 
@@ -263,14 +263,19 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         return empty
     real, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
-    text_outcomes, text_metadata = _text_fidelity(inputs, stage, generated, real)
+    from synth_pipeline.checks.text_rules import text_fidelity, text_only
+
+    text_outcomes, text_metadata = text_fidelity(inputs, stage, generated, holdout)
+    if (only_text := text_only(inputs, generated, "fidelity")) is not None:
+        return [*text_outcomes, only_text], {"compared_with": source, "real_rows": len(real),
+                                             "generated_rows": len(generated), **text_metadata}
     generated, real, holdout = (inputs.without_text(frame) for frame in (generated, real, holdout))
     seed = inputs.pipeline.seed + inputs.generation
     label = inputs.pipeline.label_column
     if inputs.label_task.is_regression:  # a quantity: scored as a number (KS), not as categories
         label = ""
     policy = inputs.policy
-    too_few = _too_few(len(generated), policy.min_fidelity_rows, "generated rows")
+    too_few = too_few_rows(len(generated), policy.min_fidelity_rows, "generated rows")
     budget = policy.fidelity_pair_row_budget
     quality = quality_score(real, generated, label_column=label, seed=seed, pair_row_budget=budget)
     control = None
@@ -289,8 +294,8 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
             "SDMetrics quality score (bound: plus the shortfall of as many unseen real rows)", quality.score,
             policy.min_quality_score, "min", public_rule="SDMetrics quality score", confidence_bound=bound,
             sample_size=quality.synthetic_rows_used, unjudged=quality_cause,
-            fix=(_MORE_ROWS.format(field="min_fidelity_rows") if too_few or quality.undefined
-                 else _NO_HOLDOUT if quality_cause
+            fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or quality.undefined
+                 else NO_HOLDOUT_FIX if quality_cause
                  else f"the generated columns or column pairs differ from the fit input (see worst_columns): "
                       f"try another {generator} or its parameters (spec `synthesizer.method`, "
                       "`synthesizer.params`) or, if acceptable, lower `min_quality_score`"),
@@ -300,7 +305,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
             confidence_bound=adversarial.auc_lower_bound,
             sample_size=adversarial.real_rows + adversarial.synthetic_rows,
             unjudged=too_few or adversarial.undefined,
-            fix=(_MORE_ROWS.format(field="min_fidelity_rows") if too_few or adversarial.undefined
+            fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or adversarial.undefined
                  else f"a classifier tells generated rows from real ones (see worst_columns): try another "
                       f"{generator} or its parameters (spec `synthesizer.method`, `synthesizer.params`) or, if "
                       "acceptable, raise `max_adversarial_auc`"),
@@ -331,19 +336,6 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     }
 
 
-def _text_fidelity(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame, real: pd.DataFrame):
-    return [], {}
-
-
-def _text_privacy(inputs: CheckInputs, stage: Stage, generated: pd.DataFrame, training: pd.DataFrame,
-                  holdout: pd.DataFrame):
-    return [], {}
-
-
-def _text_diversity(inputs: CheckInputs, stage: Stage, data: pd.DataFrame, real: pd.DataFrame):
-    return [], {}
-
-
 def _privacy(inputs: CheckInputs, *, stage: Stage):
     from synth_pipeline.quality.privacy import evaluate_privacy
 
@@ -352,7 +344,13 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         return empty
     training, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
-    text_outcomes, text_metadata = _text_privacy(inputs, stage, generated, training, holdout)
+    from synth_pipeline.checks.text_rules import text_only, text_privacy
+
+    text_outcomes, text_metadata = text_privacy(inputs, stage, generated, training, holdout)
+    if (only_text := text_only(inputs, generated, "privacy")) is not None:
+        outcomes = [*text_outcomes, *_real_key_outcomes(inputs, stage), only_text]
+        return outcomes, {"compared_with": source, "holdout": inputs.key(Stage.REAL_HOLDOUT).to_user_string(),
+                          **text_metadata}
     generated, training, holdout = (inputs.without_text(frame) for frame in (generated, training, holdout))
     report = evaluate_privacy(generated, training, holdout, seed=inputs.pipeline.seed + inputs.generation,
                               max_candidates=inputs.policy.membership_sample_rows,
@@ -365,7 +363,7 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         "limit_exact_copy_fraction": policy.max_exact_copy_fraction,
         "limit_dcr_share": policy.max_dcr_share,
         "limit_membership_auc": policy.max_membership_auc,
-    }, blocking=_blocking(stage, policy))
+    }, blocking=blocks_on_failure(stage, policy))
     copies = report.copies
     return outcomes, {
         **text_metadata,
@@ -466,7 +464,7 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
                 "that keeps the label's relation to the features (another `synthesizer.method` or its "
                 "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
     if cause.startswith("not enough rows"):
-        return _MORE_ROWS.format(field="min_utility_rows")
+        return MORE_ROWS_FIX.format(field="min_utility_rows")
     if cause.startswith("not informative"):
         return NEAR_CHANCE_FIX
     subject = cause.split(" holds ")[0]
@@ -553,9 +551,9 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     if with_real:  # augmentation only tops up some classes: score real + augmented
         real = inputs.without_identifiers(_real(inputs.read(inputs.fresh_real_role())))
     trained_on = "real + augmented" if with_real else "generated"
-    too_few = (_too_few(len(generated) + (len(real) if with_real else 0), policy.min_utility_rows,
+    too_few = (too_few_rows(len(generated) + (len(real) if with_real else 0), policy.min_utility_rows,
                         f"{trained_on} rows to train on")
-               or _too_few(len(real), policy.min_utility_rows, "real fit-input rows to train on"))
+               or too_few_rows(len(real), policy.min_utility_rows, "real fit-input rows to train on"))
     scores = utility_scores(
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
@@ -590,7 +588,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     }
 
 
-_DIVERSITY_FIX = {
+DIVERSITY_FIX = {
     "lost": ("fit the generator on real rows (`synthesizer.fit_on: real`), accumulate real data "
              "(`mix.mode: accumulate`), lower the synthetic share, or, if acceptable, lower `{field}`"),
     "wide": ("another marginal distribution (spec `synthesizer.params`, e.g. `default_distribution: beta`) or "
@@ -612,23 +610,23 @@ def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
         RuleOutcome(f"variance ratio, smallest ({low})", report.variance_ratios.get(low, float("nan")),
                     policy.min_variance_ratio, "min", public_rule="variance ratio, smallest column",
                     confidence_bound=report.min_variance_upper_bound, sample_size=rows,
-                    fix=_DIVERSITY_FIX["lost"].format(field="min_variance_ratio")),
+                    fix=DIVERSITY_FIX["lost"].format(field="min_variance_ratio")),
         RuleOutcome(f"variance ratio, largest ({high})", report.variance_ratios.get(high, float("nan")),
                     policy.max_variance_ratio, "max", public_rule="variance ratio, largest column",
                     confidence_bound=report.max_variance_lower_bound, sample_size=rows,
-                    fix=_DIVERSITY_FIX["wide"].format(field="max_variance_ratio")),
+                    fix=DIVERSITY_FIX["wide"].format(field="max_variance_ratio")),
         RuleOutcome(f"category coverage, smallest ({report.min_category_column})", report.min_category_coverage,
                     policy.min_category_coverage, "min", public_rule="category coverage, smallest column",
                     confidence_bound=report.min_category_upper_bound, sample_size=rows,
-                    fix=_DIVERSITY_FIX["lost"].format(field="min_category_coverage")),
+                    fix=DIVERSITY_FIX["lost"].format(field="min_category_coverage")),
         RuleOutcome("tail coverage beyond real 1st/99th percentiles (lost tails)", report.tail_coverage,
                     policy.min_tail_coverage, "min", confidence_bound=report.tail_coverage_upper_bound,
-                    sample_size=rows, fix=_DIVERSITY_FIX["lost"].format(field="min_tail_coverage")),
+                    sample_size=rows, fix=DIVERSITY_FIX["lost"].format(field="min_tail_coverage")),
         RuleOutcome("tail coverage beyond real 1st/99th percentiles (over-dispersed tails)", report.tail_coverage,
                     policy.max_tail_coverage, "max", confidence_bound=report.tail_coverage_lower_bound,
-                    sample_size=rows, fix=_DIVERSITY_FIX["wide"].format(field="max_tail_coverage")),
+                    sample_size=rows, fix=DIVERSITY_FIX["wide"].format(field="max_tail_coverage")),
         RuleOutcome("distinct-row ratio", report.distinct_row_ratio, policy.min_distinct_row_ratio, "min",
-                    sample_size=rows, fix=_DIVERSITY_FIX["lost"].format(field="min_distinct_row_ratio")),
+                    sample_size=rows, fix=DIVERSITY_FIX["lost"].format(field="min_distinct_row_ratio")),
     ]
     monitors = ["variance", "variance", "category", "tail", "tail", "distinct"]
     return [
@@ -650,7 +648,11 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     # Columns declared open (synthesizer.open_categories) hold made-up values by design: there
     # are no real categories for them to cover.
     opened = [c for c in inputs.pipeline.open_categories if c in data.columns]
-    text_outcomes, text_metadata = _text_diversity(inputs, stage, data, real)
+    from synth_pipeline.checks.text_rules import text_diversity, text_only
+
+    text_outcomes, text_metadata = text_diversity(inputs, stage, data, real)
+    if (only_text := text_only(inputs, data, "diversity")) is not None:
+        return [*text_outcomes, only_text], text_metadata
     data, real = inputs.without_text(data), inputs.without_text(real)
     report = measure_diversity(data.drop(columns=opened), real)
     policy = inputs.policy
@@ -664,7 +666,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
         "limit_max_variance_ratio": policy.max_variance_ratio,
         "limit_max_tail_coverage": policy.max_tail_coverage,
         "limit_distinct_row_ratio": policy.min_distinct_row_ratio,
-    }, blocking=_blocking(stage, policy))
+    }, blocking=blocks_on_failure(stage, policy))
     asset_key = inputs.key(stage)
     trend = inputs.store.monitor_history(asset_key, DIVERSITY_MONITOR)
     trend = trend[trend["generation"] <= inputs.generation].sort_values("generation")

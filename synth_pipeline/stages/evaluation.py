@@ -10,14 +10,14 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.generations import current_generation
-from synth_pipeline.hashing import set_digest
+from synth_pipeline.holdout_scores import evaluation_set_proof
 from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.metrics import CLASSIFICATION_METRICS as METRICS
 from synth_pipeline.metrics import REGRESSION_METRICS, chance_score, tstr_trtr_ratio, tstr_trtr_skill_ratio
 from synth_pipeline.model_cache import ModelCache, model_cache
 from synth_pipeline.modeling import score_classifier, score_regressor, train_classifier
 from synth_pipeline.naming import Stage
-from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, dataset_kind
+from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind, dataset_kind
 from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.storage import DatasetStore
@@ -143,8 +143,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         report["evaluated_on"] = holdout_key.to_user_string()
         report["holdout_rows"] = len(holdout)
         # Proof of what was scored on: the evaluation_on_real check compares it with the holdout.
-        report["evaluation_set_digest"] = set_digest(holdout[ROW_HASH_COLUMN].to_numpy())
-        report["evaluation_set_kinds"] = ",".join(sorted(holdout[KIND_COLUMN].astype(str).unique()))
+        for column, value in evaluation_set_proof(holdout).items():
+            report[column] = value
         report["generation"] = generation
         report["task"] = task.value
         report["primary_metric"] = primary_name
