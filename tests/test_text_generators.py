@@ -62,7 +62,8 @@ def test_word_markov_samples_text_class_by_class_and_bootstraps_the_other_column
     assert set(rows[["words", "kind", LABEL]].itertuples(index=False)) <= fitted_subrows
     assert rows["text"].str.len().gt(0).mean() > 0.9
     info = generator.info()
-    assert info.name == "text.word_markov" and info.params == {"order": 2, "max_words": None}
+    assert info.name == "text.word_markov" and info.params == {
+        "order": 2, "max_words": None, "max_overlap": 0.7, "max_overlap_words": 15, "tries": 10}
     assert info.extra["text_columns"] == ["text"] and info.extra["vocabulary_size"] == len(
         _vocabulary(paragraphs["text"]))
     assert set(info.extra["states_per_class"]) == set(paragraphs[LABEL]) and info.privacy is None
@@ -132,7 +133,7 @@ def _without_import_text(frame: pd.DataFrame) -> pd.DataFrame:
     pytest.param({"max_words": "long"}, None, {}, "synthesizer.params.max_words of word_markov must be an integer",
                  id="max-words"),
     pytest.param({"ordr": 2}, None, {}, "synthesizer.params ['ordr'] are not parameters of word_markov; it takes "
-                 "['order', 'max_words']", id="unknown-param"),
+                 "['order', 'max_words', 'max_overlap', 'max_overlap_words', 'tries']", id="unknown-param"),
     pytest.param({}, lambda f: f.drop(columns="text"), {}, "word_markov (synthesizer.method) found no text column in "
                  "the fit input", id="no-text-column"),
     pytest.param({}, _without_import_text, {"text_columns": ("text",)}, "the rows of class 'import' (topic) hold no "

@@ -264,7 +264,10 @@ def test_a_partly_generated_evaluation_set_fails_naming_its_rows_provenance(revi
     result = dg.materialize(
         [source, split, made, mix, model, evaluation, *build_guard_rails(guarded)], partition_key="1",
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        # the utility rule off: a 300-row Markov sample keeps little of the sentiment, and this test is about
+        # what the evaluation was scored on
         resources=guard_rail_resources(guarded, policy=SynthPolicy(min_holdout_rows=100, max_synthetic_fraction=1,
+                                                                   min_tstr_trtr_ratio=0,
                                                                    max_class_synthetic_fraction=1,
                                                                    max_minority_class_synthetic_fraction=1),
                                        data_dir=str(tmp_path)))
@@ -288,3 +291,21 @@ def _spec(key: str, role: str) -> dg.AssetSpec:
     from synth_pipeline import with_provenance
 
     return with_provenance(dg.AssetSpec(key, deps=["source"]), _provenance(role))
+
+
+def test_the_markov_generator_redraws_texts_that_repeat_a_fitted_review(reviews):
+    from synth_pipeline.generators.registry import resolve_generator
+    from synth_pipeline.text.copies import text_hashes
+
+    fitted = reviews.iloc[:900]
+    copies = {}
+    for overlap in (1.0, 0.7):  # 1: filter off
+        generator = resolve_generator("word_markov", {"max_overlap": overlap}, text_columns=["review"])
+        generator.fit(fitted, label_column="verdict", seed=0)
+        made = generator.sample(600, seed=1)
+        copies[overlap] = int(np.isin(text_hashes(made["review"]), text_hashes(fitted["review"])).sum())
+        extra = generator.info().extra
+        assert generator.info().params["max_overlap"] == overlap
+    # an order-2 chain on short reviews walks whole fitted reviews; the filter redraws them
+    assert copies[1.0] >= 30 and copies[0.7] == 0
+    assert extra["rejected_overlapping"] >= copies[1.0] and extra["kept_overlapping"] == 0
