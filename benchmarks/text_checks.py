@@ -16,7 +16,16 @@ Timed, each with the module defaults (sampling caps included):
   texts searched for near-copies of the 10,000 holdout texts; every row, no cap),
 - :func:`~synth_pipeline.text.fidelity.text_adversarial_auc` (real train vs generated).
 
-Run: ``python benchmarks/text_checks.py [--rows 50000] [--calibrate 0]``. ``--calibrate N``
+``--pipeline`` then times the same work as the pipeline does it: one generation of a text
+pipeline run in-process through Dagster (real source of ``rows + holdout`` labelled texts,
+the ``rows`` generated texts read by the ``file`` generator), and the wall time of each
+check step that judges text (``diversity`` of the synthetic stage and of the training mix,
+``privacy``, ``fidelity``, ``utility`` with the TF-IDF text classifier, ``holdout_isolation``
+with its text rule, ``evaluation_on_real``), from Dagster's step events. The label is which
+of two chains (help topics A-L and M-Z) wrote the text, so the utility models have something
+to learn.
+
+Run: ``python benchmarks/text_checks.py [--rows 50000] [--calibrate 0] [--pipeline]``. ``--calibrate N``
 then repeats the diversity monitors on N further independent (seeded) draws of smaller
 generated and real sets from the chain and prints how often each upper bound fell below 1
 (nominal 5 %).
@@ -102,12 +111,89 @@ def calibrate(chain: BigramChain, repeats: int, rows: int) -> None:
     print(f"  near-duplicate excess lower bound > 0: {excess_fired / repeats:.1%}")
 
 
+TEXT_CHECKS = ("diversity", "privacy", "fidelity", "utility", "holdout_isolation", "evaluation_on_real")
+
+
+def labelled_texts(rows: int, seed: int) -> pd.DataFrame:
+    """``rows`` texts, half from a chain fitted on help topics A-L, half from one on M-Z; the label says which."""
+    from pydoc_data.topics import topics
+
+    names = sorted(topics)
+    halves = {"a_to_l": [n for n in names if n[:1].lower() <= "l"], "m_to_z": [n for n in names if n[:1].lower() > "l"]}
+    frames = []
+    for offset, (label, chosen) in enumerate(halves.items()):
+        chain = BigramChain(re.sub(r"\s+", " ", " ".join(topics[k] for k in chosen)))
+        frames.append(pd.DataFrame({"text": chain.texts(rows // 2 + (offset < rows % 2), seed * 2 + offset),
+                                    "label": label}))
+    return pd.concat(frames, ignore_index=True).sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Wall seconds of each step of a run, from its STEP_START and STEP_SUCCESS / STEP_FAILURE events."""
+    started, seconds = {}, {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            started[event.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+            seconds[event.step_key] = record.timestamp - started[event.step_key]
+    return seconds
+
+
+def through_the_pipeline(rows: int, holdout: int) -> None:
+    """One generation of a text pipeline on ``rows`` generated texts; the text check steps timed."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import dagster as dg
+
+    from synth_pipeline import SourceSpec, SynthesizerSpec, SynthPipelineSpec, SynthPolicy, build_synth_pipeline
+    from synth_pipeline.runner import run_generations
+
+    work = Path(tempfile.mkdtemp(prefix="text_checks_"))
+    real = labelled_texts(rows + holdout, seed=1)
+    real.to_parquet(work / "real.parquet")
+    labelled_texts(rows, seed=2).to_parquet(work / "generated.parquet")
+    spec = SynthPipelineSpec(
+        name="texts", label_column="label", real_source=SourceSpec(path=str(work / "real.parquet")),
+        holdout_fraction=holdout / (rows + holdout), augmentation=None,
+        synthesizer=SynthesizerSpec(method="file", params={"path": str(work / "generated.parquet"),
+                                                           "generator": "bigram_chain"}))
+    pipeline = build_synth_pipeline(spec)
+    # every rule judged, none blocking on budgets: a 50 % synthetic mix is what is timed, not judged
+    policy = SynthPolicy(max_synthetic_fraction=1, max_class_synthetic_fraction=1,
+                         max_minority_class_synthetic_fraction=1, max_synthetic_fraction_growth=1)
+    defs = pipeline.to_definitions(data_dir=str(work / "data"), policy=policy)
+    instance = dg.DagsterInstance.ephemeral()
+    wall = time.perf_counter()
+    [run] = run_generations(defs, pipeline="texts", generations=[1], instance=instance, keep_going=True)
+    wall = time.perf_counter() - wall
+    seconds = step_seconds(instance, run.run_id)
+    print(f"\nthrough the pipeline: generation 1 of a text pipeline, {rows:,} generated and {rows:,} real arriving "
+          f"texts, {holdout:,} sealed; run {wall:.1f} s wall, success {run.success}")
+    text_steps = {step: s for step, s in seconds.items() if step.rsplit("_", 1)[-1] in TEXT_CHECKS
+                  or any(step.endswith(f"_{name}") for name in TEXT_CHECKS)}
+    for step, value in sorted(text_steps.items(), key=lambda item: -item[1]):
+        print(f"  {step:45s} {value:7.2f} s")
+    total = sum(text_steps.values())
+    verdict = "within" if total <= TARGET_SECONDS else "OVER"
+    print(f"  {'text check steps, summed':45s} {total:7.2f} s   target <= {TARGET_SECONDS:.0f} s: {verdict}")
+    for check in run.checks:
+        if check.name in TEXT_CHECKS:
+            print(f"  {check.asset_key:20s} {check.name:20s} {check.metadata.get('verdict')}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000, help="generated and real-train texts")
     parser.add_argument("--holdout", type=int, default=10_000, help="holdout texts")
     parser.add_argument("--calibrate", type=int, default=0, help="independent draws for the false-alarm rate")
     parser.add_argument("--calibrate-rows", type=int, default=2_000, help="generated texts per calibration draw")
+    parser.add_argument("--pipeline", action="store_true", help="also time the text check steps of one generation")
     args = parser.parse_args()
 
     from synth_pipeline.text.copies import near_copies_of, text_copies
@@ -150,6 +236,8 @@ def main() -> None:
     print(f"adversarial: {results['text_adversarial_auc']}")
     if args.calibrate:
         calibrate(chain, args.calibrate, args.calibrate_rows)
+    if args.pipeline:
+        through_the_pipeline(args.rows, args.holdout)
 
 
 if __name__ == "__main__":

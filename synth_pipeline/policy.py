@@ -211,7 +211,9 @@ class SynthPolicy(dg.ConfigurableResource):
         text_jaccard: The Jaccard similarity of word 3-shingles from which two texts are
             near-duplicates or near-copies (0.7: most of their three-word phrases shared).
         text_sample_rows: Texts per side the text measures use (seeded samples; exact copies
-            are counted on every row). Default 10,000.
+            are counted on every row), and the most rows a utility model trains on when the data
+            has free-text columns (each fit vectorises every text; the bootstrap bound counts
+            the rows used). Default 10,000.
     """
 
     # Strict: a boolean is not a number, text is not a number or boolean (an int is a fine float).

@@ -22,8 +22,8 @@ def test_workspace_points_at_the_definitions_module():
     import yaml
 
     workspace = yaml.safe_load((PROJECT / "workspace.yaml").read_text())
-    [entry] = workspace["load_from"]
-    assert entry["python_module"]["module_name"] == "assets.definitions"
+    modules = [entry["python_module"]["module_name"] for entry in workspace["load_from"]]
+    assert modules == ["assets.definitions", "assets.text_definitions"]
 
 
 def test_reference_definitions_are_valid():

@@ -309,3 +309,36 @@ def test_the_markov_generator_redraws_texts_that_repeat_a_fitted_review(reviews)
     # an order-2 chain on short reviews walks whole fitted reviews; the filter redraws them
     assert copies[1.0] >= 30 and copies[0.7] == 0
     assert extra["rejected_overlapping"] >= copies[1.0] and extra["kept_overlapping"] == 0
+
+
+def test_llm_rows_exported_by_an_outside_tool_are_ingested_with_declared_provenance(reviews, runner, tmp_path):
+    reviews.iloc[:1000].to_parquet(tmp_path / "reviews.parquet")
+    # an outside LLM tool's export (JSON Lines, as NeMo Data Designer or distilabel write): rows it made
+    exported = reviews.iloc[1000:].assign(review=lambda f: "In short: " + f["review"])
+    (tmp_path / "export.jsonl").write_text("".join(json.dumps(r) + "\n" for r in exported.to_dict("records")))
+    pipeline = build_synth_pipeline(reviews_spec(
+        tmp_path / "reviews.parquet", name="outside", method="file",
+        synthesizer=SynthesizerSpec(method="file", params={
+            "path": str(tmp_path / "export.jsonl"), "generator": "distilabel-llama-3.1-8b",
+            "fitted_on": "outside/real_arrivals[1]"})))
+    # the utility rule off: 200 rows train a weaker model than the 800 real ones; this test is about provenance
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_tstr_trtr_ratio=0))
+    assert run.success, why(run)
+    made = runner.read(pipeline, Stage.SYNTHETIC, 1)
+    assert len(made) == 200 and made["_sp_kind"].eq("synthetic").all() and made["_sp_depth"].eq(1).all()
+    event = runner.instance.get_latest_materialization_event(pipeline.key(Stage.SYNTHETIC))
+    metadata = event.asset_materialization.metadata
+    assert metadata["generator"].value == "external.distilabel-llama-3.1-8b"
+    assert metadata["generator_params"].value["fitted_on"] == "outside/real_arrivals[1]"
+
+
+def test_the_text_reference_pipeline_loads_as_a_code_location_with_its_suites():
+    from assets.text_definitions import defs
+    from assets.text_pipeline import REVIEWS_SPEC
+
+    job = defs.resolve_job_def("reviews_generation")
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"reviews/real_source", "reviews/synthetic", "reviews/evaluation"} <= keys
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert {"expectations", "diversity", "privacy", "fidelity", "utility", "holdout_isolation"} <= checks
+    assert REVIEWS_SPEC.synthesizer.method == "word_markov" and job is not None

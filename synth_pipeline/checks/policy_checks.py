@@ -274,7 +274,7 @@ def _evaluation_on_real(inputs: CheckInputs):
         synthetic, real, holdout_rows[holdout_rows[KIND_COLUMN] == ProvenanceKind.REAL.value],
         label_column=guarded.label_column, factory=guarded.model_factory, seed=guarded.seed,
         fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"), task=task,
-        max_rows=policy.utility_sample_rows, cache=model_cache(inputs.store), text=inputs.text_columns,
+        max_rows=inputs.utility_rows, cache=model_cache(inputs.store), text=inputs.text_columns,
     )
     # The evaluation's own baselines when it has them (the template's does); else the refits above.
     stored = (tstr_trtr_ratio(float(scores["synthetic_only"]), float(scores["real_only"]))

@@ -557,7 +557,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     scores = utility_scores(
         generated, real, _real(inputs.read(Stage.REAL_HOLDOUT)), label_column=guarded.label_column,
         factory=guarded.model_factory, seed=guarded.seed, with_real=with_real, fits=1 if too_few else UTILITY_FITS,
-        task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=policy.utility_sample_rows,
+        task=inputs.label_task.task, cache=model_cache(inputs.store), max_rows=inputs.utility_rows,
         text=inputs.text_columns,
     )
     cause = scores.undefined or too_few or scores.not_informative
@@ -583,7 +583,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),
         "train_rows_used": dg.MetadataValue.json({trained_on: scores.second_rows_used, "real": scores.real_rows_used,
-                                                  "cap": policy.utility_sample_rows}),
+                                                  "cap": inputs.utility_rows}),
         "holdout_rows": scores.holdout_rows,
     }
 

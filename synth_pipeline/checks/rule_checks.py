@@ -131,6 +131,14 @@ class CheckInputs:
 
         return stored_text_columns(self.store, self.pipeline.real_source)
 
+    @property
+    def utility_rows(self) -> int:
+        """Most rows a utility model trains on: the policy's ``utility_sample_rows``, and at most its
+        ``text_sample_rows`` when the data has free-text columns (each fit vectorises every text)."""
+        policy = self.policy
+        return min(policy.utility_sample_rows, policy.text_sample_rows) if self.text_columns \
+            else policy.utility_sample_rows
+
     def without_text(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` without its free-text columns, its content hash computed without them, for the tabular
         measures (the text columns are measured by :mod:`synth_pipeline.text`)."""

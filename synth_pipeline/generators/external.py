@@ -1,7 +1,8 @@
 """Rows made elsewhere: synthetic rows from an outside generator (an LLM, a simulator, a vendor), read from a file.
 
-The ``file`` generator does not learn anything: it "samples" by reading a CSV or Parquet
-file (validated like a source, :func:`synth_pipeline.sources.read_source`), and records the
+The ``file`` generator does not learn anything: it "samples" by reading a CSV, Parquet or
+JSON Lines file (validated like a source, :func:`synth_pipeline.sources.read_source`; e.g.
+the records an LLM data tool such as NeMo Data Designer or distilabel exported), and records the
 provenance the user declares for those rows, so the pipeline tracks them like rows of its
 own generators:
 
@@ -48,12 +49,12 @@ class ExternalRowsGenerator:
     """Rows from a file, with declared provenance (see the module docs).
 
     Args:
-        path: The CSV or Parquet file (relative paths from the working directory).
+        path: The CSV, Parquet or JSON Lines file (relative paths from the working directory).
         generator: The outside generator's name, e.g. ``acme-llm-v2``.
         fitted_on: What the outside generator was fitted on, as the user declares it.
         fitted_on_depth: Largest depth of the rows it was fitted on (0 = real).
         take: ``all`` or ``sample`` (see the module docs).
-        file_format: ``csv`` or ``parquet``; default from the suffix.
+        file_format: ``csv``, ``parquet`` or ``jsonl``; default from the suffix.
         delimiter: A CSV file's separator, ``auto`` by default.
         privacy: The DP budget the outside generator spent, if declared.
     """
@@ -138,8 +139,8 @@ def make_file_generator(method: str, params: dict[str, Any], log: logging.Logger
     for name in ("path", "generator"):
         if not isinstance(params.get(name), str) or not params[name].strip():
             raise GeneratorSpecError(
-                f"the file generator needs synthesizer.params.{name} (text): path = the CSV or Parquet file of rows "
-                "made elsewhere, generator = the outside generator's name; set it in the spec")
+                f"the file generator needs synthesizer.params.{name} (text): path = the CSV, Parquet or JSON Lines "
+                "file of rows made elsewhere, generator = the outside generator's name; set it in the spec")
     kind = params.get("kind", "synthetic")
     if kind != "synthetic":
         where = ("declare them in the spec's unknown_source (it keeps provenance columns rows arrive with)"

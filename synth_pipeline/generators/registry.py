@@ -61,7 +61,7 @@ BUILTIN_GENERATORS: dict[str, Builtin] = {
     "mostlyai": Builtin("synth_pipeline.generators.mostlyai", "make_mostlyai_generator", "mostlyai",
                         "MOSTLY AI's TabularARGN engine, on CPU"),
     "file": Builtin("synth_pipeline.generators.external", "make_file_generator", None,
-                    "rows made elsewhere, read from a CSV or Parquet file"),
+                    "rows made elsewhere, read from a CSV, Parquet or JSON Lines file"),
     "word_markov": Builtin("synth_pipeline.generators.markov", "make_word_markov_generator", None,
                            "free text: class-conditional word n-gram Markov chains (collapses refitted on itself)"),
     "openai_chat": Builtin("synth_pipeline.generators.chat", "make_chat_generator", "llm",
