@@ -73,14 +73,16 @@ def _text_model_input(categorical: list[str], numeric: list[str], text: Sequence
     """Sparse features for a linear model: TF-IDF of hashed word 1-2-grams per text column
     (scikit-learn ``HashingVectorizer`` + ``TfidfTransformer``), one-hot categories, scaled numbers."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     # a bare column name (not a list) hands the vectorizer one 1-D column of strings
+    from synth_pipeline.text_features import CachingHashingVectorizer
+
     words = [(f"text_{n}", make_pipeline(
-        HashingVectorizer(ngram_range=(1, 2), n_features=TEXT_FEATURES, alternate_sign=False, norm=None),
+        CachingHashingVectorizer(ngram_range=(1, 2), n_features=TEXT_FEATURES, alternate_sign=False, norm=None),
         TfidfTransformer(sublinear_tf=True)), column) for n, column in enumerate(text)]
     parts = [*words, ("categorical", OneHotEncoder(handle_unknown="ignore", min_frequency=5), categorical),
              ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric)]
@@ -301,3 +303,4 @@ def score_regressor(estimator: Any, evaluation: pd.DataFrame, *, label_column: s
 def _probabilities(estimator: Any, features: pd.DataFrame) -> np.ndarray | None:
     """Class probabilities, or None for an estimator without ``predict_proba``."""
     return estimator.predict_proba(features) if hasattr(estimator, "predict_proba") else None
+

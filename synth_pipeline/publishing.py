@@ -101,8 +101,17 @@ def publish_declared(
 
 
 def declared_asset(context: dg.AssetExecutionContext, pipeline: str, stage: Stage) -> dg.AssetKey | None:
-    """The asset declared as ``pipeline``'s ``stage`` in the step's job, if any."""
-    graph = context.job_def.asset_layer.asset_graph  # the repository's is not set in execute_in_process
+    """The asset declared as ``pipeline``'s ``stage`` in the step's job, if any.
+
+    A run of some assets only (a selection in the UI, ``run_generations(stages=...)``) executes a
+    subset of the job whose asset graph holds the selected assets alone; the job it was cut from
+    holds them all, and the real source found there is what keeps a generation's free-text and
+    identifier columns known when the source itself is not rematerialized.
+    """
+    job = context.job_def
+    while getattr(job, "asset_selection_data", None) is not None:
+        job = job.asset_selection_data.parent_job_def
+    graph = job.asset_layer.asset_graph  # the repository's is not set in execute_in_process
     for key in graph.get_all_asset_keys():
         tags = graph.get(key).tags
         if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) == stage.value:

@@ -342,3 +342,42 @@ def test_the_text_reference_pipeline_loads_as_a_code_location_with_its_suites():
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"expectations", "diversity", "privacy", "fidelity", "utility", "holdout_isolation"} <= checks
     assert REVIEWS_SPEC.synthesizer.method == "word_markov" and job is not None
+
+
+def test_the_text_features_are_hashing_vectorizer_s_and_reused_for_the_same_texts(reviews):
+    import pickle
+
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from synth_pipeline.text_features import CachingHashingVectorizer
+
+    params = {"ngram_range": (1, 2), "n_features": 2**18, "alternate_sign": False, "norm": None}
+    texts = reviews["review"].iloc[:300]
+    cached = CachingHashingVectorizer(**params)
+    first = cached.transform(texts)
+    assert (first != HashingVectorizer(**params).transform(texts)).nnz == 0
+    assert cached.transform(texts.copy()) is first  # same texts: the kept features
+    assert (cached.transform(texts.iloc[::-1]) != first[::-1]).nnz == 0  # other input: computed
+    assert CachingHashingVectorizer(**{**params, "ngram_range": (1, 1)}).transform(texts).nnz < first.nnz
+    restored = pickle.loads(pickle.dumps(cached))  # fitted models with it are cached on disk
+    assert (restored.transform(texts) != first).nnz == 0
+
+
+def test_a_run_of_some_stages_keeps_the_text_and_identifier_columns_of_the_source(reviews, runner, tmp_path):
+    # the UI's "materialize selected" and run_generations(stages=...) run a subset of the job, without the
+    # real source: its stored text and identifier columns must still apply (generated text is new, keys fresh)
+    frame = reviews.assign(review_id=[f"RV-{n:06d}" for n in range(len(reviews))])
+    frame.to_parquet(tmp_path / "reviews.parquet")
+    pipeline = build_synth_pipeline(reviews_spec(tmp_path / "reviews.parquet", name="subset",
+                                                 mix=MixSpec(real_arrival_batches=2)))
+    policy = SynthPolicy(min_tstr_trtr_ratio=0)
+    [first] = runner.run(pipeline, [1], policy=policy)
+    assert first.success, why(first)
+    defs = pipeline.to_definitions(data_dir=str(runner.data_dir), policy=policy, include_quality_checks=False)
+    from synth_pipeline.runner import run_generations
+
+    [second] = run_generations(defs, pipeline="subset", generations=[2], instance=runner.instance,
+                               stages=[Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.TRAINING_MIX])
+    assert second.success, why(second)
+    made = runner.read(pipeline, Stage.SYNTHETIC, 2)
+    assert made["review_id"].str.startswith("syn-").all() and not made["review"].isin(frame["review"]).all()

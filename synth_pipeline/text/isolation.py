@@ -58,17 +58,33 @@ class TextIsolationResult:
                 for name, value in asdict(self).items()}
 
 
-def _flags(queries: pd.Series, holdout: pd.Series, train: pd.Series, jaccard: float) -> np.ndarray:
-    from synth_pipeline.text.copies import near_copies_of
+class _Reference:
+    """The MinHash signatures of a set of texts, computed once and searched by several query sets."""
 
-    if queries.empty or holdout.empty:
-        return np.zeros(len(queries), dtype=bool)
-    of_holdout = near_copies_of(holdout, queries, jaccard=jaccard) >= 0
-    if not of_holdout.any() or train.empty:
-        return of_holdout
-    flagged = np.flatnonzero(of_holdout)
-    of_train = near_copies_of(train, queries.iloc[flagged], jaccard=jaccard) >= 0
-    of_holdout[flagged[of_train]] = False
+    def __init__(self, texts: pd.Series) -> None:
+        from synth_pipeline.text.shingles import signatures
+        from synth_pipeline.text.tokens import TokenizedTexts
+
+        self.size = len(texts)
+        self.signatures = signatures(TokenizedTexts.from_texts(texts.tolist())) if len(texts) else None
+
+    def copied_by(self, queries: pd.Series, jaccard: float) -> np.ndarray:
+        """``(q,)`` booleans: which queries near-copy one of these texts (a query without words never does)."""
+        from synth_pipeline.text.shingles import near_copies, signatures
+        from synth_pipeline.text.tokens import TokenizedTexts
+
+        if queries.empty or self.signatures is None:
+            return np.zeros(len(queries), dtype=bool)
+        tokens = TokenizedTexts.from_texts(queries.tolist())
+        return (near_copies(signatures(tokens), self.signatures, jaccard) >= 0) & (tokens.lengths > 0)
+
+
+def _flags(queries: pd.Series, holdout: _Reference, train: pd.Series, jaccard: float) -> np.ndarray:
+    """Queries near-copying a holdout text and no text of ``train`` (searched only for the flagged few)."""
+    of_holdout = holdout.copied_by(queries, jaccard)
+    if of_holdout.any() and not train.empty:
+        flagged = np.flatnonzero(of_holdout)
+        of_holdout[flagged[_Reference(train).copied_by(queries.iloc[flagged], jaccard)]] = False
     return of_holdout
 
 
@@ -90,13 +106,14 @@ def holdout_text_near_copies(
         The result, and ``(n,)`` booleans flagging the candidates that near-copy a holdout text.
     """
     candidates, holdout, train = (texts.reset_index(drop=True) for texts in (candidates, holdout, train))
-    flags = _flags(candidates, holdout, train, jaccard)
+    sealed = _Reference(holdout)  # searched by the candidates and by the control
+    flags = _flags(candidates, sealed, train, jaccard)
     control_size = min(max_control_rows, len(train) // 2)
     positions = sample_positions(len(train), control_size, seed)
     positions = np.arange(len(train)) if positions is None else positions
     in_control = np.zeros(len(train), dtype=bool)
     in_control[positions[:control_size]] = True
-    control = _flags(train[in_control], holdout, train[~in_control], jaccard)
+    control = _flags(train[in_control], sealed, train[~in_control], jaccard)
     hits, control_hits = int(flags.sum()), int(control.sum())
     rows, control_rows = len(candidates), int(in_control.sum())
     if not rows or not control_rows:
