@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +35,13 @@ import pandas as pd
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.provenance import user_columns
+from synth_pipeline.resolved_columns import (
+    ResolvedColumn,
+    check_declared,
+    declared_columns,
+    store_columns,
+    stored_columns,
+)
 from synth_pipeline.storage import DatasetStore
 
 if TYPE_CHECKING:
@@ -61,20 +67,8 @@ MONITOR = "identifiers"
 """The stored monitor (under the real source's key) that holds the resolved identifier columns."""
 
 
-@dataclass(frozen=True)
-class IdentifierColumn:
-    """One identifier column and why it is one.
-
-    Attributes:
-        column: The column name.
-        origin: ``declared`` (the spec's ``identifier_columns``) or ``detected``.
-        evidence: The figures behind a detection (distinct share, rows, rule), or
-            ``declared in the spec``.
-    """
-
-    column: str
-    origin: str
-    evidence: str
+IdentifierColumn = ResolvedColumn
+"""One identifier column: its name, ``origin`` (``declared`` or ``detected``) and ``evidence``."""
 
 
 def detect_identifiers(
@@ -160,16 +154,7 @@ def resolve_identifiers(
     """
     if declared is None:
         return detect_identifiers(frame, label_column=label_column, exclude=exclude)
-    columns = set(user_columns(frame))
-    missing = [c for c in declared if c not in columns]
-    if missing:
-        raise SynthPipelineError(
-            f"{source}: identifier_columns names {missing}, which the source does not have "
-            f"(its columns: {sorted(columns)[:20]}); fix the spec's identifier_columns")
-    repeated = sorted({c for c in declared if declared.count(c) > 1})
-    if repeated:
-        raise SynthPipelineError(
-            f"{source}: identifier_columns names {repeated} more than once; fix the spec's identifier_columns")
+    check_declared(frame, declared, field="identifier_columns", source=source)
     types = pd.api.types
     unfit = [f"{c} ({frame[c].dtype})" for c in declared
              if not (types.is_integer_dtype(frame[c]) or types.is_object_dtype(frame[c])
@@ -183,27 +168,17 @@ def resolve_identifiers(
         raise SynthPipelineError(
             f"{source}: identifier_columns names the label column {label_column!r}; a label cannot be "
             "a record key: remove it from identifier_columns")
-    return [IdentifierColumn(c, "declared", "declared in the spec") for c in declared]
-
-
-def as_frame(identifiers: list[IdentifierColumn]) -> pd.DataFrame:
-    """The stored form of :func:`resolve_identifiers`' result (one row per column)."""
-    return pd.DataFrame([vars(i) for i in identifiers], columns=["column", "origin", "evidence"])
-
-
-def from_frame(stored: pd.DataFrame) -> list[str]:
-    """The identifier column names from their stored form (empty for an empty frame)."""
-    return [str(c) for c in stored["column"]] if "column" in stored else []
+    return declared_columns(declared)
 
 
 def store_identifiers(store: DatasetStore, source_key: dg.AssetKey, identifiers: list[IdentifierColumn]) -> None:
     """Keep the resolved identifier columns beside the real source (read by :func:`stored_identifiers`)."""
-    store.write_monitor(source_key, MONITOR, "0", as_frame(identifiers))
+    store_columns(store, source_key, MONITOR, identifiers)
 
 
 def stored_identifiers(store: DatasetStore, source_key: dg.AssetKey) -> list[str]:
     """The identifier columns resolved at the real source's ingestion ([] before any, or none)."""
-    return from_frame(store.monitor_history(source_key, MONITOR))
+    return stored_columns(store, source_key, MONITOR)
 
 
 def real_keys(store: DatasetStore, source_key: dg.AssetKey, identifiers: list[str]) -> pd.DataFrame:

@@ -24,7 +24,6 @@ values are distinct (a category repeats, prose rarely does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -32,6 +31,13 @@ import pandas as pd
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.identifiers import MAX_KEY_WORDS
 from synth_pipeline.provenance import user_columns
+from synth_pipeline.resolved_columns import (
+    ResolvedColumn,
+    check_declared,
+    declared_columns,
+    store_columns,
+    stored_columns,
+)
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -48,19 +54,8 @@ MONITOR = "text_columns"
 """The stored monitor (under the real source's key) that holds the resolved text columns."""
 
 
-@dataclass(frozen=True)
-class TextColumn:
-    """One free-text column and why it is one.
-
-    Attributes:
-        column: The column name.
-        origin: ``declared`` (the spec's ``text_columns``) or ``detected``.
-        evidence: The figures behind a detection, or ``declared in the spec``.
-    """
-
-    column: str
-    origin: str
-    evidence: str
+TextColumn = ResolvedColumn
+"""One free-text column: its name, ``origin`` (``declared`` or ``detected``) and ``evidence``."""
 
 
 def is_text_values(values: pd.Series) -> bool:
@@ -129,16 +124,7 @@ def resolve_text_columns(
     """
     if declared is None:
         return detect_text_columns(frame, label_column=label_column, exclude=identifiers)
-    columns = set(user_columns(frame))
-    fix = "fix the spec's text_columns"
-    missing = [c for c in declared if c not in columns]
-    if missing:
-        raise SynthPipelineError(
-            f"{source}: text_columns names {missing}, which the source does not have (its columns: "
-            f"{sorted(columns)[:20]}); {fix}")
-    repeated = sorted({c for c in declared if declared.count(c) > 1})
-    if repeated:
-        raise SynthPipelineError(f"{source}: text_columns names {repeated} more than once; {fix}")
+    check_declared(frame, declared, field="text_columns", source=source)
     if label_column in declared:
         raise SynthPipelineError(
             f"{source}: text_columns names the label column {label_column!r}; the label is what the model "
@@ -153,22 +139,14 @@ def resolve_text_columns(
         raise SynthPipelineError(
             f"{source}: text_columns names {', '.join(not_text)}, which do not hold text; remove them from "
             "text_columns, or store the values as text")
-    return [TextColumn(c, "declared", "declared in the spec") for c in declared]
-
-
-def as_frame(text_columns: list[TextColumn]) -> pd.DataFrame:
-    """The stored form of :func:`resolve_text_columns`' result (one row per column)."""
-    return pd.DataFrame([vars(t) for t in text_columns], columns=["column", "origin", "evidence"])
+    return declared_columns(declared)
 
 
 def store_text_columns(store: DatasetStore, source_key: dg.AssetKey, text_columns: list[TextColumn]) -> None:
     """Keep the resolved text columns beside the real source (read by :func:`stored_text_columns`)."""
-    store.write_monitor(source_key, MONITOR, "0", as_frame(text_columns))
+    store_columns(store, source_key, MONITOR, text_columns)
 
 
 def stored_text_columns(store: DatasetStore, source_key: dg.AssetKey | None) -> list[str]:
     """The text columns resolved at the real source's ingestion ([] before any, or none)."""
-    if source_key is None:
-        return []
-    stored = store.monitor_history(source_key, MONITOR)
-    return [str(c) for c in stored["column"]] if "column" in stored else []
+    return stored_columns(store, source_key, MONITOR)

@@ -55,7 +55,7 @@ def test_reference_policy_file_is_valid():
         "enforce_quality_on_augmented": False, "max_epsilon": None,
         "dcr_sample_rows": 20_000, "membership_sample_rows": 10_000, "fidelity_pair_row_budget": 5_000_000,
         "adversarial_sample_rows": 20_000, "utility_sample_rows": 200_000, "near_copy_control_rows": 5_000,
-        "min_distinct_n_ratio": 0.8, "min_vocabulary_coverage_ratio": 0.8, "min_text_tail_coverage_ratio": 0.5,
+        "min_distinct_n_ratio": 0.9, "min_vocabulary_coverage_ratio": 0.9, "min_text_tail_coverage_ratio": 0.5,
         "max_near_duplicate_excess": 0.05, "max_near_copy_fraction": 0.05, "text_jaccard": 0.7,
         "text_sample_rows": 10_000,
     }

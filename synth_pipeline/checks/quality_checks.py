@@ -650,7 +650,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     opened = [c for c in inputs.pipeline.open_categories if c in data.columns]
     from synth_pipeline.checks.text_rules import text_diversity, text_only
 
-    text_outcomes, text_metadata = text_diversity(inputs, stage, data, real)
+    text_outcomes, text_metadata = text_diversity(inputs, stage, data, _control_holdout(inputs, stage, data))
     if (only_text := text_only(inputs, data, "diversity")) is not None:
         return [*text_outcomes, only_text], text_metadata
     data, real = inputs.without_text(data), inputs.without_text(real)
