@@ -56,7 +56,16 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
+from synth_pipeline.checks.quality_common import (
+    DIVERSITY_FIX,
+    MORE_ROWS_FIX,
+    NO_HOLDOUT_FIX,
+    augmented_enforced,
+    blocks_on_failure,
+    too_few_rows,
+)
 from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
+from synth_pipeline.checks.text_rules import text_diversity, text_fidelity, text_only, text_privacy
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
@@ -95,7 +104,7 @@ def build_quality_checks(
             continue
         # SMOTE interpolates between real rows: it sits close to them and narrows their
         # spread by design, so for augmented data these two warn unless the policy enforces them.
-        enforced = None if stage is Stage.SYNTHETIC else _augmented_enforced
+        enforced = None if stage is Stage.SYNTHETIC else augmented_enforced
         checks += [
             rule_check(pipeline, stage, "fidelity", partial(_fidelity, stage=stage),
                        "SDMetrics quality (column shapes, pair trends) and adversarial AUC against the real "
@@ -114,15 +123,6 @@ def build_quality_checks(
                              "Collapse monitors (variance, categories, tails, distinct rows) against real data."))
     wanted = set(only or QUALITY_CHECK_NAMES)
     return [check for check in checks if next(iter(check.check_keys)).name in wanted]
-
-
-def _augmented_enforced(policy: SynthPolicy) -> bool:
-    return policy.enforce_quality_on_augmented
-
-
-def blocks_on_failure(stage: Stage, policy: SynthPolicy) -> bool:
-    """Whether the privacy and diversity checks of a stage block (see :func:`build_quality_checks`)."""
-    return stage is not Stage.AUGMENTED or _augmented_enforced(policy)
 
 
 def _real(frame: pd.DataFrame) -> pd.DataFrame:
@@ -235,16 +235,6 @@ def _nothing_generated(
     return [outcome], {"rows": 0}
 
 
-MORE_ROWS_FIX = ("generate more rows (spec `synthesizer.num_rows` or `synthesizer.rows_per_real_row`; for "
-              "augmentation `augmentation.target_ratio`), bring more real rows, or lower the policy's `{field}`")
-NO_HOLDOUT_FIX = "seal real rows away for the control (spec `holdout_fraction`, a source with more rows)"
-
-
-def too_few_rows(rows: int, minimum: int, what: str) -> str | None:
-    """The WARN reason when ``rows`` is below the policy's ``minimum`` (None when it is not)."""
-    return f"not enough rows to judge: {rows} {what} < {minimum}" if rows < minimum else None
-
-
 def _fidelity(inputs: CheckInputs, *, stage: Stage):
     """Quality score (bounded by the holdout control) and adversarial AUC (Hanley-McNeil bound).
 
@@ -263,8 +253,6 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
         return empty
     real, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
-    from synth_pipeline.checks.text_rules import text_fidelity, text_only
-
     text_outcomes, text_metadata = text_fidelity(inputs, stage, generated, holdout)
     if (only_text := text_only(inputs, generated, "fidelity")) is not None:
         return [*text_outcomes, only_text], {"compared_with": source, "real_rows": len(real),
@@ -344,8 +332,6 @@ def _privacy(inputs: CheckInputs, *, stage: Stage):
         return empty
     training, source = fit_input(inputs, stage, generated)
     holdout = _control_holdout(inputs, stage, generated)
-    from synth_pipeline.checks.text_rules import text_only, text_privacy
-
     text_outcomes, text_metadata = text_privacy(inputs, stage, generated, training, holdout)
     if (only_text := text_only(inputs, generated, "privacy")) is not None:
         outcomes = [*text_outcomes, *_real_key_outcomes(inputs, stage), only_text]
@@ -588,14 +574,6 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     }
 
 
-DIVERSITY_FIX = {
-    "lost": ("fit the generator on real rows (`synthesizer.fit_on: real`), accumulate real data "
-             "(`mix.mode: accumulate`), lower the synthetic share, or, if acceptable, lower `{field}`"),
-    "wide": ("another marginal distribution (spec `synthesizer.params`, e.g. `default_distribution: beta`) or "
-             "synthesizer, or, if acceptable, raise `{field}`"),
-}
-
-
 def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
     """The diversity rules of a :class:`~synth_pipeline.quality.diversity.DiversityReport`.
 
@@ -648,8 +626,6 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     # Columns declared open (synthesizer.open_categories) hold made-up values by design: there
     # are no real categories for them to cover.
     opened = [c for c in inputs.pipeline.open_categories if c in data.columns]
-    from synth_pipeline.checks.text_rules import text_diversity, text_only
-
     text_outcomes, text_metadata = text_diversity(inputs, stage, data, _control_holdout(inputs, stage, data))
     if (only_text := text_only(inputs, data, "diversity")) is not None:
         return [*text_outcomes, only_text], text_metadata

@@ -34,7 +34,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
-from synth_pipeline.checks.quality_checks import (
+from synth_pipeline.checks.quality_common import (
     DIVERSITY_FIX,
     MORE_ROWS_FIX,
     NO_HOLDOUT_FIX,
