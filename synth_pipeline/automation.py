@@ -9,8 +9,8 @@ whose run failed is tried again at the next tick (its partition is reused).
 
 - :func:`build_generation_schedule`: one generation per tick of a cron schedule
   (default: daily at 03:00 UTC), **stopped** until switched on in the UI.
-- :func:`build_arrival_sensor`: one generation per new real-data file (``.csv`` or
-  ``.parquet``) in a watched directory (by default ``incoming/<pipeline>`` under the data
+- :func:`build_arrival_sensor`: one generation per new real-data file (``.csv``,
+  ``.parquet``, ``.jsonl`` or ``.ndjson``) in a watched directory (by default ``incoming/<pipeline>`` under the data
   directory of the store bound in the definitions), read as that generation's real source; a file
   counts as new when its name or modification time changed, and only once it has not
   changed for :data:`SETTLE_SECONDS` (so a file still being copied is not read).
@@ -31,7 +31,7 @@ from synth_pipeline.storage import DatasetStore
 
 DEFAULT_CRON = "0 3 * * *"
 SETTLE_SECONDS = 5.0
-DATA_SUFFIXES = (".csv", ".parquet")
+DATA_SUFFIXES = (".csv", ".parquet", ".jsonl", ".ndjson")
 _ACTIVE = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
@@ -176,7 +176,8 @@ def build_arrival_sensor(
     @dg.sensor(
         job=pipeline.job, name=f"{pipeline.name}_new_data_sensor", minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        description=f"Runs the next generation of {pipeline.name} on each new CSV or Parquet file in {where}.",
+        description=(f"Runs the next generation of {pipeline.name} on each new CSV, Parquet or JSON Lines file in "
+                     f"{where}."),
     )
     def new_data_sensor(context: dg.SensorEvaluationContext):
         directory = fixed if fixed is not None else watched_directory(pipeline, _repository(context))

@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--synthesizer", choices=known_methods(), help="override the generator (a built-in name)")
     run.add_argument("--epochs", type=int_range(1, MAX_EPOCHS), metavar="N", help="training epochs for ctgan / tvae")
     run.add_argument("--source", metavar="PATH", type=path_argument,
-                     help="CSV or Parquet file for the real source (same label column); its directory "
+                     help="CSV, Parquet or JSON Lines file for the real source (same label column); its directory "
                      "is allowed as an input directory for these runs only")
     run.add_argument("--data-dir", metavar="DIR", type=path_argument,
                      help="where stage outputs are stored when the definitions set no data_dir, created if need "

@@ -60,6 +60,18 @@ KEY_NAME = re.compile(r"(^|[_\-\s.])(id|key|uuid|guid|number|num|no|nr|code|inde
                       re.IGNORECASE)
 """Column names that read as a key: ``id``, ``customer_id``, ``order-no``, ``key`` ..."""
 
+_UNSPACED_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+"""Kana and CJK ideographs: scripts written without spaces, where each character counts as a word."""
+
+
+def word_counts(values: pd.Series) -> pd.Series:
+    """Words per value: whitespace-separated words, or the kana and CJK characters when there are more
+    (Japanese and Chinese are written without spaces: a sentence would otherwise count as one word).
+    Missing values have 0."""
+    text = values.fillna("").astype(str)
+    return np.maximum(text.str.split().str.len(), text.str.count(_UNSPACED_SCRIPT.pattern))
+
+
 INTEGER_KEY_SPACING = 1_000_000_000
 """Fresh integer keys of one generation and stage lie in their own block of this size."""
 
@@ -88,13 +100,14 @@ def detect_identifiers(
     for column in user_columns(frame):
         if column == label_column or column in exclude:
             continue
-        evidence = _key_evidence(frame[column])
+        evidence = key_evidence(frame[column])
         if evidence is not None:
             found.append(IdentifierColumn(str(column), "detected", evidence))
     return found
 
 
-def _key_evidence(values: pd.Series) -> str | None:
+def key_evidence(values: pd.Series) -> str | None:
+    """The figures that make ``values`` a record key under the module's rule, or None when it is not."""
     types = pd.api.types
     present = values.dropna()
     if len(present) < MIN_ROWS or types.is_bool_dtype(values):
@@ -114,7 +127,7 @@ def _key_evidence(values: pd.Series) -> str | None:
     if types.is_object_dtype(values) or types.is_string_dtype(values):
         if not all(isinstance(v, str) for v in present.head(1000)):
             return None
-        words = present.astype(str).str.split().str.len().median()
+        words = word_counts(present).median()
         if words <= MAX_KEY_WORDS and not _reads_as_measurement(present.astype(str)):
             return f"{figures}, short text (median {words:g} words)"
     return None

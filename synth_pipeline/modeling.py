@@ -119,8 +119,13 @@ def default_classifier(
 
     if text:
         from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
 
-        linear = LogisticRegression(max_iter=1000, class_weight="balanced", random_state=seed)
+        # liblinear, one model per class: on 6,000 reviews x 524,288 hashed features it fitted a binary label
+        # in 0.35 s of CPU (lbfgs: 3.2 s) and six classes in 2.0 s (lbfgs multinomial: 29 s), balanced
+        # accuracy 0.760 / 0.362 against lbfgs's 0.760 / 0.375
+        linear = OneVsRestClassifier(LogisticRegression(solver="liblinear", class_weight="balanced",
+                                                        random_state=seed))
         return Pipeline([("encode", _text_model_input(categorical, numeric, text)), ("classify", linear)])
 
     classify = HistGradientBoostingClassifier(**_boosting_options(categorical, numeric, seed))

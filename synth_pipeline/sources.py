@@ -107,13 +107,13 @@ def read_source(source: SourceSpec, *, label_column: str | None = None) -> Sourc
 def _read_file(path: Path, file_format: str | None, delimiter: str) -> tuple[pd.DataFrame, CsvFormat | None]:
     if path.is_dir():
         raise DataSourceError(
-            f"{path} is a directory, not a data file; point the source at one CSV or Parquet file "
+            f"{path} is a directory, not a data file; point the source at one CSV, Parquet or JSON Lines file "
             "(e.g. a file inside that directory)"
         )
     if not path.is_file():
         raise DataSourceError(
             f"data file {path} not found (working directory {Path.cwd()}); check the path, and point the "
-            "source at an existing CSV or Parquet file"
+            "source at an existing CSV, Parquet or JSON Lines file"
         )
     file_format = file_format or SUFFIX_FORMATS.get(path.suffix.lower())
     if file_format is None:

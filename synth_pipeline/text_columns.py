@@ -18,8 +18,10 @@ columns are
 Detection rule (a column is free text when all hold): it is not the label or an
 identifier; its values are text; it has at least :data:`MIN_ROWS` values; its median value
 has more than :data:`~synth_pipeline.identifiers.MAX_KEY_WORDS` words (the identifier
-rule's bound, so a column is never both); and at least :data:`MIN_DISTINCT_SHARE` of its
-values are distinct (a category repeats, prose rarely does).
+rule's bound, so a column is never both; kana and CJK characters count as words,
+:func:`~synth_pipeline.identifiers.word_counts`); and at least :data:`MIN_DISTINCT_SHARE` of
+its values are distinct (a category repeats far more than prose, even templated prose).
+A declared column that reads as a record key or as a short category is refused.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.identifiers import MAX_KEY_WORDS
+from synth_pipeline.identifiers import MAX_KEY_WORDS, key_evidence, word_counts
 from synth_pipeline.provenance import user_columns
 from synth_pipeline.resolved_columns import (
     ResolvedColumn,
@@ -47,8 +49,12 @@ if TYPE_CHECKING:
 MIN_ROWS = 20
 """Below this many values a column is not detected as text (declare it instead)."""
 
-MIN_DISTINCT_SHARE = 0.5
-"""Share of distinct values among the non-missing ones from which multi-word text is prose, not a category."""
+MIN_DISTINCT_SHARE = 0.2
+"""Share of distinct values among the non-missing ones from which multi-word text is prose, not a category
+(templated support messages or boilerplate repeat often; a category of four-word titles repeats far more)."""
+
+MAX_CATEGORY_VALUES = 20
+"""A declared text column with at most this many distinct values and short values reads as a category."""
 
 MONITOR = "text_columns"
 """The stored monitor (under the real source's key) that holds the resolved text columns."""
@@ -64,11 +70,6 @@ def is_text_values(values: pd.Series) -> bool:
     if not (types.is_object_dtype(values) or types.is_string_dtype(values)) or types.is_bool_dtype(values):
         return False
     return all(isinstance(value, str) for value in values.dropna().head(1000))
-
-
-def word_counts(values: pd.Series) -> pd.Series:
-    """Whitespace-separated words per value (missing values: 0)."""
-    return values.fillna("").astype(str).str.split().str.len()
 
 
 def text_evidence(values: pd.Series) -> str | None:
@@ -139,6 +140,19 @@ def resolve_text_columns(
         raise SynthPipelineError(
             f"{source}: text_columns names {', '.join(not_text)}, which do not hold text; remove them from "
             "text_columns, or store the values as text")
+    for column in declared:
+        values = frame[column]
+        if (evidence := key_evidence(values)) is not None:
+            raise SynthPipelineError(
+                f"{source}: text_columns names {column!r}, which reads as a record key ({evidence}): a text "
+                "generator would copy or remake its values; declare it in identifier_columns instead (generated "
+                "rows get fresh keys), or remove it from text_columns")
+        present = values.dropna()
+        if present.nunique() <= MAX_CATEGORY_VALUES and float(word_counts(present).median()) <= MAX_KEY_WORDS:
+            raise SynthPipelineError(
+                f"{source}: text_columns names {column!r}, which reads as a category ({present.nunique()} distinct "
+                f"values, median {float(word_counts(present).median()):g} words): a category is modelled and "
+                "judged as one; remove it from text_columns")
     return declared_columns(declared)
 
 

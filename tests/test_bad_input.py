@@ -224,7 +224,8 @@ CASES = [
     # files
     pytest.param(DataCase(nowhere, ("data file", "missing.csv not found", "check the path")), id="missing-file"),
     pytest.param(DataCase(raw("real.csv", None), ("real.csv is a directory, not a data file",
-                                                  "point the source at one CSV or Parquet file")), id="directory"),
+                                                  "point the source at one CSV, Parquet or JSON Lines file")),
+                 id="directory"),
     pytest.param(DataCase(raw("real.csv", b""), ("real.csv is empty (0 bytes", "write the data again")),
                  id="empty-file"),
     pytest.param(DataCase(raw("real.csv", b"a,b,c,label\n"), ("holds no rows (only the columns ['a', 'b', 'c', "

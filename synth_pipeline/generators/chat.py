@@ -95,7 +95,7 @@ class ChatGenerator:
         log: Where to report progress (a Dagster or stdlib logger).
 
     Attributes:
-        text_columns: The free-text columns, set by the pipeline; empty: detect them.
+        text_columns: The free-text columns, set by the pipeline (its resolved list); None: detect them.
         open_columns: Categorical columns that may take new values (else such rows are rejected).
         label_is_class: False for a regression label (rows are not asked for per class).
     """
@@ -118,7 +118,7 @@ class ChatGenerator:
         self.system_prompt = system_prompt
         self.instructions = instructions
         self.log = log
-        self.text_columns: tuple[str, ...] = ()
+        self.text_columns: tuple[str, ...] | None = None
         self.open_columns: tuple[str, ...] = ()
         self.label_is_class = True
         self._frame: pd.DataFrame | None = None

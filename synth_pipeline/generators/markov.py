@@ -156,7 +156,7 @@ class WordMarkovGenerator:
         log: Where to report the fit (a Dagster or stdlib logger).
 
     Attributes:
-        text_columns: The text columns, set by the pipeline; empty: detect them.
+        text_columns: The text columns, set by the pipeline (its resolved list); None: detect them.
         label_is_class: False for a regression label (one chain per text column, no classes).
 
     Raises:
@@ -178,7 +178,7 @@ class WordMarkovGenerator:
         self.max_words = None if max_words is None else _integer("max_words", max_words, low=1,
                                                                  high=10 * MAX_WORDS_CAP)
         self.log = log
-        self.text_columns: tuple[str, ...] = ()
+        self.text_columns: tuple[str, ...] | None = None
         self.label_is_class = True
         self._frame: pd.DataFrame | None = None
         self._texts: list[str] = []
@@ -207,7 +207,8 @@ class WordMarkovGenerator:
             raise GeneratorSpecError(
                 f"{METHOD} (synthesizer.method) found no text column in the fit input (columns "
                 f"{list(map(str, frame.columns))}; a column of strings is text when its median value has more than "
-                f"{MIN_MEDIAN_WORDS} words): name the text columns, or use a tabular synthesizer.method")
+                f"{MIN_MEDIAN_WORDS} words; in a pipeline, the columns the real source's text_columns resolved to): "
+                "declare them in the spec's text_columns, or use a tabular synthesizer.method")
         if self.label_is_class:
             codes, uniques = pd.factorize(frame[label_column], use_na_sentinel=False)
             groups = [(uniques[i], np.flatnonzero(codes == i)) for i in range(len(uniques))]

@@ -94,7 +94,7 @@ def method_problem(method: object) -> str | None:
 
 def resolve_generator(
     method: str, params: dict[str, Any], *, log: logging.Logger | Any | None = None, label_is_class: bool = True,
-    open_columns: Collection[str] = (), text_columns: Collection[str] = (),
+    open_columns: Collection[str] = (), text_columns: Collection[str] | None = None,
 ) -> Generator:
     """Build the generator ``synthesizer.method`` names, with ``synthesizer.params``.
 
@@ -110,7 +110,8 @@ def resolve_generator(
             for those columns only (:mod:`synth_pipeline.synthesizers`).
         text_columns: The free-text columns of the fit input; a generator with a
             ``text_columns`` attribute (the text generators, ``word_markov`` and ``openai_chat``)
-            is told, so it models them as text (empty: it detects them itself).
+            is told, so it writes text exactly where the pipeline's checks expect it (``[]``: none);
+            None (outside a pipeline): it detects them itself.
 
     Returns:
         A generator, not yet fitted.
@@ -136,7 +137,7 @@ def resolve_generator(
         generator.label_is_class = label_is_class
     if hasattr(generator, "open_columns"):
         generator.open_columns = tuple(open_columns)
-    if hasattr(generator, "text_columns"):
+    if hasattr(generator, "text_columns") and text_columns is not None:
         generator.text_columns = tuple(text_columns)
     return generator
 

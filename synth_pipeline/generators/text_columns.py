@@ -32,13 +32,16 @@ def median_words(values: pd.Series) -> float:
     return float(word_counts(present).median()) if len(present) else 0.0
 
 
-def text_columns_of(frame: pd.DataFrame, *, label_column: str, declared: Collection[str], generator: str) -> list[str]:
+def text_columns_of(
+    frame: pd.DataFrame, *, label_column: str, declared: Collection[str] | None, generator: str
+) -> list[str]:
     """The text columns of ``frame``: the declared ones (checked), else the detected ones.
 
     Args:
         frame: The fit input.
         label_column: The target column (never text).
-        declared: The text columns the pipeline named; empty: detect them.
+        declared: The text columns the pipeline named (its resolved list, so the generator writes text
+            exactly where the pipeline's checks expect it; ``[]``: none); None outside a pipeline: detect.
         generator: The generator's ``synthesizer.method`` name, for messages.
 
     Returns:
@@ -47,9 +50,11 @@ def text_columns_of(frame: pd.DataFrame, *, label_column: str, declared: Collect
     Raises:
         GeneratorSpecError: A declared column is not in ``frame``, is the label, or does not hold strings.
     """
-    if not declared:
+    if declared is None:
         return [column for column in frame.columns if column != label_column and is_string_column(frame[column])
                 and median_words(frame[column]) > MIN_MEDIAN_WORDS]
+    if not declared:
+        return []
     missing = [column for column in declared if column not in frame.columns]
     if missing:
         raise GeneratorSpecError(f"{generator}: the text columns {missing} named for it are not columns of the fit "

@@ -30,8 +30,8 @@ class SourceConfig(dg.Config):
 
     path: str | None = Field(
         default=None,
-        description="CSV or Parquet file to read instead of the source in the pipeline spec: under the data "
-        "directory (a relative path is taken relative to it) or a directory in $SYNTH_PIPELINE_INPUT_DIRS.",
+        description="CSV, Parquet or JSON Lines file to read instead of the source in the pipeline spec: under the "
+        "data directory (a relative path is taken relative to it) or a directory in $SYNTH_PIPELINE_INPUT_DIRS.",
     )
 
 

@@ -63,14 +63,16 @@ class TextCopyResult:
         compared_rows: ``m``: training and holdout texts in the equal-size comparison of exact copies.
         exact_training_hits / exact_holdout_hits: Generated texts (all rows) equal to one of the
             ``m`` sampled training / holdout texts.
-        exact_excess: ``(exact_training_hits - exact_holdout_hits) / rows``.
-        exact_excess_lower_bound: Its one-sided 95 % lower bound (Newcombe).
+        exact_excess: ``(exact_training_hits - exact_holdout_hits) / rows``, scaled by
+            ``training_rows / compared_rows`` (the sample finds that fraction of the copies), at most 1.
+        exact_excess_lower_bound: Its one-sided 95 % lower bound (Newcombe), scaled alike.
         query_rows: Generated texts searched for near-copies (at most ``max_rows``).
         near_compared_rows: Training and holdout texts each in the near-copy comparison.
         near_copies / near_copy_share: Searched texts near-copying a sampled training text.
         holdout_near_copies / holdout_near_copy_share: Searched texts near-copying a sampled holdout text.
-        excess_share: ``near_copy_share - holdout_near_copy_share``.
-        excess_lower_bound: Its one-sided 95 % lower bound (Newcombe).
+        excess_share: ``near_copy_share - holdout_near_copy_share``, scaled by
+            ``training_rows / near_compared_rows``, at most 1.
+        excess_lower_bound: Its one-sided 95 % lower bound (Newcombe), scaled alike.
         jaccard: Near-copy threshold (estimated Jaccard similarity of word 3-shingles).
     """
 
@@ -211,9 +213,12 @@ def text_copies(
     hold_sample = holdout_hashes if hold_pick is None else holdout_hashes[hold_pick]
     train_hits = int(_hits(generated_hashes, train_sample).sum())
     hold_hits = int(_hits(generated_hashes, hold_sample).sum())
+    # Hits on an m-text sample of t training texts find about m / t of the copies: both the excess and
+    # its bound are scaled by t / m, as the tabular copy rule does (quality.privacy.copies_against_holdout).
+    scale = training_rows / compared
     figures.update(compared_rows=compared, exact_training_hits=train_hits, exact_holdout_hits=hold_hits,
-                   exact_excess=(train_hits - hold_hits) / rows,
-                   exact_excess_lower_bound=excess_lower_bound(train_hits, rows, hold_hits, rows))
+                   exact_excess=min((train_hits - hold_hits) / rows * scale, 1.0),
+                   exact_excess_lower_bound=min(excess_lower_bound(train_hits, rows, hold_hits, rows) * scale, 1.0))
 
     cap = rows if max_rows is None else max(int(max_rows), 1)
     queries = _sample(generated, cap, rng)
@@ -227,6 +232,8 @@ def text_copies(
     near, near_hold, searched = int((found_training >= 0).sum()), int((found_holdout >= 0).sum()), len(queries)
     figures.update(query_rows=searched, near_compared_rows=near_compared, near_copies=near,
                    near_copy_share=near / searched, holdout_near_copies=near_hold,
-                   holdout_near_copy_share=near_hold / searched, excess_share=(near - near_hold) / searched,
-                   excess_lower_bound=excess_lower_bound(near, searched, near_hold, searched))
+                   holdout_near_copy_share=near_hold / searched,
+                   excess_share=min((near - near_hold) / searched * training_rows / near_compared, 1.0),
+                   excess_lower_bound=min(excess_lower_bound(near, searched, near_hold, searched)
+                                          * training_rows / near_compared, 1.0))
     return TextCopyResult(**figures)
