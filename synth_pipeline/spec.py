@@ -226,7 +226,7 @@ class SynthPipelineSpec(_Spec):
             open to new values in generated rows, and fed to the model as hashed word
             n-grams. None (the default) detects them at ingestion
             (:mod:`synth_pipeline.text_columns`: text with more than 3 words at the median,
-            at least half of its values distinct); a list declares them, ``[]`` declares
+            at least 20 % of its values distinct); a list declares them, ``[]`` declares
             that there are none.
         task: What the downstream model predicts. ``auto`` (default) resolves it from the
             real source's label at ingestion (:mod:`synth_pipeline.task`): a numeric label
