@@ -298,3 +298,14 @@ def test_without_the_openai_package_the_llm_extra_is_named(small, monkeypatch):
     monkeypatch.setitem(sys.modules, "openai", None)  # as if not installed
     with pytest.raises(MissingExtraError, match=r"pip install 'synth-pipeline\[llm\]'"):
         generator.fit(small, label_column=LABEL, seed=0)
+
+
+def test_a_model_that_never_answers_rows_stops_early_with_the_fix(small):
+    with FakeChatServer(["malformed"] * 40) as server:
+        generator = _chat(server, small, rows_per_request=2, max_requests=30)
+        with pytest.raises(GeneratedDataError) as raised:
+            generator.sample(20, seed=1)
+    assert len(server.bodies) == 5  # FUTILE_REQUESTS, not the cap of 30
+    message = str(raised.value)
+    assert "not one valid row in the first 5 answers" in message and "5 were not a JSON array" in message
+    assert "before the cap of 30 requests" in message and "use a model that follows instructions" in message

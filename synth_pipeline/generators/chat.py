@@ -72,6 +72,9 @@ PLACEHOLDER_KEY = "no-key"
 """Sent when the default key variable is unset: the ``openai`` client needs some key; local servers ignore it."""
 
 _PURPOSE = "the openai_chat generator (synthesizer.method)"
+FUTILE_REQUESTS = 5
+"""Requests without a single valid row after which sampling stops: the model does not follow the row format
+(a new user's prose-only model used up all 128 allowed requests before)."""
 _PARAMS = ("base_url", "model", "api_key_env", "temperature", "rows_per_request", "examples_per_request",
            "max_requests", "timeout_s", "max_retries", "system_prompt", "instructions")
 
@@ -189,10 +192,12 @@ class ChatGenerator:
                                    "fitted_rows": self._figures["fitted_rows"], "requests": 0, "rows_rejected": 0,
                                    "rejected_by_reason": {}, "answers_unparsable": 0, "real_rows_sent": 0}
         requests = 0
-        while requests < cap and any(len(rows) < w for rows, w in zip(made, wanted, strict=True)):
+        futile = False
+        while requests < cap and not futile and any(len(rows) < w for rows, w in zip(made, wanted, strict=True)):
             for index, (label, _, positions) in enumerate(self._classes):
                 need = wanted[index] - len(made[index])
-                if need <= 0 or requests >= cap:
+                futile = requests >= FUTILE_REQUESTS and not any(made)
+                if need <= 0 or requests >= cap or futile:
                     continue
                 ask = min(self.rows_per_request, need)
                 examples = self._examples(positions, rng)
@@ -220,6 +225,13 @@ class ChatGenerator:
                 self.log.info(f"{METHOD}: {got:,}/{num_rows:,} rows after {requests} of at most {cap} requests "
                               f"({figures['rows_rejected']} rows rejected: {figures['rejected_by_reason'] or 'none'})")
         got = sum(map(len, made))
+        if futile:
+            raise GeneratedDataError(
+                f"{METHOD}: not one valid row in the first {requests} answers of model {self.model} "
+                f"({figures['answers_unparsable']} were not a JSON array; {figures['rows_rejected']} rows rejected "
+                f"{figures['rejected_by_reason']}), so sampling stopped before the cap of {cap} requests. Fix: use a "
+                "model that follows instructions (an instruction-tuned chat model), or check "
+                "synthesizer.params.system_prompt / instructions (the rejection reasons above say what it got wrong)")
         if got < num_rows:
             raise GeneratedDataError(
                 f"{METHOD}: {got} of the {num_rows} rows asked for after {requests} requests, the cap "
