@@ -94,16 +94,7 @@ class CheckInputs:
         The stored hash covers the keys: a generated row with a fresh key would never equal the
         real row it copies. Measures compare content, so they hash it without the keys.
         """
-        from synth_pipeline.hashing import row_hashes
-        from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
-
-        dropped = [c for c in self.identifiers if c in frame.columns]
-        if not dropped:
-            return frame
-        frame = frame.drop(columns=dropped)
-        if ROW_HASH_COLUMN in frame.columns and len(frame):
-            frame[ROW_HASH_COLUMN] = row_hashes(frame[user_columns(frame)])
-        return frame
+        return _without(frame, self.identifiers)
 
     @cached_property
     def label_task(self) -> "LabelTask":
@@ -142,16 +133,7 @@ class CheckInputs:
     def without_text(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` without its free-text columns, its content hash computed without them, for the tabular
         measures (the text columns are measured by :mod:`synth_pipeline.text`)."""
-        from synth_pipeline.hashing import row_hashes
-        from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
-
-        dropped = [c for c in self.text_columns if c in frame.columns]
-        if not dropped:
-            return frame
-        frame = frame.drop(columns=dropped)
-        if ROW_HASH_COLUMN in frame.columns and len(frame):
-            frame[ROW_HASH_COLUMN] = row_hashes(frame[user_columns(frame)])
-        return frame
+        return _without(frame, self.text_columns)
 
     def history(self, stage: Stage, *, through: int) -> dict[int, Any]:
         """Stored Parquet files of a per-generation stage for generations 1..through."""
@@ -176,6 +158,20 @@ class CheckInputs:
             return {}
         return latest_metadata(self.instance, self.key(stage), self.generation if self.pipeline.per_generation(stage)
                                else 0)
+
+
+def _without(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` without ``columns``, its content hash computed without them (unchanged if it has none)."""
+    from synth_pipeline.hashing import row_hashes
+    from synth_pipeline.provenance import ROW_HASH_COLUMN, user_columns
+
+    dropped = [c for c in columns if c in frame.columns]
+    if not dropped:
+        return frame
+    frame = frame.drop(columns=dropped)
+    if ROW_HASH_COLUMN in frame.columns and len(frame):
+        frame[ROW_HASH_COLUMN] = row_hashes(frame[user_columns(frame)])
+    return frame
 
 
 def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, generation: int) -> dict[str, Any]:
