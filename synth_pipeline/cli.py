@@ -190,6 +190,7 @@ def _say(line: str) -> None:
 
 def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipeline: str, instance, home: Path,
                       policy: SynthPolicy | None) -> int:
+    from synth_pipeline.generation_verdict import GenerationStatus
     from synth_pipeline.reporting import (
         Progress,
         check_failures,
@@ -218,7 +219,8 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
         on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True),
     ):
         run_ids.append(run.run_id)
-        status = "done" if run.success else "FAILED"
+        verdict = run.verdict
+        status = "done" if run.success else ("BLOCKED" if verdict.status is GenerationStatus.BLOCKED else "FAILED")
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
         print(generation_summary(run))
         if not run.success and written_report_path(run) is None:
@@ -229,6 +231,8 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
                 print(f"report (stored figures; generation {run.generation} was not evaluated): {written.path}")
             except Exception as error:  # a missing report must not hide the run's own failure
                 print(f"report not written: {type(error).__name__}: {error}", file=sys.stderr)
+        if not run.success:
+            print(cut_echoes(verdict.headline(), args.argv), file=sys.stderr)
         for line in check_failures(run):
             print(line, file=sys.stderr)
         for step, message in run.failures:

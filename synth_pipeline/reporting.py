@@ -216,9 +216,12 @@ class Progress:
 
 def markdown_summary(pipeline: str, run: GenerationRun) -> str:
     """A Markdown section for one generation run: verdict, stages, evaluation, failed checks."""
-    verdict = "passed" if run.success else "FAILED"
-    lines = [f"### {pipeline}, generation {run.generation}: {verdict}", "",
-             f"Dagster run `{run.run_id}`, {run.seconds:.1f}s.", "", "```", generation_summary(run), "```", ""]
+    status = run.verdict.status.value
+    verdict = "passed" if run.success else ("blocked" if status == "blocked" else "FAILED")
+    lines = [f"### {pipeline}, generation {run.generation}: {verdict}", ""]
+    if not run.success:
+        lines += [run.verdict.headline(), ""]
+    lines += [f"Dagster run `{run.run_id}`, {run.seconds:.1f}s.", "", "```", generation_summary(run), "```", ""]
     failures = check_failures(run) + [f"step {step} FAILED: {message}" for step, message in run.failures]
     if failures:
         lines += ["**Blocking failures**", "", *[f"- {line}" for line in failures], ""]

@@ -32,6 +32,12 @@ import dagster as dg
 from synth_pipeline.atomic_files import atomic_write, sweep_temporary_files
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.factory import policy_resource_key
+from synth_pipeline.generation_verdict import (
+    BlockingFailure,
+    GenerationVerdict,
+    evidence_lines,
+    verdict_from_records,
+)
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
 from synth_pipeline.policy import SynthPolicy
@@ -84,6 +90,7 @@ class GenerationRun:
         stages: Each materialized stage with its metadata, in pipeline order.
         checks: Each asset check evaluated in the run.
         failures: ``(step, message)`` for each failed step (failed checks are in ``checks``).
+        not_run: Asset keys the run was to materialize and did not (downstream of a failure).
     """
 
     generation: int
@@ -93,6 +100,17 @@ class GenerationRun:
     stages: list[StageRecord] = field(default_factory=list)
     checks: list[CheckRecord] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> GenerationVerdict:
+        """Passed, blocked (by which checks, observed vs limit; what did not run) or failed (step errors)."""
+        blocking = [
+            BlockingFailure(asset=check.asset_key, check=check.name, evidence=evidence_lines(check.metadata))
+            for check in self.failed_checks
+        ]
+        errors = [step for step, _ in self.failures]
+        return verdict_from_records(self.generation, blocking, self.not_run, errors)
 
     @property
     def failed_checks(self) -> list[CheckRecord]:
@@ -525,14 +543,16 @@ def run_generations(
                 partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
                 asset_selection=selection, tags=process_tags(),
             )
-            run = _summarize_run(result, generation, time.perf_counter() - started, stage_of)
+            run = _summarize_run(result, generation, time.perf_counter() - started, stage_of,
+                                 planned=selection or [available[s][0] for s in Stage if s in available])
             yield run
             if not run.success and not keep_going:
                 return
 
 
 def _summarize_run(
-    result: dg.ExecuteInProcessResult, generation: int, seconds: float, stage_of: dict[dg.AssetKey, Stage]
+    result: dg.ExecuteInProcessResult, generation: int, seconds: float, stage_of: dict[dg.AssetKey, Stage],
+    planned: Sequence[dg.AssetKey] = (),
 ) -> GenerationRun:
     order = {stage: index for index, stage in enumerate(Stage)}
     stages = []
@@ -563,9 +583,11 @@ def _summarize_run(
         )
         for evaluation in result.get_asset_check_evaluations()
     ]
+    materialized = {record.asset_key for record in stages}
     return GenerationRun(
         generation=generation, run_id=result.run_id, success=result.success,
         seconds=seconds, stages=stages, checks=checks, failures=failures,
+        not_run=[key.to_user_string() for key in planned if key.to_user_string() not in materialized],
     )
 
 

@@ -80,7 +80,10 @@ def test_a_failing_blocking_check_exits_1_and_names_check_asset_generation_and_v
     result = _run(["run", "-m", "multiprocess_job", "--pipeline", "par_a", "--policy", str(policy)], tmp_path,
                   PYTHONPATH=str(PROJECT / "tests"))
     assert result.returncode == 1
-    line = next(line for line in result.stderr.splitlines() if "synthetic_budget" in line)
+    headline, line = [line for line in result.stderr.splitlines() if "synthetic_budget" in line]
+    assert headline.startswith("generation 1 blocked by 1 check: par_a/training_mix synthetic_budget (synthetic "
+                               "fraction, overall: observed 0."), headline
+    assert headline.endswith("); not run: par_a/model, par_a/evaluation"), headline
     assert line.startswith("check synthetic_budget FAILED on par_a/training_mix, generation 1: ")
     assert re.search(r"synthetic fraction, overall: observed 0\.\d+ > limit 0\.05, n = \d+; fix: .*"
                      r"synthesizer\.rows_per_real_row", line), line
@@ -106,10 +109,16 @@ def test_ci_gate_runs_the_next_generation_and_fails_with_a_markdown_summary(tmp_
     policy = tmp_path / "strict.yaml"
     policy.write_text("max_synthetic_fraction: 0.05\n")
     failing = _run([*gate, "--policy", str(policy)], tmp_path, PYTHONPATH=tests_dir)
-    assert failing.returncode == 1 and "generation 2 FAILED" in failing.stdout  # --next went on from 1
+    # a blocked generation is not a broken one: said so, with what blocked it and what did not run
+    assert failing.returncode == 1 and "generation 2 BLOCKED" in failing.stdout  # --next went on from 1
+    headline = re.search(r"^generation 2 blocked by 1 check: par_a/training_mix synthetic_budget "
+                         r"\(synthetic fraction, overall: observed 0\.\d+ > limit 0\.05, n = \d+\); "
+                         r"not run: par_a/model, par_a/evaluation$", failing.stderr, re.M)
+    assert headline, failing.stderr
     text = summary.read_text()
     assert "### par_a, generation 1: passed" in text
-    failed_section = text.split("### par_a, generation 2: FAILED")[1]
+    failed_section = text.split("### par_a, generation 2: blocked")[1]
+    assert headline.group(0) in failed_section
     assert "**Blocking failures**" in failed_section
     assert "- check synthetic_budget FAILED on par_a/training_mix, generation 2: " in failed_section
 

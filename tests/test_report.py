@@ -168,10 +168,17 @@ def test_a_generation_stopped_by_a_blocking_check_gets_a_report_of_what_was_stor
     code = main(["run", "-m", "multiprocess_job", "--pipeline", "par_b", "--policy", str(policy)])
 
     out = capsys.readouterr().out
-    assert code == 1 and "generation 1 FAILED" in out
+    assert code == 1 and "generation 1 BLOCKED" in out
     written = report_path(tmp_path / "data", "par_b", 1)
     assert f"report (stored figures; generation 1 was not evaluated): {written}" in out
     text = written.read_text()
+    # first on the page: what blocked it, observed vs limit, and what did not run, as the CLI says it
+    banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', text)
+    assert banner and re.fullmatch(
+        r"generation 1 blocked by 1 check: par_b/training_mix synthetic_budget \(synthetic fraction, overall: "
+        r"observed 0\.\d+ &gt; limit 0\.05, n = \d+\); not run: par_b/model, par_b/evaluation", banner.group(1)
+    ), banner
+    assert '<dt>synthetic_budget checks</dt><dd>training_mix <span class="failed">failed</span>' in text
     page = _Page(text)
     _assert_self_contained(page, text)
     assert page.column("composition", "generation") == ["1"]  # the mix was stored, then failed its check
@@ -207,3 +214,66 @@ def test_a_blocked_generation_report_lists_every_failed_check_with_its_evidence(
     assert re.search(r"checks that failed</dt><dd><span class=\"failed\">\d+ blocking</span>", text)
     # class rules name the class by number, never by its label value (0 and 1 here)
     assert "synthetic fraction, class #1" in text and not re.search(r"synthetic fraction, class [01]\b", text)
+
+
+def test_every_blocking_failure_of_a_generation_is_named_first_in_its_report(tmp_path):
+    """A generation blocked by synthetic's fidelity and diversity checks (and an expectations suite): the
+    report's first line names each with observed vs limit and what did not run, and the summary has a row
+    for every check kind, fidelity and expectations included (the report used to list diversity, privacy
+    and utility only, so a fidelity failure was missing from its summary)."""
+    from synth_pipeline.report import build_generation_report
+    from synth_pipeline.storage import DatasetStore
+
+    store = DatasetStore(base_dir=str(tmp_path / "data"))
+    pipeline = build_synth_pipeline(fast_spec("vp"))
+    keys = {stage: pipeline.key(stage) for stage in pipeline.stages}
+    frame = pd.DataFrame({"x": [1.0, 2.0], KIND_COLUMN: ["real", "real"]})
+    store.write(frame, keys[Stage.REAL_ARRIVALS], "2")
+    store.write(frame.assign(**{KIND_COLUMN: "synthetic"}), keys[Stage.SYNTHETIC], "2")
+    failed = {
+        "fidelity": "adversarial AUC: observed 0.99 (95 % lower bound 0.97) > limit 0.95, n = 40; fix: a better generator",
+        "diversity": "variance ratio: observed 0.2 (95 % upper bound 0.31) < limit 0.5, n = 40; fix: more epochs",
+    }
+    for check, evidence in failed.items():
+        store.write_check_result(keys[Stage.SYNTHETIC], check, 2, {"verdict": "failed", "blocking": True,
+                                                                    "evidence": evidence})
+    store.write_check_result(keys[Stage.SYNTHETIC], "privacy", 2, {"verdict": "passed", "blocking": True,
+                                                                   "evidence": ""})
+    store.write_check_result(keys[Stage.REAL_ARRIVALS], "expectations", 2, {
+        "verdict": "failed", "blocking": True, "evidence": "suite real_arrivals: observed 3 failed expectations "
+        "> limit 0, n = 2; fix: see the suite"})
+
+    text = build_generation_report(store, keys, pipeline="vp", generation=2).path.read_text()
+
+    banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', text).group(1)
+    assert banner == (
+        "generation 2 blocked by 3 checks: vp/real_arrivals expectations (suite real_arrivals: observed 3 failed "
+        "expectations &gt; limit 0, n = 2), vp/synthetic diversity (variance ratio: observed 0.2 (95 % upper bound "
+        "0.31) &lt; limit 0.5, n = 40), vp/synthetic fidelity (adversarial AUC: observed 0.99 (95 % lower bound "
+        "0.97) &gt; limit 0.95, n = 40); not run: vp/augmented, vp/training_mix, vp/model, vp/evaluation"
+    )
+    assert '<dt>fidelity checks</dt><dd>synthetic <span class="failed">failed</span></dd>' in text
+    assert '<dt>expectations checks</dt><dd>real_arrivals <span class="failed">failed</span></dd>' in text
+    for evidence in failed.values():  # and each with its fix, in the list of failed checks
+        assert evidence.replace(">", "&gt;").replace("<", "&lt;") in text
+
+
+def test_a_generation_blocked_outside_the_cli_gets_its_report_from_the_failing_check(runner):
+    """A run from the UI, a schedule or a sensor has no CLI to write the blocked generation's report: the
+    failing blocking checks write it, and link it from their metadata."""
+    from multiprocess_job import pipelines
+
+    from synth_pipeline import SynthPolicy
+
+    pipeline = pipelines[0]
+    strict = SynthPolicy(max_synthetic_fraction=0.05, max_depth=0)
+    [run] = runner.run(pipeline, [1], policy=strict)
+    assert not run.success and {c.name for c in run.failed_checks} == {"synthetic_budget", "recursion_depth"}
+    written = report_path(runner.data_dir, pipeline.name, 1)
+    assert {c.metadata["report"] for c in run.failed_checks} == {str(written)}
+    banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', written.read_text()).group(1)
+    # whichever check finished last wrote it, having read both records
+    assert banner.startswith(f"generation 1 blocked by 2 checks: {pipeline.name}/training_mix recursion_depth ("), banner
+    assert f", {pipeline.name}/training_mix synthetic_budget (synthetic fraction, overall: observed 0." in banner
+    assert banner.endswith(f"; not run: {pipeline.name}/model, {pipeline.name}/evaluation"), banner
+    assert run.verdict.headline() == banner.replace("&gt;", ">").replace("&lt;", "<")  # the CLI says the same

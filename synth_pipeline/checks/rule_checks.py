@@ -252,9 +252,17 @@ def rule_check(
                 else dg.AssetCheckSeverity.WARN
             )
             result = check_result(outcomes, generation, extra, severity=severity)
-            if not result.passed and result.severity is dg.AssetCheckSeverity.ERROR:
+            blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
+            if blocked:
                 inputs.store.quarantine(asset_key, partition, name, result.description or name)
             inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
+            if blocked:
+                from synth_pipeline.checks.blocked_report import write_blocked_report
+
+                report = write_blocked_report(context, inputs)
+                if report is not None:  # the report, reachable from the failed check in the UI
+                    result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
+                        str(report))}, severity=severity)
             lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
             return result
 

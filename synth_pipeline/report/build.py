@@ -88,11 +88,34 @@ def build_generation_report(
     Returns:
         The written report.
     """
+    from filelock import FileLock
+
+    started = time.perf_counter()
+    path = out if out is not None else report_path(store.root, pipeline, generation)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Several steps may write one generation's report (each failing blocking check, the evaluation,
+    # the CLI): gathering and writing under one lock, the last writer has read every earlier record.
+    with FileLock(f"{path}.lock"):
+        return _build(store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
+                      current_evaluation=current_evaluation, run_id=run_id, path=path, started=started)
+
+
+def _build(
+    store: DatasetStore,
+    keys: Mapping[Stage, dg.AssetKey],
+    *,
+    pipeline: str,
+    generation: int,
+    label_column: str | None,
+    current_evaluation: pd.DataFrame | None,
+    run_id: str | None,
+    path: Path,
+    started: float,
+) -> GenerationReport:
     import synth_pipeline.report.plots as plots
     from synth_pipeline.report.data import gather_report_data
     from synth_pipeline.report.html import render_report
 
-    started = time.perf_counter()
     data = gather_report_data(
         store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
         current_evaluation=current_evaluation,
@@ -108,7 +131,6 @@ def build_generation_report(
         data, drawn, built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), source=str(store.root),
         run_id=run_id,
     )
-    path = out if out is not None else report_path(store.root, pipeline, generation)
     atomic_write(path, lambda handle: handle.write(page.encode("utf-8")))
     return GenerationReport(
         path=path, generation=generation, key_plot=drawn["key"], plots=sum(png is not None for png in drawn.values()),

@@ -23,9 +23,15 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.composition import summarize
+from synth_pipeline.generation_verdict import (
+    GenerationVerdict,
+    not_materialized,
+    stored_blocking_failures,
+    verdict_from_records,
+)
 from synth_pipeline.metrics import PRIMARY_METRIC
 from synth_pipeline.metrics import tstr_trtr_ratio as score_ratio
-from synth_pipeline.naming import Stage
+from synth_pipeline.naming import PARTITIONED_STAGES, Stage
 from synth_pipeline.provenance import ALL_KINDS, ProvenanceKind
 from synth_pipeline.storage import DatasetStore
 
@@ -64,6 +70,9 @@ class ReportData:
             check on such a stage is skipped; the monitor tables show it as ``skipped``.
         checks: The report generation's checks that failed or warned, with their
             evidence lines (:func:`gather_checks`).
+        check_verdicts: Every check evaluated in the report generation (and once on the
+            unpartitioned stages): ``stage``, ``check``, ``verdict`` (:func:`gather_check_verdicts`).
+        verdict: Passed, or blocked by which checks (observed vs limit) and what did not run.
     """
 
     pipeline: str
@@ -77,9 +86,35 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     empty: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(EMPTY_COLUMNS)))
     checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(CHECK_COLUMNS)))
+    check_verdicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(VERDICT_COLUMNS)))
+    verdict: GenerationVerdict | None = None
 
 
 CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence")
+VERDICT_COLUMNS = ("stage", "check", "verdict")
+
+
+def gather_check_verdicts(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
+    """The verdict of every check kept for ``generation`` (and for the unpartitioned real stages):
+    ``stage``, ``check``, ``verdict`` (``passed``, ``failed``, ``warning`` or ``skipped``), in stage order."""
+    rows = []
+    for stage in (stage for stage in Stage if stage in keys):
+        results = store.check_results(keys[stage])
+        if results.empty:
+            continue
+        shown = results[results["generation"].isin([0, generation])].sort_values("check")
+        rows += [{"stage": stage.value, "check": row.check, "verdict": row.verdict} for row in shown.itertuples()]
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def gather_verdict(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> GenerationVerdict:
+    """The generation's verdict from its kept check records: the blocking checks that failed, and,
+    when any did, the per-generation stages with nothing stored for it (not run)."""
+    ordered = [stage for stage in Stage if stage in keys]
+    blocking = stored_blocking_failures(store, [keys[stage] for stage in ordered], generation)
+    per_generation = [keys[stage] for stage in ordered if stage in PARTITIONED_STAGES]
+    not_run = not_materialized(store, per_generation, generation) if blocking else []
+    return verdict_from_records(generation, blocking, not_run)
 
 
 def gather_checks(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
@@ -290,6 +325,8 @@ def gather_report_data(
         scores=scores, diversity=monitors[DIVERSITY_MONITOR], privacy=monitors[PRIVACY_MONITOR],
         utility=monitors[UTILITY_MONITOR], notes=notes, empty=empty,
         checks=gather_checks(store, keys, generation=generation),
+        check_verdicts=gather_check_verdicts(store, keys, generation=generation),
+        verdict=gather_verdict(store, keys, generation=generation),
     )
 
 

@@ -14,6 +14,7 @@ from html import escape
 
 import pandas as pd
 
+from synth_pipeline.generation_verdict import GenerationStatus
 from synth_pipeline.report.data import PRIMARY_METRIC, ReportData
 
 _STYLE = """
@@ -28,6 +29,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; }
 th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #2a7a2a; } .failed { color: #b22222; font-weight: bold; } .warning { color: #b86e00; }
 .skipped { color: #555; font-style: italic; }
+p.verdict { border-left: 4px solid #b22222; padding: 0.4em 0.8em; background: #fbeeee; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
 """
@@ -170,6 +172,12 @@ def _summary(data: ReportData) -> str:
         items.append(("scores", "not evaluated"))
     for name, frame in (("diversity", data.diversity), ("privacy", data.privacy), ("utility", data.utility)):
         items.append((f"{name} checks", _verdicts(frame, data.generation)))
+    # Every other check, from its kept verdicts: a fidelity, expectations or policy failure is named here too.
+    others = data.check_verdicts[~data.check_verdicts["check"].isin(["diversity", "privacy", "utility"])]
+    for name, rows in others.groupby("check", sort=True):
+        items.append((f"{name} checks", ", ".join(
+            f'{escape(str(row.stage))} <span class="{_VERDICT_CLASS.get(str(row.verdict), "warning")}">'
+            f"{escape(str(row.verdict))}</span>" for row in rows.itertuples())))
     failed = data.checks[data.checks["verdict"] == "failed"]
     items.append(("checks that failed", f'<span class="failed">{len(failed)} blocking</span>: '
                   + escape(", ".join(f"{r.check} on {r.stage}" for r in failed.itertuples())) if len(failed)
@@ -178,6 +186,13 @@ def _summary(data: ReportData) -> str:
         items.append((f"{row.stage} (no rows)",
                       f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}'))
     return '<dl class="summary">' + "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+
+
+def _verdict_banner(data: ReportData) -> str:
+    """The generation's verdict in one sentence, first on the page: blocked by which checks, what did not run."""
+    if data.verdict is None or data.verdict.status is GenerationStatus.PASSED:
+        return ""
+    return f'<p class="verdict failed" id="verdict">{escape(data.verdict.headline())}</p>'
 
 
 def _checks(data: ReportData) -> str:
@@ -232,6 +247,7 @@ def render_report(
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">Built {escape(built_at)}{origin}, with the figures of generations 1&ndash;{g} read'
         f"{where}. Aggregates only: row counts, shares, scores and check figures; no row values.</p>",
+        _verdict_banner(data),
         _summary(data),
         _checks(data),
         _figure(plots.get("key"), "key", "synthetic fraction and TSTR / TRTR per generation",
