@@ -64,7 +64,7 @@ class GenerationVerdict:
     """The verdict of one generation.
 
     Attributes:
-        generation: The generation number.
+        generation: The generation number (0: a check of an asset not made per generation).
         blocking: The blocking checks that failed, in asset then check order.
         not_run: Asset keys of the generation's stages that were not materialized.
         errors: The step keys of the steps that raised (not a failed check); their messages are
@@ -85,7 +85,7 @@ class GenerationVerdict:
 
     def headline(self) -> str:
         """One sentence: what happened, which checks blocked it with observed vs limit, what did not run."""
-        parts = [f"generation {self.generation} "]
+        parts = [f"generation {self.generation} " if self.generation else "the run "]
         if self.status is GenerationStatus.PASSED:
             parts.append("passed every blocking check")
         else:

@@ -592,8 +592,13 @@ def _summarize_run(
 
 
 def _reported_elsewhere(error: Any) -> bool:
-    """A failed blocking check fails its step too; the check result already reports it."""
-    return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+    """A failed blocking check fails its step too (Dagster's failure, or the check's own
+    :class:`~synth_pipeline.checks.blocked.GenerationBlocked`); the check result already reports it."""
+    while error is not None:
+        if error.cls_name in ("DagsterAssetCheckFailedError", "GenerationBlocked"):
+            return True
+        error = error.cause
+    return False
 
 
 def _root_cause(error: Any) -> str:

@@ -331,3 +331,96 @@ def test_schedule_and_sensor_are_listed_stopped_and_switchable(webserver: Dagste
             [result] = webserver.graphql(SWITCH_MUTATIONS[kind, action], {"s": selector}).values()
             assert status(result) == expected, (kind, action, result)
             assert status(automation()[name]) == expected
+
+
+# --- generation 2, blocked by synthetic's checks: what the UI says (issue 18) -----------------------------------------
+# Limits generation 2's synthetic rows cannot meet: the fidelity quality bound below 1, the TSTR/TRTR bound below 5.
+BLOCKING_POLICY = {"min_quality_score": 1.0, "min_tstr_trtr_ratio": 5.0}
+BLOCKED_GENERATION = "2"
+RUN_TAGS_QUERY = "query ($id: ID!) { runOrError(runId: $id) { ... on Run { status tags { key value } } } }"
+
+
+@pytest.fixture(scope="module")
+def blocked_run(webserver: DagsterWebserver, generation_run: LaunchedRun) -> LaunchedRun:
+    """Generation 2 launched over GraphQL with limits its synthetic rows cannot meet (after generation 1)."""
+    repository = webserver.repository_of_job(PIPELINE.job.name)
+    webserver.add_dynamic_partition(repository, PIPELINE.generations.name, BLOCKED_GENERATION)
+    run_id = webserver.client().submit_job_execution(
+        PIPELINE.job.name,
+        repository_location_name=repository["repositoryLocationName"],
+        repository_name=repository["repositoryName"],
+        tags={"dagster/partition": BLOCKED_GENERATION},
+        run_config={"execution": {"config": {"in_process": {}}},
+                    "resources": {f"{PIPELINE.name}_policy": {"config": BLOCKING_POLICY}}},
+    )
+    status = webserver.wait_for_run(run_id)
+    return LaunchedRun(run_id=run_id, status=status, events=webserver.run_events(run_id))
+
+
+def test_a_blocked_generation_says_by_what_in_the_run_its_tags_and_the_partitions(
+    webserver: DagsterWebserver, blocked_run: LaunchedRun
+) -> None:
+    """The run fails (CI and alerts rely on it) with the verdict: every blocking failure, observed vs limit, and
+    what was not run; the run's tags and the partitions' metadata say the same."""
+    assert blocked_run.status == "FAILURE", run_failure_summary(blocked_run.events)
+    failed = sorted((e["assetKey"]["path"][-1], e["checkName"]) for e in blocked_run.evaluations()
+                    if not e["success"] and e["severity"] == "ERROR")
+    assert ("synthetic", "fidelity") in failed and ("synthetic", "utility") in failed, failed
+    [run_failure] = [e for e in blocked_run.events if e["__typename"] == "RunFailureEvent"]
+    message = run_failure["runError"]["message"] if run_failure.get("runError") else run_failure["message"]
+    assert f"generation {BLOCKED_GENERATION} blocked by " in message, message
+    assert re.search(r"observed [\d.]+ \(95 % upper bound [\d.]+\) < limit (1|5)\b", message), message
+    assert f"not run: {PIPELINE.name}/training_mix, {PIPELINE.name}/model, {PIPELINE.name}/evaluation" in message
+    tags = {t["key"]: t["value"] for t in
+            webserver.graphql(RUN_TAGS_QUERY, {"id": blocked_run.run_id})["runOrError"]["tags"]}
+    assert tags["synth_pipeline/blocked"] == f"generation {BLOCKED_GENERATION}"
+    for stage, check in failed:
+        assert "observed" in tags[f"synth_pipeline/blocked/{PIPELINE.name}.{stage}/{check}"]
+    notes = [e for e in blocked_run.events if e["__typename"] == "ObservationEvent"]
+    assert {e["assetKey"]["path"][-1] for e in notes} >= {"synthetic", "training_mix", "model", "evaluation"}
+
+
+BLOCKED_PAGES = {
+    # screenshot name: (path under the webserver, texts the page must show)
+    "ui-blocked-run": ("/runs/{run_id}", ["GenerationBlocked: generation 2 blocked by", "not run:"]),
+    "ui-blocked-synthetic-partition": ("/assets/{pipeline}/synthetic?view=partitions&partition=2",
+                                       ["blocked by fidelity"]),
+    "ui-blocked-training-mix-checks": ("/assets/{pipeline}/training_mix?view=checks", ["synthetic_budget"]),
+    "ui-blocked-graph": ("/locations/{repository}/asset-groups/{pipeline}", ["synthetic", "training_mix"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKED_PAGES))
+def test_blocked_generation_pages_are_screenshotted(
+    webserver: DagsterWebserver, asset_nodes: dict[str, dict[str, Any]], blocked_run: LaunchedRun, name: str,
+    tmp_path: Path,
+) -> None:
+    """Each UI view of the blocked generation shows what it should; its screenshot is kept in test-artifacts/."""
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("Chromium or ChromeDriver not installed (Debian: apt-get install chromium chromium-driver)")
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    node = next(iter(asset_nodes.values()))
+    repository = f"{node['repository']['name']}@{node['repository']['location']['name']}"
+    path, texts = BLOCKED_PAGES[name]
+    page = webserver.url + path.format(run_id=blocked_run.run_id, pipeline=PIPELINE.name, repository=repository)
+    webserver.set_nux_seen()
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS_DIR / f"{name}.png"
+
+    def missing(driver: Any) -> list[str]:
+        shown = driver.execute_script("return document.body.innerText")
+        return [text for text in texts if text not in shown]
+
+    with headless_chromium(*paths, tmp_path / "chromium-profile") as driver:
+        driver.get(page)
+        try:
+            WebDriverWait(driver, 90, poll_frequency=0.5).until(lambda d: not missing(d))
+        except TimeoutException:
+            pytest.fail(f"{page} does not show {missing(driver)} (screenshot: {screenshot})")
+        finally:
+            time.sleep(2)  # let late panels render, for a readable screenshot
+            driver.save_screenshot(str(screenshot))
+            print(f"{name} screenshot: {screenshot}")

@@ -50,6 +50,7 @@ query RunEvents($runId: ID!, $cursor: String) {
         ... on MessageEvent { message }
         ... on StepEvent { stepKey }
         ... on MaterializationEvent { assetKey { path } partition }
+        ... on ObservationEvent { assetKey { path } partition }
         ... on ExecutionStepFailureEvent { error { message } }
         ... on RunFailureEvent { runError: error { message } }
         ... on AssetCheckEvaluationEvent {

@@ -8,7 +8,7 @@ lineage, quarantines the checked data when a rule fails, and reports ``observed`
 """
 
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -232,7 +232,7 @@ def rule_check(
         asset=asset_key, name=name, blocking=True, description=description,
         required_resource_keys={STORE_KEY, policy_key}, additional_deps=[k for k in additional_deps if k != asset_key],
     )
-    def policy_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def policy_check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         generation = check_generation(context, pipeline, stage, asset_key)
         inputs = CheckInputs(
             pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
@@ -256,15 +256,25 @@ def rule_check(
             if blocked:
                 inputs.store.quarantine(asset_key, partition, name, result.description or name)
             inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
+            report = None
             if blocked:
-                from synth_pipeline.checks.blocked_report import write_blocked_report
+                from synth_pipeline.checks.blocked import write_blocked_report
 
                 report = write_blocked_report(context, inputs)
                 if report is not None:  # the report, reachable from the failed check in the UI
                     result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
                         str(report))}, severity=severity)
             lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
-            return result
+        yield result
+        if blocked:
+            # Dagster's own failure would name the check only; this one names every blocking failure of
+            # the generation recorded so far, with observed vs limit, and what is not run.
+            from synth_pipeline.checks.blocked import report_block
+
+            raise report_block(
+                context, inputs, check_name=name, evidence=result.description or name, report=report,
+                metadata={k: result.metadata[k] for k in ("rule", "observed", "threshold", "bound")},
+            )
 
     return policy_check
 

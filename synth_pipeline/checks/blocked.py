@@ -1,0 +1,176 @@
+"""Saying plainly, in Dagster, that a generation was blocked by its checks (not broken).
+
+When a blocking check fails, :func:`~synth_pipeline.checks.rule_checks.rule_check`
+
+* rewrites the generation's HTML report from what is stored (:func:`write_blocked_report`),
+  under the report's lock, so whichever failing check finishes last has named every one,
+  whoever launched the run (CLI, UI, schedule or sensor), and links it from its result;
+* then calls :func:`report_block`, which tags the run ``synth_pipeline/blocked`` (the
+  generation) and ``synth_pipeline/blocked/<asset>/<check>`` (observed vs limit), one tag per
+  failed check so checks failing in parallel never overwrite each other; records an
+  observation on the blocked partition (``blocked by <check>``) and on the same partition of
+  every asset downstream of it (``not run``), shown at the top of that partition's metadata;
+  and returns the failure that ends the step. Its message is the generation's verdict
+  (:class:`~synth_pipeline.generation_verdict.GenerationVerdict`, as the CLI and report say it):
+  every blocking failure recorded so far with observed vs limit, and the assets not run.
+
+Dagster 1.13 resolves a check that was planned in a run and never executed to
+"Execution failed" whenever the run failed; it has no "skipped" state for a failed run, and a
+blocked generation's run must fail (CI and run-failure alerts rely on it). The downstream
+checks therefore still read "Execution failed" in the UI: the ``not run`` observations and
+the run failure say why. Dagster shows the first failed step's message as the run's; checks
+that fail in parallel each name those recorded before them, the last one names all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from synth_pipeline.generation_verdict import GenerationVerdict, stored_blocking_failures, verdict_from_records
+from synth_pipeline.guarded import GuardedAssets
+from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
+
+if TYPE_CHECKING:
+    from synth_pipeline.checks.rule_checks import CheckInputs
+
+BLOCKED_TAG = "synth_pipeline/blocked"
+_TAG_VALUE_LIMIT = 500
+
+
+class GenerationBlocked(dg.Failure):
+    """A blocking check failed: the generation is blocked, its downstream assets not run.
+
+    The check's own result already reports the evidence; runners treat this failure as
+    reported by the check (see :func:`synth_pipeline.runner._reported_elsewhere`).
+    """
+
+
+def blocked_tag(asset_key: dg.AssetKey, check_name: str) -> str:
+    """The run tag of one failed blocking check (``/`` in an asset path becomes ``.``)."""
+    return f"{BLOCKED_TAG}/{'.'.join(asset_key.path)}/{check_name}"
+
+
+def stage_keys(graph: Any, pipeline: GuardedAssets) -> dict[Stage, dg.AssetKey]:
+    """One asset key per stage of ``pipeline``: its guarded roles (the first asset of a role played by
+    several), plus the template's other stages (the model) found by their pipeline and stage tags.
+
+    Args:
+        graph: The job's asset graph (``get_all_asset_keys()``, ``get(key).tags``).
+        pipeline: The guarded assets.
+    """
+    keys: dict[Stage, dg.AssetKey] = {}
+    for stage, key in pipeline.roles():
+        keys.setdefault(stage, key)
+    for key in graph.get_all_asset_keys():
+        tags = graph.get(key).tags
+        if tags.get(PIPELINE_TAG) == pipeline.name and tags.get(STAGE_TAG) in Stage._value2member_map_:
+            keys.setdefault(Stage(tags[STAGE_TAG]), key)
+    return keys
+
+
+def downstream_keys(graph: Any, roots: list[dg.AssetKey]) -> list[dg.AssetKey]:
+    """Every asset of the job's graph downstream of any of ``roots``, in topological order."""
+    found: set[dg.AssetKey] = set()
+    frontier = [key for key in roots if graph.has(key)]
+    while frontier:
+        for child in graph.get(frontier.pop()).child_keys:
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return [key for key in graph.toposorted_asset_keys if key in found]
+
+
+def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> Path | None:
+    """Rewrite the checked generation's report after a blocking check failed; None when it cannot be.
+
+    A report needs the pipeline's training mix and evaluation stages; a pipeline without them
+    (e.g. a team's guarded assets with no evaluation) gets none. A failure to write is logged,
+    never raised: the check's verdict is what blocks, the report is for people.
+    """
+    pipeline, generation = inputs.pipeline, inputs.generation
+    if generation < 1 or pipeline.evaluation is None:
+        return None
+    from synth_pipeline.report import build_generation_report
+    from synth_pipeline.task import Task
+
+    op_context = context.op_execution_context
+    keys = stage_keys(op_context.job_def.asset_layer.asset_graph, pipeline)
+    try:
+        # The per-class table would list a regression label's values: left out, as the evaluation does.
+        classes = inputs.label_task.task is Task.CLASSIFICATION
+        written = build_generation_report(
+            inputs.store, keys, pipeline=pipeline.name, generation=generation,
+            label_column=pipeline.label_column if classes else None, run_id=op_context.run_id,
+        )
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        op_context.log.warning(f"generation {generation} report not written: {type(error).__name__}: {error}")
+        return None
+    op_context.log.info(f"generation {generation} blocked; its report: {written.path}")
+    return written.path
+
+
+def recorded_verdict(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> GenerationVerdict:
+    """The generation's verdict as recorded so far: the blocking failures kept in the store (this
+    check's included), and the assets of the job downstream of the blocked ones (not run)."""
+    graph = context.op_execution_context.job_def.asset_layer.asset_graph
+    keys = list(stage_keys(graph, inputs.pipeline).values())
+    if inputs.checked not in keys:
+        keys.append(inputs.checked)
+    failures = stored_blocking_failures(inputs.store, keys, inputs.generation)
+    blocked = [dg.AssetKey.from_user_string(failure.asset) for failure in failures] or [inputs.checked]
+    not_run = [key.to_user_string() for key in downstream_keys(graph, blocked)]
+    return verdict_from_records(inputs.generation, failures, not_run)
+
+
+def report_block(
+    context: dg.AssetCheckExecutionContext,
+    inputs: CheckInputs,
+    *,
+    check_name: str,
+    evidence: str,
+    report: Path | None,
+    metadata: dict[str, Any],
+) -> GenerationBlocked:
+    """Tag the run, record the block on the partitions concerned, and return the step's failure.
+
+    Args:
+        context: The failing check's context.
+        inputs: The check's inputs (pipeline, store, generation, checked asset).
+        check_name: The failed check.
+        evidence: Its failed rules with observed and limit (the result's description).
+        report: The generation's report, if written.
+        metadata: Shown with the failure (observed, threshold, rule).
+    """
+    op_context = context.op_execution_context
+    graph = op_context.job_def.asset_layer.asset_graph
+    asset_key, generation = inputs.checked, inputs.generation
+    # Dagster's partition key is the run's, on partitioned assets only (the store's is the generation number)
+    partitions_def = graph.get(asset_key).partitions_def if graph.has(asset_key) else None
+    partition = op_context.partition_key if partitions_def is not None and op_context.has_partition_key else None
+    verdict = recorded_verdict(context, inputs)
+    context.instance.add_run_tags(op_context.run_id, {
+        BLOCKED_TAG: f"generation {generation}" if generation else "yes",
+        blocked_tag(asset_key, check_name): re.sub(r"; fix: [^\n]*", "", evidence)[:_TAG_VALUE_LIMIT],
+    })
+    op_context.log_event(dg.AssetObservation(
+        asset_key=asset_key, partition=partition,
+        metadata={f"blocked by {check_name}": dg.MetadataValue.text(evidence)},
+    ))
+    for key in downstream_keys(graph, [asset_key]):
+        # only partitions that exist: a key of another partitions definition would be refused
+        if partition is not None and graph.get(key).partitions_def == partitions_def:
+            op_context.log_event(dg.AssetObservation(
+                asset_key=key, partition=partition,
+                metadata={"not run": dg.MetadataValue.text(
+                    f"generation {generation} blocked by {check_name} on {asset_key.to_user_string()}: {evidence}")},
+            ))
+    lines = [verdict.headline()]
+    if verdict.not_run:
+        lines.append("Dagster shows the checks of the assets not run as 'Execution failed': they did not execute.")
+    if report is not None:
+        lines.append(f"report: {report}")
+    return GenerationBlocked(description="\n".join(lines), metadata=metadata, allow_retries=False)

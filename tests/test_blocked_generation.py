@@ -1,0 +1,78 @@
+"""A generation blocked by its checks says so in Dagster: run tags, observations on the blocked and
+the not-run partitions, and a run failure naming each blocking failure with observed and limit."""
+
+from __future__ import annotations
+
+import re
+
+import dagster as dg
+
+from conftest import fast_spec
+from synth_pipeline import SynthPolicy, build_synth_pipeline
+from synth_pipeline.checks.blocked import BLOCKED_TAG, blocked_tag
+from synth_pipeline.naming import Stage
+from synth_pipeline.report import report_path
+from synth_pipeline.reporting import check_failures
+
+# Generation 2 only: synthetic rows fail fidelity (quality score below 1) and utility (ratio to real below 1.5).
+STRICT = SynthPolicy(min_quality_score=1.0, min_tstr_trtr_ratio=1.5)
+EVIDENCE = re.compile(r"observed [\d.]+ (\([^)]*\) )?[<>]=? limit [\d.]+")
+
+
+def _observations(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dict[str, str]:
+    records = instance.fetch_observations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]),
+                                          limit=20).records
+    return {label: value.value for r in records for label, value in r.asset_observation.metadata.items()}
+
+
+def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(runner):
+    pipeline = build_synth_pipeline(fast_spec(name="blk", unknown_source=None))
+    [first] = runner.run(pipeline, [1], quality_checks=True)
+    assert first.success
+    [blocked] = runner.run(pipeline, [2], policy=STRICT, quality_checks=True)
+    assert not blocked.success
+    failed = {(c.asset_key, c.name) for c in blocked.failed_checks if c.severity == "ERROR"}
+    synthetic, augmented, mix = (pipeline.key(s) for s in (Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX))
+    assert failed == {("blk/synthetic", "fidelity"), ("blk/synthetic", "utility"), ("blk/augmented", "utility")}, \
+        check_failures(blocked)
+    assert blocked.failures == []  # the check results report the block; no duplicate step failure
+
+    instance = runner.instance
+    tags = instance.get_run_by_id(blocked.run_id).tags
+    assert tags[BLOCKED_TAG] == "generation 2"
+    for key, name in ((synthetic, "fidelity"), (synthetic, "utility"), (augmented, "utility")):
+        assert EVIDENCE.search(tags[blocked_tag(key, name)]), tags
+
+    # The blocked partition says by what; the partitions downstream say they were not run and why.
+    on_synthetic = _observations(instance, synthetic, "2")
+    assert {"blocked by fidelity", "blocked by utility"} <= set(on_synthetic)
+    for key in (mix, pipeline.key(Stage.MODEL), pipeline.key(Stage.EVALUATION)):
+        [note] = _observations(instance, key, "2").values()
+        assert note.startswith("generation 2 blocked by "), note
+        assert EVIDENCE.search(note)
+
+    # The run failure: the first failing check with its evidence; each later one names those before it too.
+    [run_failure] = [e for e in instance.all_logs(blocked.run_id) if e.dagster_event
+                     and e.dagster_event.event_type is dg.DagsterEventType.RUN_FAILURE]
+    prefix = "synth_pipeline.checks.blocked.GenerationBlocked: "
+    message = run_failure.dagster_event.event_specific_data.error.message.removeprefix(prefix)
+    assert message.startswith("generation 2 blocked by ") and EVIDENCE.search(message), message
+    assert "; not run: blk/training_mix, blk/model, blk/evaluation\n" in message, message
+    assert f"report: {report_path(runner.data_dir, 'blk', 2)}" in message
+    step_messages = [e.dagster_event.step_failure_data.error.message.removeprefix(prefix)
+                     for e in instance.all_logs(blocked.run_id)
+                     if e.dagster_event and e.dagster_event.is_step_failure]
+    assert len(step_messages) == 3
+    # the last to fail names all three, as the CLI's verdict does
+    assert step_messages[-1].startswith("generation 2 blocked by 3 checks: blk/augmented utility ("), step_messages[-1]
+    # the same checks, figures and limits as the CLI's verdict (the kept records name rules without data values)
+    figures = re.compile(r"(blk/\w+ \w+) \(|observed ([\d.]+)|limit ([\d.]+)")
+    assert figures.findall(step_messages[-1].split("\n")[0]) == figures.findall(blocked.verdict.headline())
+    for named in ("blk/synthetic fidelity (", "blk/synthetic utility (", "blk/augmented utility ("):
+        assert named in step_messages[-1], step_messages[-1]
+    assert len(EVIDENCE.findall(step_messages[-1])) >= 3
+
+    # Generation 1 keeps its passed results; generation 2's downstream checks were planned, never executed.
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(mix, "synthetic_budget")])
+    assert latest[dg.AssetCheckKey(mix, "synthetic_budget")].status.value == "PLANNED"
