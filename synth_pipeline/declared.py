@@ -9,10 +9,11 @@ from typing import Any
 
 import dagster as dg
 
+from synth_pipeline.column_schema import with_declared_columns
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generators.protocol import PrivacySpend
 from synth_pipeline.guarded import GenerationMap
-from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage, provenance_tags
+from synth_pipeline.naming import PARTITIONED_STAGES, STAGE_PROVENANCE, Stage, provenance_kinds, provenance_tags
 
 DECLARATION_METADATA = "synth_pipeline/provenance"
 """Definition metadata key holding an asset's declared provenance (a JSON object)."""
@@ -23,8 +24,8 @@ RELATION = {
     Stage.UNKNOWN: "ingest", Stage.TRAINING_MIX: "mix", Stage.MODEL: "train", Stage.EVALUATION: "evaluate",
 }
 """The OpenLineage relation (how outputs are made from inputs) of each role."""
-_KINDS = {Stage.SYNTHETIC: {"synthetic"}, Stage.AUGMENTED: {"augmented"}, Stage.UNKNOWN: {"unknown"},
-          Stage.REAL_HOLDOUT: {"real", "sealed"}, Stage.MODEL: {"python"}}
+DERIVED_ROLES = frozenset({Stage.MODEL, Stage.EVALUATION})
+"""Roles whose output is a derived value (a model, scores), not rows carrying provenance columns."""
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,17 @@ class Provenance:
         return provenance_tags(self.pipeline, self.role)
 
     def kinds(self) -> set[str]:
-        """Dagster kinds shown on the asset graph (the provenance at a glance)."""
-        return {"pandas", *_KINDS.get(self.role, set())}
+        """Dagster kinds shown on the asset graph: the provenance at a glance
+        (:func:`~synth_pipeline.naming.provenance_kinds`), and pandas, or python for a model."""
+        return provenance_kinds(self.role) | {"python" if self.role is Stage.MODEL else "pandas"}
 
     def metadata(self) -> dict[str, Any]:
-        """Definition metadata: the declaration, as JSON."""
+        """Definition metadata: the declaration, as JSON, and for rows the provenance columns
+        (``dagster/column_schema``, see :mod:`synth_pipeline.column_schema`)."""
         declared = {"pipeline": self.pipeline, "role": self.role.value, "kind": STAGE_PROVENANCE[self.role]}
         if self.generator:
             declared["generator"] = self.generator
         if self.fitted_on is not None:
             declared["fitted_on"] = self.fitted_on.to_user_string()
-        return {DECLARATION_METADATA: dg.MetadataValue.json(declared)}
+        metadata: dict[str, Any] = {DECLARATION_METADATA: dg.MetadataValue.json(declared)}
+        return metadata if self.role in DERIVED_ROLES else with_declared_columns(metadata)

@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 
+from synth_pipeline.code_references import caller_reference, with_pipeline_references
 from synth_pipeline.generations import generations_partitions
 from synth_pipeline.guarded import GuardedAssets
 from synth_pipeline.naming import PIPELINE_TAG, Stage, SynthPipelineTranslator
@@ -38,6 +39,8 @@ class SynthPipeline:
         assets: One asset per stage (the holdout and train split share one multi-asset).
         job: Materializes every stage for one generation (a partition key).
         stages: The stages present (augmented and unknown ingestion are optional).
+        defined_at: Where :func:`build_synth_pipeline` was called (None when not from a source file): each
+            asset's first code reference in the Dagster UI (:mod:`synth_pipeline.code_references`).
     """
 
     spec: SynthPipelineSpec
@@ -46,6 +49,7 @@ class SynthPipeline:
     assets: tuple[dg.AssetsDefinition, ...]
     job: dg.UnresolvedAssetJobDefinition
     stages: tuple[Stage, ...] = field(default=())
+    defined_at: dg.LocalFileCodeReference | None = None
 
     @property
     def name(self) -> str:
@@ -88,6 +92,9 @@ class SynthPipeline:
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
 
+        Each asset links to its code (``dagster/code_references``): where the pipeline was built, then
+        its stage's function in :mod:`synth_pipeline.stages`.
+
         Args:
             data_dir: Where stage outputs are stored (default: see
                 :mod:`synth_pipeline.storage`).
@@ -120,7 +127,7 @@ class SynthPipeline:
             expectation_suites=expectation_suites, unexpected_value_samples=unexpected_value_samples,
         )
         return dg.Definitions(
-            assets=list(self.assets),
+            assets=with_pipeline_references(self.assets, self.defined_at),
             asset_checks=[*checks, *asset_checks],
             jobs=[self.job],
             schedules=list(schedules),
@@ -176,6 +183,7 @@ def build_synth_pipeline(
     return SynthPipeline(
         spec=spec, translator=builder.translator, generations=builder.generations,
         assets=tuple(assets), job=job, stages=tuple(stages),
+        defined_at=caller_reference(f"pipeline {spec.name} built here"),
     )
 
 

@@ -8,15 +8,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from synth_pipeline.column_schema import COLUMN_SCHEMA, column_schema
 from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.display import shown_float, shown_json
 from synth_pipeline.provenance import ProvenanceKind, user_columns
 
-
-def column_schema(frame: pd.DataFrame) -> dg.TableSchema:
-    """The frame's columns and dtypes as a Dagster table schema."""
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name=str(c), type=str(frame[c].dtype)) for c in frame.columns]
-    )
+__all__ = ["column_schema", "composition_metadata", "provenance_metadata"]
 
 
 def provenance_metadata(
@@ -46,7 +43,7 @@ def provenance_metadata(
             "generation": generation,
             "parents": dg.MetadataValue.json([p.to_user_string() for p in parents]),
             "features": len(user_columns(frame)),
-            "dagster/column_schema": column_schema(frame),
+            COLUMN_SCHEMA: column_schema(frame),
         }
     )
     metadata.update(extra or {})
@@ -54,17 +51,18 @@ def provenance_metadata(
 
 
 def composition_metadata(composition: Composition) -> dict[str, Any]:
-    """A :class:`Composition` as Dagster metadata entries."""
+    """A :class:`Composition` as Dagster metadata entries, the fractions rounded for display
+    (:mod:`synth_pipeline.display`; the lineage store keeps them exact)."""
     return {
         "provenance": composition.provenance,
         "dagster/row_count": composition.rows,
         "rows_by_kind": dg.MetadataValue.json(composition.rows_by_kind),
-        "synthetic_fraction": dg.MetadataValue.float(composition.synthetic_fraction),
-        "non_real_fraction": dg.MetadataValue.float(composition.non_real_fraction),
-        "synthetic_fraction_by_class": dg.MetadataValue.json(composition.synthetic_fraction_by_class),
-        "non_real_fraction_by_class": dg.MetadataValue.json(
+        "synthetic_fraction": shown_float(composition.synthetic_fraction),
+        "non_real_fraction": shown_float(composition.non_real_fraction),
+        "synthetic_fraction_by_class": dg.MetadataValue.json(shown_json(composition.synthetic_fraction_by_class)),
+        "non_real_fraction_by_class": dg.MetadataValue.json(shown_json(
             composition.class_fraction(ProvenanceKind.SYNTHETIC, ProvenanceKind.AUGMENTED, ProvenanceKind.UNKNOWN)
-        ),
+        )),
         "rows_by_class": dg.MetadataValue.json(composition.rows_by_class),
         "max_depth": composition.max_depth,
     }

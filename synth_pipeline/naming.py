@@ -63,11 +63,26 @@ _DESCRIPTIONS: dict[Stage, str] = {
     "and synthetic-only (TSTR) baselines.",
 }
 
-_KINDS: dict[Stage, set[str]] = {
-    Stage.SYNTHETIC: {"pandas", "parquet", "sdv"},
-    Stage.MODEL: {"scikitlearn", "python"},
-    Stage.EVALUATION: {"pandas", "scikitlearn"},
+_TOOL_KINDS: dict[Stage, tuple[str, ...]] = {
+    Stage.REAL_HOLDOUT: ("parquet",),
+    Stage.SYNTHETIC: ("sdv", "parquet"),
+    Stage.MODEL: ("scikitlearn", "python"),
+    Stage.EVALUATION: ("pandas", "scikitlearn"),
 }
+"""What each stage is made with or stored as (default: pandas + parquet), next to its provenance kinds."""
+
+MAX_SHOWN_KINDS = 3
+"""Kinds that fit in one row of an asset graph node (320 px wide). Dagster shows every kind (at most 10),
+in no set order, so a stage's kinds stay within this number to keep its provenance kind in sight."""
+
+
+def provenance_kinds(stage: Stage) -> set[str]:
+    """The kinds naming what a stage holds: its :data:`STAGE_PROVENANCE`, plus ``sealed`` for the holdout.
+
+    Shown as badges on the asset graph nodes (the provenance at a glance, without opening the asset);
+    ``kind:synthetic`` in the asset selection finds every synthetic asset.
+    """
+    return {STAGE_PROVENANCE[stage], *(("sealed",) if stage is Stage.REAL_HOLDOUT else ())}
 
 
 def provenance_tags(pipeline: str, stage: Stage) -> dict[str, str]:
@@ -104,8 +119,13 @@ class SynthPipelineTranslator:
         return provenance_tags(spec.name, stage)
 
     def get_kinds(self, spec: SynthPipelineSpec, stage: Stage) -> set[str]:
-        """Default: pandas + parquet for data stages, sdv / scikitlearn where they act."""
-        return _KINDS.get(stage, {"pandas", "parquet"})
+        """Default: the stage's :func:`provenance_kinds` (``real``, ``synthetic``, ``mixed``, ``derived``, ...)
+        and what it is made with: pandas + parquet for data stages, sdv / scikitlearn where they act.
+
+        At most :data:`MAX_SHOWN_KINDS` by default. An override adding kinds should keep the provenance
+        kind (``super().get_kinds(spec, stage) | {...}``); more than three may not fit on the graph node.
+        """
+        return provenance_kinds(stage) | set(_TOOL_KINDS.get(stage, ("pandas", "parquet")))
 
     def get_description(self, spec: SynthPipelineSpec, stage: Stage) -> str:
         """A one-line description shown in the Dagster UI."""

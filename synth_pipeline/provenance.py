@@ -43,6 +43,22 @@ PROVENANCE_COLUMNS: tuple[str, ...] = (
     ROW_HASH_COLUMN,
     DATASET_COLUMN,
 )
+PROVENANCE_COLUMN_TYPES: dict[str, str] = {
+    KIND_COLUMN: "string", GENERATION_COLUMN: "int32", DEPTH_COLUMN: "int32", ROW_HASH_COLUMN: "uint64",
+    DATASET_COLUMN: "string",
+}
+"""The stored dtype of each provenance column (as pandas names it)."""
+PROVENANCE_COLUMN_DESCRIPTIONS: dict[str, str] = {
+    KIND_COLUMN: "Provenance of the row: real, synthetic, augmented or unknown (data that arrived without "
+    "provenance is unknown, never real).",
+    GENERATION_COLUMN: "Generation in which the row entered the pipeline (0 = before the first generation).",
+    DEPTH_COLUMN: "Generator hops from real data: real rows 0; a row generated from rows of depth at most d "
+    "has depth d + 1; augmented rows keep their source's depth.",
+    ROW_HASH_COLUMN: "Stable content hash of the row's user columns (finds copies of real rows, e.g. of the "
+    "sealed holdout).",
+    DATASET_COLUMN: "The dataset (asset key) that produced the row.",
+}
+"""What each provenance column means, shown as its description in the Dagster UI."""
 
 
 class ProvenanceKind(StrEnum):

@@ -8,7 +8,10 @@ Two ways, in the style of Dagster's integrations:
   per-row provenance columns the role calls for (unless the frame carries them already),
   validates generated rows against their fit input, stores the frame through the
   :class:`~synth_pipeline.storage.DatasetStore`, emits OpenLineage START / COMPLETE (FAIL
-  on an exception) with the provenance facet, and sets tags, kinds and metadata.
+  on an exception) with the provenance facet, and sets tags, kinds and metadata: the
+  provenance as a kind on the asset graph node, the described ``_sp_`` columns in
+  ``dagster/column_schema`` (after any columns the asset declares) and a code reference to
+  the decorated function.
 - :func:`with_provenance` on a ``dg.AssetSpec`` (for ``@dg.multi_asset``), and
   :func:`publish_rows` inside its body for each output.
 
@@ -42,6 +45,8 @@ from typing import Any
 
 import dagster as dg
 
+from synth_pipeline.code_references import function_reference, with_code_reference
+from synth_pipeline.column_schema import COLUMN_SCHEMA, with_declared_columns
 from synth_pipeline.declared import RELATION, Provenance
 from synth_pipeline.errors import GenerationError, ProvenanceError
 from synth_pipeline.generators.protocol import PrivacySpend
@@ -56,9 +61,20 @@ def with_provenance(spec: dg.AssetSpec, provenance: Provenance) -> dg.AssetSpec:
 
     Publish each output with :func:`publish_rows` in the multi-asset's body.
     """
-    merged = spec.merge_attributes(tags=provenance.tags(), kinds=provenance.kinds(), metadata=provenance.metadata())
+    merged = spec.merge_attributes(tags=provenance.tags(), kinds=provenance.kinds(),
+                                   metadata=declared_metadata(spec.metadata, provenance))
     register_generation_map(merged.key, provenance.generations)  # stored per generation: loads map keys the same way
     return merged.with_io_manager_key(IO_MANAGER_KEY)  # downstream assets load it from the store
+
+
+def declared_metadata(own: Mapping[str, Any] | None, provenance: Provenance) -> dict[str, Any]:
+    """An asset's own definition metadata with the declaration's (which wins), keeping an own
+    ``dagster/column_schema`` (its columns first, then the provenance columns it lacks)."""
+    declared = provenance.metadata()
+    merged = {**(own or {}), **declared}
+    if own and COLUMN_SCHEMA in own and COLUMN_SCHEMA in declared:
+        merged = with_declared_columns({**merged, COLUMN_SCHEMA: own[COLUMN_SCHEMA]})
+    return merged
 
 
 def provenance_asset(
@@ -141,7 +157,8 @@ def provenance_asset(
         kwargs = dict(asset_kwargs)
         kwargs["tags"] = {**kwargs.get("tags", {}), **provenance.tags()}
         kwargs["kinds"] = set(kwargs.get("kinds", set())) | provenance.kinds()
-        kwargs["metadata"] = {**kwargs.get("metadata", {}), **provenance.metadata()}
+        kwargs["metadata"] = with_code_reference(declared_metadata(kwargs.get("metadata"), provenance),
+                                                 function_reference(function))
         kwargs.setdefault("io_manager_key", IO_MANAGER_KEY)
         kwargs["required_resource_keys"] = set(kwargs.get("required_resource_keys", set())) | {STORE_KEY}
         if "key" not in kwargs and "name" not in kwargs:

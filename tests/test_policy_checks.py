@@ -5,6 +5,7 @@ import pytest
 from conftest import FAST_SYNTHESIZER, Runner, fast_spec, why
 from synth_pipeline import FitOn, MixSpec, SourceSpec, SynthesizerSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.datasets import breast_cancer
+from synth_pipeline.display import rounded
 from synth_pipeline.naming import Stage
 from synth_pipeline.provenance import ROW_HASH_COLUMN
 from synth_pipeline.runner import CheckRecord
@@ -117,7 +118,7 @@ def test_unknown_budget_fails_when_unknown_rows_enter_the_mix(runner):
     [run] = runner.run(pipeline, [1])
     check = _failed(run, "unknown_budget")
     mix = runner.read(pipeline, Stage.TRAINING_MIX, 1)
-    assert check.metadata["observed"] == pytest.approx(120 / len(mix)) and check.metadata["threshold"] == 0
+    assert check.metadata["observed"] == rounded(120 / len(mix)) and check.metadata["threshold"] == 0
 
 
 def test_evaluation_on_real_fails_below_the_utility_floor(runner):
@@ -125,7 +126,7 @@ def test_evaluation_on_real_fails_below_the_utility_floor(runner):
     [run] = runner.run(pipeline, [1], policy=SynthPolicy(min_tstr_trtr_ratio=1.5))
     check = _failed(run, "evaluation_on_real")
     report = runner.read(pipeline, Stage.EVALUATION, 1).set_index("trained_on")["balanced_accuracy"]
-    assert check.metadata["observed"] == pytest.approx(report["synthetic_only"] / report["real_only"])
+    assert check.metadata["observed"] == pytest.approx(rounded(report["synthetic_only"] / report["real_only"]))
     rules = {r["public_rule"] or r["rule"]: r["passed"] for r in check.metadata["rules"]}
     assert rules["scored on the sealed holdout (digest match)"] and rules["real fraction of the evaluation set"]
     assert check.metadata["evaluation_set_digest"] == check.metadata["holdout_digest"]

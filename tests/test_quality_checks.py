@@ -1,5 +1,7 @@
 """The quality checks in real generation runs: figures in the metadata, trends stored, blocking."""
 
+import pytest
+
 from conftest import fast_spec, why
 from synth_pipeline import MixSpec, Stage, SynthPolicy, build_synth_pipeline
 from synth_pipeline.checks.quality_checks import DIVERSITY_MONITOR
@@ -25,7 +27,8 @@ def test_every_generated_stage_is_measured_and_the_diversity_trend_is_kept(runne
         for figure in ("dcr_share", "dcr_share_raw", "nndr_training", "membership_auc"):
             assert 0 <= privacy.metadata[figure] <= 1, figure
         utility = _check(run, "synthetic", "utility").metadata
-        assert utility["tstr_trtr_ratio"] == utility["tstr_score"] / utility["trtr_score"]
+        # each figure is shown to 4 significant digits (synth_pipeline.display): the ratio holds to about 1e-3
+        assert utility["tstr_trtr_ratio"] == pytest.approx(utility["tstr_score"] / utility["trtr_score"], rel=2e-3)
         for stage in ("synthetic", "augmented", "training_mix"):
             assert "min_variance_ratio" in _check(run, stage, "diversity").metadata
 

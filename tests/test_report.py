@@ -231,7 +231,8 @@ def test_every_blocking_failure_of_a_generation_is_named_first_in_its_report(tmp
     store.write(frame, keys[Stage.REAL_ARRIVALS], "2")
     store.write(frame.assign(**{KIND_COLUMN: "synthetic"}), keys[Stage.SYNTHETIC], "2")
     failed = {
-        "fidelity": "adversarial AUC: observed 0.99 (95 % lower bound 0.97) > limit 0.95, n = 40; fix: a better generator",
+        "fidelity": "adversarial AUC: observed 0.99 (95 % lower bound 0.97) > limit 0.95, n = 40; fix: another "
+                    "generator",
         "diversity": "variance ratio: observed 0.2 (95 % upper bound 0.31) < limit 0.5, n = 40; fix: more epochs",
     }
     for check, evidence in failed.items():
@@ -273,7 +274,8 @@ def test_a_generation_blocked_outside_the_cli_gets_its_report_from_the_failing_c
     assert {c.metadata["report"] for c in run.failed_checks} == {str(written)}
     banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', written.read_text()).group(1)
     # whichever check finished last wrote it, having read both records
-    assert banner.startswith(f"generation 1 blocked by 2 checks: {pipeline.name}/training_mix recursion_depth ("), banner
+    first = f"generation 1 blocked by 2 checks: {pipeline.name}/training_mix recursion_depth ("
+    assert banner.startswith(first), banner
     assert f", {pipeline.name}/training_mix synthetic_budget (synthetic fraction, overall: observed 0." in banner
     assert banner.endswith(f"; not run: {pipeline.name}/model, {pipeline.name}/evaluation"), banner
     assert run.verdict.headline() == banner.replace("&gt;", ">").replace("&lt;", "<")  # the CLI says the same

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from synth_pipeline.composition import Composition, summarize
+from synth_pipeline.display import shown_float
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
@@ -265,7 +267,7 @@ def rule_check(
                     result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
                         str(report))}, severity=severity)
             lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
-        yield result
+        yield shown_result(result)  # figures rounded for display; lineage and the store keep them exact
         if blocked:
             # Dagster's own failure would name the check only; this one names every blocking failure of
             # the generation recorded so far, with observed vs limit, and what is not run.
@@ -319,6 +321,25 @@ def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) 
             "evidence": "\n".join(lines)}
 
 
+def shown_result(result: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    """``result`` as the Dagster UI shows it: its float figures (``observed``, ``threshold``, ...) rounded
+    (:mod:`synth_pipeline.display`). The exact figures stay in its lineage event (recorded from ``result``)
+    and in ``rules``, every rule's outcome as JSON."""
+    return dg.AssetCheckResult(
+        passed=result.passed, severity=result.severity, description=result.description,
+        metadata={name: _shown(value) for name, value in (result.metadata or {}).items()},
+    )
+
+
+def _shown(value: Any) -> Any:
+    """A float figure rounded for display; any other value as it is."""
+    if isinstance(value, dg.FloatMetadataValue) and value.value is not None:
+        return shown_float(value.value)
+    if isinstance(value, (float, np.floating)):
+        return shown_float(float(value))
+    return value
+
+
 def check_result(
     outcomes: list[RuleOutcome],
     generation: int,
@@ -332,7 +353,8 @@ def check_result(
     (not enough evidence) makes a WARN result that never blocks; rules that were all
     skipped (no rows) pass, and the description says ``skipped`` and why. The
     description is the deciding rule's evidence line (:meth:`RuleOutcome.evidence`),
-    and every failed rule's line follows it.
+    and every failed rule's line follows it. The figures are exact: :func:`shown_result`
+    rounds them for the Dagster UI.
     """
     headline = deciding_outcome(outcomes)
     verdict = verdict_of(outcomes)

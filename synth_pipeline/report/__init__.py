@@ -3,7 +3,8 @@
 - :mod:`~synth_pipeline.report.data` gathers the per-generation figures from the stored files;
 - :mod:`~synth_pipeline.report.plots` draws them (matplotlib, imported when drawing);
 - :mod:`~synth_pipeline.report.html` lays them out as one page with inline PNGs;
-- :mod:`~synth_pipeline.report.build` ties them together and writes the file.
+- :mod:`~synth_pipeline.report.build` ties them together and writes the file;
+- :mod:`~synth_pipeline.report.ui` turns a written report into Dagster metadata (path, key plot, key table).
 
 Example:
     .. code-block:: python
@@ -16,5 +17,6 @@ Example:
 """
 
 from synth_pipeline.report.build import GenerationReport, build_generation_report, report_path
+from synth_pipeline.report.ui import report_metadata
 
-__all__ = ["GenerationReport", "build_generation_report", "report_path"]
+__all__ = ["GenerationReport", "build_generation_report", "report_metadata", "report_path"]

@@ -36,6 +36,8 @@ class GenerationReport:
         key_plot: The key plot (synthetic fraction and TSTR / TRTR per generation) as PNG bytes.
         plots: How many plots the page holds.
         seconds: Time taken to gather, draw and write it.
+        key_table: The key figures per generation as a Markdown table
+            (:func:`~synth_pipeline.report.ui.key_table_markdown`).
     """
 
     path: Path
@@ -43,6 +45,7 @@ class GenerationReport:
     key_plot: bytes
     plots: int
     seconds: float
+    key_table: str = ""
 
     def key_plot_markdown(self) -> str:
         """The key plot as a Markdown image with a ``data:`` URI (the Dagster UI renders it inline)."""
@@ -115,6 +118,7 @@ def _build(
     import synth_pipeline.report.plots as plots
     from synth_pipeline.report.data import gather_report_data
     from synth_pipeline.report.html import render_report
+    from synth_pipeline.report.ui import key_table_markdown
 
     data = gather_report_data(
         store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
@@ -134,5 +138,5 @@ def _build(
     atomic_write(path, lambda handle: handle.write(page.encode("utf-8")))
     return GenerationReport(
         path=path, generation=generation, key_plot=drawn["key"], plots=sum(png is not None for png in drawn.values()),
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, key_table=key_table_markdown(data),
     )

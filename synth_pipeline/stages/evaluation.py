@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from synth_pipeline.display import shown_float
 from synth_pipeline.generations import current_generation
 from synth_pipeline.holdout_scores import evaluation_set_proof
 from synth_pipeline.identifiers import stored_identifiers
@@ -45,9 +46,12 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
     above chance, so that the ratio says anything, is judged by the ``evaluation_on_real``
     check (its bootstrap bound); the run summary says so next to the ratio.
 
-    Then it writes the generation report and adds its path (``report``) and key plot
-    (``report_plot``, Markdown with an inline PNG) to the metadata. A report that cannot be
-    built is logged as a warning (``report_error``); the evaluation itself stands.
+    Then it writes the generation report and adds its path (``report``), key plot
+    (``report_plot``, Markdown with an inline PNG) and key figures per generation
+    (``report_table``) to the metadata (:func:`~synth_pipeline.report.ui.report_metadata`).
+    Scores and ratios in the metadata are rounded for display; the stored frame keeps them
+    exact. A report that cannot be built is logged as a warning (``report_error``); the
+    evaluation itself stands.
     """
     spec = builder.spec
     label = spec.label_column
@@ -94,7 +98,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, store: DatasetStore, report: pd.DataFrame, generation: int,
         label_column: str | None,
     ) -> dict[str, Any]:
-        from synth_pipeline.report import build_generation_report
+        from synth_pipeline.report import build_generation_report, report_metadata
 
         try:
             written = build_generation_report(
@@ -105,11 +109,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             context.log.warning(f"generation {generation} report not written: {type(error).__name__}: {error}")
             return {"report_error": f"{type(error).__name__}: {error}"}
         context.log.info(f"generation {generation} report: {written.path} ({written.seconds:.1f}s)")
-        return {
-            "report": dg.MetadataValue.path(str(written.path)),
-            "report_plot": dg.MetadataValue.md(written.key_plot_markdown()),
-            "report_seconds": dg.MetadataValue.float(round(written.seconds, 3)),
-        }
+        return report_metadata(written)
 
     def _evaluate(
         context: dg.AssetExecutionContext, model: Any, holdout: pd.DataFrame, mix: pd.DataFrame, generation: int,
@@ -158,7 +158,7 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
             + ", ".join(f"{k}={v:.3f}" for k, v in primary.items())
         )
         metadata: dict[str, Any] = {
-            f"{row['trained_on']}_{metric}": dg.MetadataValue.float(float(row[metric]))
+            f"{row['trained_on']}_{metric}": shown_float(row[metric])
             for row in records
             for metric in metrics
         }
@@ -170,17 +170,18 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
                 "holdout_provenance": dataset_kind(holdout),
                 "primary_metric": primary_name,
                 "task": task.value,
-                "tstr_trtr_ratio": dg.MetadataValue.float(tstr_trtr),
-                "mix_trtr_ratio": dg.MetadataValue.float(mix_trtr),
-                "chance_score": dg.MetadataValue.float(chance),
-                "tstr_trtr_skill_ratio": dg.MetadataValue.float(
+                "tstr_trtr_ratio": shown_float(tstr_trtr),
+                "mix_trtr_ratio": shown_float(mix_trtr),
+                "chance_score": shown_float(chance),
+                "tstr_trtr_skill_ratio": shown_float(
                     tstr_trtr_skill_ratio(primary["synthetic_only"], primary["real_only"], chance)),
-                "mix_trtr_skill_ratio": dg.MetadataValue.float(
+                "mix_trtr_skill_ratio": shown_float(
                     tstr_trtr_skill_ratio(primary["training_mix"], primary["real_only"], chance)),
                 "parents": dg.MetadataValue.json(
                     [builder.dataset(s) for s in (Stage.MODEL, Stage.REAL_HOLDOUT, Stage.TRAINING_MIX)]
                 ),
-                "scores": dg.MetadataValue.md(report[["trained_on", "train_rows", *metrics]].to_markdown(index=False)),
+                "scores": dg.MetadataValue.md(
+                    report[["trained_on", "train_rows", *metrics]].to_markdown(index=False, floatfmt=".4g")),
             }
         )
         return report, metadata
