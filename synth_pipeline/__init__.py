@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from synth_pipeline.checks.policy_checks import build_policy_checks
     from synth_pipeline.checks.provenance_checks import build_provenance_checks
     from synth_pipeline.checks.quality_checks import build_quality_checks
+    from synth_pipeline.components import SynthPipelineComponent
     from synth_pipeline.composition import Composition, summarize
     from synth_pipeline.declared import Provenance
     from synth_pipeline.errors import (
@@ -61,7 +62,14 @@ if TYPE_CHECKING:
     )
     from synth_pipeline.provenance_assets import provenance_asset, publish_rows, with_provenance
     from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
-    from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, pipeline_resources, policy_resource_key
+    from synth_pipeline.resources import (
+        IO_MANAGER_KEY,
+        STORE_KEY,
+        ResourceKeys,
+        pipeline_resources,
+        policy_resource_key,
+        store_resource_key,
+    )
     from synth_pipeline.run_lock import DataDirBusyError
     from synth_pipeline.spec import (
         AugmentationSpec,
@@ -89,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "build_policy_checks": "synth_pipeline.checks.policy_checks",
     "build_provenance_checks": "synth_pipeline.checks.provenance_checks",
     "build_quality_checks": "synth_pipeline.checks.quality_checks",
+    "SynthPipelineComponent": "synth_pipeline.components",
     "Composition": "synth_pipeline.composition",
     "summarize": "synth_pipeline.composition",
     "Provenance": "synth_pipeline.declared",
@@ -133,6 +142,8 @@ _EXPORTS: dict[str, str] = {
     "GeneratedBy": "synth_pipeline.provenance_stamping",
     "IO_MANAGER_KEY": "synth_pipeline.resources",
     "STORE_KEY": "synth_pipeline.resources",
+    "ResourceKeys": "synth_pipeline.resources",
+    "store_resource_key": "synth_pipeline.resources",
     "pipeline_resources": "synth_pipeline.resources",
     "policy_resource_key": "synth_pipeline.resources",
     "DataDirBusyError": "synth_pipeline.run_lock",
@@ -181,11 +192,13 @@ __all__ = [
     "ProvenanceError",
     "ProvenanceKind",
     "ReservedColumnError",
+    "ResourceKeys",
     "STORE_KEY",
     "SourceSpec",
     "Stage",
     "StoredDataNotFoundError",
     "SynthPipeline",
+    "SynthPipelineComponent",
     "SynthPipelineError",
     "SynthPipelineIOManager",
     "SynthPipelineSpec",
@@ -214,6 +227,7 @@ __all__ = [
     "preloading_executor",
     "provenance_asset",
     "publish_rows",
+    "store_resource_key",
     "summarize",
     "tag_rows",
     "user_columns",

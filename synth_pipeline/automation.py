@@ -75,7 +75,8 @@ def _busy(
         from synth_pipeline.run_lock import DataDirBusyError, RunLock
 
         try:
-            with RunLock(dataset_store(repository).root).hold(command=f"{evaluator} evaluation", wait=False):
+            data_dir = dataset_store(repository, pipeline.name).root
+            with RunLock(data_dir).hold(command=f"{evaluator} evaluation", wait=False):
                 for run in recover_interrupted_runs(repository, pipeline=pipeline.name, instance=context.instance):
                     context.log.warning(f"recovered {run.describe()}")
         except DataDirBusyError as busy:
@@ -141,7 +142,7 @@ def watched_directory(pipeline: SynthPipeline, repository: dg.RepositoryDefiniti
     Returns:
         The directory, absolute.
     """
-    store = dataset_store(repository) if repository is not None else DatasetStore()
+    store = dataset_store(repository, pipeline.name) if repository is not None else DatasetStore()
     return store.root / "incoming" / pipeline.name
 
 

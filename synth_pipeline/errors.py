@@ -70,3 +70,8 @@ class GeneratorSpecError(SynthPipelineError):
 class DataDirConflictError(SynthPipelineError):
     """The definitions bind the dataset store to one data directory and ``--data-dir`` or
     ``$SYNTH_PIPELINE_DATA_DIR`` names another (:mod:`synth_pipeline.cli_definitions`)."""
+
+
+class ComponentConfigError(SynthPipelineError):
+    """A ``SynthPipelineComponent``'s ``defs.yaml`` attributes are missing, contradict each other, or
+    name a file or directory that does not exist (:mod:`synth_pipeline.components`)."""

@@ -14,7 +14,7 @@ from synth_pipeline.generations import generations_partitions
 from synth_pipeline.guarded import GuardedAssets
 from synth_pipeline.naming import PIPELINE_TAG, Stage, SynthPipelineTranslator
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.resources import pipeline_resources, policy_resource_key
+from synth_pipeline.resources import ResourceKeys, pipeline_resources, policy_resource_key
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.augmented import build_augmented
 from synth_pipeline.stages.builder import StageBuilder
@@ -41,6 +41,8 @@ class SynthPipeline:
         stages: The stages present (augmented and unknown ingestion are optional).
         defined_at: Where :func:`build_synth_pipeline` was called (None when not from a source file): each
             asset's first code reference in the Dagster UI (:mod:`synth_pipeline.code_references`).
+        resource_keys: The keys of its dataset store and IO manager (see
+            :func:`build_synth_pipeline`'s ``scoped_resources``).
     """
 
     spec: SynthPipelineSpec
@@ -50,6 +52,7 @@ class SynthPipeline:
     job: dg.UnresolvedAssetJobDefinition
     stages: tuple[Stage, ...] = field(default=())
     defined_at: dg.LocalFileCodeReference | None = None
+    resource_keys: ResourceKeys = field(default=ResourceKeys())
 
     @property
     def name(self) -> str:
@@ -73,7 +76,7 @@ class SynthPipeline:
             training_mix=keys[Stage.TRAINING_MIX], evaluation=keys[Stage.EVALUATION],
             model_factory=self.spec.model.factory, seed=self.spec.seed,
             open_categories=tuple(self.spec.synthesizer.open_categories),
-            task=self.spec.task, holdout_fraction=self.spec.holdout_fraction,
+            task=self.spec.task, holdout_fraction=self.spec.holdout_fraction, store_key=self.resource_keys.store,
         )
 
     def to_definitions(
@@ -97,7 +100,7 @@ class SynthPipeline:
 
         Args:
             data_dir: Where stage outputs are stored (default: see
-                :mod:`synth_pipeline.storage`).
+                :mod:`synth_pipeline.storage`), bound under the pipeline's resource keys.
             policy: The limits the policy checks enforce (default: ``SynthPolicy()``),
                 bound as the resource ``<pipeline>_policy``.
             include_checks: Include the provenance and policy checks (on by default;
@@ -132,19 +135,25 @@ class SynthPipeline:
             jobs=[self.job],
             schedules=list(schedules),
             sensors=list(sensors),
-            resources={**pipeline_resources(data_dir), policy_resource_key(self.name): policy or SynthPolicy()},
+            resources={**pipeline_resources(data_dir, self.resource_keys),
+                       policy_resource_key(self.name): policy or SynthPolicy()},
             executor=executor,
         )
 
 
 def build_synth_pipeline(
-    spec: SynthPipelineSpec, translator: SynthPipelineTranslator | None = None
+    spec: SynthPipelineSpec, translator: SynthPipelineTranslator | None = None, *, scoped_resources: bool = False
 ) -> SynthPipeline:
     """Turn a spec into Dagster assets: one per stage, per-generation where it applies.
 
     Args:
         spec: What to build.
         translator: Overrides asset keys, tags, kinds or descriptions.
+        scoped_resources: Bind the dataset store and IO manager under keys of the pipeline's own,
+            ``<name>_store`` and ``<name>_io_manager``, instead of the shared ``synth_pipeline_store``
+            and ``synth_pipeline_io_manager``: then pipelines with different data directories can
+            share one code location (``Definitions.merge``). The ``synth-pipeline`` command line
+            works on definitions with the shared keys only.
 
     Returns:
         The pipeline; use ``pipeline.to_definitions()`` in a code location.
@@ -158,8 +167,9 @@ def build_synth_pipeline(
             )
             defs = pipeline.to_definitions()
     """
+    keys = ResourceKeys.scoped(spec.name) if scoped_resources else ResourceKeys()
     builder = StageBuilder(spec=spec, translator=translator or SynthPipelineTranslator(),
-                           generations=generations_partitions(spec.name))
+                           generations=generations_partitions(spec.name), resource_keys=keys)
     stages = [Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN, Stage.REAL_ARRIVALS, Stage.SYNTHETIC]
     assets = [build_real_source(builder), build_split(builder), build_real_arrivals(builder), build_synthetic(builder)]
     mix_sources = [Stage.REAL_ARRIVALS, Stage.SYNTHETIC]
@@ -182,7 +192,7 @@ def build_synth_pipeline(
     )
     return SynthPipeline(
         spec=spec, translator=builder.translator, generations=builder.generations,
-        assets=tuple(assets), job=job, stages=tuple(stages),
+        assets=tuple(assets), job=job, stages=tuple(stages), resource_keys=keys,
         defined_at=caller_reference(f"pipeline {spec.name} built here"),
     )
 

@@ -34,6 +34,7 @@ import dagster as dg
 from synth_pipeline.errors import GenerationError, SynthPipelineError
 from synth_pipeline.generations import parse_generation
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage
+from synth_pipeline.resources import STORE_KEY
 
 GENERATION_METADATA = "synth_pipeline/generation"
 """Output metadata key (and run tag) giving the generation of an unpartitioned per-generation asset."""
@@ -154,6 +155,8 @@ class GuardedAssets:
         task: ``auto``, ``classification`` or ``regression`` (see :mod:`synth_pipeline.task`).
         holdout_fraction: The share sealed in the holdout (sets the number of label bins
             of a regression target).
+        store_key: The resource key of the dataset store the checks read (default
+            ``synth_pipeline_store``; ``<name>_store`` for a pipeline built with ``scoped_resources``).
     """
 
     name: str
@@ -173,6 +176,7 @@ class GuardedAssets:
     generations: GenerationMap = field(default_factory=GenerationMap)
     task: str = "auto"
     holdout_fraction: float = 0.2
+    store_key: str = STORE_KEY
 
     def __post_init__(self) -> None:
         for name in ("real_holdout", "training_mix", "real_train", "real_source", "real_arrivals", "evaluation"):

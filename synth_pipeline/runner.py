@@ -41,8 +41,8 @@ from synth_pipeline.generation_verdict import (
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.resources import STORE_KEY, store_resource_key
 from synth_pipeline.run_lock import LockHolder, RunLock
-from synth_pipeline.stages.builder import STORE_KEY
 from synth_pipeline.storage import DATA_DIR_TAG, DatasetStore
 
 DEFAULT_DAGSTER_HOME = Path(".synth_pipeline") / "dagster_home"
@@ -197,18 +197,27 @@ def _process_alive(pid: int, started: str) -> bool:
     return not started or start == started
 
 
-def dataset_store(defs: dg.Definitions | dg.RepositoryDefinition) -> DatasetStore:
+def dataset_store(defs: dg.Definitions | dg.RepositoryDefinition, pipeline: str | None = None) -> DatasetStore:
     """The dataset store bound in ``defs`` or its repository (the default one if none is).
 
     A repository (what a schedule's or sensor's context holds) keeps its resources as Dagster
     resource definitions; the store bound in the definitions is recovered from them, so
     schedules, sensors and the recovery of killed runs use the data directory the definitions
     bind, not the one the environment names.
+
+    Args:
+        defs: The definitions or their repository.
+        pipeline: A pipeline's name: its own store (``<pipeline>_store``, bound by a pipeline
+            built with ``scoped_resources``, e.g. by the Dagster component) is preferred when bound.
+            None: the shared ``synth_pipeline_store``.
     """
+    keys = [store_resource_key(pipeline), STORE_KEY] if pipeline is not None else [STORE_KEY]
     if isinstance(defs, dg.RepositoryDefinition):
-        bound = _store_of_definition(defs.get_top_level_resources().get(STORE_KEY))
+        resources = defs.get_top_level_resources()
+        found = [_store_of_definition(resources[key]) for key in keys if key in resources]
     else:
-        bound = (defs.resources or {}).get(STORE_KEY)
+        found = [(defs.resources or {})[key] for key in keys if key in (defs.resources or {})]
+    bound = found[0] if found else None
     return bound if isinstance(bound, DatasetStore) else DatasetStore()
 
 
@@ -273,7 +282,7 @@ def recover_interrupted_runs(
     ]
     if not dead:
         return []
-    store = dataset_store(defs)
+    store = dataset_store(defs, pipeline)
     layout = LineageLayout.for_data_dir(store.root)
     lineage = LineageStore(layout=layout)
     graph = defs.asset_graph if isinstance(defs, dg.RepositoryDefinition) else defs.resolve_asset_graph()
@@ -354,6 +363,7 @@ def hold_data_dir(
     command: str | None = None,
     wait: bool = True,
     report: Callable[[str], None] | None = None,
+    pipeline: str | None = None,
 ) -> AbstractContextManager[LockHolder]:
     """Hold the run lock of the data directory ``defs`` store into (:mod:`synth_pipeline.run_lock`).
 
@@ -367,13 +377,14 @@ def hold_data_dir(
         command: What this process runs, for the message of whoever waits (default: its command line).
         wait: Wait (default); False raises :class:`~synth_pipeline.run_lock.DataDirBusyError` at once.
         report: Where the waiting lines go (default: this module's log, as warnings).
+        pipeline: Whose store names the directory (see :func:`dataset_store`; None: the shared store).
 
     Returns:
         A context manager holding the lock, re-entrant within one thread. Entering it raises
         :class:`~synth_pipeline.run_lock.DataDirBusyError` when ``wait`` is False and the
         directory is in use.
     """
-    root = dataset_store(defs).root
+    root = dataset_store(defs, pipeline).root
     return RunLock(root).hold(
         command=command or shlex.join(sys.argv), wait=wait, report=report or log.warning,
         also_wait_for=lambda: _run_writing_into(instance, root), launches_runs=True,
@@ -525,10 +536,10 @@ def run_generations(
     if quiet:
         run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     # Held until the last generation is done; re-entered at no cost when the caller holds it (the CLI does).
-    with hold_data_dir(defs, instance=instance):
+    with hold_data_dir(defs, instance=instance, pipeline=pipeline):
         for interrupted in recover_interrupted_runs(defs, pipeline=pipeline, instance=instance):
             log.warning("recovered %s", interrupted.describe())
-        sweep_temporary_files(dataset_store(defs).root, skip=("lineage/events",))
+        sweep_temporary_files(dataset_store(defs, pipeline).root, skip=("lineage/events",))
         partitions_name = f"{pipeline}_generations"
         stage_of = {key: stage for stage, (key, _) in available.items()}
         selection = [available[stage][0] for stage in selected] if stages else None

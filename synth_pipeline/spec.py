@@ -10,6 +10,7 @@ as text), and every number has an upper bound (:mod:`synth_pipeline.config_bound
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from synth_pipeline.config_bounds import MAX_GENERATIONS, MAX_NEIGHBORS, MAX_RATIO, MAX_ROWS
 from synth_pipeline.config_text import show_value
 from synth_pipeline.config_validation import python_values, validate_config
-from synth_pipeline.config_yaml import read_yaml_config
+from synth_pipeline.config_yaml import YamlConfig, read_yaml_config
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.spec_choices import FitOn, GenerationMode, SynthesizerMethod
 
@@ -317,8 +318,27 @@ def load_spec(path: str | Path) -> SynthPipelineSpec:
             field, the value given and the fix for each problem.
     """
     document = read_yaml_config(path, what="pipeline spec")
+    return spec_from_mapping(document.values, source=f"pipeline spec {path}", document=document)
+
+
+def spec_from_mapping(
+    values: Mapping[str, Any], *, source: str, document: YamlConfig | None = None
+) -> SynthPipelineSpec:
+    """A :class:`SynthPipelineSpec` from a mapping of field values, validated as strictly as a spec file.
+
+    Args:
+        values: The spec's fields (nested mappings for its parts).
+        source: What the values are, for messages (e.g. ``spec of component /x/defs.yaml``).
+        document: The file they were read from, for line numbers in messages.
+
+    Returns:
+        The spec.
+
+    Raises:
+        ConfigValueError: The values are not a valid spec; the message names the field, the
+            value given and the fix for each problem.
+    """
     return validate_config(
-        SynthPipelineSpec.model_validate, document.values, source=f"pipeline spec {path}",
-        known_fields=_spec_fields(), document=document,
+        SynthPipelineSpec.model_validate, values, source=source, known_fields=_spec_fields(), document=document,
         fix="Fix the field(s) named (the fields and their defaults are documented on SynthPipelineSpec and its parts)",
     )

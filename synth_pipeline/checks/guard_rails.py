@@ -30,7 +30,7 @@ import dagster as dg
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import PIPELINE_TAG
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.resources import pipeline_resources, policy_resource_key
+from synth_pipeline.resources import ResourceKeys, pipeline_resources, policy_resource_key
 
 
 def build_guard_rails(
@@ -93,7 +93,8 @@ def guard_rail_resources(
         policy: The limits (default: ``SynthPolicy()``).
         data_dir: Where data is stored (default: see :mod:`synth_pipeline.storage`).
     """
-    return {**pipeline_resources(data_dir), policy_resource_key(guarded.name): policy or SynthPolicy()}
+    keys = ResourceKeys(store=guarded.store_key)
+    return {**pipeline_resources(data_dir, keys), policy_resource_key(guarded.name): policy or SynthPolicy()}
 
 
 def generation_job(

@@ -24,7 +24,7 @@ from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.resources import STORE_KEY, policy_resource_key
+from synth_pipeline.resources import policy_resource_key
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
 
@@ -232,12 +232,13 @@ def rule_check(
 
     @dg.asset_check(
         asset=asset_key, name=name, blocking=True, description=description,
-        required_resource_keys={STORE_KEY, policy_key}, additional_deps=[k for k in additional_deps if k != asset_key],
+        required_resource_keys={pipeline.store_key, policy_key},
+        additional_deps=[k for k in additional_deps if k != asset_key],
     )
     def policy_check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         generation = check_generation(context, pipeline, stage, asset_key)
         inputs = CheckInputs(
-            pipeline=pipeline, store=getattr(context.resources, STORE_KEY),
+            pipeline=pipeline, store=getattr(context.resources, pipeline.store_key),
             policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
             checked=asset_key, role=stage,
         )

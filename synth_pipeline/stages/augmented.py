@@ -25,8 +25,7 @@ from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
 from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
 from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import SynthPipelineSpec
-from synth_pipeline.stages.builder import STORE_KEY, StageBuilder
-from synth_pipeline.storage import DatasetStore
+from synth_pipeline.stages.builder import StageBuilder
 
 REGRESSION_SKIP = "the label is a regression target: SMOTE balances classes, and a continuous label has none"
 
@@ -46,11 +45,13 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
     assert settings is not None
     policy_key = policy_resource_key(spec.name)
 
-    @dg.asset(**builder.asset_kwargs(Stage.AUGMENTED), ins={"arrivals": builder.input(Stage.REAL_ARRIVALS)},
-              required_resource_keys={STORE_KEY, policy_key})
+    kwargs = builder.asset_kwargs(Stage.AUGMENTED)
+    kwargs["required_resource_keys"] = {*kwargs["required_resource_keys"], policy_key}
+
+    @dg.asset(**kwargs, ins={"arrivals": builder.input(Stage.REAL_ARRIVALS)})
     def augmented(context: dg.AssetExecutionContext, arrivals: pd.DataFrame) -> dg.MaterializeResult:
         generation = current_generation(context)
-        store: DatasetStore = getattr(context.resources, STORE_KEY)
+        store = builder.store(context)
         policy: SynthPolicy = getattr(context.resources, policy_key)
         with builder.lineage(
             context, store, relation="augment", outputs=[Stage.AUGMENTED], generation=generation,

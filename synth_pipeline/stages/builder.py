@@ -9,7 +9,7 @@ import dagster as dg
 
 from synth_pipeline.declared import Provenance
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage, SynthPipelineTranslator
-from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY
+from synth_pipeline.resources import IO_MANAGER_KEY, STORE_KEY, ResourceKeys
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.storage import DatasetStore
 
@@ -28,11 +28,17 @@ class StageBuilder:
         spec: The pipeline spec.
         translator: Names, tags and kinds of each stage.
         generations: The dynamic partitions holding the pipeline's generations.
+        resource_keys: Where the stages find the dataset store and the IO manager.
     """
 
     spec: SynthPipelineSpec
     translator: SynthPipelineTranslator
     generations: dg.DynamicPartitionsDefinition
+    resource_keys: ResourceKeys = ResourceKeys()
+
+    def store(self, context: dg.AssetExecutionContext) -> DatasetStore:
+        """The dataset store bound for this pipeline in the running step's resources."""
+        return getattr(context.resources, self.resource_keys.store)
 
     def key(self, stage: Stage) -> dg.AssetKey:
         """The asset key of a stage."""
@@ -58,7 +64,8 @@ class StageBuilder:
             "tags": self.translator.get_tags(self.spec, stage),
             "kinds": self.translator.get_kinds(self.spec, stage),
             "description": self.translator.get_description(self.spec, stage),
-            "io_manager_key": IO_MANAGER_KEY,
+            "io_manager_key": self.resource_keys.io_manager,
+            "required_resource_keys": {self.resource_keys.store},
             "partitions_def": self.partitions_def(stage),
             "metadata": self.provenance(stage).metadata(),
         }
@@ -83,6 +90,7 @@ class StageBuilder:
         """An ``AssetOut`` describing a stage, for multi-assets."""
         kwargs = self.asset_kwargs(stage)
         kwargs.pop("partitions_def")
+        kwargs.pop("required_resource_keys")  # a multi-asset requires them as a whole
         return dg.AssetOut(**kwargs)
 
     def label_task(self, store: DatasetStore) -> LabelTask:

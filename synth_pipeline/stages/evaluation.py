@@ -73,8 +73,8 @@ def build_evaluation(builder: StageBuilder) -> dg.AssetsDefinition:
         model: Any,
         holdout: pd.DataFrame,
         mix: pd.DataFrame,
-        synth_pipeline_store: DatasetStore,
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         generation = current_generation(context)
         with builder.lineage(
             context, synth_pipeline_store, relation="evaluate", outputs=[Stage.EVALUATION],

@@ -19,7 +19,6 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import GenerationMode, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
-from synth_pipeline.storage import DatasetStore
 
 
 class MixConfig(dg.Config):
@@ -84,9 +83,9 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
     def training_mix(
         context: dg.AssetExecutionContext,
         config: MixConfig,
-        synth_pipeline_store: DatasetStore,
         **inputs: pd.DataFrame,
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         generation = current_generation(context)
         mode = parse_choice(GenerationMode, config.mode, spec.mix.mode, field="mode")
         with builder.lineage(

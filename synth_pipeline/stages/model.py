@@ -11,7 +11,6 @@ from synth_pipeline.modeling import train_classifier
 from synth_pipeline.naming import Stage
 from synth_pipeline.publishing import publish_declared
 from synth_pipeline.stages.builder import StageBuilder
-from synth_pipeline.storage import DatasetStore
 from synth_pipeline.task import model_factory
 from synth_pipeline.text_columns import stored_text_columns
 
@@ -22,8 +21,9 @@ def build_model(builder: StageBuilder) -> dg.AssetsDefinition:
 
     @dg.asset(**builder.asset_kwargs(Stage.MODEL), ins={"mix": builder.input(Stage.TRAINING_MIX)})
     def model(
-        context: dg.AssetExecutionContext, mix: pd.DataFrame, synth_pipeline_store: DatasetStore
+        context: dg.AssetExecutionContext, mix: pd.DataFrame
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         generation = current_generation(context)
         with builder.lineage(
             context, synth_pipeline_store, relation="train", outputs=[Stage.MODEL],

@@ -124,8 +124,9 @@ def build_real_source(builder: StageBuilder) -> dg.AssetsDefinition:
 
     @dg.asset(**builder.asset_kwargs(Stage.REAL_SOURCE))
     def real_source(
-        context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
+        context: dg.AssetExecutionContext, config: SourceConfig
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         with builder.lineage(
             context, synth_pipeline_store, relation="ingest", outputs=[Stage.REAL_SOURCE]
         ) as lineage:
@@ -168,8 +169,10 @@ def build_split(builder: StageBuilder) -> dg.AssetsDefinition:
         outs={"holdout": builder.asset_out(Stage.REAL_HOLDOUT), "train": builder.asset_out(Stage.REAL_TRAIN)},
         ins={"source": builder.input(Stage.REAL_SOURCE)},
         name=f"{spec.name}_split",
+        required_resource_keys={builder.resource_keys.store},
     )
-    def split(context: dg.AssetExecutionContext, source: pd.DataFrame, synth_pipeline_store: DatasetStore):
+    def split(context: dg.AssetExecutionContext, source: pd.DataFrame):
+        synth_pipeline_store = builder.store(context)
         with builder.lineage(
             context, synth_pipeline_store, relation="split", outputs=[Stage.REAL_HOLDOUT, Stage.REAL_TRAIN],
             inputs={Stage.REAL_SOURCE: "data"},
@@ -228,8 +231,9 @@ def build_real_arrivals(builder: StageBuilder) -> dg.AssetsDefinition:
 
     @dg.asset(**builder.asset_kwargs(Stage.REAL_ARRIVALS), ins={"train": builder.input(Stage.REAL_TRAIN)})
     def real_arrivals(
-        context: dg.AssetExecutionContext, train: pd.DataFrame, synth_pipeline_store: DatasetStore
+        context: dg.AssetExecutionContext, train: pd.DataFrame
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         generation = current_generation(context)
         with builder.lineage(
             context, synth_pipeline_store, relation="split", outputs=[Stage.REAL_ARRIVALS],

@@ -23,7 +23,6 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
-from synth_pipeline.storage import DatasetStore
 from synth_pipeline.text_columns import stored_text_columns
 
 
@@ -75,8 +74,8 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         config: SynthesizerConfig,
         arrivals: pd.DataFrame,
-        synth_pipeline_store: DatasetStore,
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         check_launched_config(context)
         generation = current_generation(context)
         method = _method(config.method, settings.method)

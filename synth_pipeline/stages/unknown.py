@@ -9,7 +9,6 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.sources import describe
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.real import SourceConfig, configured_source, read_logged, source_metadata, source_ref
-from synth_pipeline.storage import DatasetStore
 
 
 def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
@@ -19,8 +18,9 @@ def build_unknown(builder: StageBuilder) -> dg.AssetsDefinition:
 
     @dg.asset(**builder.asset_kwargs(Stage.UNKNOWN))
     def unknown_ingest(
-        context: dg.AssetExecutionContext, config: SourceConfig, synth_pipeline_store: DatasetStore
+        context: dg.AssetExecutionContext, config: SourceConfig
     ) -> dg.MaterializeResult:
+        synth_pipeline_store = builder.store(context)
         with builder.lineage(context, synth_pipeline_store, relation="ingest", outputs=[Stage.UNKNOWN]) as lineage:
             source = configured_source(spec.unknown_source, config, synth_pipeline_store)
             lineage.add_input(source_ref(source))
