@@ -92,6 +92,7 @@ class SynthPipeline:
         schedules: Sequence[dg.ScheduleDefinition] = (),
         sensors: Sequence[dg.SensorDefinition] = (),
         executor: dg.ExecutorDefinition | None = None,
+        lineage_sensors: bool = True,
     ) -> dg.Definitions:
         """Dagster definitions with the pipeline's assets, checks, job and resources.
 
@@ -121,8 +122,12 @@ class SynthPipeline:
             executor: The executor of the definitions' jobs (default: Dagster's); e.g.
                 :func:`~synth_pipeline.executors.preloading_executor`, which starts steps from
                 a fork server that imported the code location and Great Expectations once per run.
+            lineage_sensors: Include the run status sensors that end the OpenLineage run of
+                each Dagster run launched from the UI, a schedule or a sensor
+                (:mod:`synth_pipeline.lineage.run_sensors`; they need the Dagster daemon).
         """
         from synth_pipeline.checks.guard_rails import build_guard_rails, validate_guarded
+        from synth_pipeline.lineage.run_sensors import lineage_run_sensors
 
         validate_guarded(self.guarded, self.assets)  # the same check a team's own assets get
         checks = build_guard_rails(
@@ -134,7 +139,7 @@ class SynthPipeline:
             asset_checks=[*checks, *asset_checks],
             jobs=[self.job],
             schedules=list(schedules),
-            sensors=list(sensors),
+            sensors=[*sensors, *(lineage_run_sensors(self.name) if lineage_sensors else [])],
             resources={**pipeline_resources(data_dir, self.resource_keys),
                        policy_resource_key(self.name): policy or SynthPolicy()},
             executor=executor,

@@ -219,7 +219,7 @@ def publish_rows(
     ]
     with StepLineage(
         context.op_execution_context, store, pipeline=provenance.pipeline, relation=RELATION[provenance.role],
-        outputs={provenance.role.value: OutputSpec(asset_key, partition)},
+        outputs={provenance.role.value: OutputSpec(asset_key, partition, tabular=provenance.role is not Stage.MODEL)},
         inputs=[stored_ref(store, key, _read_partition(store, key, generation), role="data") for key in upstream],
     ) as lineage:
         return publish_declared(

@@ -84,7 +84,9 @@ def publish_declared(
     else:
         entries = {"generation": generation, **entries}
     result = lineage.publish(role.value, stamped.value, metadata=entries, generation=generation,
-                             generator=stamped.generator, sealed=role is Stage.REAL_HOLDOUT)
+                             generator=stamped.generator, sealed=role is Stage.REAL_HOLDOUT,
+                             label_column=provenance.label_column,
+                             fresh_columns=_fresh_columns(store, role, real_source))
     if stamped.privacy_spend is not None:  # recorded only for a published output
         from synth_pipeline.privacy_budget import record_privacy_spend
 
@@ -98,6 +100,15 @@ def publish_declared(
 
         store_text_columns(store, asset_key, stamped.text_columns)
     return result
+
+
+def _fresh_columns(store: DatasetStore, role: Stage, real_source: dg.AssetKey | None) -> list[str]:
+    """Columns generated rows get afresh rather than from their fit input: the identifier keys."""
+    if role not in (Stage.SYNTHETIC, Stage.AUGMENTED) or real_source is None:
+        return []
+    from synth_pipeline.identifiers import stored_identifiers
+
+    return stored_identifiers(store, real_source)
 
 
 def declared_asset(context: dg.AssetExecutionContext, pipeline: str, stage: Stage) -> dg.AssetKey | None:

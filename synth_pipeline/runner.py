@@ -556,6 +556,7 @@ def run_generations(
             )
             run = _summarize_run(result, generation, time.perf_counter() - started, stage_of,
                                  planned=selection or [available[s][0] for s in Stage if s in available])
+            _end_lineage_run(defs, pipeline, run)
             yield run
             if not run.success and not keep_going:
                 return
@@ -600,6 +601,20 @@ def _summarize_run(
         seconds=seconds, stages=stages, checks=checks, failures=failures,
         not_run=[key.to_user_string() for key in planned if key.to_user_string() not in materialized],
     )
+
+
+def _end_lineage_run(defs: dg.Definitions, pipeline: str, run: GenerationRun) -> None:
+    """End the OpenLineage run of the Dagster run just executed (:mod:`synth_pipeline.lineage.dagster_run`)."""
+    from synth_pipeline.lineage.dagster_run import end_dagster_run
+    from synth_pipeline.lineage.layout import LineageLayout
+
+    error = None
+    if not run.success:
+        parts = [f"step {step} failed" for step, _ in run.failures]
+        parts += [f"blocking check {check.asset_key}:{check.name} failed" for check in run.failed_checks]
+        error = f"Dagster run {run.run_id} failed: " + ("; ".join(parts) or "see its steps' events")
+    end_dagster_run(LineageLayout.for_data_dir(dataset_store(defs, pipeline).root), run.run_id,
+                    "COMPLETE" if run.success else "FAIL", error=error)
 
 
 def _reported_elsewhere(error: Any) -> bool:

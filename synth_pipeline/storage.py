@@ -134,9 +134,12 @@ class DatasetStore(dg.ConfigurableResource):
 
     def path_for(self, asset_key: dg.AssetKey, partition_key: str | None, value: Any) -> StagePath:
         """The file a value of this type is stored in."""
-        suffix = ".parquet" if isinstance(value, pd.DataFrame) else ".pkl"
+        return self.file_for(asset_key, partition_key, tabular=isinstance(value, pd.DataFrame))
+
+    def file_for(self, asset_key: dg.AssetKey, partition_key: str | None, *, tabular: bool) -> StagePath:
+        """The file a frame (``tabular``: Parquet) or another value (pickle) of this asset is stored in."""
         stem = self._stem(asset_key, partition_key)
-        return stem.with_name(stem.name + suffix)
+        return stem.with_name(stem.name + (".parquet" if tabular else ".pkl"))
 
     def write(self, value: Any, asset_key: dg.AssetKey, partition_key: str | None = None) -> StagePath:
         """Store ``value`` atomically and return its path; lifts any quarantine of the old value."""

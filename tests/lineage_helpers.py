@@ -9,16 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
 
 from synth_pipeline.lineage.facets import shipped_schemas
 from synth_pipeline.lineage.layout import LineageLayout
 
-CORE_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "openlineage_run_event.json").read_text())
-_CORE = jsonschema.Draft202012Validator(CORE_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-_FACETS = {
-    url: jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    for url, schema in shipped_schemas().items()
-}
+OFFICIAL = Path(__file__).parent / "schemas" / "openlineage"
+"""The official OpenLineage schemas the events are validated against (see its README.md)."""
+_OFFICIAL = [json.loads(path.read_text()) for path in sorted(OFFICIAL.rglob("*.json"))]
+CORE_ID = next(schema["$id"] for schema in _OFFICIAL if schema["$id"].endswith("/OpenLineage.json"))
+REGISTRY = Registry().with_resources(
+    (schema["$id"], Resource.from_contents(schema)) for schema in [*_OFFICIAL, *shipped_schemas().values()]
+)
+"""Every schema by its ``$id``: references resolve locally, never over the network."""
+_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+def validator(reference: str) -> jsonschema.Draft202012Validator:
+    """A validator of the schema at ``reference`` (an ``$id`` with a JSON pointer), resolved in :data:`REGISTRY`."""
+    return jsonschema.Draft202012Validator({"$ref": reference}, registry=REGISTRY, format_checker=_CHECKER)
+
+
+_RUN_EVENT = validator(f"{CORE_ID}#/$defs/RunEvent")
+_KNOWN = {schema["$id"] for schema in [*_OFFICIAL, *shipped_schemas().values()]}
 
 
 def journal_events(data_dir: Path) -> list[dict[str, Any]]:
@@ -37,21 +50,42 @@ def _facets(event: dict[str, Any]):
             yield from (dataset.get(group) or {}).values()
 
 
+def facets_of(event: dict[str, Any]):
+    """``(where, key, facet)`` of every facet of an event: run, job, and each dataset's facets."""
+    for key, facet in (event.get("run", {}).get("facets") or {}).items():
+        yield "run", key, facet
+    for key, facet in (event.get("job", {}).get("facets") or {}).items():
+        yield "job", key, facet
+    for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
+        for group in ("facets", "inputFacets", "outputFacets"):
+            for key, facet in (dataset.get(group) or {}).items():
+                yield f"{dataset['namespace']}:{dataset['name']}", key, facet
+
+
 def event_problems(event: dict[str, Any]) -> list[str]:
-    """Why ``event`` is not a valid OpenLineage RunEvent with valid synth-pipeline facets ([] if it is)."""
-    problems = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in _CORE.iter_errors(event)]
+    """Why ``event`` is not a valid OpenLineage RunEvent (the official schema) whose every facet is
+    valid against the schema its ``_schemaURL`` names (official or ours, all shipped with the
+    tests or the package) ([] if it is)."""
+    problems = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in _RUN_EVENT.iter_errors(event)]
     try:
         uuid.UUID(event["run"]["runId"])
         datetime.fromisoformat(event["eventTime"])
     except (KeyError, ValueError) as error:
         problems.append(f"runId or eventTime: {error}")
-    for facet in _facets(event):
-        validator = _FACETS.get(facet.get("_schemaURL", "").split("#")[0])
-        if validator is not None:
-            problems += [f"{facet['_schemaURL']}: {e.message}" for e in validator.iter_errors(facet)]
-        elif facet.get("_schemaURL", "").startswith("urn:synth-pipeline"):
-            problems.append(f"no shipped schema for {facet['_schemaURL']}")
+    for where, key, facet in facets_of(event):
+        url = facet.get("_schemaURL", "")
+        if url.split("#")[0] not in _KNOWN:
+            problems.append(f"{where} {key}: no shipped schema for {url}")
+            continue
+        problems += [f"{where} {key} ({url}): {'/'.join(map(str, e.path))}: {e.message}"
+                     for e in validator(url).iter_errors(facet)]
     return problems
+
+
+def logical_name(dataset: dict[str, Any]) -> str:
+    """A dataset's logical name: its ``symlinks`` identifier (``pipeline/stage``), else its own name."""
+    identifiers = ((dataset.get("facets") or {}).get("symlinks") or {}).get("identifiers") or []
+    return identifiers[0]["name"] if identifiers else dataset["name"]
 
 
 def failures_and_versions(data_dir: Path, dagster_run_id: str) -> tuple[list[tuple[str, str]], list[str]]:

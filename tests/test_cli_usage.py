@@ -149,7 +149,7 @@ def test_an_unknown_name_or_generation_exits_2_with_the_closest_match_and_what_e
       "'assets'"]),
     (["run", "-m", "assets.definitons"],
      ["no module 'assets.definitons' in package 'assets'", "did you mean 'assets.definitions'?",
-      "modules there (4): 'assets.definitions', 'assets.pipeline', 'assets.text_definitions'"]),
+      "modules there (6): 'assets.definitions', 'assets.defs', 'assets.dg_definitions', 'assets.pipeline'"]),
     (["report", "-m", "asets.definitions"],
      ["cannot import 'asets.definitions': no module 'asets'", "did you mean 'assets'?"]),
     (["run", "-m", "assets/definitions.py"],

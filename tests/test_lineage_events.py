@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import Runner, fast_spec, why
-from lineage_helpers import event_problems, journal_events
+from lineage_helpers import event_problems, journal_events, logical_name
 from synth_pipeline import SourceSpec, SynthPipelineSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.lineage.facets import CHECK_FACET, DAGSTER_FACET, PROVENANCE_FACET
 from synth_pipeline.naming import Stage
@@ -38,10 +38,13 @@ def test_every_materialization_and_check_has_start_and_complete(one_generation):
     for check in run.checks:
         name = f"{check.asset_key}:{check.name}"
         assert [e["eventType"] for e in jobs[name]] == ["START", "COMPLETE"], name
-    assert len(jobs) == len(pipeline.stages) + len(run.checks)
+    # The Dagster run is an OpenLineage run of its own (job: the Dagster job), the parent of the others.
+    assert [e["eventType"] for e in jobs["ev_generation"]] == ["START", "COMPLETE"]
+    assert len(jobs) == len(pipeline.stages) + len(run.checks) + 1
     # One OpenLineage run per job, START and COMPLETE sharing its id, all under the Dagster run.
     assert all(len({e["run"]["runId"] for e in job}) == 1 for job in jobs.values())
-    assert {e["run"]["facets"]["parent"]["run"]["runId"] for e in events} == {run.run_id}
+    steps = [e for e in events if e["job"]["name"] != "ev_generation"]
+    assert {e["run"]["facets"]["parent"]["run"]["runId"] for e in steps} == {run.run_id}
     assert {e["run"]["facets"][DAGSTER_FACET]["dagsterRunId"] for e in events} == {run.run_id}
 
 
@@ -54,7 +57,7 @@ def test_complete_events_carry_inputs_outputs_schema_and_provenance(one_generati
     runner, pipeline, _, events = one_generation
     complete = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
     mix = complete[pipeline.key(Stage.TRAINING_MIX).to_user_string()]
-    assert {i["name"] for i in mix["inputs"]} == {
+    assert {logical_name(i) for i in mix["inputs"]} == {
         pipeline.key(s).to_user_string() for s in (Stage.REAL_ARRIVALS, Stage.SYNTHETIC, Stage.AUGMENTED)
     }
     [output] = mix["outputs"]
@@ -73,7 +76,7 @@ def test_complete_events_carry_inputs_outputs_schema_and_provenance(one_generati
     assert generator["name"] == "sdv.gaussian_copula"
     assert generator["params"] == {"default_distribution": "norm"}
     [fit] = [i for i in synthetic["inputs"] if i["inputFacets"]["synthPipeline_input"]["role"] == "fit"]
-    assert generator["fittedOn"] == f"{fit['name']}@{fit['facets']['version']['datasetVersion']}"
+    assert generator["fittedOn"] == f"{logical_name(fit)}@{fit['facets']['version']['datasetVersion']}"
 
 
 def test_check_outcomes_are_data_quality_assertions(one_generation):

@@ -10,6 +10,7 @@ from openlineage.client.event_v2 import RunState
 from openlineage.client.uuid import generate_new_uuid
 
 from lineage_helpers import journal_events
+from synth_pipeline.lineage.dagster_run import end_dagster_run
 from synth_pipeline.lineage.emitter import LineageEmitter
 from synth_pipeline.lineage.events import DatasetRef, input_dataset, run_event
 from synth_pipeline.lineage.facets import DagsterRunFacet
@@ -122,6 +123,10 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
         failures = [event.message for event in result.all_events if event.is_step_failure]
         assert result.success and failures == [], (name, failures)
     assert sync_errors == []
+    # execute_job runs end without our runner or the daemon's run status sensors: the caller ends
+    # each Dagster run's own OpenLineage run (its START was emitted by its first step).
+    for result in results.values():
+        assert end_dagster_run(LineageLayout.for_data_dir(data_dir), result.run_id, "COMPLETE")
     journal = journal_events(data_dir)
     store = LineageStore(data_dir)
     store.sync()
@@ -130,7 +135,7 @@ def test_multiprocess_runs_record_every_step(tmp_path, monkeypatch):
     assert Counter(map(tuple, stored)) == Counter((e["run"]["runId"], e["eventType"]) for e in journal)
     states = Counter(event["eventType"] for event in journal)
     assert states["FAIL"] == 0 and states["START"] == states["COMPLETE"] > 40
-    step_processes = {event["run"]["facets"]["synthPipeline_dagster"]["stepKey"] for event in journal}
+    step_processes = {event["run"]["facets"]["synthPipeline_dagster"].get("stepKey") for event in journal} - {None}
     dagster_runs = {event["run"]["facets"]["synthPipeline_dagster"]["dagsterRunId"] for event in journal}
     assert len(step_processes) >= 20 and dagster_runs == {result.run_id for result in results.values()}
     with store.connect() as connection:

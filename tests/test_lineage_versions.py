@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import Runner, fast_spec, why
-from lineage_helpers import event_problems, journal_events
+from lineage_helpers import event_problems, journal_events, logical_name
 from synth_pipeline import AugmentationSpec, MixSpec, SynthPolicy, build_synth_pipeline
 from synth_pipeline.cli import main
 from synth_pipeline.lineage.facets import INPUT_FACET, PROVENANCE_FACET
@@ -145,10 +145,11 @@ def test_events_name_the_version_read_and_stay_valid_openlineage(repeated):
     events = journal_events(runner.data_dir)
     assert {problem for event in events for problem in event_problems(event)} == set()
     complete = [e for e in events if e["eventType"] == "COMPLETE" and e["outputs"] and e["outputs"][0].get("facets")]
-    produced = {(o["name"], o["facets"]["version"]["datasetVersion"]): o["facets"][PROVENANCE_FACET]["contentDigest"]
-                for e in complete for o in e["outputs"]}
-    reads = [(i["name"], i["facets"]["version"]["datasetVersion"], i["inputFacets"][INPUT_FACET]["contentDigest"])
-             for e in complete for i in e["inputs"] if i["name"].startswith("lv/")]
+    produced = {(logical_name(o), o["facets"]["version"]["datasetVersion"]):
+                o["facets"][PROVENANCE_FACET]["contentDigest"] for e in complete for o in e["outputs"]}
+    reads = [(logical_name(i), i["facets"]["version"]["datasetVersion"],
+              i["inputFacets"][INPUT_FACET]["contentDigest"])
+             for e in complete for i in e["inputs"] if logical_name(i).startswith("lv/")]
     assert reads and all(produced[(name, version)] == digest for name, version, digest in reads)
     [augmented] = [e for e in complete if e["job"]["name"] == "lv/augmented"
                    and e["run"]["facets"]["parent"]["run"]["runId"] == runs[1].run_id]

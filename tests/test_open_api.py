@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lineage_helpers import logical_name
 from synth_pipeline import (
     STORE_KEY,
     GenerationMap,
@@ -189,7 +190,7 @@ def test_team_assets_on_quarterly_partitions_are_stamped_stored_per_generation_a
     facet = complete[-1]["outputs"][0]["facets"][PROVENANCE_FACET]
     assert facet["kind"] == "synthetic" and facet["generation"] == 2
     assert facet["generator"]["name"] == "team_generator" and facet["generator"]["fittedOn"].startswith("arrivals@")
-    assert [i["name"] for i in complete[-1]["inputs"]] == ["arrivals"]
+    assert [logical_name(i) for i in complete[-1]["inputs"]] == ["arrivals"]
 
 
 def test_guard_rails_on_team_assets_catch_a_replaying_generator_and_holdout_rows_in_the_mix(tmp_path):

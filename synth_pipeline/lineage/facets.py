@@ -4,8 +4,11 @@ Each facet is an ``attrs`` class deriving from the matching openlineage-python b
 (:class:`~openlineage.client.generated.base.DatasetFacet`, ``InputDatasetFacet`` or
 ``RunFacet``), so the client serializes it with ``_producer`` and ``_schemaURL``. The
 JSON Schema of each facet ships with the package (``synth_pipeline/lineage/schemas``)
-under the ``$id`` its ``_schemaURL`` names. Facet keys in events carry the
-``synthPipeline_`` prefix the OpenLineage spec asks custom facets to use.
+under the ``$id`` its ``_schemaURL`` names. As the OpenLineage spec asks of custom
+facets, schema names follow ``{prefix}{name}{entity}Facet`` (``SynthPipelineProvenanceDatasetFacet``),
+keys in events ``{prefix}_{name}`` (``synthPipeline_provenance``), and ``_schemaURL`` is an
+immutable, fetchable URL of the schema at this version's tag
+(:func:`~synth_pipeline.lineage.producer.facet_schema_url`).
 
 Facets hold statistics and identifiers only, never row values.
 """
@@ -20,22 +23,25 @@ import attr
 from openlineage.client.generated.base import DatasetFacet, InputDatasetFacet, RunFacet
 from openlineage.client.utils import RedactMixin
 
+from synth_pipeline.lineage.producer import facet_schema_url
+
 FACET_PREFIX = "synthPipeline_"
 PROVENANCE_FACET = f"{FACET_PREFIX}provenance"
 INPUT_FACET = f"{FACET_PREFIX}input"
 DAGSTER_FACET = f"{FACET_PREFIX}dagster"
 CHECK_FACET = f"{FACET_PREFIX}check"
 
-_SCHEMA_BASE = "urn:synth-pipeline:openlineage:facets:1-0-0:"
+SCHEMA_PREFIX = "SynthPipeline"
+"""Prefix of our facets' schema names (the spec's ``{prefix}{name}{entity}Facet``)."""
 
 
 def schema_url(facet_name: str) -> str:
-    """The ``_schemaURL`` of one of our facets (the ``$id`` of its shipped JSON Schema)."""
-    return f"{_SCHEMA_BASE}{facet_name}"
+    """The ``_schemaURL`` of one of our facets: ``<$id of its shipped JSON Schema>#/$defs/<facet_name>``."""
+    return facet_schema_url(facet_name)
 
 
 def shipped_schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schemas of our facets, keyed by their ``$id``."""
+    """The JSON Schemas of our facets, keyed by their ``$id`` (the ``_schemaURL`` without its fragment)."""
     folder = resources.files("synth_pipeline.lineage") / "schemas"
     schemas = [json.loads(entry.read_text()) for entry in folder.iterdir() if entry.name.endswith(".json")]
     return {schema["$id"]: schema for schema in schemas}
@@ -79,7 +85,7 @@ class ProvenanceDatasetFacet(DatasetFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return schema_url("ProvenanceDatasetFacet")
+        return schema_url(f"{SCHEMA_PREFIX}ProvenanceDatasetFacet")
 
 
 @attr.define
@@ -93,24 +99,25 @@ class InputRoleInputDatasetFacet(InputDatasetFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return schema_url("InputRoleInputDatasetFacet")
+        return schema_url(f"{SCHEMA_PREFIX}InputRoleInputDatasetFacet")
 
 
 @attr.define
 class DagsterRunFacet(RunFacet):
-    """The Dagster run and step an OpenLineage run belongs to."""
+    """The Dagster run and step an OpenLineage run belongs to (no step for the Dagster run's own run)."""
 
     dagsterRunId: str  # noqa: N815
     dagsterJob: str  # noqa: N815
-    stepKey: str  # noqa: N815
-    assetKey: str  # noqa: N815
+    stepKey: str | None = attr.field(default=None)  # noqa: N815
+    """None for the OpenLineage run of the whole Dagster run (:mod:`~synth_pipeline.lineage.dagster_run`)."""
+    assetKey: str | None = attr.field(default=None)  # noqa: N815
     partitionKey: str | None = attr.field(default=None)  # noqa: N815
     checkName: str | None = attr.field(default=None)  # noqa: N815
     retryNumber: int = attr.field(default=0)  # noqa: N815
 
     @staticmethod
     def _get_schema() -> str:
-        return schema_url("DagsterRunFacet")
+        return schema_url(f"{SCHEMA_PREFIX}DagsterRunFacet")
 
 
 @attr.define
@@ -131,4 +138,4 @@ class CheckRunFacet(RunFacet):
 
     @staticmethod
     def _get_schema() -> str:
-        return schema_url("CheckRunFacet")
+        return schema_url(f"{SCHEMA_PREFIX}CheckRunFacet")

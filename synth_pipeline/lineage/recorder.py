@@ -6,6 +6,10 @@ event, and an exception escaping the block emits FAIL for every output not yet
 published. Checks use :class:`CheckLineage` the same way. Stages store their outputs
 through ``publish`` (not through the IO manager) so that the COMPLETE event can carry
 the version of exactly the bytes that were written.
+
+The first of a Dagster run's steps to record lineage also emits the START of the Dagster
+run's own OpenLineage run (:mod:`~synth_pipeline.lineage.dagster_run`), the parent of
+every step's run.
 """
 
 from __future__ import annotations
@@ -21,27 +25,35 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pandas as pd
-from openlineage.client.event_v2 import InputDataset, OutputDataset, RunState
+from openlineage.client.event_v2 import InputDataset, RunState
 from openlineage.client.uuid import generate_new_uuid
 
 from synth_pipeline.atomic_files import atomic_write
+from synth_pipeline.column_lineage import ColumnInput, column_sources, dagster_column_lineage
 from synth_pipeline.composition import summarize
+from synth_pipeline.lineage.dagster_run import start_dagster_run
 from synth_pipeline.lineage.emitter import LineageEmitter
 from synth_pipeline.lineage.events import (
     PRODUCER,
     DatasetRef,
     assertion,
+    column_lineage_facet,
     finite,
     input_dataset,
-    lineage_namespace,
+    model_schema_facet,
     output_dataset,
+    output_stub,
     run_event,
 )
 from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Generator, ProvenanceDatasetFacet
 from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.lineage.naming import stored_dataset_name
 from synth_pipeline.lineage.versions import file_version, materialization_version, record_version, stored_version
 from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
+from synth_pipeline.stage_files import read_schema
 from synth_pipeline.storage import DatasetStore
+
+__all__ = ["CheckLineage", "OutputSpec", "StepLineage", "output_stub", "stored_ref"]
 
 ASSET_JOB = "ASSET"
 CHECK_JOB = "ASSET_CHECK"
@@ -53,9 +65,29 @@ def _emitter(layout: LineageLayout, journal_file: str) -> LineageEmitter:
 
 
 def step_emitter(layout: LineageLayout, context: dg.OpExecutionContext) -> LineageEmitter:
-    """The emitter writing this step process's journal file."""
+    """The emitter writing this step process's journal file (the Dagster run's START first, if
+    no step emitted it yet)."""
+    _start_dagster_run(layout, context.run_id, context)
     step_key = context.get_step_execution_context().step.key
     return _emitter(layout, str(layout.journal_file(context.run_id, step_key, os.getpid())))
+
+
+_started: set[tuple[Path, str]] = set()
+
+
+def _start_dagster_run(layout: LineageLayout, run_id: str, context: dg.OpExecutionContext) -> None:
+    """Emit the Dagster run's START unless a step did (checked once per run in a process)."""
+    if (layout.root, run_id) in _started:
+        return
+    started_at = None
+    try:
+        record = context.instance.get_run_record_by_id(run_id)
+        started_at = record.start_time if record is not None else None
+    except Exception:  # noqa: BLE001 - the event then carries the time it is emitted
+        pass
+    start_dagster_run(layout, run_id, context.job_name,
+                      partition=context.partition_key if context.has_partition_key else None, started_at=started_at)
+    _started.add((layout.root, run_id))
 
 
 def dagster_facet(
@@ -82,12 +114,19 @@ def stored_ref(
     role: str = "data",
     manifest: str | None = None,
 ) -> DatasetRef:
-    """A reference to a stored dataset at its current version: the materialization that wrote it."""
+    """A reference to a stored dataset at its current version: the materialization that wrote it,
+    named by its file (:mod:`~synth_pipeline.lineage.naming`), with its columns if it is a frame."""
     path = store.path_of(asset_key, partition)
     stored = stored_version(path, LineageLayout.for_data_dir(store.root).version_record(path))
     return DatasetRef(
-        name=asset_key.to_user_string(), version=stored.version, role=role, manifest=manifest, digest=stored.digest
+        name=asset_key.to_user_string(), version=stored.version, role=role, manifest=manifest, digest=stored.digest,
+        location=stored_dataset_name(path), columns=_columns(path),
     )
+
+
+def _columns(path) -> tuple[str, ...] | None:
+    """The columns of a stored Parquet file (None for other files)."""
+    return tuple(read_schema(path).names) if path.suffix == ".parquet" else None
 
 
 def keep_row_hashes(layout: LineageLayout, digest: str, hashes: np.ndarray) -> str:
@@ -101,10 +140,12 @@ def keep_row_hashes(layout: LineageLayout, digest: str, hashes: np.ndarray) -> s
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """An asset a step materializes: its key and partition."""
+    """An asset a step materializes: its key, partition, and whether it is a frame (Parquet) or
+    another value (a pickled model), which decides the file, and so the dataset name, of its events."""
 
     asset_key: dg.AssetKey
     partition: str | None
+    tabular: bool = True
 
 
 class StepLineage:
@@ -172,7 +213,8 @@ class StepLineage:
         stored = stored_version(path, self.layout.version_record(path))
         manifest = keep_row_hashes(self.layout, stored.digest, frame[ROW_HASH_COLUMN].to_numpy())
         ref = DatasetRef(
-            name=asset_key.to_user_string(), version=stored.version, role="fit", manifest=manifest, digest=stored.digest
+            name=asset_key.to_user_string(), version=stored.version, role="fit", manifest=manifest,
+            digest=stored.digest, location=stored_dataset_name(path), columns=_columns(path),
         )
         self.inputs = [i for i in self.inputs if not (i.name == ref.name and i.version == ref.version)] + [ref]
         return ref
@@ -186,12 +228,26 @@ class StepLineage:
         generation: int,
         generator: Generator | None = None,
         sealed: bool = False,
+        label_column: str | None = None,
+        fresh_columns: Sequence[str] = (),
     ) -> dg.MaterializeResult:
         """Store ``value`` as the output ``stage``, emit its COMPLETE event, and return its materialization.
 
         The output gets a version of its own (see :mod:`~synth_pipeline.lineage.versions`),
         recorded for the steps that read it once its COMPLETE event is in the journal, so no
-        reader refers to a version whose event time is later than its own.
+        reader refers to a version whose event time is later than its own. Its column lineage
+        (:mod:`synth_pipeline.column_lineage`) goes both into the event (``columnLineage``) and
+        into the materialization (``dagster/column_lineage``).
+
+        Args:
+            stage: The output's stage name (a key of ``outputs``).
+            value: A frame, or a picklable value (a model).
+            metadata: Materialization metadata.
+            generation: The generation made (0 outside generations).
+            generator: What generated its rows, if generated.
+            sealed: Whether it is the sealed holdout (its row hashes are kept).
+            label_column: For a model: the label it predicts (its schema's output).
+            fresh_columns: Columns the step made afresh rather than from an input (generated keys).
         """
         output = self.outputs[stage]
         name = output.asset_key.to_user_string()
@@ -208,14 +264,26 @@ class StepLineage:
             frame, pipeline=self.pipeline, stage=stage, relation=self.relation, generation=generation,
             generator=generator, sealed=sealed, manifest=manifest, digest=digest,
         )
-        dataset = output_dataset(name, version, provenance, frame=frame, size=path.stat().st_size)
+        inputs = [ColumnInput(ref.name, ref.role, ref.columns, is_asset=ref.location is not None)
+                  for ref in self.inputs]
+        sources = column_sources(
+            self.relation, [str(c) for c in frame.columns], inputs, fresh=fresh_columns,
+            converted=_converted_columns(metadata),
+        ) if frame is not None else {}
+        dataset = output_dataset(
+            name, version, provenance, frame=frame, size=path.stat().st_size, location=stored_dataset_name(path),
+            schema=None if frame is not None else model_schema_facet(value, label_column),
+            column_lineage=column_lineage_facet(sources, self.inputs),
+        )
         self._emit(stage, RunState.COMPLETE, outputs=[dataset])
         record_version(self.layout.version_record(path), version, digest, run_id=self.run_ids[stage])
         self._published.add(stage)
+        dagster_lineage = dagster_column_lineage(sources, inputs)
         return dg.MaterializeResult(
             asset_key=output.asset_key,
             metadata={
                 **metadata,
+                **({"dagster/column_lineage": dagster_lineage} if dagster_lineage is not None else {}),
                 "path": dg.MetadataValue.path(str(path)),
                 "lineage_version": version,
                 "lineage_content_digest": digest,
@@ -227,7 +295,9 @@ class StepLineage:
         output = self.outputs[stage]
         name = output.asset_key.to_user_string()
         if not outputs:
-            outputs = [output_stub(name)]
+            location = stored_dataset_name(self.store.file_for(output.asset_key, output.partition,
+                                                               tabular=output.tabular))
+            outputs = [output_stub(name, location)]
         self._emitter.emit(
             run_event(
                 state, run_id=self.run_ids[stage], job_name=name, job_type=ASSET_JOB,
@@ -237,9 +307,12 @@ class StepLineage:
         )
 
 
-def output_stub(name: str) -> OutputDataset:
-    """An output dataset with no facets, for START and FAIL events (nothing was written yet)."""
-    return OutputDataset(namespace=lineage_namespace(), name=name)
+def _converted_columns(metadata: dict[str, Any]) -> list[str]:
+    """The columns an ingest converted, from its ``converted_columns`` metadata (none if absent)."""
+    entry = metadata.get("converted_columns")
+    records = getattr(entry, "data", entry)
+    return [str(r["column"]) for r in records if isinstance(r, dict) and "column" in r] if isinstance(
+        records, list) else []
 
 
 def provenance_facet(
@@ -274,7 +347,11 @@ def provenance_facet(
 
 
 class CheckLineage:
-    """Lineage of one asset check evaluation: START, then COMPLETE (passed) or FAIL (failed or raised).
+    """Lineage of one asset check evaluation: START, then COMPLETE or FAIL.
+
+    COMPLETE when the check passed or failed with WARN severity (not enforced: nothing is
+    blocked; its facets still say it failed); FAIL when it failed with ERROR severity
+    (blocking) or raised, with the standard ``errorMessage`` facet naming the failed rules.
 
     Args:
         context: The check's op execution context.
@@ -338,18 +415,21 @@ class CheckLineage:
         for text, replacement in public.items():
             description = description.replace(text, replacement) if description else description
         headline = _text(metadata.get("rule"))
+        blocking = severity == "ERROR"
         check = CheckRunFacet(
-            checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=True,
+            checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=blocking,
             generation=generation, rule=public.get(headline, headline) if headline else None,
             observed=_number(metadata.get("observed")), threshold=_number(metadata.get("threshold")),
             description=description, pipeline=self.pipeline, producer=PRODUCER,
         )
-        state = RunState.COMPLETE if result.passed else RunState.FAIL
-        self._emit(state, inputs=[input_dataset(self.checked, assertions)], check=check)
+        failed = not result.passed and blocking
+        error = _check_failure(self.check_name, severity, assertions) if failed else None
+        self._emit(RunState.FAIL if failed else RunState.COMPLETE, inputs=[input_dataset(self.checked, assertions)],
+                   check=check, error=error)
         self._done = True
 
     def _emit(self, state: RunState, *, inputs: list[InputDataset], check: CheckRunFacet | None = None,
-              error: BaseException | None = None) -> None:
+              error: BaseException | str | None = None) -> None:
         self._emitter.emit(
             run_event(
                 state, run_id=self.run_id, job_name=self.job_name, job_type=CHECK_JOB,
@@ -357,6 +437,15 @@ class CheckLineage:
                 inputs=inputs, check=check, error=error,
             )
         )
+
+
+def _check_failure(check_name: str, severity: str, assertions: Sequence[Any]) -> str:
+    """The error message of a failed blocking check: each failed rule (its public text), observed
+    value and limit; never row values (rules' public text leaves them out)."""
+    failed = [a for a in assertions if not a.success]
+    rules = "; ".join(f"{a.assertion}: observed {a.actual}, limit {a.expected}" for a in failed)
+    return (f"blocking check {check_name} failed ({severity}): {len(failed)} rule(s) failed"
+            + (f": {rules}" if rules else ""))
 
 
 def _number(value: Any) -> float | None:

@@ -18,8 +18,9 @@ from typing import Any
 
 from openlineage.client.event_v2 import RunState
 
+from synth_pipeline.lineage.dagster_run import end_dagster_run
 from synth_pipeline.lineage.emitter import LineageEmitter
-from synth_pipeline.lineage.events import PRODUCER, run_event
+from synth_pipeline.lineage.events import JOB_RUN, PRODUCER, run_event
 from synth_pipeline.lineage.facets import DAGSTER_FACET, DagsterRunFacet
 from synth_pipeline.lineage.layout import LineageLayout, safe_name
 
@@ -80,7 +81,13 @@ def abort_open_runs(layout: LineageLayout, dagster_run_id: str, reason: str) -> 
     if not open_runs:
         return 0
     emitter = LineageEmitter(layout, layout.journal_file(dagster_run_id, RECOVERY_STEP, os.getpid()))
+    aborted = 0
     for start in open_runs:
+        job_type = ((start.get("job", {}).get("facets") or {}).get("jobType") or {}).get("jobType", "")
+        if job_type == JOB_RUN:  # the Dagster run's own run: ended once, whoever ends it
+            aborted += end_dagster_run(layout, dagster_run_id, "ABORT", error=reason)
+            continue
+        aborted += 1
         facet = start["run"].get("facets", {}).get(DAGSTER_FACET) or {}
         job = start.get("job") or {}
         emitter.emit(run_event(
@@ -94,7 +101,7 @@ def abort_open_runs(layout: LineageLayout, dagster_run_id: str, reason: str) -> 
             ),
             error=reason,
         ))
-    return len(open_runs)
+    return aborted
 
 
 def journal_dir(layout: LineageLayout, dagster_run_id: str) -> Path:

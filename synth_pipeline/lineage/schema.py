@@ -20,14 +20,15 @@ SCHEMA_VERSION = 3
 # Inputs and outputs are read with types of their own: an input never carries the
 # provenance facet, an output never the input facets, and every field the reader need not
 # look for in every dataset of every event is parsing time saved.
+_SYMLINKS = "symlinks STRUCT(identifiers STRUCT(namespace VARCHAR, name VARCHAR)[])"
 _INPUT = (
-    "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR)), "
+    f"STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), {_SYMLINKS}), "
     'inputFacets STRUCT("synthPipeline_input" STRUCT(role VARCHAR, rowHashManifest VARCHAR, contentDigest VARCHAR), '
     "dataQualityAssertions STRUCT(assertions STRUCT(assertion VARCHAR, success BOOLEAN, expected VARCHAR, "
     "actual VARCHAR)[])))"
 )
 _OUTPUT = (
-    "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), "
+    f"STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(version STRUCT(datasetVersion VARCHAR), {_SYMLINKS}, "
     '"synthPipeline_provenance" STRUCT(pipeline VARCHAR, stage VARCHAR, relation VARCHAR, kind VARCHAR, '
     'generation INTEGER, "rows" BIGINT, rowsByKind MAP(VARCHAR, BIGINT), syntheticFraction DOUBLE, '
     "nonRealFraction DOUBLE, maxDepth INTEGER, sealed BOOLEAN, rowHashManifest VARCHAR, contentDigest VARCHAR, "
@@ -131,6 +132,13 @@ DELETE FROM staged WHERE rowid IN (
 _ROWS_BY_KIND = ", ".join(f"coalesce(p.p.rowsByKind['{kind}'], 0)" for kind in ("real", "synthetic", "augmented",
                                                                                   "unknown"))
 
+# A dataset is stored under its logical name, ``pipeline/stage``: the first identifier of its
+# ``symlinks`` facet when it has one (a stage file, named in events by its path as the
+# OpenLineage naming spec says), else its own name (external sources; journals written
+# before datasets were named by their files).
+_LOGICAL = ("coalesce({d}.facets.symlinks.identifiers[1].namespace, {d}.namespace) AS namespace, "
+            "coalesce({d}.facets.symlinks.identifiers[1].name, {d}.name) AS name")
+
 # Statements run in this order; ``$base`` is the first free node id.
 INGEST = [
     """
@@ -141,7 +149,7 @@ INGEST = [
     """,
     """
     CREATE OR REPLACE TEMP TABLE ins AS
-    SELECT s.rowid AS ev, s.event_type, i.d.namespace, i.d.name,
+    SELECT s.rowid AS ev, s.event_type, """ + _LOGICAL.format(d="i.d") + """,
            coalesce(i.d.facets.version.datasetVersion, '') AS version,
            i.d.inputFacets.synthPipeline_input.role AS role,
            i.d.inputFacets.synthPipeline_input.rowHashManifest AS manifest,
@@ -150,7 +158,7 @@ INGEST = [
     """,
     """
     CREATE OR REPLACE TEMP TABLE outs AS
-    SELECT s.rowid AS ev, s.run_id, s.event_type, s.event_time, o.d.namespace, o.d.name,
+    SELECT s.rowid AS ev, s.run_id, s.event_type, s.event_time, """ + _LOGICAL.format(d="o.d") + """,
            coalesce(o.d.facets.version.datasetVersion, '') AS version, o.d.facets.synthPipeline_provenance AS p,
            coalesce(o.d.facets.synthPipeline_provenance.contentDigest, o.d.facets.version.datasetVersion) AS digest
     FROM staged AS s, unnest(s.outputs) AS o(d)
@@ -257,7 +265,8 @@ INGEST = [
     FROM (SELECT rowid AS ev, run_id, dagster, "check", event_type, error_message, event_time, inputs[1] AS target
           FROM staged WHERE job_type = 'ASSET_CHECK' AND event_type IN ('COMPLETE', 'FAIL')) AS s
     LEFT JOIN batch_nodes AS checked
-           ON checked.namespace = s.target.namespace AND checked.name = s.target.name
+           ON checked.namespace = coalesce(s.target.facets.symlinks.identifiers[1].namespace, s.target.namespace)
+          AND checked.name = coalesce(s.target.facets.symlinks.identifiers[1].name, s.target.name)
           AND checked.version = coalesce(s.target.facets.version.datasetVersion, '')
     """,
     """

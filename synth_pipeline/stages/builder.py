@@ -138,7 +138,10 @@ class StageBuilder:
         return StepLineage(
             context.op_execution_context, store, pipeline=self.spec.name, relation=relation,
             outputs={
-                stage.value: OutputSpec(self.key(stage), self.partition(stage, generation)) for stage in outputs
+                stage.value: OutputSpec(
+                    self.key(stage), self.partition(stage, generation), tabular=stage is not Stage.MODEL
+                )
+                for stage in outputs
             },
             inputs=[
                 stored_ref(store, self.key(stage), self.partition(stage, generation), role=role)
