@@ -76,3 +76,23 @@ def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(mix, "synthetic_budget")])
     assert latest[dg.AssetCheckKey(mix, "synthetic_budget")].status.value == "PLANNED"
+
+
+def test_a_block_by_a_check_of_an_asset_made_once_names_the_run_generation(runner):
+    """The holdout is made once, so its checks have no generation of their own; blocking generation 1's run
+    they still say 'generation 1', tag it, note the evaluation's partition and write its report (a new user's
+    trial found 'the run blocked by ...', tag 'yes' and no report)."""
+    pipeline = build_synth_pipeline(fast_spec(name="once", unknown_source=None))
+    [blocked] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=1000))
+    assert {(c.asset_key, c.name) for c in blocked.failed_checks} == {("once/real_holdout", "holdout_purity")}
+    tags = runner.instance.get_run_by_id(blocked.run_id).tags
+    assert tags[BLOCKED_TAG] == "generation 1"
+    [failure] = [e.dagster_event.step_failure_data.error.message for e in runner.instance.all_logs(blocked.run_id)
+                 if e.dagster_event and e.dagster_event.is_step_failure]
+    verdict = re.compile(r"GenerationBlocked: generation 1 blocked by 1 check: once/real_holdout holdout_purity "
+                         r"\(holdout rows: observed \d+ < limit 1000, n = \d+\); not run: once/evaluation\n")
+    assert verdict.search(failure), failure
+    assert f"report: {report_path(runner.data_dir, 'once', 1)}" in failure
+    assert report_path(runner.data_dir, "once", 1).is_file()
+    [note] = _observations(runner.instance, pipeline.key(Stage.EVALUATION), "1").values()
+    assert note.startswith("generation 1 blocked by holdout_purity on once/real_holdout: "), note

@@ -84,6 +84,24 @@ def test_inline_spec_loads_with_scoped_resources(sandbox: DefsFolderSandbox) -> 
         assert [s.name for s in defs.sensors] == [f"churn_lineage_run_{w}" for w in ("completed", "failed", "canceled")]
 
 
+def test_without_data_dir_the_store_is_in_the_project_root_whatever_the_working_directory(
+    sandbox: DefsFolderSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new user's trial found one project writing two stores, one per folder `dg launch` ran from."""
+    monkeypatch.delenv("SYNTH_PIPELINE_DATA_DIR", raising=False)
+    path = write_defs(sandbox, "nodir", {"spec": fast_spec("nodir")})
+    root = next((p for p in (path, *path.parents) if (p / "pyproject.toml").is_file()), path)
+    stores = set()
+    for cwd in (tmp_path, path):
+        monkeypatch.chdir(cwd)
+        with sandbox.load_component_and_build_defs(defs_path=path) as (_, defs):
+            stores.add(defs.resources["nodir_store"].base_dir)
+    assert stores == {str(root / ".synth_pipeline" / "data")}
+    monkeypatch.setenv("SYNTH_PIPELINE_DATA_DIR", str(tmp_path / "env"))  # the variable still applies
+    with sandbox.load_component_and_build_defs(defs_path=path) as (_, defs):
+        assert defs.resources["nodir_store"].base_dir in (None, str(tmp_path / "env"))
+
+
 def test_spec_file_policy_and_paths_resolve_against_the_component_folder(
     sandbox: DefsFolderSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

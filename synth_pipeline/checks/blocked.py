@@ -84,6 +84,20 @@ def downstream_keys(graph: Any, roots: list[dg.AssetKey]) -> list[dg.AssetKey]:
     return [key for key in graph.toposorted_asset_keys if key in found]
 
 
+def run_generation(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> int:
+    """The generation the blocked run was making: the check's own, or, for a check of an asset made once
+    (e.g. the holdout's purity), the generation of the run's partition; 0 when the run has none."""
+    if inputs.generation:
+        return inputs.generation
+    op_context = context.op_execution_context
+    if not op_context.has_partition_key:
+        return 0
+    try:
+        return inputs.pipeline.generations.generation(op_context.partition_key)
+    except Exception:  # noqa: BLE001 - a partition that is not a generation: the run has none
+        return 0
+
+
 def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> Path | None:
     """Rewrite the checked generation's report after a blocking check failed; None when it cannot be.
 
@@ -91,7 +105,7 @@ def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckIn
     (e.g. a team's guarded assets with no evaluation) gets none. A failure to write is logged,
     never raised: the check's verdict is what blocks, the report is for people.
     """
-    pipeline, generation = inputs.pipeline, inputs.generation
+    pipeline, generation = inputs.pipeline, run_generation(context, inputs)
     if generation < 1 or pipeline.evaluation is None:
         return None
     from synth_pipeline.report import build_generation_report
@@ -120,10 +134,11 @@ def recorded_verdict(context: dg.AssetCheckExecutionContext, inputs: CheckInputs
     keys = list(stage_keys(graph, inputs.pipeline).values())
     if inputs.checked not in keys:
         keys.append(inputs.checked)
-    failures = stored_blocking_failures(inputs.store, keys, inputs.generation)
+    generation = run_generation(context, inputs)
+    failures = stored_blocking_failures(inputs.store, keys, generation)
     blocked = [dg.AssetKey.from_user_string(failure.asset) for failure in failures] or [inputs.checked]
     not_run = [key.to_user_string() for key in downstream_keys(graph, blocked)]
-    return verdict_from_records(inputs.generation, failures, not_run)
+    return verdict_from_records(generation, failures, not_run)
 
 
 def report_block(
@@ -147,7 +162,7 @@ def report_block(
     """
     op_context = context.op_execution_context
     graph = op_context.job_def.asset_layer.asset_graph
-    asset_key, generation = inputs.checked, inputs.generation
+    asset_key, generation = inputs.checked, run_generation(context, inputs)
     # Dagster's partition key is the run's, on partitioned assets only (the store's is the generation number)
     partitions_def = graph.get(asset_key).partitions_def if graph.has(asset_key) else None
     partition = op_context.partition_key if partitions_def is not None and op_context.has_partition_key else None
@@ -160,11 +175,14 @@ def report_block(
         asset_key=asset_key, partition=partition,
         metadata={f"blocked by {check_name}": dg.MetadataValue.text(evidence)},
     ))
+    run_partition = op_context.partition_key if op_context.has_partition_key else None
+    run_partitions_def = op_context.job_def.partitions_def
     for key in downstream_keys(graph, [asset_key]):
-        # only partitions that exist: a key of another partitions definition would be refused
-        if partition is not None and graph.get(key).partitions_def == partitions_def:
+        # the run's partition of each downstream asset partitioned like the run (e.g. the evaluation of the
+        # generation, below an unpartitioned holdout); a key of another partitions definition would be refused
+        if run_partition is not None and graph.get(key).partitions_def == run_partitions_def:
             op_context.log_event(dg.AssetObservation(
-                asset_key=key, partition=partition,
+                asset_key=key, partition=run_partition,
                 metadata={"not run": dg.MetadataValue.text(
                     f"generation {generation} blocked by {check_name} on {asset_key.to_user_string()}: {evidence}")},
             ))

@@ -23,6 +23,7 @@ with different data directories load side by side in one code location.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
     data_dir: str | None = Field(
         default=None,
         description="Where stage outputs, check records and the lineage journal go (relative to the component's "
-        "folder). Default: $SYNTH_PIPELINE_DATA_DIR, else .synth_pipeline/data under the working directory.",
+        "folder). Default: $SYNTH_PIPELINE_DATA_DIR, else .synth_pipeline/data in the dg project's root (the "
+        "nearest folder above with a pyproject.toml), whatever the working directory.",
     )
     include_checks: bool = Field(default=True, description="The provenance and policy checks (the guard rails).")
     include_quality_checks: bool = Field(
@@ -99,7 +101,7 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
         pipeline = build_synth_pipeline(self.load_spec(folder, where), translator, scoped_resources=True)
         suites = _existing(folder, self.expectation_suites, "expectation_suites", where, directory=True)
         return pipeline.to_definitions(
-            data_dir=str(folder / self.data_dir) if self.data_dir is not None else None,
+            data_dir=str(folder / self.data_dir) if self.data_dir is not None else default_data_dir(folder),
             policy=self.load_policy(folder, where),
             include_checks=self.include_checks,
             include_quality_checks=self.include_quality_checks,
@@ -173,3 +175,16 @@ def _existing(folder: Path, value: str | None, attribute: str, where: str, *, di
             f"or relative to the component's folder {folder}"
         )
     return path
+
+
+def default_data_dir(folder: Path) -> str | None:
+    """The data directory of a component that sets none: None when $SYNTH_PIPELINE_DATA_DIR is set (it
+    applies), else ``.synth_pipeline/data`` in the project root, the nearest folder at or above ``folder``
+    with a ``pyproject.toml`` (else ``folder``), so ``dg`` run from any folder of the project uses one
+    store (a new user's trial found two, one per working directory)."""
+    from synth_pipeline.data_dir import DATA_DIR_ENV, DEFAULT_DATA_DIR
+
+    if os.environ.get(DATA_DIR_ENV):
+        return None
+    root = next((parent for parent in (folder, *folder.parents) if (parent / "pyproject.toml").is_file()), folder)
+    return str(root / DEFAULT_DATA_DIR)
