@@ -33,8 +33,7 @@ import dagster as dg
 
 from synth_pipeline.errors import GenerationError, SynthPipelineError
 from synth_pipeline.generations import parse_generation
-from synth_pipeline.naming import PARTITIONED_STAGES, Stage
-from synth_pipeline.resources import STORE_KEY
+from synth_pipeline.naming import PARTITIONED_STAGES, STORE_KEY, Stage
 
 GENERATION_METADATA = "synth_pipeline/generation"
 """Output metadata key (and run tag) giving the generation of an unpartitioned per-generation asset."""

@@ -12,6 +12,10 @@ TAG_PREFIX = "synth_pipeline"
 PROVENANCE_TAG = f"{TAG_PREFIX}/provenance"
 STAGE_TAG = f"{TAG_PREFIX}/stage"
 PIPELINE_TAG = f"{TAG_PREFIX}/pipeline"
+# The shared resource keys of the dataset store and IO manager (a pipeline built with scoped_resources
+# binds its own, see synth_pipeline.resources).
+STORE_KEY = "synth_pipeline_store"
+IO_MANAGER_KEY = "synth_pipeline_io_manager"
 
 
 class Stage(StrEnum):

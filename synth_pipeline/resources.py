@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from synth_pipeline.naming import IO_MANAGER_KEY, STORE_KEY
 from synth_pipeline.storage import DatasetStore, SynthPipelineIOManager
-
-IO_MANAGER_KEY = "synth_pipeline_io_manager"
-STORE_KEY = "synth_pipeline_store"
 
 
 def policy_resource_key(pipeline_name: str) -> str:

@@ -74,12 +74,10 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
+from synth_pipeline.quality.monitor_names import DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR
 from synth_pipeline.quality.sampling import fit_sample_positions
 
 GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
-DIVERSITY_MONITOR = "diversity"
-PRIVACY_MONITOR = "privacy"
-UTILITY_MONITOR = "utility"
 
 
 QUALITY_CHECK_NAMES = ("fidelity", "privacy", "utility", "diversity")

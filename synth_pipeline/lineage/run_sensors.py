@@ -33,7 +33,7 @@ def _data_dir(context: dg.RunStatusSensorContext, pipeline: str) -> Path | None:
     repository = context.repository_def
     if repository is None:
         return None
-    from synth_pipeline.runner import dataset_store
+    from synth_pipeline.bound_store import dataset_store
 
     try:
         return dataset_store(repository, pipeline).root

@@ -302,7 +302,7 @@ def gather_report_data(
     Returns:
         The report's figures.
     """
-    from synth_pipeline.checks.quality_checks import DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR
+    from synth_pipeline.quality.monitor_names import DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR
 
     composition, class_fractions = gather_composition(
         store, keys[Stage.TRAINING_MIX], through=generation, label_column=label_column
