@@ -91,23 +91,32 @@ def asset_nodes(webserver: DagsterWebserver) -> dict[str, dict[str, Any]]:
     return {node["assetKey"]["path"][-1]: node for node in nodes if node["groupName"] == PIPELINE.name}
 
 
-@pytest.fixture(scope="module")
-def generation_run(webserver: DagsterWebserver) -> LaunchedRun:
-    """Generation 1 of the reference job, launched and awaited through the GraphQL API."""
+def _launch_generation(webserver: DagsterWebserver, generation: str, policy: dict[str, Any] | None = None
+                       ) -> LaunchedRun:
+    """A generation of the reference job (under ``policy``, if given), launched and awaited over GraphQL."""
     repository = webserver.repository_of_job(PIPELINE.job.name)
-    webserver.add_dynamic_partition(repository, PIPELINE.generations.name, GENERATION)
+    webserver.add_dynamic_partition(repository, PIPELINE.generations.name, generation)
+    # In-process execution: one import of the code location instead of one per step
+    # (the multiprocess default), several times faster on a small machine and not
+    # exposed to source files changing between steps in a shared checkout.
+    run_config: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+    if policy is not None:
+        run_config["resources"] = {f"{PIPELINE.name}_policy": {"config": policy}}
     run_id = webserver.client().submit_job_execution(
         PIPELINE.job.name,
         repository_location_name=repository["repositoryLocationName"],
         repository_name=repository["repositoryName"],
-        tags={"dagster/partition": GENERATION},
-        # In-process execution: one import of the code location instead of one per step
-        # (the multiprocess default), several times faster on a small machine and not
-        # exposed to source files changing between steps in a shared checkout.
-        run_config={"execution": {"config": {"in_process": {}}}},
+        tags={"dagster/partition": generation},
+        run_config=run_config,
     )
     status = webserver.wait_for_run(run_id)
     return LaunchedRun(run_id=run_id, status=status, events=webserver.run_events(run_id))
+
+
+@pytest.fixture(scope="module")
+def generation_run(webserver: DagsterWebserver) -> LaunchedRun:
+    """Generation 1 of the reference job, launched and awaited through the GraphQL API."""
+    return _launch_generation(webserver, GENERATION)
 
 
 def _metadata(evaluation: dict[str, Any]) -> dict[str, Any]:
@@ -343,18 +352,7 @@ RUN_TAGS_QUERY = "query ($id: ID!) { runOrError(runId: $id) { ... on Run { statu
 @pytest.fixture(scope="module")
 def blocked_run(webserver: DagsterWebserver, generation_run: LaunchedRun) -> LaunchedRun:
     """Generation 2 launched over GraphQL with limits its synthetic rows cannot meet (after generation 1)."""
-    repository = webserver.repository_of_job(PIPELINE.job.name)
-    webserver.add_dynamic_partition(repository, PIPELINE.generations.name, BLOCKED_GENERATION)
-    run_id = webserver.client().submit_job_execution(
-        PIPELINE.job.name,
-        repository_location_name=repository["repositoryLocationName"],
-        repository_name=repository["repositoryName"],
-        tags={"dagster/partition": BLOCKED_GENERATION},
-        run_config={"execution": {"config": {"in_process": {}}},
-                    "resources": {f"{PIPELINE.name}_policy": {"config": BLOCKING_POLICY}}},
-    )
-    status = webserver.wait_for_run(run_id)
-    return LaunchedRun(run_id=run_id, status=status, events=webserver.run_events(run_id))
+    return _launch_generation(webserver, BLOCKED_GENERATION, BLOCKING_POLICY)
 
 
 def test_a_blocked_generation_says_by_what_in_the_run_its_tags_and_the_partitions(
