@@ -385,6 +385,10 @@ BLOCKED_PAGES = {
                                        ["blocked by fidelity"]),
     "ui-blocked-training-mix-checks": ("/assets/{pipeline}/training_mix?view=checks", ["synthetic_budget"]),
     "ui-blocked-graph": ("/locations/{repository}/asset-groups/{pipeline}", ["synthetic", "training_mix"]),
+    # provenance at a glance: the described _sp_ columns of the definition, the code references
+    "ui-provenance-columns": ("/assets/{pipeline}/training_mix", ["_sp_kind", "Provenance of the row: real"]),
+    # the report reachable from the UI: generation 1's evaluation with its key-figure table and report path
+    "ui-evaluation-report": ("/assets/{pipeline}/evaluation?view=events&partition=1", ["report_table", "report"]),
 }
 
 
