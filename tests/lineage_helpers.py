@@ -89,13 +89,14 @@ def logical_name(dataset: dict[str, Any]) -> str:
 
 
 def failures_and_versions(data_dir: Path, dagster_run_id: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(job, error message) of each FAIL event of a Dagster run, and the dataset versions the run produced."""
+    """(job, error message) of each FAIL event of a Dagster run's steps and checks (not of the Dagster run's
+    own OpenLineage run, job type JOB), and the dataset versions the run produced."""
     from synth_pipeline.lineage.store import LineageStore
 
     with LineageStore(data_dir).connect() as connection:
         failed = connection.execute(
             "SELECT job_name, error_message FROM events WHERE dagster_run_id = ? AND event_type = 'FAIL' "
-            "ORDER BY job_name", [dagster_run_id]).fetchall()
+            "AND job_type IS DISTINCT FROM 'JOB' ORDER BY job_name", [dagster_run_id]).fetchall()
         produced = connection.execute(
             "SELECT DISTINCT d.name FROM dataset_versions AS d JOIN events AS e ON e.run_id = d.produced_by_run "
             "WHERE e.dagster_run_id = ?", [dagster_run_id]).fetchall()

@@ -103,8 +103,8 @@ def test_fresh_real_rows_failure_names_its_fixes(tmp_path):
     result = cli(["run", "--generations", "2"], tmp_path, module)
     assert result.returncode == 1
     headline, line = [line for line in result.stderr.splitlines() if "fresh real rows" in line]
-    assert headline.startswith("generation 2 blocked by 1 check: iris/training_mix generation_budget (fresh real "
-                               "rows: observed 0 < limit 1, n = "), headline
+    assert headline.startswith("generation 2 blocked by 1 check: iris/training_mix generation_budget ("), headline
+    assert "fresh real rows: observed 0 < limit 1, n = " in headline
     assert line.startswith("check generation_budget FAILED on iris/training_mix, generation 2: fresh real rows: "
                            "observed 0 < limit 1, n = "), line
     assert "; fix: " in line

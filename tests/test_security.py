@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,7 +55,9 @@ def _recorded_text(instance: dg.DagsterInstance, run_ids: list[str], data_dir: P
     with LineageStore(data_dir).connect() as connection:
         tables = [row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()]
         places["lineage store"] = "\n".join(connection.sql(f'FROM "{table}"').df().to_csv() for table in tables)
-    places["reports"] = "\n".join(path.read_text() for path in sorted(data_dir.rglob("*.html")))
+    # the plots' base64 PNG data can hold any three letters by chance: searched are the pages' texts
+    places["reports"] = "\n".join(re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", path.read_text())
+                                  for path in sorted(data_dir.rglob("*.html")))
     monitors = sorted((data_dir / "_monitors").rglob("*.parquet"))
     places["quality monitors"] = "\n".join(pd.read_parquet(path).to_csv() for path in monitors)
     return places
