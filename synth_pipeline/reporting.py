@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Sequence
 
+from synth_pipeline.generation_verdict import evidence_lines
 from synth_pipeline.no_rows import NO_ROWS
 from synth_pipeline.runner import CheckRecord, GenerationRun
 
@@ -170,14 +171,11 @@ def check_failures(run: GenerationRun) -> list[str]:
     lines = []
     for check in run.failed_checks:
         metadata = check.metadata
-        rules = metadata.get("rules")
-        evidence = [rule["evidence"] for rule in rules if rule.get("verdict") == "fail" and "evidence" in rule] \
-            if isinstance(rules, list) else []
-        if not evidence:  # a check that does not state its evidence per rule (e.g. GX suites, a user's own)
+        evidence = list(evidence_lines(metadata))  # the failed rules' lines, as the verdict names them
+        if not evidence:  # a check that states no evidence (e.g. a user's own): its deciding figure
             comparison = ">" if metadata.get("bound") == "max" else "<"
-            evidence = [metadata.get("evidence") or (
-                f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
-                f"threshold {_number(metadata.get('threshold'))}")]
+            evidence = [f"{metadata.get('rule', '?')}: observed {_number(metadata.get('observed'))} {comparison} "
+                        f"threshold {_number(metadata.get('threshold'))}"]
         generation = metadata.get("generation", run.generation)
         where = f"check {check.name} FAILED on {check.asset_key}, generation {generation}"
         lines += [f"{where}: {line}" for line in evidence]
