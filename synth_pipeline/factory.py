@@ -126,13 +126,14 @@ class SynthPipeline:
                 each Dagster run launched from the UI, a schedule or a sensor
                 (:mod:`synth_pipeline.lineage.run_sensors`; they need the Dagster daemon).
         """
-        from synth_pipeline.checks.guard_rails import build_guard_rails, validate_guarded
+        from synth_pipeline.checks.guard_rails import build_guard_rails, independent_generated_assets, validate_guarded
         from synth_pipeline.lineage.run_sensors import lineage_run_sensors
 
         validate_guarded(self.guarded, self.assets)  # the same check a team's own assets get
         checks = build_guard_rails(
             self.guarded, provenance=include_checks, policy=include_checks, quality=include_quality_checks,
             expectation_suites=expectation_suites, unexpected_value_samples=unexpected_value_samples,
+            together=independent_generated_assets(self.guarded, self.assets),
         )
         return dg.Definitions(
             assets=with_pipeline_references(self.assets, self.defined_at),

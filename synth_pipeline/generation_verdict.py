@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from synth_pipeline.storage import DatasetStore
 
@@ -100,6 +101,32 @@ class GenerationVerdict:
         return "".join(parts)
 
 
+def kept_check_records(store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int) -> pd.DataFrame:
+    """The check evaluation records kept for ``generation`` (and those of generation 0, made once) of
+    ``asset_keys``, read once: an ``asset`` column (its user string) and the store's record columns
+    (``check``, ``generation``, ``verdict``, ``blocking``, ``evidence``), in the order of ``asset_keys``
+    and then by check name.
+    """
+    frames = []
+    for key in asset_keys:
+        records = store.check_results(key)
+        if records.empty:
+            continue
+        kept = records[records["generation"].isin([0, generation])].sort_values("check", kind="stable")
+        frames.append(kept.assign(asset=key.to_user_string()))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["asset", "check", "generation", "verdict", "blocking", "evidence"])
+
+
+def blocking_failures(records: pd.DataFrame) -> list[BlockingFailure]:
+    """One :class:`BlockingFailure` per failed blocking check among ``records`` (:func:`kept_check_records`),
+    in their order."""
+    failed = records[records["verdict"] == "failed"]
+    return [BlockingFailure(asset=str(row.asset), check=str(row.check),
+                            evidence=tuple(line for line in str(row.evidence or "").splitlines() if line))
+            for row in failed.itertuples()]
+
+
 def stored_blocking_failures(
     store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int
 ) -> list[BlockingFailure]:
@@ -113,16 +140,7 @@ def stored_blocking_failures(
     Returns:
         One :class:`BlockingFailure` per failed blocking check, in the order of ``asset_keys``.
     """
-    failures = []
-    for key in asset_keys:
-        records = store.check_results(key)
-        if records.empty:
-            continue
-        failed = records[records["generation"].isin([0, generation]) & (records["verdict"] == "failed")]
-        for row in failed.sort_values("check").itertuples():
-            evidence = tuple(line for line in str(row.evidence or "").splitlines() if line)
-            failures.append(BlockingFailure(asset=key.to_user_string(), check=str(row.check), evidence=evidence))
-    return failures
+    return blocking_failures(kept_check_records(store, asset_keys, generation))
 
 
 def not_materialized(store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int) -> list[str]:

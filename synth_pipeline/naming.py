@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 import dagster as dg
 
@@ -87,6 +88,23 @@ def provenance_kinds(stage: Stage) -> set[str]:
     ``kind:synthetic`` in the asset selection finds every synthetic asset.
     """
     return {STAGE_PROVENANCE[stage], *(("sealed",) if stage is Stage.REAL_HOLDOUT else ())}
+
+
+def tagged_stage_assets(graph: Any, pipeline: str) -> list[tuple[Stage, dg.AssetKey]]:
+    """The assets of an asset graph tagged as stages of ``pipeline`` (:func:`provenance_tags`), in the
+    graph's order, with their stage; an unknown stage tag is left out.
+
+    Args:
+        graph: A Dagster asset graph (``get_all_asset_keys()``, ``get(key).tags``), e.g.
+            ``Definitions.resolve_asset_graph()`` or a job's ``asset_layer.asset_graph``.
+        pipeline: The pipeline's name.
+    """
+    found = []
+    for key in graph.get_all_asset_keys():
+        tags = graph.get(key).tags
+        if tags.get(PIPELINE_TAG) == pipeline and tags.get(STAGE_TAG) in Stage._value2member_map_:
+            found.append((Stage(tags[STAGE_TAG]), key))
+    return found
 
 
 def provenance_tags(pipeline: str, stage: Stage) -> dict[str, str]:

@@ -37,7 +37,7 @@ from synth_pipeline.verdicts import RuleOutcome
 if TYPE_CHECKING:
     import dagster as dg
 
-    from synth_pipeline.checks.rule_checks import CheckInputs
+    from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck
     from synth_pipeline.guarded import GuardedAssets
     from synth_pipeline.storage import DatasetStore
 
@@ -155,6 +155,13 @@ def evaluate_privacy_budget(inputs: CheckInputs) -> tuple[list[RuleOutcome], dic
 
 
 def build_privacy_budget_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinition]:
+    """The checks of :func:`privacy_budget_rules`, one step per asset."""
+    from synth_pipeline.checks.rule_checks import asset_checks
+
+    return asset_checks(privacy_budget_rules(pipeline), label="privacy_budget_checks")
+
+
+def privacy_budget_rules(pipeline: GuardedAssets) -> list[RuleCheck]:
     """The blocking ``privacy_budget`` check on each synthetic asset (see the module docs)."""
     from synth_pipeline.checks.rule_checks import rule_check
     from synth_pipeline.naming import Stage

@@ -40,7 +40,7 @@ from synth_pipeline.generation_verdict import (
     verdict_from_records,
 )
 from synth_pipeline.generations import generation_key
-from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
+from synth_pipeline.naming import PIPELINE_TAG, Stage, tagged_stage_assets
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.run_lock import LockHolder, RunLock
 from synth_pipeline.storage import DATA_DIR_TAG
@@ -415,13 +415,9 @@ def pipeline_names(defs: dg.Definitions) -> list[str]:
 
 def pipeline_stages(defs: dg.Definitions, pipeline: str) -> dict[Stage, tuple[dg.AssetKey, str]]:
     """Each stage of a pipeline with its asset key and op name (for run config)."""
-    stages: dict[Stage, tuple[dg.AssetKey, str]] = {}
     graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if node.tags.get(PIPELINE_TAG) == pipeline and STAGE_TAG in node.tags:
-            stages[Stage(node.tags[STAGE_TAG])] = (key, node.assets_def.node_def.name)
-    return stages
+    return {stage: (key, graph.get(key).assets_def.node_def.name)
+            for stage, key in tagged_stage_assets(graph, pipeline)}
 
 
 def run_generations(

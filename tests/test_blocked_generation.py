@@ -51,26 +51,30 @@ def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(
         assert note.startswith("generation 2 blocked by "), note
         assert EVIDENCE.search(note)
 
-    # The run failure: the first failing check with its evidence; each later one names those before it too.
+    # The run failure names every blocking failure, with figures, as the CLI's verdict does: the checks of the
+    # synthetic and augmented assets run in one step, which fails once, after all of them.
     [run_failure] = [e for e in instance.all_logs(blocked.run_id) if e.dagster_event
                      and e.dagster_event.event_type is dg.DagsterEventType.RUN_FAILURE]
     prefix = "synth_pipeline.checks.blocked.GenerationBlocked: "
     message = run_failure.dagster_event.event_specific_data.error.message.removeprefix(prefix)
-    assert message.startswith("generation 2 blocked by ") and EVIDENCE.search(message), message
+    assert message.startswith("generation 2 blocked by 3 checks: blk/augmented utility ("), message
     assert "; not run: blk/training_mix, blk/model, blk/evaluation\n" in message, message
     assert f"report: {report_path(runner.data_dir, 'blk', 2)}" in message
-    step_messages = [e.dagster_event.step_failure_data.error.message.removeprefix(prefix)
-                     for e in instance.all_logs(blocked.run_id)
-                     if e.dagster_event and e.dagster_event.is_step_failure]
-    assert len(step_messages) == 3
-    # the last to fail names all three, as the CLI's verdict does
-    assert step_messages[-1].startswith("generation 2 blocked by 3 checks: blk/augmented utility ("), step_messages[-1]
+    [step_failure] = [e.dagster_event for e in instance.all_logs(blocked.run_id)
+                      if e.dagster_event and e.dagster_event.is_step_failure]
+    assert step_failure.step_failure_data.error.message.removeprefix(prefix) == message
     # the same checks, figures and limits as the CLI's verdict (the kept records name rules without data values)
     figures = re.compile(r"(blk/\w+ \w+) \(|observed ([\d.]+)|limit ([\d.]+)")
-    assert figures.findall(step_messages[-1].split("\n")[0]) == figures.findall(blocked.verdict.headline())
+    assert figures.findall(message.split("\n")[0]) == figures.findall(blocked.verdict.headline())
     for named in ("blk/synthetic fidelity (", "blk/synthetic utility (", "blk/augmented utility ("):
-        assert named in step_messages[-1], step_messages[-1]
-    assert len(EVIDENCE.findall(step_messages[-1])) >= 3
+        assert named in message, message
+    assert len(EVIDENCE.findall(message)) >= 3
+    # the step's failure metadata lists each blocked check with its figures
+    [listed] = [entry.value for name, entry in step_failure.step_failure_data.user_failure_data.metadata.items()
+                if name == "blocked_checks"]
+    assert {(item["asset"], item["check"]) for item in listed} == {
+        ("blk/synthetic", "fidelity"), ("blk/synthetic", "utility"), ("blk/augmented", "utility")}
+    assert all(item["observed"] is not None and item["threshold"] is not None for item in listed)
 
     # Generation 1 keeps its passed results; generation 2's downstream checks were planned, never executed.
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(

@@ -1,25 +1,27 @@
 """Saying plainly, in Dagster, that a generation was blocked by its checks (not broken).
 
-When a blocking check fails, :func:`~synth_pipeline.checks.rule_checks.rule_check`
+When a blocking check fails, its step (:func:`~synth_pipeline.checks.rule_checks.asset_checks`)
 
+* calls :func:`record_block`, which tags the run ``synth_pipeline/blocked`` (the generation) and
+  ``synth_pipeline/blocked/<asset>/<check>`` (observed vs limit, one tag per failed check), and
+  records an observation on the blocked partition (``blocked by <check>``) and on the same
+  partition of every asset downstream of it (``not run``), shown at the top of that
+  partition's metadata;
 * rewrites the generation's HTML report from what is stored (:func:`write_blocked_report`),
-  under the report's lock, so whichever failing check finishes last has named every one,
-  whoever launched the run (CLI, UI, schedule or sensor), and links it from its result;
-* then calls :func:`report_block`, which tags the run ``synth_pipeline/blocked`` (the
-  generation) and ``synth_pipeline/blocked/<asset>/<check>`` (observed vs limit), one tag per
-  failed check so checks failing in parallel never overwrite each other; records an
-  observation on the blocked partition (``blocked by <check>``) and on the same partition of
-  every asset downstream of it (``not run``), shown at the top of that partition's metadata;
-  and returns the failure that ends the step. Its message is the generation's verdict
-  (:class:`~synth_pipeline.generation_verdict.GenerationVerdict`, as the CLI and report say it):
-  every blocking failure recorded so far with observed vs limit, and the assets not run.
+  under the report's lock, whoever launched the run (CLI, UI, schedule or sensor), and links
+  it from the check's result;
+* once every check of the step ran, ends the step with :func:`blocked_failure`: its message
+  is the generation's verdict (:class:`~synth_pipeline.generation_verdict.GenerationVerdict`,
+  as the CLI and report say it), every blocking failure recorded with observed vs limit, and
+  the assets not run. Dagster shows the first failed step's message as the run's; all the
+  checks of an asset (and of the generated assets together) share a step, so that message
+  names them all.
 
 Dagster 1.13 resolves a check that was planned in a run and never executed to
 "Execution failed" whenever the run failed; it has no "skipped" state for a failed run, and a
 blocked generation's run must fail (CI and run-failure alerts rely on it). The downstream
 checks therefore still read "Execution failed" in the UI: the ``not run`` observations and
-the run failure say why. Dagster shows the first failed step's message as the run's; checks
-that fail in parallel each name those recorded before them, the last one names all.
+the run failure say why.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import dagster as dg
 
 from synth_pipeline.generation_verdict import GenerationVerdict, stored_blocking_failures, verdict_from_records
 from synth_pipeline.guarded import GuardedAssets
-from synth_pipeline.naming import PIPELINE_TAG, STAGE_TAG, Stage
+from synth_pipeline.naming import Stage, tagged_stage_assets
 
 if TYPE_CHECKING:
     from synth_pipeline.checks.rule_checks import CheckInputs
@@ -65,10 +67,8 @@ def stage_keys(graph: Any, pipeline: GuardedAssets) -> dict[Stage, dg.AssetKey]:
     keys: dict[Stage, dg.AssetKey] = {}
     for stage, key in pipeline.roles():
         keys.setdefault(stage, key)
-    for key in graph.get_all_asset_keys():
-        tags = graph.get(key).tags
-        if tags.get(PIPELINE_TAG) == pipeline.name and tags.get(STAGE_TAG) in Stage._value2member_map_:
-            keys.setdefault(Stage(tags[STAGE_TAG]), key)
+    for stage, key in tagged_stage_assets(graph, pipeline.name):
+        keys.setdefault(stage, key)
     return keys
 
 
@@ -127,38 +127,30 @@ def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckIn
     return written.path
 
 
-def recorded_verdict(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> GenerationVerdict:
-    """The generation's verdict as recorded so far: the blocking failures kept in the store (this
-    check's included), and the assets of the job downstream of the blocked ones (not run)."""
+def recorded_verdict(context: dg.AssetCheckExecutionContext, checked: list[CheckInputs]) -> GenerationVerdict:
+    """The generation's verdict as recorded: the blocking failures kept in the store (those of the
+    ``checked`` inputs' checks included), and the assets of the job downstream of the blocked ones (not run)."""
     graph = context.op_execution_context.job_def.asset_layer.asset_graph
-    keys = list(stage_keys(graph, inputs.pipeline).values())
-    if inputs.checked not in keys:
-        keys.append(inputs.checked)
-    generation = run_generation(context, inputs)
-    failures = stored_blocking_failures(inputs.store, keys, generation)
-    blocked = [dg.AssetKey.from_user_string(failure.asset) for failure in failures] or [inputs.checked]
+    first = checked[0]
+    keys = list(stage_keys(graph, first.pipeline).values())
+    keys += [inputs.checked for inputs in checked if inputs.checked not in keys]
+    generation = run_generation(context, first)
+    failures = stored_blocking_failures(first.store, keys, generation)
+    blocked = [dg.AssetKey.from_user_string(failure.asset) for failure in failures] or [
+        inputs.checked for inputs in checked]
     not_run = [key.to_user_string() for key in downstream_keys(graph, blocked)]
     return verdict_from_records(generation, failures, not_run)
 
 
-def report_block(
-    context: dg.AssetCheckExecutionContext,
-    inputs: CheckInputs,
-    *,
-    check_name: str,
-    evidence: str,
-    report: Path | None,
-    metadata: dict[str, Any],
-) -> GenerationBlocked:
-    """Tag the run, record the block on the partitions concerned, and return the step's failure.
+def record_block(context: dg.AssetCheckExecutionContext, inputs: CheckInputs, *, check_name: str,
+                 evidence: str) -> None:
+    """Tag the run with a failed blocking check and note the block on the partitions concerned.
 
     Args:
         context: The failing check's context.
         inputs: The check's inputs (pipeline, store, generation, checked asset).
         check_name: The failed check.
         evidence: Its failed rules with observed and limit (the result's description).
-        report: The generation's report, if written.
-        metadata: Shown with the failure (observed, threshold, rule).
     """
     op_context = context.op_execution_context
     graph = op_context.job_def.asset_layer.asset_graph
@@ -166,7 +158,6 @@ def report_block(
     # Dagster's partition key is the run's, on partitioned assets only (the store's is the generation number)
     partitions_def = graph.get(asset_key).partitions_def if graph.has(asset_key) else None
     partition = op_context.partition_key if partitions_def is not None and op_context.has_partition_key else None
-    verdict = recorded_verdict(context, inputs)
     context.instance.add_run_tags(op_context.run_id, {
         BLOCKED_TAG: f"generation {generation}" if generation else "yes",
         blocked_tag(asset_key, check_name): re.sub(r"; fix: [^\n]*", "", evidence)[:_TAG_VALUE_LIMIT],
@@ -186,9 +177,34 @@ def report_block(
                 metadata={"not run": dg.MetadataValue.text(
                     f"generation {generation} blocked by {check_name} on {asset_key.to_user_string()}: {evidence}")},
             ))
+
+
+def blocked_failure(
+    context: dg.AssetCheckExecutionContext,
+    blocked: list[tuple[CheckInputs, str, dg.AssetCheckResult]],
+    *,
+    report: Path | None,
+) -> GenerationBlocked:
+    """The failure that ends a step whose blocking checks failed: the generation's verdict.
+
+    Its message names every blocking failure recorded for the generation (this step's and any
+    recorded before it) with observed vs limit, and the assets not run.
+
+    Args:
+        context: The step's context.
+        blocked: Each check of the step that blocked: its inputs, name and result (exact figures).
+        report: The generation's report, if written.
+    """
+    verdict = recorded_verdict(context, [inputs for inputs, _, _ in blocked])
     lines = [verdict.headline()]
     if verdict.not_run:
         lines.append("Dagster shows the checks of the assets not run as 'Execution failed': they did not execute.")
     if report is not None:
         lines.append(f"report: {report}")
-    return GenerationBlocked(description="\n".join(lines), metadata=metadata, allow_retries=False)
+    failed = []
+    for inputs, name, result in blocked:
+        metadata = {key: getattr(value, "value", value) for key, value in (result.metadata or {}).items()}
+        failed.append({"asset": inputs.checked.to_user_string(), "check": name, "evidence": result.description,
+                       **{key: metadata.get(key) for key in ("rule", "observed", "threshold", "bound")}})
+    return GenerationBlocked(description="\n".join(lines), metadata={"blocked_checks": dg.MetadataValue.json(failed)},
+                             allow_retries=False)

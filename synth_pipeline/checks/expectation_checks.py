@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from synth_pipeline.checks.provenance_checks import DATA_STAGES
-from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
+from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
 from synth_pipeline.no_rows import no_rows_outcome
@@ -23,6 +23,17 @@ from synth_pipeline.verdicts import RuleOutcome
 def build_expectation_checks(
     pipeline: GuardedAssets, suites_dir: Path, *, unexpected_samples: int = 0
 ) -> list[dg.AssetChecksDefinition]:
+    """The checks of :func:`expectation_rules`, one step per asset; pass them to
+    ``pipeline.to_definitions(asset_checks=...)``.
+
+    Raises:
+        SynthPipelineError: As :func:`expectation_rules`.
+    """
+    return asset_checks(expectation_rules(pipeline, suites_dir, unexpected_samples=unexpected_samples),
+                        label="expectation_checks")
+
+
+def expectation_rules(pipeline: GuardedAssets, suites_dir: Path, *, unexpected_samples: int = 0) -> list[RuleCheck]:
     """One blocking ``expectations`` check per data asset whose role has a suite file in ``suites_dir``.
 
     The check validates the stored frame against ``<suites_dir>/<stage>.json``, read
@@ -34,9 +45,6 @@ def build_expectation_checks(
         unexpected_samples: Offending values per failed expectation to show in the check's
             metadata (at most 20). Default 0: counts only, so no row value reaches Dagster's
             event log or the lineage record.
-
-    Returns:
-        The checks; pass them to ``pipeline.to_definitions(asset_checks=...)``.
 
     Raises:
         SynthPipelineError: A suite file present for one of the stages is not a valid suite.
@@ -55,7 +63,7 @@ def build_expectation_checks(
 
 def _expectations_check(
     pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey, path: Path, unexpected_samples: int
-) -> dg.AssetChecksDefinition:
+) -> RuleCheck:
     return rule_check(
         pipeline, stage, CHECK_NAME, partial(_expectation_outcomes, stage=stage, path=path,
                                              unexpected_samples=unexpected_samples),

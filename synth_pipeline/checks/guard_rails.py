@@ -41,8 +41,11 @@ def build_guard_rails(
     quality: bool | Collection[str] = True,
     expectation_suites: str | Path | None = None,
     unexpected_value_samples: int = 0,
+    together: Collection[dg.AssetKey] = (),
 ) -> list[dg.AssetChecksDefinition]:
-    """Every guard rail for the assets of ``guarded``, as blocking Dagster asset checks.
+    """Every guard rail for the assets of ``guarded``, as blocking Dagster asset checks: one step per
+    asset for all its checks, so a blocked run's failure names every one that failed
+    (:func:`~synth_pipeline.checks.rule_checks.asset_checks`).
 
     Args:
         guarded: The assets by role.
@@ -56,6 +59,8 @@ def build_guard_rails(
         expectation_suites: A directory of Great Expectations suites ``<role>.json``
             (:func:`~synth_pipeline.checks.expectation_checks.build_expectation_checks`).
         unexpected_value_samples: Offending values per failed expectation shown (0: counts only).
+        together: Assets whose checks share one step, none depending on another (see
+            :func:`independent_generated_assets`; :func:`guarded_definitions` passes them).
 
     Returns:
         The checks; bind :func:`guard_rail_resources` with them.
@@ -64,23 +69,54 @@ def build_guard_rails(
         SynthPipelineError: An expectation suite present is invalid, or an unknown quality check is named.
     """
     guarded = as_guarded(guarded)
-    from synth_pipeline.checks.policy_checks import build_policy_checks
-    from synth_pipeline.checks.provenance_checks import build_provenance_checks
-    from synth_pipeline.checks.quality_checks import build_quality_checks
+    from synth_pipeline.checks.policy_checks import policy_rules
+    from synth_pipeline.checks.provenance_checks import provenance_rules
+    from synth_pipeline.checks.quality_checks import quality_rules
+    from synth_pipeline.checks.rule_checks import RuleCheck, asset_checks
 
-    checks: list[dg.AssetChecksDefinition] = []
+    rules: list[RuleCheck] = []
     if provenance:
-        checks += build_provenance_checks(guarded)
+        rules += provenance_rules(guarded)
     if policy:
-        checks += build_policy_checks(guarded)
+        rules += policy_rules(guarded)
     if quality:
-        checks += build_quality_checks(guarded, only=None if quality is True else quality)
+        rules += quality_rules(guarded, only=None if quality is True else quality)
     if expectation_suites is not None:
-        from synth_pipeline.checks.expectation_checks import build_expectation_checks
+        from synth_pipeline.checks.expectation_checks import expectation_rules
 
-        checks += build_expectation_checks(
-            guarded, Path(expectation_suites), unexpected_samples=unexpected_value_samples)
-    return checks
+        rules += expectation_rules(guarded, Path(expectation_suites), unexpected_samples=unexpected_value_samples)
+    return asset_checks(rules, label="guard_rails", together=together)
+
+
+def independent_generated_assets(
+    guarded: GuardedAssets, assets: Sequence[dg.AssetsDefinition | dg.AssetSpec]
+) -> list[dg.AssetKey]:
+    """The synthetic and augmented assets of ``guarded`` none of which is upstream of another among
+    ``assets``: their checks can share one step (``build_guard_rails(together=...)``), so a run
+    blocked on several of them names every failure. An asset with another generated asset upstream
+    of it, or downstream, is left out (its checks keep a step of their own).
+    """
+    from synth_pipeline.naming import Stage
+
+    parents = {spec.key: {dep.asset_key for dep in spec.deps} for item in assets
+               for spec in (item.specs if isinstance(item, dg.AssetsDefinition) else [item])}
+
+    def ancestors(key: dg.AssetKey) -> set[dg.AssetKey]:
+        found: set[dg.AssetKey] = set()
+        frontier = list(parents.get(key, ()))
+        while frontier:
+            parent = frontier.pop()
+            if parent not in found:
+                found.add(parent)
+                frontier.extend(parents.get(parent, ()))
+        return found
+
+    generated = [*guarded.keys(Stage.SYNTHETIC), *guarded.keys(Stage.AUGMENTED)]
+    upstream = {key: ancestors(key) for key in generated}
+    related = {key for key in generated for other in generated if other != key and other in upstream[key]}
+    related |= {other for key in generated for other in generated if other != key and other in upstream[key]}
+    independent = [key for key in generated if key not in related]
+    return independent if len(independent) > 1 else []
 
 
 def guard_rail_resources(
@@ -203,9 +239,11 @@ def guarded_definitions(
         UnknownNameError, SynthPipelineError: As :func:`validate_guarded`.
     """
     validate_guarded(guarded, assets)
+    together = independent_generated_assets(guarded, assets)
     return dg.Definitions(
         assets=list(assets),
-        asset_checks=[*build_guard_rails(guarded, expectation_suites=expectation_suites), *asset_checks],
+        asset_checks=[*build_guard_rails(guarded, expectation_suites=expectation_suites, together=together),
+                      *asset_checks],
         jobs=[generation_job(guarded.name, assets)],
         schedules=list(schedules), sensors=list(sensors),
         resources=guard_rail_resources(guarded, policy=policy, data_dir=data_dir),

@@ -52,7 +52,7 @@ from synth_pipeline.budgets import (
     synthetic_budget,
     unknown_budget,
 )
-from synth_pipeline.checks.rule_checks import CheckInputs, Evaluation, rule_check
+from synth_pipeline.checks.rule_checks import CheckInputs, Evaluation, RuleCheck, asset_checks, rule_check
 from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.hashing import set_digest
@@ -67,6 +67,11 @@ from synth_pipeline.stages.previous import missing_mix_explanation
 
 
 def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinition]:
+    """The checks of :func:`policy_rules`, one step per asset."""
+    return asset_checks(policy_rules(pipeline), label="policy_checks")
+
+
+def policy_rules(pipeline: GuardedAssets) -> list[RuleCheck]:
     """The policy checks of a pipeline (see the module docs), reading its policy resource.
 
     ``evaluation_on_real`` is built only when ``pipeline`` names an ``evaluation`` asset.
@@ -96,9 +101,9 @@ def build_policy_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinitio
             pipeline, Stage.REAL_TRAIN, "holdout_excluded", _holdout_excluded,
             "The train split holds no record of the sealed holdout (it is the source minus the holdout).",
             additional_deps=[pipeline.real_source]))
-    from synth_pipeline.privacy_budget import build_privacy_budget_checks
+    from synth_pipeline.privacy_budget import privacy_budget_rules
 
-    checks += build_privacy_budget_checks(pipeline)
+    checks += privacy_budget_rules(pipeline)
     if pipeline.evaluation is not None:
         checks.append(rule_check(pipeline, Stage.EVALUATION, "evaluation_on_real", _evaluation_on_real,
                                  "Scores were computed on the sealed real holdout, and TSTR/TRTR meets the policy."))

@@ -4,7 +4,7 @@ from functools import partial
 
 import dagster as dg
 
-from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
+from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import STAGE_PROVENANCE, Stage
 from synth_pipeline.no_rows import no_rows_outcome
@@ -18,6 +18,11 @@ DATA_STAGES = (
 
 
 def build_provenance_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefinition]:
+    """The checks of :func:`provenance_rules`, one step per asset."""
+    return asset_checks(provenance_rules(pipeline), label="provenance_checks")
+
+
+def provenance_rules(pipeline: GuardedAssets) -> list[RuleCheck]:
     """One blocking check per data asset: provenance columns valid and consistent with the stage.
 
     The check fails when a row has an unrecognised kind, a negative or null depth or
@@ -32,7 +37,7 @@ def build_provenance_checks(pipeline: GuardedAssets) -> list[dg.AssetChecksDefin
     return [_provenance_check(pipeline, stage, key) for stage, key in pipeline.roles() if stage in DATA_STAGES]
 
 
-def _provenance_check(pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+def _provenance_check(pipeline: GuardedAssets, stage: Stage, asset_key: dg.AssetKey) -> RuleCheck:
     expected = STAGE_PROVENANCE[stage] if stage is not Stage.UNKNOWN else None
     description = (f"Rows of {asset_key.to_user_string()} carry valid provenance"
                    + (f" and are all {expected}." if expected in ("real", "synthetic", "augmented") else "."))

@@ -64,7 +64,7 @@ from synth_pipeline.checks.quality_common import (
     blocks_on_failure,
     too_few_rows,
 )
-from synth_pipeline.checks.rule_checks import CheckInputs, rule_check
+from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
 from synth_pipeline.checks.text_rules import text_diversity, text_fidelity, text_only, text_privacy
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.generations import generation_key
@@ -86,6 +86,11 @@ QUALITY_CHECK_NAMES = ("fidelity", "privacy", "utility", "diversity")
 def build_quality_checks(
     pipeline: GuardedAssets, only: Collection[str] | None = None
 ) -> list[dg.AssetChecksDefinition]:
+    """The checks of :func:`quality_rules`, one step per asset."""
+    return asset_checks(quality_rules(pipeline, only), label="quality_checks")
+
+
+def quality_rules(pipeline: GuardedAssets, only: Collection[str] | None = None) -> list[RuleCheck]:
     """The quality checks of a pipeline (see the module docs), reading its policy resource.
 
     Args:
@@ -120,7 +125,7 @@ def build_quality_checks(
     checks.append(rule_check(pipeline, Stage.TRAINING_MIX, "diversity", partial(_diversity, stage=Stage.TRAINING_MIX),
                              "Collapse monitors (variance, categories, tails, distinct rows) against real data."))
     wanted = set(only or QUALITY_CHECK_NAMES)
-    return [check for check in checks if next(iter(check.check_keys)).name in wanted]
+    return [check for check in checks if check.name in wanted]
 
 
 def _real(frame: pd.DataFrame) -> pd.DataFrame:

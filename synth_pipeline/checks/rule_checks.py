@@ -2,13 +2,16 @@
 and quality checks.
 
 A check is a function of :class:`CheckInputs` returning rule outcomes and extra
-metadata; :func:`rule_check` turns it into a blocking ERROR asset check that records
-lineage, quarantines the checked data when a rule fails, and reports ``observed``,
-``threshold``, ``rule``, ``generation`` and every rule evaluated.
+metadata; :func:`rule_check` describes it as a blocking ERROR check (:class:`RuleCheck`)
+and :func:`asset_checks` builds the checks of each asset into one Dagster step that, for
+each check, records lineage, quarantines the checked data when a rule fails, and reports
+``observed``, ``threshold``, ``rule``, ``generation`` and every rule evaluated; the step
+fails once, at its end, naming every blocking failure.
 """
 
 
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -200,6 +203,45 @@ def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, generation: 
 Evaluation = Callable[[CheckInputs], tuple[list[RuleOutcome], dict[str, Any]]]
 
 
+@dataclass(frozen=True)
+class RuleCheck:
+    """One blocking check before it is built: what :func:`rule_check` returns and :func:`asset_checks`
+    turns into Dagster asset checks, grouped into one step per asset.
+
+    Attributes:
+        pipeline: The guarded assets.
+        stage: The role of the checked asset.
+        name: The check's name.
+        evaluate: Computes the rule outcomes and extra metadata.
+        description: Shown in the Dagster UI.
+        asset_key: The checked asset.
+        enforced: Whether the run's policy enforces this check; when it returns False a
+            failure is a WARN (shown, not blocking, no quarantine). None: always enforced.
+        additional_deps: Other assets the check reads: in a run that materializes them, it waits for them.
+    """
+
+    pipeline: GuardedAssets
+    stage: Stage
+    name: str
+    evaluate: Evaluation
+    description: str
+    asset_key: dg.AssetKey
+    enforced: Callable[[SynthPolicy], bool] | None = None
+    additional_deps: tuple[dg.AssetKey, ...] = ()
+
+    @property
+    def check_key(self) -> dg.AssetCheckKey:
+        """The Dagster key of the check."""
+        return dg.AssetCheckKey(self.asset_key, self.name)
+
+    def spec(self) -> dg.AssetCheckSpec:
+        """The check's blocking Dagster spec."""
+        return dg.AssetCheckSpec(
+            self.name, asset=self.asset_key, blocking=True, description=self.description,
+            additional_deps=[k for k in self.additional_deps if k != self.asset_key],
+        )
+
+
 def rule_check(
     pipeline: GuardedAssets,
     stage: Stage,
@@ -210,10 +252,11 @@ def rule_check(
     enforced: Callable[[SynthPolicy], bool] | None = None,
     asset_key: dg.AssetKey | None = None,
     additional_deps: Sequence[dg.AssetKey] = (),
-) -> dg.AssetChecksDefinition:
-    """A blocking ERROR asset check on an asset of role ``stage`` that runs ``evaluate`` (see the module docs).
+) -> RuleCheck:
+    """A blocking ERROR check on an asset of role ``stage`` that runs ``evaluate`` (see the module docs);
+    :func:`asset_checks` builds it, with the other checks of its asset, into Dagster asset checks.
 
-    Every check of synth-pipeline is built here, so each one finds its generation, records
+    Every check of synth-pipeline is made here, so each one finds its generation, records
     lineage, quarantines on failure and reports its evidence the same way.
 
     Args:
@@ -227,59 +270,148 @@ def rule_check(
         asset_key: The checked asset, when several play ``stage`` (default: the only one).
         additional_deps: Other assets the check reads: in a run that materializes them, it waits for them.
     """
-    asset_key = asset_key or pipeline.key(stage)
-    policy_key = policy_resource_key(pipeline.name)
+    return RuleCheck(pipeline=pipeline, stage=stage, name=name, evaluate=evaluate, description=description,
+                     asset_key=asset_key or pipeline.key(stage), enforced=enforced,
+                     additional_deps=tuple(additional_deps))
 
-    @dg.asset_check(
-        asset=asset_key, name=name, blocking=True, description=description,
-        required_resource_keys={pipeline.store_key, policy_key},
-        additional_deps=[k for k in additional_deps if k != asset_key],
+
+def asset_checks(
+    rules: Sequence[RuleCheck], *, label: str = "checks", together: Collection[dg.AssetKey] = ()
+) -> list[dg.AssetChecksDefinition]:
+    """Dagster asset checks of ``rules``: one step (a ``multi_asset_check``) per checked asset.
+
+    A step runs every check of its asset selected in the run, each on its own (one that
+    raises does not stop the others), and fails once at the end: with the first error a
+    check raised, else, when any blocking check failed, with the generation's verdict naming
+    every blocking failure recorded (:func:`synth_pipeline.checks.blocked.blocked_failure`).
+    Dagster shows the first failed step's message as the run's, so grouping an asset's checks
+    in one step is what lets the run's failure name all of them. A single check keeps
+    Dagster's own step name, ``<asset>_<check>``.
+
+    Args:
+        rules: The checks, of one pipeline or several.
+        label: Ends the step name of an asset with several checks: ``<asset>_<label>``; unique per
+            call made on the same assets (e.g. ``guard_rails``, ``quality_checks``).
+        together: Assets whose checks share one step (e.g. a pipeline's synthetic and augmented
+            assets, so one blocked generation's run names the failures of both). None of them may
+            depend on another: a blocking check holds back everything downstream of its asset, and
+            the step waits for every asset it checks.
+
+    Raises:
+        SynthPipelineError: Two rules have the same asset and name.
+    """
+    groups: dict[Any, list[RuleCheck]] = {}
+    seen: set[dg.AssetCheckKey] = set()
+    for rule in rules:
+        if rule.check_key in seen:
+            from synth_pipeline.errors import SynthPipelineError
+
+            raise SynthPipelineError(
+                f"two checks named {rule.name!r} on {rule.asset_key.to_user_string()}: give one another name")
+        seen.add(rule.check_key)
+        shared = rule.asset_key in together
+        groups.setdefault((rule.pipeline.name, "together") if shared else rule.asset_key, []).append(rule)
+    return [_checks_step(group, label=label) for group in groups.values()]
+
+
+def _step_name(group: Sequence[RuleCheck], label: str) -> str:
+    """``<asset>_<check>`` for one check (Dagster's own name for it), ``<asset>_<label>`` for several of an
+    asset, ``<pipeline>_<assets>_<label>`` for several assets' checks."""
+    keys = list(dict.fromkeys(rule.asset_key for rule in group))
+    if len(group) == 1:
+        return f"{keys[0].to_python_identifier()}_{group[0].name}"
+    if len(keys) == 1:
+        return f"{keys[0].to_python_identifier()}_{label}"
+    pipeline = re.sub(r"\W", "_", group[0].pipeline.name)
+    return f"{pipeline}_{'_'.join(key.path[-1] for key in keys)}_{label}"
+
+
+def _checks_step(group: Sequence[RuleCheck], *, label: str) -> dg.AssetChecksDefinition:
+    """One step running the checks of ``group`` (see :func:`asset_checks`)."""
+    pipelines = {rule.pipeline.name: rule.pipeline for rule in group}
+    resource_keys = {key for pipeline in pipelines.values()
+                     for key in (pipeline.store_key, policy_resource_key(pipeline.name))}
+    by_key = {rule.check_key: rule for rule in group}
+    description = group[0].description if len(group) == 1 else "; ".join(
+        f"{rule.asset_key.to_user_string()} {rule.name}: {rule.description}" for rule in group)
+
+    @dg.multi_asset_check(
+        specs=[rule.spec() for rule in group], name=_step_name(group, label), can_subset=True,
+        required_resource_keys=resource_keys, description=description,
     )
-    def policy_check(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        generation = check_generation(context, pipeline, stage, asset_key)
-        inputs = CheckInputs(
-            pipeline=pipeline, store=getattr(context.resources, pipeline.store_key),
-            policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
-            checked=asset_key, role=stage,
-        )
-        from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
-
-        partition = generation_key(generation) if generation else None
-        with CheckLineage(
-            context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name,
-            pipeline=pipeline.name,
-        ) as lineage:
-            outcomes, extra = evaluate(inputs)
-            severity = (
-                dg.AssetCheckSeverity.ERROR if enforced is None or enforced(inputs.policy)
-                else dg.AssetCheckSeverity.WARN
-            )
-            result = check_result(outcomes, generation, extra, severity=severity)
-            blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
-            if blocked:
-                inputs.store.quarantine(asset_key, partition, name, result.description or name)
-            inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
-            report = None
-            if blocked:
-                from synth_pipeline.checks.blocked import write_blocked_report
-
-                report = write_blocked_report(context, inputs)
-                if report is not None:  # the report, reachable from the failed check in the UI
-                    result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
-                        str(report))}, severity=severity)
-            lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
-        yield shown_result(result)  # figures rounded for display; lineage and the store keep them exact
+    def checks_step(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        blocked: list[tuple[CheckInputs, str, dg.AssetCheckResult]] = []
+        report: Path | None = None
+        errors: list[BaseException] = []
+        for key in [key for key in by_key if key in context.selected_asset_check_keys]:
+            try:
+                inputs, result, written = _run_rule(context, by_key[key])
+            except Exception as error:  # noqa: BLE001 - the others still run; the step fails with it below
+                context.log.error(f"check {key.name} on {key.asset_key.to_user_string()} raised "
+                                  f"{type(error).__name__}: {error}")
+                errors.append(error)
+                continue
+            yield shown_result(result, key)  # figures rounded for display; lineage and the store keep them exact
+            if not result.passed and result.severity is dg.AssetCheckSeverity.ERROR:
+                blocked.append((inputs, key.name, result))
+                report = written or report
+        if errors:
+            raise errors[0]
         if blocked:
-            # Dagster's own failure would name the check only; this one names every blocking failure of
-            # the generation recorded so far, with observed vs limit, and what is not run.
-            from synth_pipeline.checks.blocked import report_block
+            # Dagster's own failure would name the checks only; this one names every blocking failure of
+            # the generation recorded, with observed vs limit, and what is not run.
+            from synth_pipeline.checks.blocked import blocked_failure
 
-            raise report_block(
-                context, inputs, check_name=name, evidence=result.description or name, report=report,
-                metadata={k: result.metadata[k] for k in ("rule", "observed", "threshold", "bound")},
-            )
+            raise blocked_failure(context, blocked, report=report)
 
-    return policy_check
+    return checks_step
+
+
+def _run_rule(
+    context: dg.AssetCheckExecutionContext, rule: RuleCheck
+) -> tuple[CheckInputs, dg.AssetCheckResult, Path | None]:
+    """Evaluate one check: its result (exact figures), recorded in the store and lineage; when it blocks,
+    the checked data quarantined, the block recorded (run tags, partition notes) and the report rewritten.
+
+    Returns:
+        The check's inputs, its result and the generation's report (None unless it blocked and one was written).
+    """
+    pipeline, asset_key, name = rule.pipeline, rule.asset_key, rule.name
+    policy_key = policy_resource_key(pipeline.name)
+    generation = check_generation(context, pipeline, rule.stage, asset_key)
+    inputs = CheckInputs(
+        pipeline=pipeline, store=getattr(context.resources, pipeline.store_key),
+        policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
+        checked=asset_key, role=rule.stage,
+    )
+    from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
+
+    partition = generation_key(generation) if generation else None
+    report = None
+    with CheckLineage(
+        context.op_execution_context, inputs.store, asset_key=asset_key, partition=partition, check_name=name,
+        pipeline=pipeline.name,
+    ) as lineage:
+        outcomes, extra = rule.evaluate(inputs)
+        severity = (
+            dg.AssetCheckSeverity.ERROR if rule.enforced is None or rule.enforced(inputs.policy)
+            else dg.AssetCheckSeverity.WARN
+        )
+        result = check_result(outcomes, generation, extra, severity=severity)
+        blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
+        if blocked:
+            inputs.store.quarantine(asset_key, partition, name, result.description or name)
+        inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
+        if blocked:
+            from synth_pipeline.checks.blocked import record_block, write_blocked_report
+
+            record_block(context, inputs, check_name=name, evidence=result.description or name)
+            report = write_blocked_report(context, inputs)
+            if report is not None:  # the report, reachable from the failed check in the UI
+                result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
+                    str(report))}, severity=severity)
+        lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
+    return inputs, result, report
 
 
 def check_generation(
@@ -322,12 +454,13 @@ def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) 
             "evidence": "\n".join(lines)}
 
 
-def shown_result(result: dg.AssetCheckResult) -> dg.AssetCheckResult:
-    """``result`` as the Dagster UI shows it: its float figures (``observed``, ``threshold``, ...) rounded
-    (:mod:`synth_pipeline.display`). The exact figures stay in its lineage event (recorded from ``result``)
-    and in ``rules``, every rule's outcome as JSON."""
+def shown_result(result: dg.AssetCheckResult, key: dg.AssetCheckKey) -> dg.AssetCheckResult:
+    """``result`` of the check ``key`` as the Dagster UI shows it: its float figures (``observed``,
+    ``threshold``, ...) rounded (:mod:`synth_pipeline.display`). The exact figures stay in its lineage event
+    (recorded from ``result``) and in ``rules``, every rule's outcome as JSON."""
     return dg.AssetCheckResult(
-        passed=result.passed, severity=result.severity, description=result.description,
+        asset_key=key.asset_key, check_name=key.name, passed=result.passed, severity=result.severity,
+        description=result.description,
         metadata={name: _shown(value) for name, value in (result.metadata or {}).items()},
     )
 

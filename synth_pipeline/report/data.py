@@ -25,8 +25,9 @@ import pandas as pd
 from synth_pipeline.composition import summarize
 from synth_pipeline.generation_verdict import (
     GenerationVerdict,
+    blocking_failures,
+    kept_check_records,
     not_materialized,
-    stored_blocking_failures,
     verdict_from_records,
 )
 from synth_pipeline.metrics import PRIMARY_METRIC
@@ -94,41 +95,38 @@ CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence")
 VERDICT_COLUMNS = ("stage", "check", "verdict")
 
 
-def gather_check_verdicts(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
-    """The verdict of every check kept for ``generation`` (and for the unpartitioned real stages):
-    ``stage``, ``check``, ``verdict`` (``passed``, ``failed``, ``warning`` or ``skipped``), in stage order."""
-    rows = []
-    for stage in (stage for stage in Stage if stage in keys):
-        results = store.check_results(keys[stage])
-        if results.empty:
-            continue
-        shown = results[results["generation"].isin([0, generation])].sort_values("check")
-        rows += [{"stage": stage.value, "check": row.check, "verdict": row.verdict} for row in shown.itertuples()]
-    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
-
-
-def gather_verdict(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> GenerationVerdict:
-    """The generation's verdict from its kept check records: the blocking checks that failed, and,
-    when any did, the per-generation stages with nothing stored for it (not run)."""
+def gather_check_records(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
+    """Every check record kept for ``generation`` (and for the unpartitioned real stages), read once:
+    a ``stage`` column and those of :func:`~synth_pipeline.generation_verdict.kept_check_records`, in stage
+    order."""
     ordered = [stage for stage in Stage if stage in keys]
-    blocking = stored_blocking_failures(store, [keys[stage] for stage in ordered], generation)
-    per_generation = [keys[stage] for stage in ordered if stage in PARTITIONED_STAGES]
+    records = kept_check_records(store, [keys[stage] for stage in ordered], generation)
+    stage_of = {keys[stage].to_user_string(): stage.value for stage in ordered}
+    return records.assign(stage=records["asset"].map(stage_of))
+
+
+def gather_check_verdicts(records: pd.DataFrame) -> pd.DataFrame:
+    """The verdict of every kept check of :func:`gather_check_records`: ``stage``, ``check``, ``verdict``
+    (``passed``, ``failed``, ``warning`` or ``skipped``), in stage order."""
+    return records[list(VERDICT_COLUMNS)].reset_index(drop=True)
+
+
+def gather_verdict(
+    store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], records: pd.DataFrame, *, generation: int
+) -> GenerationVerdict:
+    """The generation's verdict from its kept check records (:func:`gather_check_records`): the blocking
+    checks that failed, and, when any did, the per-generation stages with nothing stored for it (not run)."""
+    blocking = blocking_failures(records)
+    per_generation = [keys[stage] for stage in Stage if stage in keys and stage in PARTITIONED_STAGES]
     not_run = not_materialized(store, per_generation, generation) if blocking else []
     return verdict_from_records(generation, blocking, not_run)
 
 
-def gather_checks(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
-    """The checks that failed or warned in ``generation`` (and on the unpartitioned real stages),
-    with every failed or unjudged rule's evidence line: ``stage``, ``check``, ``verdict``
-    (``failed`` or ``warning``), ``blocking``, ``evidence`` (lines joined by newlines)."""
-    rows = []
-    for stage, key in keys.items():
-        results = store.check_results(key)
-        if results.empty:
-            continue
-        shown = results[results["generation"].isin([0, generation]) & results["verdict"].isin(["failed", "warning"])]
-        rows += [{"stage": stage.value, **{c: row[c] for c in CHECK_COLUMNS[1:]}} for _, row in shown.iterrows()]
-    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS))
+def gather_checks(records: pd.DataFrame) -> pd.DataFrame:
+    """The checks of :func:`gather_check_records` that failed or warned, with every failed or unjudged
+    rule's evidence line: ``stage``, ``check``, ``verdict`` (``failed`` or ``warning``), ``blocking``,
+    ``evidence`` (lines joined by newlines)."""
+    return records.loc[records["verdict"].isin(["failed", "warning"]), list(CHECK_COLUMNS)].reset_index(drop=True)
 
 
 def gather_composition(
@@ -316,6 +314,7 @@ def gather_report_data(
     if missing_scores:
         notes.append(f"no stored evaluation for generation(s) {_ranges(missing_scores)}")
     empty = gather_empty(store, keys, through=generation)
+    records = gather_check_records(store, keys, generation=generation)
     monitors = {
         name: gather_monitor(store, keys, name, through=generation, empty=empty)
         for name in (DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR)
@@ -324,9 +323,9 @@ def gather_report_data(
         pipeline=pipeline, generation=generation, composition=composition, class_fractions=class_fractions,
         scores=scores, diversity=monitors[DIVERSITY_MONITOR], privacy=monitors[PRIVACY_MONITOR],
         utility=monitors[UTILITY_MONITOR], notes=notes, empty=empty,
-        checks=gather_checks(store, keys, generation=generation),
-        check_verdicts=gather_check_verdicts(store, keys, generation=generation),
-        verdict=gather_verdict(store, keys, generation=generation),
+        checks=gather_checks(records),
+        check_verdicts=gather_check_verdicts(records),
+        verdict=gather_verdict(store, keys, records, generation=generation),
     )
 
 
