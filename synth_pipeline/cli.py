@@ -28,7 +28,7 @@ from synth_pipeline.errors import NothingRecordedError, SynthPipelineError
 from synth_pipeline.generators.registry import known_methods
 from synth_pipeline.lineage_cli import add_lineage_parser, run_lineage
 from synth_pipeline.spec_choices import FitOn, GenerationMode
-from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known, unknown_name
+from synth_pipeline.user_input import cut, cut_echoes, quoted, require_known
 
 if TYPE_CHECKING:
     from synth_pipeline.cli_definitions import BoundDefinitions
@@ -52,10 +52,9 @@ def _parser() -> argparse.ArgumentParser:
         help="materialize every stage of a pipeline for one or more generations",
         description="Materialize every stage for generations START..START+N-1 and print a summary per generation.",
     )
-    run.add_argument("-m", "--module", default="assets.definitions",
-                     help="module holding the Dagster Definitions as `defs` "
-                     "(default: %(default)s, the reference pipeline)")
-    run.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
+    _add_definitions_options(run, "")
+    run.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one (e.g. two "
+                     "components of a dg project)")
     run.add_argument("--generations", type=int_range(1, MAX_GENERATIONS_PER_RUN), default=1, metavar="N",
                      help=f"how many generations to run, 1 to {MAX_GENERATIONS_PER_RUN:,} (default: 1)")
     first = run.add_mutually_exclusive_group()
@@ -89,9 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Build the HTML report of one generation (plots of every generation up to it) from the "
         "stored training mixes, evaluations and quality figures, without running anything.",
     )
-    report.add_argument("-m", "--module", default="assets.definitions",
-                        help="module holding the Dagster Definitions as `defs`, as given to `run`; its dataset "
-                        "store names the data directory (default: %(default)s, the reference pipeline)")
+    _add_definitions_options(report, ", as given to `run`; the pipeline's dataset store names the data directory")
     report.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
     report.add_argument("--generation", type=int_range(1, MAX_GENERATION), metavar="G",
                         help="the generation to report on, one with stored data (default: the last with a stored "
@@ -114,6 +111,38 @@ def _parser() -> argparse.ArgumentParser:
                               help="directory for the suite files (default: %(default)s)")
     expectations.add_argument("--force", action="store_true", help="overwrite existing suite files")
     return parser
+
+
+def _add_definitions_options(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``-m MODULE`` or ``-f FILE``: where the Dagster definitions are (as for ``dagster dev``)."""
+    from synth_pipeline.user_modules import DEFAULT_DEFINITIONS_MODULE
+
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-m", "--module",
+                       help="module holding the Dagster Definitions: `defs`, or a function decorated with "
+                       f"@dg.definitions (a dg project's definitions module){purpose} (default: "
+                       f"{DEFAULT_DEFINITIONS_MODULE}, the reference pipeline)")
+    where.add_argument("-f", "--python-file", metavar="FILE", type=path_argument,
+                       help="Python file holding the Dagster Definitions, instead of -m")
+
+
+def _target(args: argparse.Namespace):
+    """Where the command loads the definitions from (``-m`` / ``-f``; default: the reference module)."""
+    from synth_pipeline.user_modules import DefinitionsTarget
+
+    return DefinitionsTarget.of(module=args.module, python_file=args.python_file)
+
+
+def _command(bound: BoundDefinitions, command: str, *options: str) -> str:
+    """``synth-pipeline COMMAND`` with the ``-m`` / ``-f`` and ``--pipeline`` that load ``bound`` again."""
+    from synth_pipeline.runner import pipeline_names
+
+    words = ["synth-pipeline", *command.split()]
+    if not bound.target.is_default:
+        words += bound.target.arguments()
+    if bound.pipeline is not None and len(pipeline_names(bound.defs)) > 1:
+        words += ["--pipeline", bound.pipeline]
+    return shlex.join([*words, *options])
 
 
 def _source(args: argparse.Namespace) -> Path | None:
@@ -149,16 +178,18 @@ def _run(args: argparse.Namespace) -> int:
     # Run config may only name files under the data directory or an allowed input directory; the
     # --source file's directory is allowed for these runs: bound in the store, not the environment.
     source = _source(args)
-    bound = load_bound_definitions(args.module, data_dir=args.data_dir,
-                                   input_dirs=[source.parent] if source is not None else [])
-    pipeline = _choose_pipeline(bound.defs, args)
+    bound = load_bound_definitions(_target(args), data_dir=args.data_dir,
+                                   input_dirs=[source.parent] if source is not None else [],
+                                   pipeline=args.pipeline, pipeline_required=True)
+    pipeline = str(bound.pipeline)
     if policy is not None:
         policy = _policy_over_bound(bound.defs, pipeline, policy, args.policy)
     home = dagster_home()
     instance = default_instance(home)
     # One run per data directory at a time, held from choosing the generation (--next) to the lineage sync.
     command = shlex.join(["synth-pipeline", *args.argv])
-    with hold_data_dir(bound.defs, instance=instance, command=command, wait=not args.no_wait, report=_say):
+    with hold_data_dir(bound.defs, instance=instance, command=command, wait=not args.no_wait, report=_say,
+                       pipeline=pipeline):
         return _run_holding_lock(args, bound, pipeline, instance, home, policy)
 
 
@@ -198,10 +229,11 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
         markdown_summary,
         written_report_path,
     )
+    from synth_pipeline.rerun_command import definitions_tag
     from synth_pipeline.runner import dataset_store, run_generations
 
     defs = bound.defs
-    data_dir = dataset_store(defs).root
+    data_dir = dataset_store(defs, pipeline).root
     print(f"pipeline {pipeline}: data in {data_dir} (from {bound.data_dir.origin}), Dagster home {home}", flush=True)
     start = args.start
     if args.next:
@@ -216,7 +248,7 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
         defs, pipeline=pipeline, generations=generations, instance=instance,
         stage_config=_stage_config(args), quiet=not args.verbose,
         policy=policy, keep_going=args.keep_going,
-        on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True),
+        on_start=lambda g: print(f"\n{progress.starting(g)}", flush=True), tags=definitions_tag(bound.target),
     ):
         run_ids.append(run.run_id)
         verdict = run.verdict
@@ -227,7 +259,7 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
             # The evaluation did not run, so it wrote no report: build one from what is stored
             # (e.g. the figures of the check that failed), for the user to look at.
             try:
-                written = _write_report(defs, pipeline, run.generation)
+                written = _write_report(bound, run.generation)
                 print(f"report (stored figures; generation {run.generation} was not evaluated): {written.path}")
             except Exception as error:  # a missing report must not hide the run's own failure
                 print(f"report not written: {type(error).__name__}: {error}", file=sys.stderr)
@@ -242,11 +274,11 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
             with open(args.summary, "a") as handle:
                 handle.write(markdown_summary(pipeline, run))
         failed = failed or not run.success
-    print(f"\n{_lineage_summary(data_dir, run_ids, bound.module)}")
+    print(f"\n{_lineage_summary(data_dir, run_ids, _command(bound, 'lineage composition'))}")
     return 1 if failed else 0
 
 
-def _lineage_summary(data_dir: Path, run_ids: list[str], module: str) -> str:
+def _lineage_summary(data_dir: Path, run_ids: list[str], query: str) -> str:
     """Sync the lineage store of ``data_dir`` (the bound store's) and say what it holds of these runs.
 
     The count is of the events the runs' steps journaled that the store holds, whoever synced
@@ -258,25 +290,7 @@ def _lineage_summary(data_dir: Path, run_ids: list[str], module: str) -> str:
     store.sync()
     events = store.events_of_runs(run_ids)
     runs = "the run" if len(run_ids) == 1 else f"the {len(run_ids)} runs"
-    return (f"lineage: {events} events of {runs} recorded in {store.path} "
-            f"(query: synth-pipeline lineage composition -m {shlex.quote(module)})")
-
-
-def _choose_pipeline(defs, args: argparse.Namespace) -> str:
-    from synth_pipeline.runner import pipeline_names
-
-    names = pipeline_names(defs)
-    module = quoted(args.module)
-    if not names:
-        raise SynthPipelineError(f"module {module} holds no synth-pipeline (no generation job); pass the module of "
-                                 "your pipeline with -m MODULE")
-    if args.pipeline is None and len(names) != 1:
-        raise SynthPipelineError(f"module {module} holds several synth-pipelines; choose one with --pipeline: "
-                                 f"{', '.join(quoted(name) for name in names)}")
-    if args.pipeline is not None and args.pipeline not in names:
-        raise SynthPipelineError(unknown_name("synth-pipeline named", args.pipeline, names, where=f"in module {module}",
-                                              plural="synth-pipelines"))
-    return args.pipeline or names[0]
+    return f"lineage: {events} events of {runs} recorded in {store.path} (query: {query})"
 
 
 def _require_writable_file(option: str, path: str) -> None:
@@ -289,29 +303,31 @@ def _require_writable_file(option: str, path: str) -> None:
                                  "not exist")
 
 
-def _write_report(defs, pipeline: str, generation: int | None, out: Path | None = None):
-    """Build a generation's report from the stored files (default: the last stored training mix's)."""
+def _write_report(bound: BoundDefinitions, generation: int | None, out: Path | None = None):
+    """Build a generation's report of the bound pipeline from the stored files (default: the last stored
+    training mix's)."""
     from synth_pipeline.naming import Stage
     from synth_pipeline.report import build_generation_report
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
     from synth_pipeline.stages.previous import generation_stored, missing_mix_explanation
 
+    defs, pipeline = bound.defs, str(bound.pipeline)
     keys = {stage: key for stage, (key, _) in pipeline_stages(defs, pipeline).items()}
-    store = dataset_store(defs)
+    store = dataset_store(defs, pipeline)
     if generation is None:
         stored = store.stored_generations(keys[Stage.TRAINING_MIX])
         if not stored and generation_stored(store, keys[Stage.TRAINING_MIX], 1):
             # generation 1 ran but stopped before its mix: say why, and that its report can still be built
             raise SynthPipelineError(
                 f"no training mix of {pipeline} is stored under {store.stage_location}: "
-                f"{missing_mix_explanation(store, keys[Stage.TRAINING_MIX], 1)}. Its report, from what is "
-                "stored: synth-pipeline report --generation 1"
+                f"{missing_mix_explanation(store, keys[Stage.TRAINING_MIX], 1, _command(bound, 'run'))}. Its "
+                f"report, from what is stored: {_command(bound, 'report', '--generation', '1')}"
             )
         if not stored:
             raise SynthPipelineError(
                 f"no training mix of {pipeline} is stored under {store.stage_location}; run a generation first "
-                "(synth-pipeline run), or pass the module of your runs with -m (or --data-dir)"
+                f"({_command(bound, 'run')}), or pass the module of your runs with -m (or -f, or --data-dir)"
             )
         generation = stored[-1]
     if generation < 1:
@@ -326,10 +342,11 @@ def _report(args: argparse.Namespace) -> int:
         existing_directory("--data-dir", args.data_dir)  # a typo: refused before importing anything
     from synth_pipeline.cli_definitions import load_bound_definitions
 
-    defs = load_bound_definitions(args.module, data_dir=args.data_dir, existing=True).defs
-    pipeline = _choose_pipeline(defs, args)
-    _require_stored_generation(defs, pipeline, args.generation)
-    written = _write_report(defs, pipeline, args.generation, Path(args.out).absolute() if args.out else None)
+    bound = load_bound_definitions(_target(args), data_dir=args.data_dir, existing=True, pipeline=args.pipeline,
+                                   pipeline_required=True)
+    pipeline = str(bound.pipeline)
+    _require_stored_generation(bound.defs, pipeline, args.generation)
+    written = _write_report(bound, args.generation, Path(args.out).absolute() if args.out else None)
     print(f"report of {pipeline}, generation {written.generation}: {written.path} ({written.plots} plots, "
           f"{written.seconds:.1f}s)")
     return 0
@@ -346,13 +363,13 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.previous import stored_generation_numbers
 
-    store = dataset_store(defs)
+    store = dataset_store(defs, pipeline)
     mix_key = pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0]
     stored = stored_generation_numbers(store, mix_key)
     if not stored:
         raise NothingRecordedError(f"nothing recorded yet for pipeline {quoted(pipeline)} in {cut(str(store.root))}; "
                                    "run `synth-pipeline run` first, or pass the module of your runs with -m MODULE "
-                                   "(or --data-dir DIR)")
+                                   "(or its file with -f FILE, or --data-dir DIR)")
     if generation is not None:
         require_known("generation", generation, stored,
                       where=f"of pipeline {quoted(pipeline)} is stored in {cut(str(store.root))}",

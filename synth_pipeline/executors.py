@@ -46,3 +46,37 @@ def preloading_executor(code_location_module: str, *, max_concurrent: int | None
     schema = dg.Field(base.config_schema.as_field().config_type, default_value={"multiprocess": multiprocess},
                       is_required=False)
     return base.configured(lambda config: config, config_schema=schema, name="multi_or_in_process_preloading")
+
+
+EXECUTOR_KINDS = ("in_process", "multiprocess")
+"""What :func:`default_executor` runs steps in by default: one process, or a process per step."""
+
+
+def default_executor(kind: str = "in_process", *, max_concurrent: int | None = None) -> dg.ExecutorDefinition:
+    """Dagster's ``multi_or_in_process_executor`` with ``kind`` as its default; run config may still choose the other.
+
+    ``in_process`` runs every step in the run's process, one after another: on small data the
+    quickest (what ``synth-pipeline run`` does), since a step process re-imports Dagster, pandas
+    and the checks' libraries. ``multiprocess`` starts a process per step (``spawn``), up to
+    ``max_concurrent`` at once, for large data on several cores. A launch may still set
+    ``execution: {config: {in_process: {}}}`` or ``{multiprocess: {...}}``.
+
+    Args:
+        kind: ``in_process`` or ``multiprocess``.
+        max_concurrent: With ``multiprocess``: steps run at once (None: Dagster's default, the CPU count).
+
+    Returns:
+        An executor definition for a job (``define_asset_job(executor_def=...)``) or ``Definitions``.
+
+    Raises:
+        ValueError: ``kind`` is neither, or ``max_concurrent`` is given with ``in_process`` or is below 1.
+    """
+    if kind not in EXECUTOR_KINDS:
+        raise ValueError(f"executor kind must be one of {list(EXECUTOR_KINDS)}, got {kind!r}")
+    if max_concurrent is not None and (kind != "multiprocess" or max_concurrent < 1):
+        raise ValueError(f"max_concurrent must be a whole number of at least 1, with multiprocess only "
+                         f"(got {max_concurrent!r} with {kind})")
+    chosen: dict = {kind: {"max_concurrent": max_concurrent} if max_concurrent is not None else {}}
+    base = dg.multi_or_in_process_executor
+    schema = dg.Field(base.config_schema.as_field().config_type, default_value=chosen, is_required=False)
+    return base.configured(lambda config: config, config_schema=schema, name=f"multi_or_in_process_{kind}")

@@ -148,7 +148,8 @@ class SynthPipeline:
 
 
 def build_synth_pipeline(
-    spec: SynthPipelineSpec, translator: SynthPipelineTranslator | None = None, *, scoped_resources: bool = False
+    spec: SynthPipelineSpec, translator: SynthPipelineTranslator | None = None, *, scoped_resources: bool = False,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> SynthPipeline:
     """Turn a spec into Dagster assets: one per stage, per-generation where it applies.
 
@@ -159,7 +160,10 @@ def build_synth_pipeline(
             ``<name>_store`` and ``<name>_io_manager``, instead of the shared ``synth_pipeline_store``
             and ``synth_pipeline_io_manager``: then pipelines with different data directories can
             share one code location (``Definitions.merge``). The ``synth-pipeline`` command line
-            works on definitions with the shared keys only.
+            binds either (``--pipeline`` chooses the pipeline when there are several).
+        executor: The executor of the pipeline's generation job (default: the code location's),
+            e.g. :func:`~synth_pipeline.executors.default_executor`. Set on the job, not on the
+            definitions, so pipelines choosing different executors still merge into one code location.
 
     Returns:
         The pipeline; use ``pipeline.to_definitions()`` in a code location.
@@ -195,6 +199,7 @@ def build_synth_pipeline(
         selection=dg.AssetSelection.assets(*assets),
         description=f"Materialize every stage of {spec.name} for one generation (partition).",
         tags={PIPELINE_TAG: spec.name},
+        executor_def=executor,
     )
     return SynthPipeline(
         spec=spec, translator=builder.translator, generations=builder.generations,

@@ -1,9 +1,11 @@
 """The ``synth-pipeline lineage`` subcommands: sync, rebuild and queries of the lineage store.
 
-The data directory is that of the dataset store bound in the definitions of ``-m MODULE``
-(as for ``synth-pipeline run``; ``--data-dir`` or ``$SYNTH_PIPELINE_DATA_DIR`` fill in where
-the definitions set none, and naming another directory than theirs is an error); without
-``-m``, ``--data-dir``, else ``$SYNTH_PIPELINE_DATA_DIR``, else ``./.synth_pipeline/data``.
+The data directory is that of the dataset store bound in the definitions of ``-m MODULE`` or
+``-f FILE`` (as for ``synth-pipeline run``; ``--data-dir`` or ``$SYNTH_PIPELINE_DATA_DIR`` fill in
+where the definitions set none, and naming another directory than theirs is an error); when they
+hold several pipelines keeping their data in different directories (components with their own
+``data_dir``), ``--pipeline`` says whose. Without ``-m`` and ``-f``, ``--data-dir``, else
+``$SYNTH_PIPELINE_DATA_DIR``, else ``./.synth_pipeline/data``.
 
 Before answering, every subcommand checks that the data directory exists (an explicit one
 is never created), that something has been recorded in it, and that every pipeline,
@@ -46,9 +48,15 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
     )
     actions = lineage.add_subparsers(dest="action", required=True)
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    common.add_argument("-m", "--module",
-                        help="module holding the Dagster Definitions as `defs`, as given to `run`: the data "
-                        "directory is that of the dataset store bound in them (default: none, see --data-dir)")
+    where = common.add_mutually_exclusive_group()
+    where.add_argument("-m", "--module",
+                       help="module holding the Dagster Definitions (`defs`, or a function decorated with "
+                       "@dg.definitions), as given to `run`: the data directory is that of the dataset store "
+                       "bound in them (default: none, see --data-dir)")
+    where.add_argument("-f", "--python-file", metavar="FILE", type=path_argument,
+                       help="Python file holding the Dagster Definitions, instead of -m")
+    choose = ("with -m or -f: the pipeline whose data directory to read, when the definitions hold several "
+              "keeping their data in different directories")
     common.add_argument("--data-dir", metavar="DIR", type=path_argument,
                         help="data directory, when -m is not given or its definitions set no data_dir; must exist "
                         f"(default: ${DATA_DIR_ENV} or ./.synth_pipeline/data)")
@@ -58,7 +66,9 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
     sync.add_argument("--full", action="store_true",
                       help="look at every journal file, also in run directories whose change stamp did not move "
                            "(for journal files copied in by hand)")
-    actions.add_parser("rebuild", parents=[common], help="delete the store and rebuild it from the journal")
+    sync.add_argument("--pipeline", help=choose)
+    actions.add_parser("rebuild", parents=[common], help="delete the store and rebuild it from the journal"
+                       ).add_argument("--pipeline", help=choose)
     for name, help_text in (("ancestors", "every dataset version a dataset was made from, to any depth"),
                             ("descendants", "everything made from a dataset version or by a generator")):
         action = actions.add_parser(name, parents=[common], help=help_text)
@@ -71,18 +81,20 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
         if name == "descendants":
             action.add_argument("--generator", help="start from every dataset this generator made, e.g. "
                                 "sdv.gaussian_copula or smote (with --generation: of that generation)")
-            action.add_argument("--pipeline", help="with --generator: only this pipeline")
+            action.add_argument("--pipeline", help=f"with --generator: only this pipeline; {choose}")
+        else:
+            action.add_argument("--pipeline", help=choose)
     composition = actions.add_parser("composition", parents=[common], help="training-mix composition per generation")
-    composition.add_argument("--pipeline")
+    composition.add_argument("--pipeline", help=f"only this pipeline; {choose}")
     checks = actions.add_parser("checks", parents=[common], help="check history per generation")
-    checks.add_argument("--pipeline")
+    checks.add_argument("--pipeline", help=f"only this pipeline; {choose}")
     checks.add_argument("--generation", type=_GENERATION, metavar="G",
                         help="only this generation (0: checks of the stages outside generations)")
     checks.add_argument("--check", help="only this check")
     checks.add_argument("--failed", action="store_true", help="only failed checks")
     audit = actions.add_parser("holdout-audit", parents=[common],
                                help="did any sealed-holdout row ever reach a generator? (exit 1 if so)")
-    audit.add_argument("--pipeline")
+    audit.add_argument("--pipeline", help=f"only this pipeline; {choose}")
 
 
 def run_lineage(args: argparse.Namespace) -> int:
@@ -129,8 +141,9 @@ def run_lineage(args: argparse.Namespace) -> int:
 def _recorded_layout(args: argparse.Namespace) -> LineageLayout:
     """The lineage layout of the data directory, checked without creating anything.
 
-    With ``-m MODULE``, the data directory is that of the dataset store bound in the module's
-    definitions (:func:`~synth_pipeline.cli_definitions.load_bound_definitions`).
+    With ``-m MODULE`` or ``-f FILE``, the data directory is that of the dataset store bound in
+    the definitions (:func:`~synth_pipeline.cli_definitions.load_bound_definitions`), of the pipeline
+    ``--pipeline`` names when they hold several keeping their data in different directories.
 
     Raises:
         SynthPipelineError: ``--data-dir`` (or ``$SYNTH_PIPELINE_DATA_DIR``) names no directory.
@@ -139,12 +152,15 @@ def _recorded_layout(args: argparse.Namespace) -> LineageLayout:
         NothingRecordedError: Neither a journal with events nor a store is there (for
             ``rebuild``: no journal with events, as the store would be rebuilt empty).
     """
-    if args.module is not None:
+    if args.module is not None or args.python_file is not None:
         from synth_pipeline.cli_definitions import load_bound_definitions
+        from synth_pipeline.user_modules import DefinitionsTarget
 
         if args.data_dir is not None:
             existing_directory("--data-dir", args.data_dir)  # a typo: refused before importing anything
-        data_dir = load_bound_definitions(args.module, data_dir=args.data_dir, existing=True).data_dir.path
+        target = DefinitionsTarget.of(module=args.module, python_file=args.python_file)
+        data_dir = load_bound_definitions(target, data_dir=args.data_dir, existing=True,
+                                          pipeline=args.pipeline).data_dir.path
     elif args.data_dir is not None:
         data_dir = existing_directory("--data-dir", args.data_dir)
     elif os.environ.get(DATA_DIR_ENV):
@@ -211,9 +227,10 @@ def _check_descendants_options(args: argparse.Namespace) -> None:
     """Options that would otherwise be ignored without a word are usage errors."""
     if args.generator is None:
         _require_dataset(args)
-        if args.pipeline is not None:
+        if args.pipeline is not None and args.module is None and args.python_file is None:
             raise SynthPipelineError("lineage descendants: --pipeline applies only with --generator (a dataset "
-                                     "name already belongs to one pipeline)")
+                                     "name already belongs to one pipeline), or with -m / -f to choose whose data "
+                                     "directory to read")
         return
     if args.dataset is not None:
         raise SynthPipelineError(f"lineage descendants: give either a dataset ({quoted(args.dataset)}) or "

@@ -42,6 +42,7 @@ from synth_pipeline.generation_verdict import (
 from synth_pipeline.generations import generation_key
 from synth_pipeline.naming import PIPELINE_TAG, Stage, tagged_stage_assets
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.rerun_command import RUN_COMMAND, run_command_of
 from synth_pipeline.run_lock import LockHolder, RunLock
 from synth_pipeline.storage import DATA_DIR_TAG
 
@@ -140,6 +141,8 @@ class InterruptedRun:
         aborted: OpenLineage runs (steps and checks) it left open, now ended with ABORT.
         quarantined: ``asset key[partition]`` of stored data it wrote whose blocking checks
             did not all pass on that exact version; quarantined until written again.
+        command: The command that runs its pipeline's generations, for the code location the run
+            came from (:func:`~synth_pipeline.rerun_command.run_command_of`).
     """
 
     run_id: str
@@ -147,6 +150,12 @@ class InterruptedRun:
     pid: int
     aborted: int
     quarantined: list[str]
+    command: str = RUN_COMMAND
+
+    @property
+    def rerun(self) -> str:
+        """The command that runs its generation again."""
+        return _rerun(self.command, self.generation)
 
     def describe(self) -> str:
         """One line for people."""
@@ -156,7 +165,7 @@ class InterruptedRun:
                 "ended with ABORT")
         if self.quarantined:
             text += f", unchecked data quarantined: {', '.join(self.quarantined)}"
-        return text
+        return f"{text}; run it again: {self.rerun}"
 
 
 def process_tags() -> dict[str, str]:
@@ -249,6 +258,9 @@ def recover_interrupted_runs(
     recovered = []
     for run in dead:
         pid = int(run.tags[PID_TAG])
+        run_partition = run.tags.get("dagster/partition")
+        generation = int(run_partition) if run_partition and run_partition.isdigit() else None
+        command = run_command_of(run, pipeline)
         reason = (f"process {pid} on {host} ended without finishing Dagster run {run.run_id} (killed?); "
                   "recorded by synth-pipeline's recovery")
         aborted = abort_open_runs(layout, run.run_id, reason)
@@ -267,17 +279,22 @@ def recover_interrupted_runs(
                 store.quarantine(
                     key, partition, INTERRUPTED_CHECK,
                     f"written by Dagster run {run.run_id}, whose process was killed before checks "
-                    f"{unchecked} passed on it; run its generation again",
+                    f"{unchecked} passed on it; run its generation again ({_rerun(command, generation)})",
                 )
                 quarantined.append(asset + (f"[{partition}]" if partition else ""))
         instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "killed"})
         instance.report_run_failed(run, message=reason)
-        partition = run.tags.get("dagster/partition")
         recovered.append(InterruptedRun(
-            run_id=run.run_id, generation=int(partition) if partition and partition.isdigit() else None,
-            pid=pid, aborted=aborted, quarantined=quarantined,
+            run_id=run.run_id, generation=generation, pid=pid, aborted=aborted, quarantined=quarantined,
+            command=command,
         ))
     return recovered
+
+
+def _rerun(command: str, generation: int | None) -> str:
+    """``command`` running ``generation`` again (``--next`` does when it is not known: a killed generation
+    is the next one)."""
+    return f"{command} --start {generation}" if generation is not None else f"{command} --next"
 
 
 def last_run_interrupted(instance: dg.DagsterInstance, pipeline: str, generation: int) -> bool:
@@ -432,6 +449,7 @@ def run_generations(
     quiet: bool = True,
     on_start: Callable[[int], None] | None = None,
     stages: Sequence[Stage] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Iterator[GenerationRun]:
     """Materialize every stage of ``pipeline`` for each generation, in order.
 
@@ -457,6 +475,9 @@ def run_generations(
         on_start: Called with each generation number before its run starts.
         stages: Materialize only these stages (and run their checks); their inputs must
             be stored already or be among them. Default: every stage.
+        tags: Further tags on every run, e.g. where the definitions were loaded from
+            (:func:`~synth_pipeline.rerun_command.definitions_tag`, so hints name the command that
+            runs them again).
 
     Yields:
         One :class:`GenerationRun` per generation run.
@@ -508,7 +529,7 @@ def run_generations(
             started = time.perf_counter()
             result = job.execute_in_process(
                 partition_key=key, instance=instance, run_config=run_config, raise_on_error=False,
-                asset_selection=selection, tags=process_tags(),
+                asset_selection=selection, tags={**(tags or {}), **process_tags()},
             )
             run = _summarize_run(result, generation, time.perf_counter() - started, stage_of,
                                  planned=selection or [available[s][0] for s in Stage if s in available])

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -191,9 +192,20 @@ def test_schedule_sensor_and_translation_blocks(sandbox: DefsFolderSandbox) -> N
          ["ConfigValueError", "'spec' of synth_pipeline.SynthPipelineComponent", "label_column"]),
         ({"spec": fast_spec("x"), "schedule": {"cron": "every day"}}, ["schedule.cron 'every day'", "five fields"]),
         ({"spec": fast_spec("x"), "schedule": {"timezone": "Mars/Olympus"}}, ["schedule.timezone", "IANA"]),
+        ({"spec": fast_spec("x"), "executor": "threads"},
+         ["ComponentConfigError", "executor 'threads' is not an executor", "in_process", "multiprocess"]),
+        ({"spec": fast_spec("x"), "executor": {"type": "in_process", "max_concurrent": 2}},
+         ["executor.max_concurrent applies to multiprocess only", "type: multiprocess"]),
+        ({"spec": fast_spec("x"), "executor": {"type": "multiprocess", "max_concurrent": 0}},
+         ["executor.max_concurrent 0 is out of range", "from 1 to 1,024"]),
+        ({"spec": fast_spec("x"), "executor": {"type": "multiprocess", "max_concurent": 2}},
+         ["attributes.executor", "max_concurent", "Extra inputs are not permitted"]),
+        ({"spec": fast_spec("x", synthesizer={"method": "no_such_module_xyz:make", "params": {"rows": "r.csv"}})},
+         ["ComponentConfigError", "synthesizer.method 'no_such_module_xyz:make'", "no module 'no_such_module_xyz'"]),
     ],
     ids=["no-spec", "both-specs", "unknown-key", "missing-spec-file", "missing-policy", "suites-not-a-dir",
-         "bad-policy-field", "spec-missing-field", "bad-cron", "bad-timezone"],
+         "bad-policy-field", "spec-missing-field", "bad-cron", "bad-timezone", "bad-executor",
+         "max-concurrent-in-process", "max-concurrent-zero", "executor-unknown-key", "generator-not-importable"],
 )
 def test_bad_yaml_values_give_errors_naming_the_attribute(
     sandbox: DefsFolderSandbox, attributes: dict[str, Any], expected: list[str]
@@ -204,6 +216,82 @@ def test_bad_yaml_values_give_errors_naming_the_attribute(
         assert text in message, message
     if "ComponentConfigError" in message:
         assert str(path / "defs.yaml") in message
+
+
+def _default_execution(defs: dg.Definitions, job: str) -> dict[str, Any]:
+    """The execution config a launch of ``job`` gets without run config."""
+    executor = defs.resolve_job_def(job).executor_def
+    return executor.config_schema.as_field().default_value
+
+
+def test_the_generation_job_runs_in_process_unless_the_executor_attribute_says_otherwise(
+    sandbox: DefsFolderSandbox,
+) -> None:
+    """A `dg launch --job <pipeline>_generation` needs no run config to run in one process (README: a process
+    per step took 2 min 47 s against about 1 minute in process); the run config may still choose either."""
+    default = write_defs(sandbox, "plain", {"spec": fast_spec("plain")})
+    several = write_defs(sandbox, "wide", {"spec": fast_spec("wide"),
+                                           "executor": {"type": "multiprocess", "max_concurrent": 3}})
+    short = write_defs(sandbox, "short", {"spec": fast_spec("short"), "executor": "multiprocess"})
+    with sandbox.load_component_and_build_defs(defs_path=default) as (component, defs):
+        assert component.executor == "in_process"
+        assert _default_execution(defs, "plain_generation") == {"in_process": {}}
+        assert defs.executor is None  # on the job: components choosing differently still merge
+    with sandbox.load_component_and_build_defs(defs_path=several) as (_, defs):
+        assert _default_execution(defs, "wide_generation") == {"multiprocess": {"max_concurrent": 3}}
+    with sandbox.load_component_and_build_defs(defs_path=short) as (_, defs):
+        assert _default_execution(defs, "short_generation") == {"multiprocess": {}}
+    with sandbox.build_all_defs() as defs:  # three executors, one code location
+        assert {job.name for job in defs.jobs} == {"plain_generation", "wide_generation", "short_generation"}
+        config = defs.resolve_job_def("plain_generation").executor_def.config_schema
+        assert config.as_field().config_type.fields.keys() == {"in_process", "multiprocess"}
+
+
+def test_relative_generator_paths_resolve_against_the_component_folder(
+    sandbox: DefsFolderSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file generator's `path` (rows made elsewhere) is read from the component's folder, whatever the
+    working directory, as every other relative path of a component is."""
+    path = sandbox.defs_folder_path / "vendor"
+    (path / "rows").mkdir(parents=True)
+    breast_cancer().sample(40, random_state=1).to_csv(path / "rows" / "vendor.csv", index=False)
+    write_defs(sandbox, "vendor", {
+        "spec": fast_spec("vendor", synthesizer={"method": "file", "params": {
+            "path": "rows/vendor.csv", "generator": "acme-llm", "fitted_on": "vendor/real_arrivals[1]"}}),
+        "data_dir": "data", "include_quality_checks": False,
+    })
+    monkeypatch.chdir(tmp_path)  # nothing may be read from the working directory
+    with sandbox.load_component_and_build_defs(defs_path=path) as (component, defs):
+        assert component.load_spec(path, "test").synthesizer.params["path"] == str(path / "rows" / "vendor.csv")
+        [run] = run_generations(defs, pipeline="vendor", generations=[1], instance=dg.DagsterInstance.ephemeral(),
+                                stages=[Stage.REAL_SOURCE, Stage.REAL_HOLDOUT, Stage.REAL_TRAIN,
+                                        Stage.REAL_ARRIVALS, Stage.SYNTHETIC])
+        assert run.success, run.failures
+    synthetic = DatasetStore(base_dir=str(path / "data")).read(dg.AssetKey(["vendor", "synthetic"]), "1")
+    assert len(synthetic) == 40
+
+
+def test_a_factory_of_your_own_declares_its_path_params_by_annotation(
+    sandbox: DefsFolderSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Params annotated as paths (`Path`, `Path | None`, `os.PathLike`) are anchored; text params are not, nor
+    absolute paths or URLs."""
+    module = f"own_generators_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(
+        "from __future__ import annotations\n"
+        "import os\n"
+        "from pathlib import Path\n"
+        "def make(model_file: Path, cache: Path | None = None, notes: str = '', store: os.PathLike | None = None,"
+        " remote: Path | None = None):\n"
+        "    raise NotImplementedError\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    params = {"model_file": "models/m.bin", "cache": "/abs/cache", "notes": "see notes.txt", "store": "~/data",
+              "remote": "s3://bucket/key"}
+    path = write_defs(sandbox, "own", {"spec": fast_spec("own", synthesizer={"method": f"{module}:make",
+                                                                              "params": params})})
+    with sandbox.load_component_and_build_defs(defs_path=path) as (component, _):
+        anchored = component.load_spec(path, "test").synthesizer.params
+    assert anchored == {**params, "model_file": str(path / "models" / "m.bin")}
 
 
 def test_scaffolder_writes_a_defs_yaml_that_loads(sandbox: DefsFolderSandbox) -> None:

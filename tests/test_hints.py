@@ -94,7 +94,8 @@ def test_blocked_generation_names_the_check_its_evidence_and_how_to_go_on(tmp_pa
     assert "generation 2 of iris/training_mix was not built" in line, line
     assert ("check expectations on iris/synthetic, generation 2: 1 rule(s) failed: "
             "expect_column_values_to_be_between(_sp_depth)") in line
-    assert "run generation 2 again (synth-pipeline run --start 2)" in line
+    # the command that runs this module's pipeline, not the reference module's default
+    assert "run generation 2 again (synth-pipeline run -m iris_defs --pipeline iris --start 2)" in line
     assert "--generations 3" not in line  # what was run: the old, wrong hint
 
 

@@ -196,7 +196,8 @@ def _generation_budget(inputs: CheckInputs):
     if generation > 1 and previous is None:
         outcomes.append(RuleOutcome(
             f"generation {generation - 1} training mix stored", 0.0, 1.0, "min",
-            fix=missing_mix_explanation(inputs.store, inputs.key(Stage.TRAINING_MIX), generation - 1),
+            fix=missing_mix_explanation(inputs.store, inputs.key(Stage.TRAINING_MIX), generation - 1,
+                                        inputs.run_command),
         ))
     kinds = inputs.policy.budgeted_kinds()
     return outcomes, {

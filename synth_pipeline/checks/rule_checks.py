@@ -27,6 +27,7 @@ from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
+from synth_pipeline.rerun_command import RUN_COMMAND, run_command_of
 from synth_pipeline.resources import policy_resource_key
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
@@ -48,6 +49,8 @@ class CheckInputs:
         checked: The asset checked (one of several of its role, e.g. one synthetic asset
             of two); None: the only asset of ``role``.
         role: The role of the asset checked.
+        run_command: The command that runs the pipeline's generations, for hints
+            (:func:`~synth_pipeline.rerun_command.run_command_of`).
     """
 
     pipeline: GuardedAssets
@@ -57,6 +60,7 @@ class CheckInputs:
     instance: dg.DagsterInstance | None = None
     checked: dg.AssetKey | None = None
     role: Stage | None = None
+    run_command: str = RUN_COMMAND
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pipeline", as_guarded(self.pipeline))  # a template pipeline is accepted too
@@ -382,7 +386,7 @@ def _run_rule(
     inputs = CheckInputs(
         pipeline=pipeline, store=getattr(context.resources, pipeline.store_key),
         policy=getattr(context.resources, policy_key), generation=generation, instance=context.instance,
-        checked=asset_key, role=rule.stage,
+        checked=asset_key, role=rule.stage, run_command=run_command_of(context.run, pipeline.name),
     )
     from synth_pipeline.lineage.recorder import CheckLineage  # openlineage: import at run time only
 

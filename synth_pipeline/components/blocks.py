@@ -1,4 +1,4 @@
-"""The nested blocks of a ``SynthPipelineComponent``'s attributes: schedule, sensor and translation."""
+"""The nested blocks of a ``SynthPipelineComponent``'s attributes: executor, schedule, sensor and translation."""
 
 from __future__ import annotations
 
@@ -10,9 +10,55 @@ from pydantic import Field
 
 from synth_pipeline.automation import DEFAULT_CRON, build_arrival_sensor, build_generation_schedule
 from synth_pipeline.errors import ComponentConfigError
+from synth_pipeline.executors import EXECUTOR_KINDS, default_executor
 from synth_pipeline.factory import SynthPipeline
 from synth_pipeline.naming import Stage, SynthPipelineTranslator
 from synth_pipeline.spec import SynthPipelineSpec
+
+MAX_CONCURRENT = 1_024
+"""The most steps a component's multiprocess executor may run at once."""
+
+
+class ExecutorBlock(dg.Resolvable, dg.Model):
+    """``executor: {type: multiprocess, max_concurrent: 2}``: what the generation job runs its steps in.
+
+    ``executor: in_process`` (or ``multiprocess``) is short for ``{type: in_process}``.
+    """
+
+    type: str = Field(default="in_process", description="in_process (every step in the run's process, the "
+                      "default: quickest on small data) or multiprocess (a process per step).")
+    max_concurrent: int | None = Field(default=None, description="With multiprocess: steps run at once "
+                                       f"(1 to {MAX_CONCURRENT:,}; default: the CPU count).")
+
+    @classmethod
+    def of(cls, value: str | ExecutorBlock) -> ExecutorBlock:
+        """The block of ``executor:`` as written: a kind, or a mapping."""
+        return cls(type=value) if isinstance(value, str) else value
+
+    def build(self, where: str) -> dg.ExecutorDefinition:
+        """The executor (:func:`~synth_pipeline.executors.default_executor`); run config may still choose the other.
+
+        Raises:
+            ComponentConfigError: An unknown type, or max_concurrent out of range or given with in_process.
+        """
+        if self.type not in EXECUTOR_KINDS:
+            raise ComponentConfigError(
+                f"{where}: executor {self.type!r} is not an executor; use in_process (every step in the run's "
+                "process: quickest on small data) or multiprocess (a process per step, e.g. "
+                "{type: multiprocess, max_concurrent: 4})"
+            )
+        if self.max_concurrent is not None:
+            if self.type != "multiprocess":
+                raise ComponentConfigError(
+                    f"{where}: executor.max_concurrent applies to multiprocess only (type is {self.type!r}); drop "
+                    "it, or set type: multiprocess"
+                )
+            if not 1 <= self.max_concurrent <= MAX_CONCURRENT:
+                raise ComponentConfigError(
+                    f"{where}: executor.max_concurrent {self.max_concurrent} is out of range; give a whole number "
+                    f"from 1 to {MAX_CONCURRENT:,} (steps run at once), or leave it out for the CPU count"
+                )
+        return default_executor(self.type, max_concurrent=self.max_concurrent)
 
 
 class ScheduleBlock(dg.Resolvable, dg.Model):

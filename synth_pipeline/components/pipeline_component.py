@@ -8,13 +8,15 @@
       policy: policy.yaml           # or an inline mapping of SynthPolicy fields
       expectation_suites: expectations
       data_dir: data
+      executor: in_process          # or multiprocess, or {type: multiprocess, max_concurrent: 4}
       schedule: {cron: "0 3 * * *", timezone: UTC, enabled: false}
       sensor: {interval_seconds: 30, enabled: false}
       translation: {key_prefix: [team], group_name: synthetic_data, tags: {team: ml}}
 
 Relative paths (``spec_file``, ``policy``, ``expectation_suites``, ``data_dir``,
-``sensor.watch_dir`` and the spec's ``real_source.path`` / ``unknown_source.path``) are taken
-from the component's folder, so the project works from any working directory.
+``sensor.watch_dir``, the spec's ``real_source.path`` / ``unknown_source.path`` and every
+``synthesizer.params`` entry the generator declares a path, such as the ``file`` generator's
+``path``) are taken from the component's folder, so the project works from any working directory.
 
 Each component binds its dataset store and IO manager under keys of its pipeline's own
 (``<pipeline>_store``, ``<pipeline>_io_manager``, next to ``<pipeline>_policy``), so components
@@ -30,12 +32,12 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from synth_pipeline.components.blocks import ScheduleBlock, SensorBlock, TranslationBlock
+from synth_pipeline.components.blocks import ExecutorBlock, ScheduleBlock, SensorBlock, TranslationBlock
 from synth_pipeline.components.scaffolder import SynthPipelineScaffolder
-from synth_pipeline.errors import ComponentConfigError
+from synth_pipeline.errors import ComponentConfigError, GeneratorSpecError
 from synth_pipeline.factory import build_synth_pipeline
 from synth_pipeline.policy import SynthPolicy
-from synth_pipeline.spec import SourceSpec, SynthPipelineSpec, load_spec, spec_from_mapping
+from synth_pipeline.spec import SourceSpec, SynthesizerSpec, SynthPipelineSpec, load_spec, spec_from_mapping
 
 TYPE_NAME = "synth_pipeline.SynthPipelineComponent"
 
@@ -80,6 +82,12 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
         default=0, ge=0, le=20,
         description="Offending values a failed expectation shows in its metadata (0: counts only).",
     )
+    executor: str | ExecutorBlock = Field(
+        default="in_process",
+        description="What the generation job runs its steps in: in_process (the default: every step in the run's "
+        "process, quickest on small data) or multiprocess (a process per step), or a mapping "
+        "{type: multiprocess, max_concurrent: 4}. A launch's run config may still choose the other.",
+    )
     schedule: ScheduleBlock | None = Field(default=None, description="A schedule running the next generation.")
     sensor: SensorBlock | None = Field(default=None, description="A sensor running a generation per new file.")
     translation: TranslationBlock | None = Field(
@@ -98,7 +106,9 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
         folder = component_folder(context)
         where = f"{TYPE_NAME} in {folder / 'defs.yaml'}"
         translator = self.translation.translator() if self.translation is not None else None
-        pipeline = build_synth_pipeline(self.load_spec(folder, where), translator, scoped_resources=True)
+        executor = ExecutorBlock.of(self.executor).build(where)
+        pipeline = build_synth_pipeline(self.load_spec(folder, where), translator, scoped_resources=True,
+                                        executor=executor)
         suites = _existing(folder, self.expectation_suites, "expectation_suites", where, directory=True)
         return pipeline.to_definitions(
             data_dir=str(folder / self.data_dir) if self.data_dir is not None else default_data_dir(folder),
@@ -112,10 +122,12 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
         )
 
     def load_spec(self, folder: Path, where: str) -> SynthPipelineSpec:
-        """The spec, from ``spec`` or ``spec_file``, with relative source paths taken from ``folder``.
+        """The spec, from ``spec`` or ``spec_file``, with relative source paths and generator path params
+        (:func:`~synth_pipeline.generators.registry.path_params`) taken from ``folder``.
 
         Raises:
-            ComponentConfigError: Neither or both are set, or ``spec_file`` does not exist.
+            ComponentConfigError: Neither or both are set, ``spec_file`` does not exist, or the
+                generator's factory cannot be imported to see which params are paths.
         """
         if (self.spec is None) == (self.spec_file is None):
             given = "both are set" if self.spec is not None else "neither is set"
@@ -130,6 +142,7 @@ class SynthPipelineComponent(dg.Component, dg.Resolvable, dg.Model):
         return spec.model_copy(update={
             "real_source": _anchored(spec.real_source, folder),
             "unknown_source": _anchored(spec.unknown_source, folder) if spec.unknown_source else None,
+            "synthesizer": _anchored_params(spec.synthesizer, folder, where),
         })
 
     def load_policy(self, folder: Path, where: str) -> SynthPolicy | None:
@@ -156,6 +169,21 @@ def _anchored(source: SourceSpec, folder: Path) -> SourceSpec:
     if source.path is None or Path(source.path).expanduser().is_absolute():
         return source
     return source.model_copy(update={"path": str(folder / source.path)})
+
+
+def _anchored_params(synthesizer: SynthesizerSpec, folder: Path, where: str) -> SynthesizerSpec:
+    """``synthesizer`` with each relative path param its generator declares taken from ``folder``.
+
+    Raises:
+        ComponentConfigError: The generator is a factory of the user's that cannot be imported.
+    """
+    from synth_pipeline.generators.registry import anchor_path_params
+
+    try:
+        params = anchor_path_params(synthesizer.method, synthesizer.params, folder)
+    except GeneratorSpecError as error:
+        raise ComponentConfigError(f"{where}: {error}") from None
+    return synthesizer.model_copy(update={"params": params}) if params != synthesizer.params else synthesizer
 
 
 def _existing(folder: Path, value: str | None, attribute: str, where: str, *, directory: bool = False) -> Path | None:

@@ -31,6 +31,9 @@ attributes:
   # Where stage data, check records and the lineage journal go (relative to this folder). Default:
   # $SYNTH_PIPELINE_DATA_DIR, else .synth_pipeline/data under the working directory.
   # data_dir: data
+  # What the generation job runs its steps in: in_process (every step in one process, quickest on small
+  # data) or multiprocess (a process per step); e.g. {{type: multiprocess, max_concurrent: 4}}.
+  executor: in_process
   schedule:
     cron: "0 3 * * *"
     timezone: UTC

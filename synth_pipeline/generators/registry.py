@@ -12,6 +12,11 @@ Example spec (YAML)::
     synthesizer:
       method: mypkg.generators:make_bootstrap   # def make_bootstrap(noise: float = 0.0) -> Generator
       params: {noise: 0.05}
+
+A generator declares which of its params are file paths (:func:`path_params`): a built-in in its
+:class:`Builtin` entry (``file``: ``path``), a factory of your own by annotating the parameter
+``pathlib.Path`` (or ``os.PathLike``). Where the spec has a folder of its own (a
+``SynthPipelineComponent``'s), relative ones are taken from it (:func:`anchor_path_params`).
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import os
 import re
+import types
+import typing
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 from typing import Any
 
 from synth_pipeline.errors import GeneratorSpecError, SynthPipelineError
@@ -43,12 +52,14 @@ class Builtin:
         factory: The factory's name: ``factory(method, params, log) -> Generator``.
         extra: The optional extra its library comes with (None: a core dependency).
         summary: One line for messages and docs.
+        path_params: Its params that name files (taken from a component's folder when relative).
     """
 
     module: str
     factory: str
     extra: str | None
     summary: str
+    path_params: tuple[str, ...] = ()
 
 
 BUILTIN_GENERATORS: dict[str, Builtin] = {
@@ -61,7 +72,7 @@ BUILTIN_GENERATORS: dict[str, Builtin] = {
     "mostlyai": Builtin("synth_pipeline.generators.mostlyai", "make_mostlyai_generator", "mostlyai",
                         "MOSTLY AI's TabularARGN engine, on CPU"),
     "file": Builtin("synth_pipeline.generators.external", "make_file_generator", None,
-                    "rows made elsewhere, read from a CSV, Parquet or JSON Lines file"),
+                    "rows made elsewhere, read from a CSV, Parquet or JSON Lines file", path_params=("path",)),
     "word_markov": Builtin("synth_pipeline.generators.markov", "make_word_markov_generator", None,
                            "free text: class-conditional word n-gram Markov chains (collapses refitted on itself)"),
     "openai_chat": Builtin("synth_pipeline.generators.chat", "make_chat_generator", "llm",
@@ -90,6 +101,59 @@ def method_problem(method: object) -> str | None:
     names = [quoted(name) for name in BUILTIN_GENERATORS]
     return (f"Input should be {', '.join(names[:-1])} or {names[-1]}, or 'package.module:factory' naming a "
             "generator factory of your own")
+
+
+def path_params(method: str, params: Collection[str] = ()) -> tuple[str, ...]:
+    """The params of generator ``method`` that name files, as the generator declares them.
+
+    A built-in declares them in its :class:`Builtin` entry. A factory of your own
+    (``package.module:factory``) declares a parameter a path by annotating it ``pathlib.Path``,
+    ``os.PathLike`` or a union holding one (e.g. ``Path | None``); its module is imported only
+    when one of ``params`` could be such a parameter.
+
+    Args:
+        method: A built-in name or ``package.module:factory``.
+        params: The params given (for a factory of your own, only these are looked at).
+
+    Raises:
+        GeneratorSpecError: ``method`` is a reference whose module or factory cannot be imported.
+    """
+    builtin = BUILTIN_GENERATORS.get(method)
+    if builtin is not None:
+        return builtin.path_params
+    if not is_reference(method) or not params:
+        return ()
+    factory = _import_factory(method)
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        hints = typing.get_type_hints(target)
+    except Exception:  # unresolvable annotations (a name only imported under TYPE_CHECKING): none declared
+        hints = {}
+    return tuple(name for name in params if name in hints and _is_path_type(hints[name]))
+
+
+def _is_path_type(hint: Any) -> bool:
+    """Whether an annotation is a path type, or a union holding one."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_is_path_type(member) for member in typing.get_args(hint))
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and issubclass(origin, (PurePath, os.PathLike))
+
+
+def anchor_path_params(method: str, params: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``params`` with each relative path the generator declares (:func:`path_params`) taken from ``folder``.
+
+    Absolute paths, ``~/...`` and object-storage URLs (``s3://...``) are kept as given.
+    """
+    from synth_pipeline.object_storage import is_url
+
+    anchored = dict(params)
+    candidates = [name for name, value in params.items() if isinstance(value, str) and value.strip()]
+    for name in path_params(method, candidates):
+        value = params[name]
+        if not (is_url(value) or Path(value).expanduser().is_absolute() or value.startswith("~")):
+            anchored[name] = str(folder / value)
+    return anchored
 
 
 def resolve_generator(

@@ -16,6 +16,7 @@ from synth_pipeline.provenance import (
     combine,
 )
 from synth_pipeline.publishing import publish_declared
+from synth_pipeline.rerun_command import run_command_of
 from synth_pipeline.spec import GenerationMode, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
@@ -98,6 +99,7 @@ def build_training_mix(builder: StageBuilder, sources: list[Stage]) -> dg.Assets
                 previous = read_previous_mix(
                     synth_pipeline_store, mix_key, generation - 1,
                     allow_failed=config.allow_failed_previous, log=context.log,
+                    command=run_command_of(context.run, spec.name),
                 )
                 lineage.add_stored_input(mix_key, str(generation - 1), role="previous")
             mix = assemble_mix(new_rows, previous, mode)

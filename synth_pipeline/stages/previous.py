@@ -12,6 +12,7 @@ from pydantic import Field
 
 from synth_pipeline.errors import GenerationError, StoredDataNotFoundError
 from synth_pipeline.generations import generation_key
+from synth_pipeline.rerun_command import RUN_COMMAND
 from synth_pipeline.storage import DatasetStore
 
 ALLOW_FAILED_PREVIOUS = Field(
@@ -21,9 +22,13 @@ ALLOW_FAILED_PREVIOUS = Field(
 )
 
 def read_previous_mix(
-    store: DatasetStore, mix_key: dg.AssetKey, generation: int, *, allow_failed: bool, log: dg.DagsterLogManager
+    store: DatasetStore, mix_key: dg.AssetKey, generation: int, *, allow_failed: bool, log: dg.DagsterLogManager,
+    command: str = RUN_COMMAND,
 ) -> pd.DataFrame:
     """Generation ``generation``'s stored training mix.
+
+    ``command`` is the command that runs the pipeline's generations, named in the hints
+    (:func:`~synth_pipeline.rerun_command.run_command_of`).
 
     Raises:
         GenerationError: It was never materialized (the message says why: see
@@ -35,15 +40,15 @@ def read_previous_mix(
     try:
         previous = store.read(mix_key, partition)
     except StoredDataNotFoundError as error:
-        raise GenerationError(missing_mix_explanation(store, mix_key, generation)) from error
+        raise GenerationError(missing_mix_explanation(store, mix_key, generation, command)) from error
     failed = store.quarantine_reasons(mix_key, partition)
     if failed and not allow_failed:
         raise GenerationError(
             f"generation {generation} of {mix_key.to_user_string()} failed blocking checks "
             + "; ".join(f"{name} ({reason})" for name, reason in sorted(failed.items()))
-            + f". To go on: fix the cause and run generation {generation} again (synth-pipeline run --start "
+            + f". To go on: fix the cause and run generation {generation} again ({command} --start "
             f"{generation}) before building on it; or build on it knowingly, for a simulation of the loop, with "
-            "allow_failed_previous: true in the synthetic and training_mix run config (synth-pipeline run "
+            f"allow_failed_previous: true in the synthetic and training_mix run config ({command} "
             "--keep-going sets it)"
         )
     if failed:
@@ -51,8 +56,11 @@ def read_previous_mix(
     return previous
 
 
-def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generation: int) -> str:
-    """Why generation ``generation``'s training mix is not stored, and how to go on.
+def missing_mix_explanation(
+    store: DatasetStore, mix_key: dg.AssetKey, generation: int, command: str = RUN_COMMAND
+) -> str:
+    """Why generation ``generation``'s training mix is not stored, and how to go on (with ``command``,
+    the command that runs the pipeline's generations).
 
     Looks at what the generation left in the store: quarantine records of blocking checks
     that failed on its assets (check, asset and evidence line), else whether any of its
@@ -68,7 +76,7 @@ def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generatio
         return (
             f"{where} was not built: blocking check(s) failed in generation {generation} and stopped it before its "
             f"training mix ({checks}). To go on: fix that cause and run generation {generation} again "
-            f"(synth-pipeline run --start {generation}), then generation {following}. A later generation cannot "
+            f"({command} --start {generation}), then generation {following}. A later generation cannot "
             f"skip it: generation {following}'s checks measure the growth of the synthetic share against it, and "
             "allow_failed_previous (--keep-going) cannot help, since no mix was built to build on"
         )
@@ -77,14 +85,14 @@ def missing_mix_explanation(store: DatasetStore, mix_key: dg.AssetKey, generatio
             f"{where} was not built: generation {generation}'s run stopped before its training mix, and no "
             "synth-pipeline check recorded a failure (a step failed, or a blocking check of your own: see that "
             "run's errors in the Dagster UI or in synth-pipeline run's output). To go "
-            f"on: fix that cause and run generation {generation} again (synth-pipeline run --start {generation}), "
+            f"on: fix that cause and run generation {generation} again ({command} --start {generation}), "
             f"then generation {following}"
         )
     return (
         f"{where} has not been materialized: generation {generation} has not been run under "
         f"{store.stage_location}. Run the generations in order: generation {generation} first "
-        f"(synth-pipeline run --start {generation}), or all "
-        f"from generation 1 (synth-pipeline run --generations {following})"
+        f"({command} --start {generation}), or all "
+        f"from generation 1 ({command} --generations {following})"
     )
 
 

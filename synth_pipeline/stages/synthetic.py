@@ -20,6 +20,7 @@ from synth_pipeline.output_validation import SPEC_OPEN_SETTING, synthesizer_alte
 from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
 from synth_pipeline.provenance_stamping import FitInput, GeneratedBy
 from synth_pipeline.publishing import publish_declared
+from synth_pipeline.rerun_command import run_command_of
 from synth_pipeline.spec import FitOn, SynthesizerMethod, SynthesizerSpec, parse_choice
 from synth_pipeline.stages.builder import StageBuilder
 from synth_pipeline.stages.previous import ALLOW_FAILED_PREVIOUS, read_previous_mix
@@ -94,6 +95,7 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 fit_input = read_previous_mix(
                     synth_pipeline_store, fit_parent, fit_generation,
                     allow_failed=config.allow_failed_previous, log=context.log,
+                    command=run_command_of(context.run, spec.name),
                 )
             else:
                 fit_parent, fit_generation = builder.key(Stage.REAL_ARRIVALS), generation
