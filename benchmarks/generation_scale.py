@@ -19,7 +19,8 @@ pipeline has), on tables of growing size:
 An unknown-provenance source (``--unknown-fraction``, default 5 % of the rows: another noisy
 resample) gives the pipeline its unknown stage and that stage's checks; ``0`` drops it.
 
-What is measured, per Dagster step (every asset and every asset check is one step):
+What is measured, per Dagster step (each asset is one step, and so are the checks of each asset; the
+synthetic and augmented assets' checks share one):
 
 - wall time: STEP_START to STEP_SUCCESS / STEP_FAILURE, from the events' timestamps;
 - CPU time: user + system time of the whole process (all threads) between those two

@@ -307,7 +307,9 @@ def test_guarded_definitions_check_names_roles_and_holdout_readers_before_anythi
     base = {"name": "churn", "label_column": "churned", "real_source": "customers", "real_holdout": "holdout",
             "real_train": "train", "real_arrivals": "new_customers", "synthetic": ["simulated"],
             "training_mix": "mix", "evaluation": "evaluation"}
-    assert len(guarded_definitions(GuardedAssets(**base), assets).asset_checks) == 20
+    checks = guarded_definitions(GuardedAssets(**base), assets).asset_checks
+    assert sum(len(step.check_keys) for step in checks) == 20
+    assert len(checks) == 7  # one step per checked asset: its failure names all its checks
     with pytest.raises(UnknownNameError, match="no asset 'simulatd' for the synthetic role .*did you mean 'simulated'"):
         guarded_definitions(GuardedAssets(**{**base, "synthetic": ["simulatd"]}), assets)
     with pytest.raises(SynthPipelineError,
