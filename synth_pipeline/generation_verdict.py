@@ -101,18 +101,30 @@ class GenerationVerdict:
         return "".join(parts)
 
 
-def kept_check_records(store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int) -> pd.DataFrame:
+def kept_check_records(
+    store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int, *, run_id: str | None = None
+) -> pd.DataFrame:
     """The check evaluation records kept for ``generation`` (and those of generation 0, made once) of
     ``asset_keys``, read once: an ``asset`` column (its user string) and the store's record columns
-    (``check``, ``generation``, ``verdict``, ``blocking``, ``evidence``), in the order of ``asset_keys``
-    and then by check name.
+    (``check``, ``generation``, ``verdict``, ``blocking``, ``evidence``, ``run_id``), in the order of
+    ``asset_keys`` and then by check name.
+
+    Args:
+        store: Where the checks keep their evaluation records.
+        asset_keys: The assets whose checks to read.
+        generation: The generation.
+        run_id: Only the records the Dagster run ``run_id`` wrote (a rerun of a generation leaves the
+            records of checks it did not run again from the earlier run); None: every record kept.
     """
     frames = []
     for key in asset_keys:
         records = store.check_results(key)
         if records.empty:
             continue
-        kept = records[records["generation"].isin([0, generation])].sort_values("check", kind="stable")
+        kept = records[records["generation"].isin([0, generation])]
+        if run_id is not None:
+            kept = kept[kept["run_id"] == run_id] if "run_id" in kept.columns else kept.iloc[0:0]
+        kept = kept.sort_values("check", kind="stable")
         frames.append(kept.assign(asset=key.to_user_string()))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["asset", "check", "generation", "verdict", "blocking", "evidence"])
@@ -128,7 +140,7 @@ def blocking_failures(records: pd.DataFrame) -> list[BlockingFailure]:
 
 
 def stored_blocking_failures(
-    store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int
+    store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int, *, run_id: str | None = None
 ) -> list[BlockingFailure]:
     """The blocking checks recorded as failed for ``generation`` (or once, on unpartitioned stages).
 
@@ -136,11 +148,12 @@ def stored_blocking_failures(
         store: Where the checks keep their evaluation records.
         asset_keys: The assets whose checks to read.
         generation: The generation; records of generation 0 (made once) count too.
+        run_id: Only the failures the Dagster run ``run_id`` recorded (None: every one kept).
 
     Returns:
         One :class:`BlockingFailure` per failed blocking check, in the order of ``asset_keys``.
     """
-    return blocking_failures(kept_check_records(store, asset_keys, generation))
+    return blocking_failures(kept_check_records(store, asset_keys, generation, run_id=run_id))
 
 
 def not_materialized(store: DatasetStore, asset_keys: Iterable[dg.AssetKey], generation: int) -> list[str]:

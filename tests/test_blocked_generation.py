@@ -100,3 +100,21 @@ def test_a_block_by_a_check_of_an_asset_made_once_names_the_run_generation(runne
     assert report_path(runner.data_dir, "once", 1).is_file()
     [note] = _observations(runner.instance, pipeline.key(Stage.EVALUATION), "1").values()
     assert note.startswith("generation 1 blocked by holdout_purity on once/real_holdout: "), note
+
+
+def test_a_rerun_of_a_generation_names_only_its_own_blocking_failures(runner):
+    """A trial ran generation 1 blocked by strict quality limits, then again blocked by the holdout's size only:
+    the second run's failure still named the first run's fidelity and utility failures, kept in the store for
+    checks that had not run again yet. Each run's failure names the failures that run recorded."""
+    pipeline = build_synth_pipeline(fast_spec(name="again", unknown_source=None))
+    [first] = runner.run(pipeline, [1], policy=STRICT, quality_checks=True)
+    assert {c.name for c in first.failed_checks if c.severity == "ERROR"} >= {"fidelity", "utility"}
+    [second] = runner.run(pipeline, [1], policy=SynthPolicy(min_holdout_rows=1000), quality_checks=True)
+    assert {(c.asset_key, c.name) for c in second.failed_checks if c.severity == "ERROR"} == {
+        ("again/real_holdout", "holdout_purity")}, check_failures(second)
+    prefix = "synth_pipeline.checks.blocked.GenerationBlocked: "
+    [run_failure] = [e for e in runner.instance.all_logs(second.run_id) if e.dagster_event
+                     and e.dagster_event.event_type is dg.DagsterEventType.RUN_FAILURE]
+    message = run_failure.dagster_event.event_specific_data.error.message.removeprefix(prefix)
+    assert message.startswith("generation 1 blocked by 1 check: again/real_holdout holdout_purity ("), message
+    assert "fidelity" not in message and "utility" not in message, message

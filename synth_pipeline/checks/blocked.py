@@ -128,14 +128,16 @@ def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckIn
 
 
 def recorded_verdict(context: dg.AssetCheckExecutionContext, checked: list[CheckInputs]) -> GenerationVerdict:
-    """The generation's verdict as recorded: the blocking failures kept in the store (those of the
-    ``checked`` inputs' checks included), and the assets of the job downstream of the blocked ones (not run)."""
+    """The generation's verdict as this run recorded it: the blocking failures it kept in the store (those of
+    the ``checked`` inputs' checks included), and the assets of the job downstream of the blocked ones (not run)."""
     graph = context.op_execution_context.job_def.asset_layer.asset_graph
     first = checked[0]
     keys = list(stage_keys(graph, first.pipeline).values())
     keys += [inputs.checked for inputs in checked if inputs.checked not in keys]
     generation = run_generation(context, first)
-    failures = stored_blocking_failures(first.store, keys, generation)
+    # this run's failures only: a rerun of the generation keeps an earlier run's records of checks not run again
+    failures = stored_blocking_failures(first.store, keys, generation,
+                                        run_id=context.op_execution_context.run_id)
     blocked = [dg.AssetKey.from_user_string(failure.asset) for failure in failures] or [
         inputs.checked for inputs in checked]
     not_run = [key.to_user_string() for key in downstream_keys(graph, blocked)]

@@ -405,7 +405,8 @@ def _run_rule(
         blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
         if blocked:
             inputs.store.quarantine(asset_key, partition, name, result.description or name)
-        inputs.store.write_check_result(asset_key, name, generation, evaluation_record(result, outcomes))
+        record = {**evaluation_record(result, outcomes), "run_id": context.op_execution_context.run_id}
+        inputs.store.write_check_result(asset_key, name, generation, record)
         if blocked:
             from synth_pipeline.checks.blocked import record_block, write_blocked_report
 

@@ -29,7 +29,8 @@ attributes:
   # Great Expectations suites, <stage>.json (write them with `synth-pipeline expectations init`):
   # expectation_suites: expectations
   # Where stage data, check records and the lineage journal go (relative to this folder). Default:
-  # $SYNTH_PIPELINE_DATA_DIR, else .synth_pipeline/data under the working directory.
+  # $SYNTH_PIPELINE_DATA_DIR, else .synth_pipeline/data under the dg project's root (the nearest folder
+  # above with a pyproject.toml), whichever folder dg runs from.
   # data_dir: data
   # What the generation job runs its steps in: in_process (every step in one process, quickest on small
   # data) or multiprocess (a process per step); e.g. {{type: multiprocess, max_concurrent: 4}}.
