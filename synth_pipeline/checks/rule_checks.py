@@ -263,16 +263,7 @@ def rule_check(
     Every check of synth-pipeline is made here, so each one finds its generation, records
     lineage, quarantines on failure and reports its evidence the same way.
 
-    Args:
-        pipeline: The guarded assets.
-        stage: The role of the checked asset.
-        name: The check's name.
-        evaluate: Computes the rule outcomes and extra metadata.
-        description: Shown in the Dagster UI.
-        enforced: Whether the run's policy enforces this check; when it returns False a
-            failure is a WARN (shown, not blocking, no quarantine). Default: always enforced.
-        asset_key: The checked asset, when several play ``stage`` (default: the only one).
-        additional_deps: Other assets the check reads: in a run that materializes them, it waits for them.
+    Args are the attributes of :class:`RuleCheck`; ``asset_key`` defaults to the only asset of ``stage``.
     """
     return RuleCheck(pipeline=pipeline, stage=stage, name=name, evaluate=evaluate, description=description,
                      asset_key=asset_key or pipeline.key(stage), enforced=enforced,
