@@ -8,7 +8,9 @@ standardised numeric columns:
 - numeric columns: ``base + u * (neighbour - base)`` with ``u ~ Uniform(0, 1)``, always
   between the two (also for numbers near the float64 limits, and integers beyond 2**53);
   integer columns are rounded back to integers;
-- every other column (categorical, text, boolean, datetime): copied from the base row.
+- every other column (categorical, text, boolean, datetime, and numbers that hold categories:
+  flags, codes, :mod:`synth_pipeline.categorical_columns`): copied from the base row. A postal
+  code halfway between two others is no postal code.
 
 The new rows are ``augmented``: transformations of real rows, at the depth of their
 sources.
@@ -17,7 +19,7 @@ sources.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,7 @@ def smote_oversample(
     k_neighbors: int,
     seed: int,
     max_added: Mapping[Any, int] | None = None,
+    categorical: Collection[str] = (),
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Make new minority-class rows by interpolating between same-class neighbours.
 
@@ -52,6 +55,7 @@ def smote_oversample(
         seed: Makes the result repeatable.
         max_added: At most this many new rows per class label (e.g. the policy's
             allowance, :func:`synth_pipeline.budgets.augmentation_allowance`); None: no cap.
+        categorical: Numeric columns that hold categories: copied from the base row, like text.
 
     Returns:
         The new rows (user columns only) and, for each, the positions in ``rows`` of its
@@ -62,7 +66,8 @@ def smote_oversample(
     rng = np.random.default_rng(seed)
     numeric = [
         c for c in rows.columns
-        if c != label_column and pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c])
+        if c != label_column and c not in set(categorical)
+        and pd.api.types.is_numeric_dtype(rows[c]) and not pd.api.types.is_bool_dtype(rows[c])
     ]
     if rows.empty:
         return rows.reset_index(drop=True), np.zeros((0, 2), dtype=int)

@@ -46,6 +46,8 @@ class Provenance:
             :mod:`synth_pipeline.identifiers`); generated rows get fresh keys in them.
         text_columns: For a real source: its free-text columns (None: detected, see
             :mod:`synth_pipeline.text_columns`).
+        categorical_columns: For a real source: its numeric columns that hold categories (flags,
+            codes; None: detected, see :mod:`synth_pipeline.categorical_columns`).
         open_categories: For generated rows: columns whose values may be new (see
             :class:`~synth_pipeline.spec.SynthesizerSpec`).
         privacy: For synthetic rows: the differential-privacy budget one fit of the generator
@@ -64,6 +66,7 @@ class Provenance:
     generations: GenerationMap = field(default_factory=GenerationMap)
     identifier_columns: list[str] | None = None
     text_columns: list[str] | None = None
+    categorical_columns: list[str] | None = None
     open_categories: tuple[str, ...] = ()
     privacy: PrivacySpend | None = None
     task: str = "auto"

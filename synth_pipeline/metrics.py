@@ -61,7 +61,7 @@ def tstr_trtr_skill_ratio(on_generated: float, on_real: float, chance: float) ->
     keeps (1: all of it, 0: none). NaN when a figure is NaN or TRTR is not above chance. For
     R² (chance 0) it equals :func:`tstr_trtr_ratio`; for balanced accuracy it is that ratio
     with chance taken out of both scores, so a model at chance scores 0 however weak the
-    real-trained one is (the plain ratio of a binary label never falls below ``0.5 / TRTR``).
+    real-trained one is (on a binary label a model at chance has the plain ratio ``0.5 / TRTR``).
     """
     if math.isnan(on_generated) or math.isnan(on_real) or math.isnan(chance) or on_real <= chance:
         return float("nan")

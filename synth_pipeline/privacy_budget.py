@@ -117,16 +117,24 @@ def privacy_budget(history: pd.DataFrame, *, generation: int, real_source: str,
         "privacy_generations_counted": generations,
         "privacy_fits_without_dp": without_dp,
     }
-    earlier = epsilon - (0.0 if math.isinf(this_epsilon) else this_epsilon)
-    spent = (f"{_RULE} over generations {generations or 'none'} "
-             f"(this generation {_figure(this_epsilon)}, earlier generations {_figure(earlier)})")
+    # The sum covers the DP fits only: a fit without a guarantee has no epsilon to add, and is judged
+    # by the second rule. So the first rule names the DP fits' own figures, never "unbounded".
+    this_dp = private[private["generation"] == generation]
+    earlier = float(private.loc[private["generation"] != generation, "epsilon"].sum())
+    this_text = _figure(float(this_dp["epsilon"].sum())) if len(this_dp) else "no DP fit"
+    dp_generations = sorted({int(g) for g in private["generation"]})
+    spent = (f"{_RULE} by the differentially private fits, generations {dp_generations or 'none'} "
+             f"(this generation {this_text}, earlier generations {_figure(earlier)})")
+    not_summed = (f"not in this sum: {len(without_dp)} fit(s) without a DP guarantee ({'; '.join(without_dp)}), "
+                  "each an unbounded loss, judged by the rule on such fits") if without_dp else None
     unbounded = "fits without a differential-privacy guarantee on real rows (each an unbounded privacy loss)"
+    fits = {"sample_size": len(generations), "sample_unit": "fit(s)"}
     if max_epsilon is None:
         reason = "max_epsilon is not set in the policy (privacy budget not enforced)"
-        return [RuleOutcome(rule=spent, observed=epsilon, threshold=math.inf, bound="max",
-                            sample_size=len(generations), unjudged=reason, skipped=True),
-                RuleOutcome(rule=unbounded, observed=len(without_dp), threshold=0, bound="max",
-                            sample_size=len(generations), unjudged=reason, skipped=True)], metadata
+        return [RuleOutcome(rule=spent, observed=epsilon, threshold=math.inf, bound="max", **fits, unjudged=reason,
+                            skipped=True),
+                RuleOutcome(rule=unbounded, observed=len(without_dp), threshold=0, bound="max", **fits,
+                            unjudged=reason, skipped=True)], metadata
     no_dp_fix = (f"{'; '.join(without_dp)} fitted without a differential-privacy guarantee on real rows: use a DP "
                  "generator (synthesizer.method: dp_privbayes) for every generation fitted on real rows, declare "
                  "the outside generator's epsilon (file generator params), or unset max_epsilon")
@@ -135,10 +143,10 @@ def privacy_budget(history: pd.DataFrame, *, generation: int, real_source: str,
                   "previous_mix still spends budget while the mix holds real rows), or raise max_epsilon if the "
                   "data owner accepts the larger loss")
     # Counts and sums of reported epsilons are exact: no confidence bound applies.
-    return [RuleOutcome(rule=spent, observed=epsilon, threshold=float(max_epsilon), bound="max",
-                        sample_size=len(generations), fix=budget_fix),
-            RuleOutcome(rule=unbounded, observed=len(without_dp), threshold=0, bound="max",
-                        sample_size=len(generations), fix=no_dp_fix)], metadata
+    return [RuleOutcome(rule=spent, observed=epsilon, threshold=float(max_epsilon), bound="max", **fits,
+                        fix=budget_fix, basis=not_summed),
+            RuleOutcome(rule=unbounded, observed=len(without_dp), threshold=0, bound="max", **fits,
+                        fix=no_dp_fix)], metadata
 
 
 def evaluate_privacy_budget(inputs: CheckInputs) -> tuple[list[RuleOutcome], dict[str, Any]]:

@@ -88,6 +88,7 @@ def provenance_asset(
     generations: GenerationMap | None = None,
     identifier_columns: list[str] | None = None,
     text_columns: list[str] | None = None,
+    categorical_columns: list[str] | None = None,
     open_categories: tuple[str, ...] = (),
     privacy: PrivacySpend | None = None,
     task: str = "auto",
@@ -110,6 +111,8 @@ def provenance_asset(
         identifier_columns: For a real source: its record keys (None: detected).
         text_columns: For a real source: its free-text columns (None: detected, see
             :mod:`synth_pipeline.text_columns`).
+        categorical_columns: For a real source: its numeric columns that hold categories (flags, codes;
+            None: detected, see :mod:`synth_pipeline.categorical_columns`).
         open_categories: For generated rows: columns whose values may be new.
         privacy: For synthetic rows: the DP budget one fit spends (None: no DP guarantee).
         task: ``auto``, ``classification`` or ``regression`` (see :mod:`synth_pipeline.task`).
@@ -133,8 +136,8 @@ def provenance_asset(
         pipeline=pipeline, role=Stage(role) if role in {s.value for s in Stage} else role,
         label_column=label_column, generator=generator,
         generator_params=dict(generator_params or {}), fitted_on=fitted_on, generations=generations or GenerationMap(),
-        identifier_columns=identifier_columns, text_columns=text_columns, open_categories=tuple(open_categories),
-        privacy=privacy, task=task,
+        identifier_columns=identifier_columns, text_columns=text_columns, categorical_columns=categorical_columns,
+        open_categories=tuple(open_categories), privacy=privacy, task=task,
     )
 
     def decorate(function: Callable[..., Any]) -> dg.AssetsDefinition:

@@ -117,6 +117,7 @@ class Stamped:
     Attributes:
         identifiers: For a real source: its identifier columns, to keep beside it once published.
         text_columns: For a real source: its free-text columns, likewise.
+        categorical_columns: For a real source: its numeric columns that hold categories, likewise.
     """
 
     value: Any
@@ -124,6 +125,7 @@ class Stamped:
     generator: Generator | None = None
     identifiers: list[Any] | None = None
     text_columns: list[Any] | None = None
+    categorical_columns: list[Any] | None = None
     privacy_spend: dict[str, Any] | None = None
 
 
@@ -173,6 +175,7 @@ def stamp(
     if role is Stage.EVALUATION:
         return Stamped(value.reset_index(drop=True))
     if role is Stage.REAL_SOURCE:
+        from synth_pipeline.categorical_columns import resolve_categorical_columns
         from synth_pipeline.identifiers import resolve_identifiers
         from synth_pipeline.text_columns import resolve_text_columns
 
@@ -182,9 +185,13 @@ def stamp(
                                           source=source, exclude=provenance.text_columns or ())
         texts = resolve_text_columns(frame, declared=provenance.text_columns, label_column=label,
                                      identifiers=[i.column for i in identifiers], source=source)
+        categories = resolve_categorical_columns(
+            frame, declared=provenance.categorical_columns, label_column=label,
+            identifiers=[i.column for i in identifiers], text_columns=[t.column for t in texts], source=source)
         return Stamped(frame, {"identifier_columns": dg.MetadataValue.json([vars(i) for i in identifiers]),
-                               "text_columns": dg.MetadataValue.json([vars(t) for t in texts])},
-                       identifiers=identifiers, text_columns=texts)
+                               "text_columns": dg.MetadataValue.json([vars(t) for t in texts]),
+                               "categorical_columns": dg.MetadataValue.json([vars(c) for c in categories])},
+                       identifiers=identifiers, text_columns=texts, categorical_columns=categories)
     if role in _REAL_ROLES:
         return Stamped(ingest(value, dataset=dataset, generation=generation, declared_kind=ProvenanceKind.REAL))
     if role is Stage.UNKNOWN:

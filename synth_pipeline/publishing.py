@@ -99,6 +99,10 @@ def publish_declared(
         from synth_pipeline.text_columns import store_text_columns
 
         store_text_columns(store, asset_key, stamped.text_columns)
+    if stamped.categorical_columns is not None:
+        from synth_pipeline.categorical_columns import store_categorical_columns
+
+        store_categorical_columns(store, asset_key, stamped.categorical_columns)
     return result
 
 

@@ -75,6 +75,11 @@ _QUALITY_FIGURES = {
                   ("near-duplicate excess", "text_near_duplicate_excess")),
 }
 
+_SKILL_FIGURES = (("TSTR/TRTR on skill above chance", "tstr_trtr_skill_ratio"),
+                  ("its 95 % bound", "tstr_trtr_skill_ratio_upper_bound"),
+                  ("plain TSTR/TRTR (not judged: a model at chance would reach the limit)", "tstr_trtr_ratio"))
+"""The utility figures shown where the skill ratio was judged (see ``utility_outcome`` in the quality checks)."""
+
 
 def quality_summary(run: GenerationRun) -> str:
     """One line per quality check that ran: its headline figures and verdict; one line per check of any
@@ -87,6 +92,8 @@ def quality_summary(run: GenerationRun) -> str:
                 lines.append(f"{check.name:<9} {check.asset_key:<28} skipped {reason}")
             continue
         figures = _QUALITY_FIGURES.get(check.name)
+        if check.name == "utility" and check.metadata.get("tstr_trtr_judged") == "tstr_trtr_skill_ratio":
+            figures = _SKILL_FIGURES  # the figure the verdict is about comes first, with its own bound
         if figures is None or not any(key in check.metadata for _, key in figures):
             continue
         verdict = check_verdict(check)

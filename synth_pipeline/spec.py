@@ -229,6 +229,14 @@ class SynthPipelineSpec(_Spec):
             (:mod:`synth_pipeline.text_columns`: text with more than 3 words at the median,
             at least 20 % of its values distinct); a list declares them, ``[]`` declares
             that there are none.
+        categorical_columns: Numeric columns that hold categories, not quantities: flags
+            (0/1), coded levels, postal and other codes. They are modelled by the generator and
+            measured by the quality checks as categories (category coverage, not variance; no
+            Kolmogorov-Smirnov distance between codes). None (the default) detects them at
+            ingestion (:mod:`synth_pipeline.categorical_columns`: whole numbers with at most 2
+            values, or as few as SDV models as levels, or fixed-width codes that recur and are
+            scattered over their span); a list declares them, ``[]`` declares that every numeric
+            column is a quantity. The class label is categorical in any case.
         task: What the downstream model predicts. ``auto`` (default) resolves it from the
             real source's label at ingestion (:mod:`synth_pipeline.task`): a numeric label
             with non-integer values or more than max(20, 5 % of rows) distinct values is
@@ -259,6 +267,7 @@ class SynthPipelineSpec(_Spec):
     model: ModelSpec = ModelSpec()
     identifier_columns: list[str] | None = None
     text_columns: list[str] | None = None
+    categorical_columns: list[str] | None = None
     task: Literal["auto", "classification", "regression"] = "auto"
 
     @model_validator(mode="after")

@@ -107,6 +107,7 @@ def synthesize(
     log: logging.Logger | Any | None = None,
     label_is_class: bool = True,
     open_columns: Collection[str] = (),
+    categorical_columns: Collection[str] = (),
 ) -> Synthesis:
     """Fit, sample, and recover columns the synthesizer collapsed to one value.
 
@@ -132,6 +133,8 @@ def synthesize(
         open_columns: Columns whose generated values may be new (``synthesizer.open_categories``):
             they keep the sdtype SDV reads from their name (e.g. ``email``: made-up addresses);
             every other column is modelled from its values (see the module docs).
+        categorical_columns: Numeric columns that hold categories (flags, codes; see
+            :mod:`synth_pipeline.categorical_columns`): sdtype ``categorical`` where SDV detects ``numerical``.
 
     Returns:
         The sampled rows and the record of recoveries.
@@ -142,7 +145,8 @@ def synthesize(
     """
     method = SynthesizerMethod(method)
     declared_label = label_column if label_is_class else None
-    metadata, replaced = sdv_metadata(training, label_column=declared_label, open_columns=open_columns)
+    metadata, replaced = sdv_metadata(training, label_column=declared_label, open_columns=open_columns,
+                                      categorical_columns=categorical_columns)
     if replaced:
         _log(log, "info", "SDV reads these columns by their names as personal data or keys and would make their "
                           "values up; they are modelled from their values instead: "
@@ -197,19 +201,24 @@ def _recovery(
 
 
 def sdv_metadata(
-    training: pd.DataFrame, *, label_column: str | None, open_columns: Collection[str] = ()
+    training: pd.DataFrame, *, label_column: str | None, open_columns: Collection[str] = (),
+    categorical_columns: Collection[str] = (),
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The SDV metadata (as a dict, for ``Metadata.load_from_dict``) a synthesizer is fitted with.
 
     SDV's detection, except that a column whose sdtype SDV chose by name (not in
     :data:`VALUE_SDTYPES`) gets the sdtype SDV detects from its values under a neutral name,
     unless it is in ``open_columns`` (see the module docs); ``label_column`` is declared
-    categorical (None: a regression label, modelled from its values like any column).
+    categorical (None: a regression label, modelled from its values like any column), and so is each of
+    ``categorical_columns`` that SDV would model as a quantity (``numerical``): a postal code sampled
+    as a number is a code that does not exist. A column SDV already models as discrete levels
+    (``ordinal``, ``categorical``) keeps that sdtype.
 
     Args:
         training: The fit input: user columns only.
         label_column: The class label, or None.
         open_columns: Columns that keep the sdtype SDV reads from their name.
+        categorical_columns: Numeric columns that hold categories (:mod:`synth_pipeline.categorical_columns`).
 
     Returns:
         The metadata, and for each replaced column ``"<sdtype by name> -> <sdtype used>"``.
@@ -231,6 +240,9 @@ def sdv_metadata(
             metadata.update_column(column_name=column, table_name=_TABLE, **from_values)
     if label_column is not None:
         metadata.update_column(column_name=label_column, sdtype="categorical", table_name=_TABLE)
+    for column in categorical_columns:
+        if column in columns and columns[column]["sdtype"] == "numerical":
+            metadata.update_column(column_name=column, sdtype="categorical", table_name=_TABLE)
     return metadata.to_dict(), replaced
 
 

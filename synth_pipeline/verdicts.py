@@ -56,6 +56,14 @@ class RuleOutcome:
             compared either: it is unjudged with this reason, or a generic one.
         skipped: Nothing to judge (no rows): reported as ``skipped`` with ``unjudged``
             as the reason.
+        bound_name: What :attr:`confidence_bound` is, where it is not a one-sided 95 %
+            confidence bound (e.g. ``bound from a holdout control``); None: ``95 % lower
+            bound`` or ``95 % upper bound``.
+        sample_unit: What :attr:`sample_size` counts, where the rule does not say it
+            (e.g. ``holdout rows``); shown after the count.
+        basis: Why this figure is the one judged, where another figure would seem the
+            natural one (e.g. the skill ratio judged in place of the plain ratio); shown
+            after the sample size.
     """
 
     rule: str
@@ -68,6 +76,9 @@ class RuleOutcome:
     fix: str | None = None
     unjudged: str | None = None
     skipped: bool = False
+    bound_name: str | None = None
+    sample_unit: str | None = None
+    basis: str | None = None
 
     @property
     def compared(self) -> float:
@@ -107,22 +118,29 @@ class RuleOutcome:
         return self.threshold - self.compared if self.bound == "max" else self.compared - self.threshold
 
     def evidence(self) -> str:
-        """The outcome in one line: figure, bound, limit, sample size, and the fix when it did not pass.
+        """The outcome in one line: figure, bound, limit, sample size, why this figure (where
+        :attr:`basis` says), and the fix when it did not pass.
 
         Example: ``DCR share: observed 0.71 (95 % lower bound 0.66) > limit 0.55, n = 400;
-        fix: ...``.
+        fix: ...``. The comparison shown is the one that decided: the bound (else the
+        observed figure) against the limit.
         """
         if self.verdict in (Verdict.WARN, Verdict.SKIPPED):
             head = f"{self.rule}: {'skipped' if self.skipped else 'not judged'}: {self.reason}"
         else:
             failed = self.verdict is Verdict.FAIL
             comparison = (">" if self.bound == "max" else "<") if failed else ("<=" if self.bound == "max" else ">=")
-            which = "lower" if self.bound == "max" else "upper"
-            bound = "" if self.confidence_bound is None else f" (95 % {which} bound {_figure(self.confidence_bound)})"
+            which = f"95 % {'lower' if self.bound == 'max' else 'upper'} bound"
+            bound = ("" if self.confidence_bound is None
+                     else f" ({which} {_figure(self.confidence_bound)})" if self.bound_name is None
+                     else f" ({self.bound_name}: {_figure(self.confidence_bound)})")
             head = f"{self.rule}: observed {_figure(self.observed)}{bound} {comparison} limit {_figure(self.threshold)}"
         size = "" if self.sample_size is None else f", n = {self.sample_size}"
+        if size and self.sample_unit:
+            size += f" {self.sample_unit}"
+        basis = f"; {self.basis}" if self.basis and not self.skipped else ""
         fix = f"; fix: {self.fix}" if self.fix and self.verdict in (Verdict.FAIL, Verdict.WARN) else ""
-        return f"{head}{size}{fix}"
+        return f"{head}{size}{basis}{fix}"
 
     def public_evidence(self) -> str:
         """:meth:`evidence` with :attr:`public_rule` as the rule name: no data values (class
@@ -134,8 +152,8 @@ class RuleOutcome:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view, with ``passed`` and ``verdict``."""
         figures = asdict(self)
-        figures.pop("unjudged")
-        figures.pop("skipped")
+        for private in ("unjudged", "skipped", "bound_name", "sample_unit", "basis"):
+            figures.pop(private)
         return {**figures, "reason": self.reason, "passed": self.passed, "verdict": self.verdict.value,
                 "evidence": self.evidence()}
 
@@ -164,3 +182,24 @@ def verdict_of(outcomes: list[RuleOutcome]) -> Verdict:
         if verdict in verdicts:
             return verdict
     return Verdict.SKIPPED
+
+
+SHOWN_VERDICTS = {"pass": "passed", "fail": "failed", "warn": "warning", "skipped": "skipped"}
+"""A check's verdict (:class:`Verdict` value) as every view of check runs names it."""
+
+
+def shown_verdict(verdict: Verdict | str, *, passed: bool, blocking: bool) -> str:
+    """The verdict of a check evaluation as the views of check runs show it (the CLI summary, the report,
+    ``synth-pipeline lineage checks``): ``passed``, ``failed`` (a blocking failure), ``warning`` (a failure
+    that does not block, or not enough evidence to judge) or ``skipped`` (nothing to judge, e.g. no rows),
+    which is never shown as passed.
+
+    Args:
+        verdict: The verdict of the check's rules (:func:`verdict_of`).
+        passed: Whether the check's result passed (Dagster's ``passed``).
+        blocking: Whether it has ERROR severity (a failure blocks).
+    """
+    value = Verdict(verdict).value
+    if not passed and not blocking:
+        return SHOWN_VERDICTS["warn"]
+    return SHOWN_VERDICTS[value]

@@ -296,7 +296,7 @@ def test_expectation_checks_run_on_every_data_stage_and_read_the_suite_at_run_ti
     assert not second.success
     failed = _expectation_checks(second)["gx/synthetic"]
     assert not failed.passed and failed in second.failed_checks
-    assert failed.metadata["rule"] == "expect_column_values_to_be_between(mean_radius)"
+    assert failed.metadata["rule"] == "expect_column_values_to_be_between(mean_radius), unmet (1) or met (0)"
     assert failed.metadata["observed"] == 1 and failed.metadata["generation"] == 2
     [failure] = failed.metadata["failures"]
     assert failure["column"] == "mean_radius" and failure["unexpected_count"] > 0
@@ -305,7 +305,8 @@ def test_expectation_checks_run_on_every_data_stage_and_read_the_suite_at_run_ti
     # quarantined with the evidence every check gives (one result builder): the rule, its figures and fix
     [(name, reason)] = runner.store.quarantine_reasons(pipeline.key(Stage.SYNTHETIC), "2").items()
     assert name == "expectations"
-    assert reason.startswith("1 rule(s) failed: expect_column_values_to_be_between(mean_radius): observed 1 > limit 0")
+    assert reason.startswith("1 rule(s) failed: expect_column_values_to_be_between(mean_radius), unmet (1) or met (0): "
+                             "observed 1 > limit 0, n = ")
     assert re.search(r"fix: \d+ unexpected value\(s\) of \d+ rows; correct the data or, if the change is intended, "
                      r"the suite synthetic\.json", reason), reason
     assert _expectation_checks(second)["gx/real_arrivals"].passed

@@ -157,8 +157,12 @@ def test_the_check_reports_each_rule_with_its_figures_and_fix(tmp_path, real_row
     store.write(rows, key, "1")
     outcomes, metadata = _expectation_outcomes(inputs, stage=Stage.SYNTHETIC, path=suite_file, unexpected_samples=0)
     [failed] = [o for o in outcomes if o.verdict is Verdict.FAIL]
-    assert failed.rule == "expect_column_values_to_be_between(mean_area)"
+    assert failed.rule == "expect_column_values_to_be_between(mean_area), unmet (1) or met (0)"
+    assert failed.public_rule == "expect_column_values_to_be_between(mean_area)"
     assert (failed.observed, failed.threshold, failed.bound, failed.sample_size) == (1.0, 0.0, "max", 40)
+    # the indicator is named as one: "observed 1" never reads as one unexpected value beside a fix counting 2
+    assert failed.evidence().startswith("expect_column_values_to_be_between(mean_area), unmet (1) or met (0): "
+                                        "observed 1 > limit 0, n = 40 rows; fix: 2 unexpected value(s) of 40 rows")
     assert failed.fix == ("2 unexpected value(s) of 40 rows; correct the data or, if the change is intended, "
                           "the suite synthetic.json")
     assert len(outcomes) == metadata["evaluated"] == len(suites[Stage.SYNTHETIC]["expectations"])
@@ -174,7 +178,7 @@ def test_the_check_reports_each_rule_with_its_figures_and_fix(tmp_path, real_row
 
     store.write(rows.iloc[:0].drop(columns=["mean_area"]), key, "1")  # no rows and the wrong schema: still judged
     [schema], _ = _expectation_outcomes(inputs, stage=Stage.SYNTHETIC, path=suite_file, unexpected_samples=0)
-    assert schema.verdict is Verdict.FAIL and schema.rule == "expect_table_columns_to_match_set"
+    assert schema.verdict is Verdict.FAIL and schema.public_rule == "expect_table_columns_to_match_set"
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,12 @@ from sklearn.datasets import load_breast_cancer
 
 from conftest import FAST_SYNTHESIZER, why
 from synth_pipeline import SourceSpec, SynthPipelineSpec, build_synth_pipeline
-from synth_pipeline.checks.quality_checks import NEAR_CHANCE_FIX, ratio_cannot_fail, utility_fix, utility_outcome
+from synth_pipeline.checks.quality_checks import (
+    NEAR_CHANCE_FIX,
+    chance_reaches_limit,
+    utility_fix,
+    utility_outcome,
+)
 from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
 from synth_pipeline.quality.utility import utility_scores
 from synth_pipeline.reporting import check_verdict, evaluation_summary, quality_summary
@@ -137,7 +142,7 @@ def _weak_signal(rows: int, seed: int = 2) -> pd.DataFrame:
     return pd.DataFrame({"a": a.round(4), "b": b.round(4), "label": label})
 
 
-def test_where_the_plain_ratio_cannot_fail_the_skill_ratio_is_judged_and_blocks_labels_without_information():
+def test_where_a_model_at_chance_reaches_the_limit_the_skill_ratio_is_judged_and_blocks_labels_without_information():
     real = _weak_signal(3_000)
     # A generator that keeps each column's marginal but not the label's relation to the features (the
     # second new-user trial: TSTR 0.485, TRTR 0.554, ratio 0.875, reported "ok").
@@ -146,18 +151,24 @@ def test_where_the_plain_ratio_cannot_fail_the_skill_ratio_is_judged_and_blocks_
     score = utility_scores(generated, real.iloc[1_000:2_000], real.iloc[2_000:], label_column="label",
                            factory=CLASSIFIER, seed=0)
     assert score.not_informative is None and score.trained_on_real < 0.5 / 0.7  # informative, and weak
-    assert ratio_cannot_fail(score, 0.7) and score.ratio >= 0.7  # a model at chance clears the plain limit
+    assert chance_reaches_limit(score, 0.7) and score.ratio >= 0.7  # a model at chance clears the plain limit
 
     outcome = utility_outcome(score, None, rule="utility ratio", trained_on="generated", limit=0.7)
     assert outcome.verdict is Verdict.FAIL
     assert outcome.observed == score.skill_ratio and outcome.confidence_bound == score.skill_ratio_upper_bound < 0.7
-    assert "on skill above chance (the plain ratio" in outcome.rule and "cannot fail here" in outcome.rule
-    assert f"chance 0.5 / TRTR {score.trained_on_real:.3g} >= 0.7" in outcome.evidence()
+    evidence = outcome.evidence()
+    assert outcome.rule.startswith("utility ratio, on skill above chance: (TSTR - chance) / (TRTR - chance) with TSTR ")
+    assert f"TRTR {score.trained_on_real:.3g}, chance 0.5" in outcome.rule
+    assert "cannot fail" not in evidence  # the words that contradicted a failure next to them
+    assert f"n = {score.holdout_rows} holdout rows; judged on skill above chance, not on the plain ratio " \
+           f"TSTR / TRTR = {score.ratio:.3g}: a model that learned nothing scores chance 0.5, so its plain ratio " \
+           f"would be 0.5 / {score.trained_on_real:.3g} = {0.5 / score.trained_on_real:.3g}" in evidence
+    assert evidence.index("judged on skill") < evidence.index("; fix: ")
 
     # The same generator fitted on the real rows' relation passes: the rule judges skill, not noise.
     kept = utility_scores(real.iloc[:1_000], real.iloc[1_000:2_000], real.iloc[2_000:], label_column="label",
                           factory=CLASSIFIER, seed=0)
-    assert ratio_cannot_fail(kept, 0.7)
+    assert chance_reaches_limit(kept, 0.7)
     assert utility_outcome(kept, None, rule="utility ratio", trained_on="generated", limit=0.7).verdict is Verdict.PASS
 
 
@@ -165,8 +176,53 @@ def test_where_the_plain_ratio_can_fail_it_is_the_one_judged():
     frame = pd.DataFrame(load_breast_cancer(as_frame=True).frame).rename(columns={"target": "label"})
     score = utility_scores(frame.iloc[:200], frame.iloc[200:400], frame.iloc[400:], label_column="label",
                            factory=CLASSIFIER, seed=0)
-    assert not ratio_cannot_fail(score, 0.7)
+    assert not chance_reaches_limit(score, 0.7)
     outcome = utility_outcome(score, None, rule="utility ratio", trained_on="generated", limit=0.7)
-    assert outcome.rule == "utility ratio" and outcome.observed == score.ratio
+    assert outcome.rule == f"utility ratio: TSTR {score.trained_on_generated:.3g} / TRTR {score.trained_on_real:.3g}"
+    assert outcome.public_rule == "utility ratio" and outcome.observed == score.ratio
     assert outcome.confidence_bound == score.ratio_upper_bound
-    assert not ratio_cannot_fail(type("R2", (), {"chance": 0.0, "trained_on_real": 0.3})(), 0.7)  # regression
+    assert not chance_reaches_limit(type("R2", (), {"chance": 0.0, "trained_on_real": 0.3})(), 0.7)  # regression
+
+
+def test_a_generator_below_chance_fails_on_skill_and_its_line_says_why_not_that_the_plain_ratio_cannot_fail():
+    """The trial's line: "the plain ratio 0.66 cannot fail here ... observed 0 < limit 0.7". A generator that
+    inverts the label's relation to the features scores below chance, so the plain ratio falls below the limit
+    too; the line names the scores, the figure judged and its bound, the holdout rows, and why that figure."""
+    real = _weak_signal(3_000)
+    inverted = real.iloc[:1_000].assign(label=lambda frame: 1 - frame["label"])
+    score = utility_scores(inverted, real.iloc[1_000:2_000], real.iloc[2_000:], label_column="label",
+                           factory=CLASSIFIER, seed=0)
+    assert score.trained_on_generated < 0.5 and score.ratio < 0.7 and chance_reaches_limit(score, 0.7)
+
+    outcome = utility_outcome(score, None, rule="utility ratio", trained_on="generated", limit=0.7)
+    evidence = outcome.evidence()
+    assert outcome.verdict is Verdict.FAIL and outcome.observed == score.skill_ratio == 0.0
+    assert "cannot fail" not in evidence
+    assert (f"with TSTR {score.trained_on_generated:.3g}, TRTR {score.trained_on_real:.3g}, chance 0.5 (a TSTR below "
+            f"chance counts as chance): observed 0 (95 % upper bound {score.skill_ratio_upper_bound:.4g}) < limit "
+            f"0.7, n = {score.holdout_rows} holdout rows") in evidence
+    assert f"not on the plain ratio TSTR / TRTR = {score.ratio:.3g}" in evidence
+    # the fix speaks of the figure judged, not of the plain ratio
+    assert "keeps less than 0.7 of the real-trained model's gain over chance" in outcome.fix
+
+
+def test_a_pipeline_judged_on_skill_shows_that_figure_first_in_its_summary(runner, tmp_path: Path):
+    """Where a model at chance would reach the limit, the CLI summary leads with the skill ratio and its bound
+    (the figure the verdict is about), and shows the plain ratio as not judged."""
+    source = tmp_path / "weak.csv"
+    _weak_signal(3_000).to_csv(source, index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(
+        name="weak", label_column="label", real_source=SourceSpec(path=str(source)), unknown_source=None,
+        augmentation=None, synthesizer=FAST_SYNTHESIZER,
+    ))
+    [run] = runner.run(pipeline, [1], quality_checks=True, keep_going=True)
+    [check] = [c for c in run.checks if c.name == "utility"]
+    metadata = check.metadata
+    assert metadata["tstr_trtr_judged"] == "tstr_trtr_skill_ratio", metadata["evidence"]
+    assert "on skill above chance: (TSTR - chance) / (TRTR - chance)" in metadata["evidence"]
+    assert "cannot fail" not in metadata["evidence"]
+    [line] = [line for line in quality_summary(run).splitlines() if line.startswith("utility")]
+    shown = line.split(f" {check_verdict(check)} ", 1)[1].strip()
+    assert shown.startswith("TSTR/TRTR on skill above chance "), line
+    assert ", its 95 % bound " in shown and ", plain TSTR/TRTR (not judged: a model at chance would reach the " \
+        "limit) " in shown, line

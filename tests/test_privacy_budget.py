@@ -50,6 +50,22 @@ def test_a_fit_without_dp_on_real_rows_is_unbounded_and_unset_max_epsilon_skips(
     assert [o.verdict for o in nothing] == [Verdict.PASS, Verdict.PASS] and metadata["privacy_epsilon_total"] == 0
 
 
+def test_the_epsilon_rule_never_calls_a_passing_sum_unbounded():
+    """A fit without DP has no epsilon: the sum of the DP fits' epsilons passes while the line used to say
+    "this generation unbounded" beside it. It names the DP fits' own figures and says the other is judged apart."""
+    history = pd.DataFrame([_record(1, 0.5), _record(2, None)])
+    spent, unbounded = privacy_budget(history, generation=2, real_source=SOURCE, max_epsilon=100.0)[0]
+    line = spent.evidence()
+    assert spent.verdict is Verdict.PASS and "unbounded" not in line.split(": observed")[0]
+    assert ("by the differentially private fits, generations [1] (this generation no DP fit, earlier generations "
+            "0.5): observed 0.5 <= limit 100, n = 2 fit(s); not in this sum: 1 fit(s) without a DP guarantee "
+            "(generation 2: sdv.gaussian_copula), each an unbounded loss, judged by the rule on such fits") in line
+    assert unbounded.verdict is Verdict.FAIL and "n = 2 fit(s)" in unbounded.evidence()
+    both = pd.DataFrame([_record(1, 0.5), _record(2, 0.25)])
+    assert "(this generation 0.25, earlier generations 0.5): observed 0.75" in \
+        privacy_budget(both, generation=2, real_source=SOURCE, max_epsilon=1.0)[0][0].evidence()
+
+
 @pytest.mark.parametrize("value", [0, -1.0, True, 1e6])
 def test_max_epsilon_is_validated(value):
     with pytest.raises(ConfigValueError, match="max_epsilon"):

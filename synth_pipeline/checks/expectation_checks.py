@@ -92,8 +92,11 @@ def _expectation_outcomes(inputs: CheckInputs, *, stage: Stage, path: Path, unex
             **common, "schema": f"{summary.evaluated} table expectation(s) on the schema passed; value expectations "
                                 "skipped"}
     fix = f"correct the data or, if the change is intended, the suite {path.name}"
+    # The figure is whether the expectation is unmet, not a count: the rule says so, so that "observed 1"
+    # never reads as one unexpected value beside a fix that counts 14 (the count is in the fix).
     outcomes = [
-        RuleOutcome(_rule_text(outcome), float(not outcome["success"]), 0.0, "max", sample_size=len(frame),
+        RuleOutcome(f"{_rule_text(outcome)}, unmet (1) or met (0)", float(not outcome["success"]), 0.0, "max",
+                    public_rule=_rule_text(outcome), sample_size=len(frame), sample_unit="rows",
                     fix=None if outcome["success"] else f"{_unexpected(outcome)} of {len(frame)} rows; {fix}")
         for outcome in summary.results
     ]

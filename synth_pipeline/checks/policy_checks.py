@@ -251,7 +251,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     TRTR's 95 % lower bound not above chance), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.checks.quality_checks import utility_chance_figures, utility_outcome
+    from synth_pipeline.checks.quality_checks import judged_utility_figure, utility_chance_figures, utility_outcome
     from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
@@ -282,7 +282,8 @@ def _evaluation_on_real(inputs: CheckInputs):
         fits=1 if too_few else UTILITY_FITS, names=("mix's synthetic rows", "mix's real rows"), task=task,
         max_rows=inputs.utility_rows, cache=model_cache(inputs.store), text=inputs.text_columns,
     )
-    # The evaluation's own baselines when it has them (the template's does); else the refits above.
+    # The figure judged is the refits' ratio, the one its bound belongs to; where the evaluation's own
+    # models (trained on every row, the template's) give another ratio, the evidence says so.
     stored = (tstr_trtr_ratio(float(scores["synthetic_only"]), float(scores["real_only"]))
               if {"synthetic_only", "real_only"} <= set(scores.index) else float("nan"))
     cause = utility.undefined or too_few or utility.not_informative
@@ -292,9 +293,11 @@ def _evaluation_on_real(inputs: CheckInputs):
                                     unjudged="not applicable: the training mix holds no synthetic rows",
                                     skipped=True)
     else:
+        differs = math.isfinite(stored) and math.isfinite(utility.ratio) and abs(stored - utility.ratio) > 5e-4
+        note = (f"the figures are from the refits behind the bound (at most {inputs.utility_rows:,} training rows "
+                f"a model); the evaluation's own models give the ratio {stored:.3g}") if differs else None
         ratio_outcome = utility_outcome(utility, cause, rule=ratio_rule, trained_on="synthetic",
-                                        limit=policy.min_tstr_trtr_ratio,
-                                        ratio=stored if math.isfinite(stored) else utility.ratio)
+                                        limit=policy.min_tstr_trtr_ratio, note=note)
     by_kind = _rows_by_kind(report)
     evaluated_rows = sum(by_kind.values())
     real_share = (by_kind.get(ProvenanceKind.REAL.value, 0) / evaluated_rows if evaluated_rows
@@ -326,5 +329,6 @@ def _evaluation_on_real(inputs: CheckInputs):
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
         **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
            for name, value in utility_chance_figures(utility).items()},
+        "tstr_trtr_judged": judged_utility_figure(utility, cause, policy.min_tstr_trtr_ratio),
         "utility_fits": utility.fits,
     }

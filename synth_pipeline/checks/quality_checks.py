@@ -12,9 +12,10 @@ privacy      synthetic, augmented        copies of training rows beyond chance (
                                          DCR share <= ``max_dcr_share``; membership AUC
                                          <= ``max_membership_auc`` (all: 95 % lower bound)
 utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio`` (95 % upper
-                                         bound, bootstrap; on skill above chance where the
-                                         plain ratio cannot fail); warns below ``min_utility_rows``
-                                         and when TRTR is not clearly above chance
+                                         bound, bootstrap; on skill above chance where a
+                                         model at chance would reach the limit); warns below
+                                         ``min_utility_rows`` and when TRTR is not clearly
+                                         above chance
 diversity    synthetic, augmented,       variance ratio, category coverage, tail coverage
              training_mix                and distinct-row ratio >= their ``min_*`` limits
                                          (95 % upper bounds); variance ratio and tail
@@ -76,6 +77,7 @@ from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
 from synth_pipeline.quality.monitor_names import DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR
 from synth_pipeline.quality.sampling import fit_sample_positions
+from synth_pipeline.verdicts import verdict_of
 
 GENERATED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED)
 
@@ -216,13 +218,16 @@ def _store_figures(
         stage: The checked stage.
         monitor: The monitor's name (its directory under ``_monitors/<asset key>/``).
         figures: Scalar figures; nested values are left out.
-        outcomes: The rule outcomes (their verdict is stored as ``passed``).
+        outcomes: The rule outcomes (stored as ``passed`` and ``verdict``, :func:`~synth_pipeline.verdicts.verdict_of`).
         limits: The policy limits the figures were compared with, as ``limit_*`` columns.
         blocking: Whether a failure blocks (False: the check only warns), stored as ``blocking``.
     """
+    # ``verdict`` too: a check whose rules were all skipped passed without judging anything, and the
+    # report's tables show it as skipped, not as passed.
     row = {"generation": inputs.generation,
            **{name: value for name, value in figures.items() if not isinstance(value, (dict, list, tuple))},
-           **limits, "passed": all(outcome.passed for outcome in outcomes), "blocking": blocking}
+           **limits, "passed": all(outcome.passed for outcome in outcomes), "blocking": blocking,
+           "verdict": verdict_of(outcomes).value}
     inputs.store.write_monitor(inputs.key(stage), monitor, generation_key(inputs.generation),
                                pd.DataFrame([row]))
 
@@ -268,11 +273,13 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     policy = inputs.policy
     too_few = too_few_rows(len(generated), policy.min_fidelity_rows, "generated rows")
     budget = policy.fidelity_pair_row_budget
-    quality = quality_score(real, generated, label_column=label, seed=seed, pair_row_budget=budget)
+    categorical = inputs.categorical_columns
+    quality = quality_score(real, generated, label_column=label, seed=seed, pair_row_budget=budget,
+                            categorical=categorical)
     control = None
     if too_few is None and quality.undefined is None and len(holdout):
         control = control_quality_score(real, holdout, quality.synthetic_rows_used, label_column=label, seed=seed,
-                                        pair_row_budget=budget)
+                                        pair_row_budget=budget, categorical=categorical)
     quality_cause = too_few or quality.undefined
     if quality_cause is None:
         quality_cause = ("no sealed holdout rows to serve as the control" if control is None
@@ -280,24 +287,29 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
     bound = float("nan") if control is None or quality_cause else quality_upper_bound(quality.score, control.score)
     adversarial = adversarial_auc(real, generated, seed=seed, max_rows=policy.adversarial_sample_rows)
     generator = "augmentation" if stage is Stage.AUGMENTED else "synthesizer"
+    # Named inline: the CLI and the report show the evidence line, not the check's metadata.
+    lowest = quality.lowest()
+    differ = f" (lowest SDMetrics scores: {lowest})" if lowest else ""
+    control_rows = 0 if control is None else control.synthetic_rows_used
     outcomes = [
         RuleOutcome(
-            "SDMetrics quality score (bound: plus the shortfall of as many unseen real rows)", quality.score,
-            policy.min_quality_score, "min", public_rule="SDMetrics quality score", confidence_bound=bound,
-            sample_size=quality.synthetic_rows_used, unjudged=quality_cause,
+            "SDMetrics quality score", quality.score,
+            policy.min_quality_score, "min", confidence_bound=bound,
+            bound_name=f"upper bound, adding the shortfall of {control_rows} unseen holdout rows scored alike",
+            sample_size=quality.synthetic_rows_used, sample_unit="generated rows", unjudged=quality_cause,
             fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or quality.undefined
                  else NO_HOLDOUT_FIX if quality_cause
-                 else f"the generated columns or column pairs differ from the fit input (see worst_columns): "
+                 else f"the generated columns or column pairs differ from the fit input{differ}: "
                       f"try another {generator} or its parameters (spec `synthesizer.method`, "
                       "`synthesizer.params`) or, if acceptable, lower `min_quality_score`"),
         ),
         RuleOutcome(
             "adversarial AUC (real vs generated)", adversarial.auc, policy.max_adversarial_auc, "max",
             confidence_bound=adversarial.auc_lower_bound,
-            sample_size=adversarial.real_rows + adversarial.synthetic_rows,
+            sample_size=adversarial.real_rows + adversarial.synthetic_rows, sample_unit="real and generated rows",
             unjudged=too_few or adversarial.undefined,
             fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or adversarial.undefined
-                 else f"a classifier tells generated rows from real ones (see worst_columns): try another "
+                 else f"a classifier tells generated rows from real ones{differ}: try another "
                       f"{generator} or its parameters (spec `synthesizer.method`, `synthesizer.params`) or, if "
                       "acceptable, raise `max_adversarial_auc`"),
         ),
@@ -446,10 +458,16 @@ NEAR_CHANCE_FIX = (
 """The fix when the real-trained model is not clearly above chance (the ratio is not informative)."""
 
 
-def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
-    """What to change when the utility rule fails (``cause`` None) or cannot be judged (``cause``)."""
+def utility_fix(cause: str | None, *, trained_on: str, limit: float, skill: bool = False) -> str:
+    """What to change when the utility rule fails (``cause`` None) or cannot be judged (``cause``).
+
+    ``skill``: the rule judges the skill ratio (:func:`utility_outcome`), and the fix says what that
+    figure measures (the share of the real-trained model's gain over chance), not the plain ratio.
+    """
     if cause is None:
-        return (f"the model trained on {trained_on} rows scores below {limit:g} x the real-trained one: a generator "
+        shortfall = (f"keeps less than {limit:g} of the real-trained model's gain over chance" if skill
+                     else f"scores below {limit:g} x the real-trained one")
+        return (f"the model trained on {trained_on} rows {shortfall}: a generator "
                 "that keeps the label's relation to the features (another `synthesizer.method` or its "
                 "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
     if cause.startswith("not enough rows"):
@@ -467,25 +485,28 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float) -> str:
             "the fit input more rows (spec `holdout_fraction`, a bigger source)")
 
 
-def ratio_cannot_fail(scores: Any, limit: float) -> bool:
-    """Whether a model that learned nothing would already clear ``limit`` on the plain ratio.
+def chance_reaches_limit(scores: Any, limit: float) -> bool:
+    """Whether a model that learned nothing would already reach ``limit`` on the plain ratio.
 
-    With ``k`` classes such a model scores chance, ``1 / k``, so its ratio is
-    ``(1 / k) / TRTR``: at or above ``limit`` the plain ratio cannot fail (binary label,
-    limit 0.7: TRTR <= 0.714). R² has chance 0, so this never holds for regression.
+    With ``k`` classes such a model scores chance, ``1 / k``, so its plain ratio is
+    ``(1 / k) / TRTR``: at or above ``limit`` the plain ratio cannot tell a generator that
+    kept the label's signal from one that lost it (binary label, limit 0.7: TRTR <= 0.714).
+    R² has chance 0, so this never holds for regression.
     """
     chance, real = float(scores.chance), float(scores.trained_on_real)
     return math.isfinite(chance) and chance > 0 and real > 0 and chance / real >= limit
 
 
 def utility_outcome(scores: Any, cause: str | None, *, rule: str, trained_on: str, limit: float,
-                    ratio: float | None = None) -> RuleOutcome:
-    """The utility rule: the plain TSTR/TRTR ratio, or the skill ratio where the plain one cannot fail.
+                    note: str | None = None) -> RuleOutcome:
+    """The utility rule: the plain TSTR/TRTR ratio, or the skill ratio where a model at chance reaches the limit.
 
-    Where :func:`ratio_cannot_fail` holds, the rule judges the ratio with chance taken out
-    of both scores, ``(TSTR - c) / (TRTR - c)``, by its bootstrap upper bound against the
-    same limit (see :mod:`synth_pipeline.quality.utility`, "Skill above chance"); elsewhere
-    the plain ratio, as calibrated by the trust benchmark.
+    Where :func:`chance_reaches_limit` holds, the rule judges the ratio with chance taken out
+    of both scores, ``(max(TSTR, c) - c) / (TRTR - c)``, by its bootstrap upper bound against
+    the same limit (see :mod:`synth_pipeline.quality.utility`, "Skill above chance"), and its
+    evidence says why that figure and not the plain ratio is judged; elsewhere the plain
+    ratio, as calibrated by the trust benchmark. Either way the rule names the scores the
+    figure is made of, and the sample size is the holdout's rows the models were scored on.
 
     Args:
         scores: The :class:`~synth_pipeline.quality.utility.UtilityScore`.
@@ -493,18 +514,35 @@ def utility_outcome(scores: Any, cause: str | None, *, rule: str, trained_on: st
         rule: The rule's name (the skill variant says so after it).
         trained_on: What the second model was trained on, for the fix.
         limit: ``min_tstr_trtr_ratio``.
-        ratio: The plain ratio to report when the caller has its own (the evaluation's); default the score's.
+        note: Appended to the evidence (e.g. how the figures relate to the evaluation's own).
     """
-    fix = utility_fix(cause, trained_on=trained_on, limit=limit)
-    if cause is None and ratio_cannot_fail(scores, limit):
-        level = f"chance {scores.chance:.3g} / TRTR {scores.trained_on_real:.3g} >= {limit:g}"
+    skill = cause is None and chance_reaches_limit(scores, limit)
+    fix = utility_fix(cause, trained_on=trained_on, limit=limit, skill=skill)
+    generated, real, chance = (float(scores.trained_on_generated), float(scores.trained_on_real),
+                               float(scores.chance))
+    if skill:
+        floored = " (a TSTR below chance counts as chance)" if generated < chance else ""
+        basis = (f"judged on skill above chance, not on the plain ratio TSTR / TRTR = {scores.ratio:.3g}: a model that "
+                 f"learned nothing scores chance {chance:.3g}, so its plain ratio would be {chance:.3g} / {real:.3g} "
+                 f"= {chance / real:.3g}, already at or above the limit {limit:g}; the plain ratio cannot tell a "
+                 "generator that kept the label's signal from one that lost it here")
         return RuleOutcome(
-            f"{rule}, on skill above chance (the plain ratio {scores.ratio:.3g} cannot fail here: {level})",
+            f"{rule}, on skill above chance: (TSTR - chance) / (TRTR - chance) with TSTR {generated:.3g}, TRTR "
+            f"{real:.3g}, chance {chance:.3g}{floored}",
             scores.skill_ratio, limit, "min", public_rule=f"{rule}, on skill above chance",
-            confidence_bound=scores.skill_ratio_upper_bound, sample_size=scores.holdout_rows, fix=fix)
-    return RuleOutcome(rule, scores.ratio if ratio is None else ratio, limit, "min",
-                       confidence_bound=scores.ratio_upper_bound, sample_size=scores.holdout_rows,
-                       unjudged=cause, fix=fix)
+            confidence_bound=scores.skill_ratio_upper_bound, sample_size=scores.holdout_rows,
+            sample_unit="holdout rows", fix=fix, basis="; ".join(filter(None, (basis, note))))
+    measured = math.isfinite(generated) and math.isfinite(real)
+    return RuleOutcome(f"{rule}: TSTR {generated:.3g} / TRTR {real:.3g}" if measured else rule, scores.ratio, limit,
+                       "min", public_rule=rule, confidence_bound=scores.ratio_upper_bound,
+                       sample_size=scores.holdout_rows, sample_unit="holdout rows", unjudged=cause, fix=fix,
+                       basis=note)
+
+
+def judged_utility_figure(scores: Any, cause: str | None, limit: float) -> str:
+    """Which figure :func:`utility_outcome` judges: ``tstr_trtr_skill_ratio`` or ``tstr_trtr_ratio``
+    (the metadata names of both), for views that show the judged figure beside its verdict."""
+    return "tstr_trtr_skill_ratio" if cause is None and chance_reaches_limit(scores, limit) else "tstr_trtr_ratio"
 
 
 def utility_chance_figures(scores: Any) -> dict[str, float | bool]:
@@ -568,6 +606,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(scores.ratio_upper_bound),
         **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
            for name, value in utility_chance_figures(scores).items()},
+        "tstr_trtr_judged": judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio),
         "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),
@@ -587,27 +626,35 @@ def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
     na = {monitor: f"not applicable: {why}" for monitor, why in report.unmeasured.items()}
     low, high = report.min_variance_column, report.max_variance_column
     rows = report.rows
+    # The judged column is the one whose bound decides, which need not hold the extreme point estimate:
+    # the rule says so. The per-column figures are Dagster metadata only, so a failing line names its columns.
+    lost, wide = DIVERSITY_FIX["lost"], DIVERSITY_FIX["wide"]
     outcomes = [
-        RuleOutcome(f"variance ratio, smallest ({low})", report.variance_ratios.get(low, float("nan")),
-                    policy.min_variance_ratio, "min", public_rule="variance ratio, smallest column",
+        RuleOutcome(_judged_column("variance ratio, smallest", low, "upper"),
+                    report.variance_ratios.get(low, float("nan")), policy.min_variance_ratio, "min",
+                    public_rule="variance ratio, smallest column",
                     confidence_bound=report.min_variance_upper_bound, sample_size=rows,
-                    fix=DIVERSITY_FIX["lost"].format(field="min_variance_ratio")),
-        RuleOutcome(f"variance ratio, largest ({high})", report.variance_ratios.get(high, float("nan")),
-                    policy.max_variance_ratio, "max", public_rule="variance ratio, largest column",
+                    fix=lost.format(field="min_variance_ratio")),
+        RuleOutcome(_judged_column("variance ratio, largest", high, "lower"),
+                    report.variance_ratios.get(high, float("nan")), policy.max_variance_ratio, "max",
+                    public_rule="variance ratio, largest column",
                     confidence_bound=report.max_variance_lower_bound, sample_size=rows,
-                    fix=DIVERSITY_FIX["wide"].format(field="max_variance_ratio")),
-        RuleOutcome(f"category coverage, smallest ({report.min_category_column})", report.min_category_coverage,
-                    policy.min_category_coverage, "min", public_rule="category coverage, smallest column",
+                    fix=wide.format(field="max_variance_ratio")),
+        RuleOutcome(_judged_column("category coverage, smallest", report.min_category_column, "upper"),
+                    report.min_category_coverage, policy.min_category_coverage, "min",
+                    public_rule="category coverage, smallest column",
                     confidence_bound=report.min_category_upper_bound, sample_size=rows,
-                    fix=DIVERSITY_FIX["lost"].format(field="min_category_coverage")),
+                    fix=lost.format(field="min_category_coverage")),
         RuleOutcome("tail coverage beyond real 1st/99th percentiles (lost tails)", report.tail_coverage,
                     policy.min_tail_coverage, "min", confidence_bound=report.tail_coverage_upper_bound,
-                    sample_size=rows, fix=DIVERSITY_FIX["lost"].format(field="min_tail_coverage")),
+                    sample_size=rows, fix=_tail_columns(report.tail_coverages, lowest=True)
+                    + lost.format(field="min_tail_coverage")),
         RuleOutcome("tail coverage beyond real 1st/99th percentiles (over-dispersed tails)", report.tail_coverage,
                     policy.max_tail_coverage, "max", confidence_bound=report.tail_coverage_lower_bound,
-                    sample_size=rows, fix=DIVERSITY_FIX["wide"].format(field="max_tail_coverage")),
+                    sample_size=rows, fix=_tail_columns(report.tail_coverages, lowest=False)
+                    + wide.format(field="max_tail_coverage")),
         RuleOutcome("distinct-row ratio", report.distinct_row_ratio, policy.min_distinct_row_ratio, "min",
-                    sample_size=rows, fix=DIVERSITY_FIX["lost"].format(field="min_distinct_row_ratio")),
+                    sample_size=rows, fix=lost.format(field="min_distinct_row_ratio")),
     ]
     monitors = ["variance", "variance", "category", "tail", "tail", "distinct"]
     return [
@@ -615,6 +662,22 @@ def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
                     unjudged=na[monitor], skipped=True) if monitor in na else o
         for monitor, o in zip(monitors, outcomes, strict=True)
     ]
+
+
+def _judged_column(rule: str, column: str | None, bound: str) -> str:
+    """``variance ratio, smallest (age, by 95 % upper bound)``: the column judged and why that one; ``..., smallest
+    column`` when there is none (the monitor is not applicable)."""
+    return f"{rule} ({column}, by 95 % {bound} bound)" if column is not None else f"{rule} column"
+
+
+def _tail_columns(coverages: dict[str, float], *, lowest: bool, count: int = 3) -> str:
+    """``"the tails are pooled over N numeric columns, lowest a 0.20, b 0.50: "``: where a pooled tail
+    coverage comes from, the most extreme columns first, to lead its fix ("" without any)."""
+    if not coverages:
+        return ""
+    ordered = sorted(coverages.items(), key=lambda item: item[1], reverse=not lowest)[:count]
+    named = ", ".join(f"{column} {coverage:.2f}" for column, coverage in ordered)
+    return f"the tails are pooled over {len(coverages)} numeric columns, {'lowest' if lowest else 'highest'} {named}: "
 
 
 def _diversity(inputs: CheckInputs, *, stage: Stage):
@@ -633,7 +696,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     if (only_text := text_only(inputs, data, "diversity")) is not None:
         return [*text_outcomes, only_text], text_metadata
     data, real = inputs.without_text(data), inputs.without_text(real)
-    report = measure_diversity(data.drop(columns=opened), real)
+    report = measure_diversity(data.drop(columns=opened), real, categorical=inputs.categorical_columns)
     policy = inputs.policy
     outcomes = _diversity_outcomes(report, policy) + text_outcomes
     trend_outcomes, trend_metadata = _collapse_trend(inputs, stage, data, real, list(report.variance_ratios))

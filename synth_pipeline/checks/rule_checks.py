@@ -30,7 +30,7 @@ from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.rerun_command import RUN_COMMAND, run_command_of
 from synth_pipeline.resources import policy_resource_key
 from synth_pipeline.storage import DatasetStore
-from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, verdict_of
+from synth_pipeline.verdicts import RuleOutcome, Verdict, deciding_outcome, shown_verdict, verdict_of
 
 if TYPE_CHECKING:
     from synth_pipeline.task import LabelTask
@@ -130,6 +130,17 @@ class CheckInputs:
         from synth_pipeline.text_columns import stored_text_columns
 
         return stored_text_columns(self.store, self.pipeline.real_source)
+
+    @cached_property
+    def categorical_columns(self) -> list[str]:
+        """The columns every measure treats as categories although they may hold numbers: those resolved at
+        the real source's ingestion (flags, codes; :mod:`synth_pipeline.categorical_columns`) and the label
+        of a classification task."""
+        from synth_pipeline.categorical_columns import measured_categories, stored_categorical_columns
+
+        stored = stored_categorical_columns(self.store, self.pipeline.real_source)
+        return measured_categories(stored, label_column=self.pipeline.label_column,
+                                   label_is_class=not self.label_task.is_regression)
 
     @property
     def utility_rows(self) -> int:
@@ -406,7 +417,8 @@ def _run_rule(
             if report is not None:  # the report, reachable from the failed check in the UI
                 result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
                     str(report))}, severity=severity)
-        lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation)
+        lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation,
+                       verdict=record["verdict"])
     return inputs, result, report
 
 
@@ -444,10 +456,9 @@ def evaluation_record(result: dg.AssetCheckResult, outcomes: list[RuleOutcome]) 
     """What the report shows of a check evaluation: its verdict as the UI shows it and the
     evidence line of every rule that failed or could not be judged (aggregates only)."""
     blocking = result.severity is dg.AssetCheckSeverity.ERROR
-    shown = verdict_of(outcomes).value if result.passed or blocking else "warn"
     lines = [o.public_evidence() for o in outcomes if o.verdict in (Verdict.FAIL, Verdict.WARN)]
-    return {"verdict": {"pass": "passed", "fail": "failed", "warn": "warning"}.get(shown, shown), "blocking": blocking,
-            "evidence": "\n".join(lines)}
+    return {"verdict": shown_verdict(verdict_of(outcomes), passed=result.passed, blocking=blocking),
+            "blocking": blocking, "evidence": "\n".join(lines)}
 
 
 def shown_result(result: dg.AssetCheckResult, key: dg.AssetCheckKey) -> dg.AssetCheckResult:

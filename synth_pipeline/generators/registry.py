@@ -159,6 +159,7 @@ def anchor_path_params(method: str, params: dict[str, Any], folder: Path) -> dic
 def resolve_generator(
     method: str, params: dict[str, Any], *, log: logging.Logger | Any | None = None, label_is_class: bool = True,
     open_columns: Collection[str] = (), text_columns: Collection[str] | None = None,
+    categorical_columns: Collection[str] = (),
 ) -> Generator:
     """Build the generator ``synthesizer.method`` names, with ``synthesizer.params``.
 
@@ -176,6 +177,9 @@ def resolve_generator(
             ``text_columns`` attribute (the text generators, ``word_markov`` and ``openai_chat``)
             is told, so it writes text exactly where the pipeline's checks expect it (``[]``: none);
             None (outside a pipeline): it detects them itself.
+        categorical_columns: Numeric columns that hold categories (flags, codes;
+            :mod:`synth_pipeline.categorical_columns`); a generator with a ``categorical_columns``
+            attribute (the SDV ones) is told, so it models them as categories, as the checks measure them.
 
     Returns:
         A generator, not yet fitted.
@@ -203,6 +207,8 @@ def resolve_generator(
         generator.open_columns = tuple(open_columns)
     if hasattr(generator, "text_columns") and text_columns is not None:
         generator.text_columns = tuple(text_columns)
+    if hasattr(generator, "categorical_columns"):
+        generator.categorical_columns = tuple(categorical_columns)
     return generator
 
 

@@ -31,6 +31,8 @@ class SdvGenerator:
             set by the registry): only these keep the PII sdtype SDV reads from a column's name
             (``email``, ``city`` ...) and get made-up values; every other column is modelled from
             its values (see :mod:`synth_pipeline.synthesizers`).
+        categorical_columns: Numeric columns that hold categories (flags, codes; set by the registry from
+            :mod:`synth_pipeline.categorical_columns`): modelled as categories, not as quantities.
 
     ``info().extra`` holds ``collapsed_columns`` (one record per column the synthesizer
     collapsed, recovered or not; see :mod:`synth_pipeline.degenerate_columns`),
@@ -39,12 +41,14 @@ class SdvGenerator:
     """
 
     def __init__(self, method: SynthesizerMethod | str, params: dict[str, Any],
-                 log: logging.Logger | Any | None = None, open_columns: Collection[str] = ()) -> None:
+                 log: logging.Logger | Any | None = None, open_columns: Collection[str] = (),
+                 categorical_columns: Collection[str] = ()) -> None:
         self.method = SynthesizerMethod(method)
         self.params = dict(params)
         self.log = log
         self.label_is_class = True  # set by the registry: False for a regression label
         self.open_columns = tuple(open_columns)  # set by the registry: synthesizer.open_categories
+        self.categorical_columns = tuple(categorical_columns)  # set by the registry: the resolved list
         self._fit: tuple[pd.DataFrame, str, int] | None = None
         self._synthesis: Any = None
 
@@ -70,7 +74,8 @@ class SdvGenerator:
         frame, label_column, fit_seed = self._fit
         self._synthesis = synthesize(frame, label_column=label_column, method=self.method, params=self.params,
                                      num_rows=num_rows, seed=fit_seed, log=self.log,
-                                     label_is_class=self.label_is_class, open_columns=self.open_columns)
+                                     label_is_class=self.label_is_class, open_columns=self.open_columns,
+                                     categorical_columns=self.categorical_columns)
         return self._synthesis.rows
 
     def info(self) -> GeneratorInfo:

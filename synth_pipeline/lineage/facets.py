@@ -135,6 +135,9 @@ class CheckRunFacet(RunFacet):
     description: str | None = attr.field(default=None)
     pipeline: str | None = attr.field(default=None)
     """The pipeline whose guard rail this is (its assets' keys need not start with its name)."""
+    verdict: str | None = attr.field(default=None)
+    """``passed``, ``failed`` (blocking), ``warning`` or ``skipped`` (nothing to judge, e.g. no rows: ``passed``
+    is true, as Dagster's result, but nothing was judged); see :func:`synth_pipeline.verdicts.shown_verdict`."""
 
     @staticmethod
     def _get_schema() -> str:

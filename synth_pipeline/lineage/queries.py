@@ -58,7 +58,7 @@ ORDER BY pipeline, generation
 """The training mix of each generation (its latest version): rows per kind, fractions, depth."""
 
 CHECKS_SQL = """
-SELECT pipeline, generation, dataset, check_name, state, passed, rule, observed, threshold,
+SELECT pipeline, generation, dataset, check_name, verdict, state, passed, rule, observed, threshold,
        coalesce(description, error_message) AS detail, evaluated_at, dagster_run_id
 FROM check_results
 WHERE ($pipeline IS NULL OR pipeline = $pipeline)
@@ -67,7 +67,9 @@ WHERE ($pipeline IS NULL OR pipeline = $pipeline)
   AND (NOT $failed_only OR passed IS DISTINCT FROM true)
 ORDER BY pipeline, generation, evaluated_at, check_name
 """
-"""Every check evaluation, oldest first within each generation."""
+"""Every check evaluation, oldest first within each generation. ``verdict`` is what was concluded (``passed``,
+``failed``, ``warning``, ``skipped``: nothing to judge, e.g. no rows); ``state`` is the OpenLineage run's
+end state (COMPLETE for anything that did not block, skipped checks included)."""
 
 HOLDOUT_AUDIT_SQL = """
 WITH holdout AS (

@@ -52,6 +52,7 @@ from synth_pipeline.lineage.versions import file_version, materialization_versio
 from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
 from synth_pipeline.stage_files import read_schema
 from synth_pipeline.storage import DatasetStore
+from synth_pipeline.verdicts import SHOWN_VERDICTS, shown_verdict
 
 __all__ = ["CheckLineage", "OutputSpec", "StepLineage", "output_stub", "stored_ref"]
 
@@ -395,11 +396,19 @@ class CheckLineage:
         if error is not None and not self._done:
             self._emit(RunState.FAIL, inputs=[input_dataset(self.checked)], error=error)
 
-    def record(self, result: dg.AssetCheckResult, rules: Sequence[dict[str, Any]], *, generation: int) -> None:
+    def record(self, result: dg.AssetCheckResult, rules: Sequence[dict[str, Any]], *, generation: int,
+               verdict: str | None = None) -> None:
         """Emit the outcome: each rule as a data-quality assertion on the checked dataset.
 
         A rule's ``public_rule`` (its text without data values such as class labels) is
         what the event carries, when the rule has one.
+
+        Args:
+            result: The check's result.
+            rules: Every rule's outcome (:meth:`~synth_pipeline.verdicts.RuleOutcome.to_dict`).
+            generation: The generation checked.
+            verdict: The verdict as shown (:func:`~synth_pipeline.verdicts.shown_verdict`); default:
+                from the result's ``verdict`` metadata, so that a skipped check is not recorded as passed.
         """
         severity = result.severity.value if result.severity else "ERROR"
         public = {str(rule["rule"]): str(rule.get("public_rule") or rule["rule"]) for rule in rules}
@@ -416,11 +425,13 @@ class CheckLineage:
             description = description.replace(text, replacement) if description else description
         headline = _text(metadata.get("rule"))
         blocking = severity == "ERROR"
+        if verdict is None and metadata.get("verdict") in SHOWN_VERDICTS:
+            verdict = shown_verdict(str(metadata["verdict"]), passed=bool(result.passed), blocking=blocking)
         check = CheckRunFacet(
             checkName=self.check_name, passed=bool(result.passed), severity=severity, blocking=blocking,
             generation=generation, rule=public.get(headline, headline) if headline else None,
             observed=_number(metadata.get("observed")), threshold=_number(metadata.get("threshold")),
-            description=description, pipeline=self.pipeline, producer=PRODUCER,
+            description=description, pipeline=self.pipeline, verdict=verdict, producer=PRODUCER,
         )
         failed = not result.passed and blocking
         error = _check_failure(self.check_name, severity, assertions) if failed else None

@@ -15,7 +15,7 @@ Tables (documented in the README, "Lineage store"):
 - ``journal_dirs``: each journal run directory and its change stamp when last read.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Inputs and outputs are read with types of their own: an input never carries the
 # provenance facet, an output never the input facets, and every field the reader need not
@@ -42,7 +42,7 @@ EVENT_COLUMNS = {
         'STRUCT(runId VARCHAR, facets STRUCT("synthPipeline_dagster" STRUCT(dagsterRunId VARCHAR, '
         "dagsterJob VARCHAR, stepKey VARCHAR, assetKey VARCHAR, partitionKey VARCHAR, checkName VARCHAR), "
         '"synthPipeline_check" STRUCT(passed BOOLEAN, severity VARCHAR, generation INTEGER, '
-        "rule VARCHAR, observed DOUBLE, threshold DOUBLE, description VARCHAR, pipeline VARCHAR), "
+        "rule VARCHAR, observed DOUBLE, threshold DOUBLE, description VARCHAR, pipeline VARCHAR, verdict VARCHAR), "
         "errorMessage STRUCT(message VARCHAR)))"
     ),
     "job": "STRUCT(namespace VARCHAR, name VARCHAR, facets STRUCT(jobType STRUCT(jobType VARCHAR)))",
@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS generators (
 CREATE TABLE IF NOT EXISTS check_results (
     run_id VARCHAR, dagster_run_id VARCHAR, pipeline VARCHAR, dataset VARCHAR, node_id INTEGER,
     generation INTEGER, check_name VARCHAR, state VARCHAR, passed BOOLEAN, severity VARCHAR, rule VARCHAR,
-    observed DOUBLE, threshold DOUBLE, description VARCHAR, error_message VARCHAR, evaluated_at TIMESTAMPTZ
+    observed DOUBLE, threshold DOUBLE, description VARCHAR, error_message VARCHAR, evaluated_at TIMESTAMPTZ,
+    verdict VARCHAR
 );
 CREATE TABLE IF NOT EXISTS check_assertions (
     run_id VARCHAR, assertion VARCHAR, success BOOLEAN, expected VARCHAR, actual VARCHAR
@@ -138,6 +139,16 @@ _ROWS_BY_KIND = ", ".join(f"coalesce(p.p.rowsByKind['{kind}'], 0)" for kind in (
 # before datasets were named by their files).
 _LOGICAL = ("coalesce({d}.facets.symlinks.identifiers[1].namespace, {d}.namespace) AS namespace, "
             "coalesce({d}.facets.symlinks.identifiers[1].name, {d}.name) AS name")
+
+# The verdict of a check evaluation as shown everywhere (passed, failed, warning, skipped): its facet's, or,
+# for events journaled before the facet had one, read off the result (a skipped check passed, and its
+# description says "skipped: <reason>"); "error" for a check that raised (a FAIL event without a result).
+_CHECK_VERDICT = """coalesce(s."check".verdict, CASE
+               WHEN s."check".passed IS NULL THEN CASE WHEN s.event_type = 'FAIL' THEN 'error' END
+               WHEN s."check".description LIKE 'skipped: %' THEN 'skipped'
+               WHEN s."check".passed THEN 'passed'
+               WHEN s."check".severity = 'ERROR' THEN 'failed'
+               ELSE 'warning' END)"""
 
 # Statements run in this order; ``$base`` is the first free node id.
 INGEST = [
@@ -261,7 +272,8 @@ INGEST = [
            s.dagster.assetKey, checked.node_id,
            coalesce(s."check".generation, TRY_CAST(s.dagster.partitionKey AS INTEGER), 0),
            s.dagster.checkName, s.event_type, s."check".passed, s."check".severity, s."check".rule,
-           s."check".observed, s."check".threshold, s."check".description, s.error_message, s.event_time
+           s."check".observed, s."check".threshold, s."check".description, s.error_message, s.event_time,
+           """ + _CHECK_VERDICT + """
     FROM (SELECT rowid AS ev, run_id, dagster, "check", event_type, error_message, event_time, inputs[1] AS target
           FROM staged WHERE job_type = 'ASSET_CHECK' AND event_type IN ('COMPLETE', 'FAIL')) AS s
     LEFT JOIN batch_nodes AS checked

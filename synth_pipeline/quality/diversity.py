@@ -4,6 +4,9 @@ Model collapse shows first as lost variance and lost tails, then as lost categor
 repeated rows (Shumailov et al., Nature 2024). Each monitor compares a dataset with the
 real rows it should resemble, and is scaled so that 1.0 means "as diverse as real data":
 
+Numeric columns that hold categories (a class label, 0/1 flags, codes such as postal codes;
+:mod:`synth_pipeline.categorical_columns`) are categorical here: a variance of codes means nothing.
+
 - **variance ratio**, per numeric column: variance in the data over variance in the real
   rows. The monitor is the smallest ratio over columns (lost spread); the largest is
   kept too (over-dispersion: generated values spread far wider than real ones is a
@@ -49,6 +52,7 @@ constant in the real rows) is NaN, and :attr:`DiversityReport.unmeasured` says w
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,10 +66,11 @@ CONSTANT_SAMPLE_CHANCE = 0.05
 """A constant sample more likely than this by chance is no evidence of lost spread (module docs)."""
 
 
-def _numeric_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+def _numeric_columns(frame: pd.DataFrame, columns: list[str], categorical: Collection[str] = ()) -> list[str]:
     return [
         c for c in columns
         if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        and c not in categorical
     ]
 
 
@@ -79,6 +84,16 @@ def _datetimes_as_seconds(frame: pd.DataFrame, columns: list[str]) -> pd.DataFra
 
 
 def _text(values: pd.Series) -> pd.Series:
+    """Values as category labels; numbers by value, so a code read as ``int64`` on one side and as
+    ``float64`` on the other (a column with gaps) is one category: ``1`` and ``1.0`` are both ``"1"``."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        whole = np.isfinite(numbers) & (np.abs(numbers) < 2.0**63)
+        whole[whole] = numbers[whole] == np.round(numbers[whole])
+        text = numbers.astype(str).astype(object)
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        text[np.isnan(numbers)] = "\x00missing"
+        return pd.Series(text, index=values.index, dtype=object)
     return values.astype("object").where(values.notna(), "\x00missing").astype(str)
 
 
@@ -362,13 +377,21 @@ def _unmeasured(data: pd.DataFrame, real: pd.DataFrame, numeric: list[str], cate
     return reasons
 
 
-def measure_diversity(data: pd.DataFrame, real: pd.DataFrame) -> DiversityReport:
-    """The collapse monitors of ``data`` against the ``real`` rows (both with provenance columns)."""
+def measure_diversity(data: pd.DataFrame, real: pd.DataFrame, *, categorical: Collection[str] = ()) -> DiversityReport:
+    """The collapse monitors of ``data`` against the ``real`` rows (both with provenance columns).
+
+    Args:
+        data: The rows measured.
+        real: The real rows they should resemble.
+        categorical: Numeric columns that hold categories (a class label, flags, codes; see
+            :mod:`synth_pipeline.categorical_columns`): measured by category coverage, not by
+            variance and tails. Text, boolean and category columns are categorical anyway.
+    """
     columns = [c for c in user_columns(data) if c in real.columns]
     # Datetimes are points on a line, not categories: a sampled timestamp that is not exactly
     # a real one is no lost category, so they are judged as numbers (seconds).
     data, real = _datetimes_as_seconds(data, columns), _datetimes_as_seconds(real, columns)
-    numeric = _numeric_columns(real, columns)
+    numeric = _numeric_columns(real, columns, set(categorical))
     categorical = [c for c in columns if c not in numeric]
     variances = variance_ratios(data, real, numeric)
     spread = {c: {"rows": int(data[c].notna().sum()), "real_rows": int(real[c].notna().sum()),

@@ -43,12 +43,13 @@ estimate is compared.
 **Skill above chance.** :attr:`UtilityScore.skill_ratio` is the ratio with chance taken out
 of both scores, ``(TSTR - chance) / (TRTR - chance)``
 (:func:`synth_pipeline.metrics.tstr_trtr_skill_ratio`), with its bootstrap upper bound. It is
-judged in place of the plain ratio only where the plain ratio cannot fail: a model that
-learned nothing scores chance, so its ratio is ``chance / TRTR``, which clears a limit of 0.7
-on a binary label whenever TRTR is at most 0.714 (a new-user trial: labels sampled
+judged in place of the plain ratio only where the plain ratio cannot tell skill from none: a
+model that learned nothing scores chance, so its plain ratio is ``chance / TRTR``, which reaches
+a limit of 0.7 on a binary label whenever TRTR is at most 0.714 (a new-user trial: labels sampled
 independently of the features, TSTR 0.485, TRTR 0.554, ratio 0.875, "ok"; skill ratio 0,
-bound 0.022). Elsewhere the policy's ``min_tstr_trtr_ratio`` limits the plain ratio, as the
-trust benchmark calibrated it (see the checks' ``utility_outcome``).
+bound 0.022). The evidence line then names the scores, the skill ratio and its bound, and why
+the plain ratio is not the figure judged. Elsewhere the policy's ``min_tstr_trtr_ratio`` limits
+the plain ratio, as the trust benchmark calibrated it (see the checks' ``utility_outcome``).
 
 **Regression** (:mod:`synth_pipeline.task`). The metric is R² (``sklearn.metrics.r2_score``:
 1 for a perfect model, 0 for predicting the holdout mean, negative for worse) and the

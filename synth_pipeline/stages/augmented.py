@@ -15,6 +15,7 @@ import pandas as pd
 
 from synth_pipeline.augmentation import smote_oversample, smote_target
 from synth_pipeline.budgets import augmentation_allowance
+from synth_pipeline.categorical_columns import stored_categorical_columns
 from synth_pipeline.generations import current_generation
 from synth_pipeline.generators.protocol import GeneratorInfo
 from synth_pipeline.identifiers import stored_identifiers
@@ -72,6 +73,7 @@ def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
                     fit_rows, label_column=spec.label_column,
                     target_ratio=settings.target_ratio, k_neighbors=settings.k_neighbors,
                     seed=spec.seed + generation, max_added=allowance,
+                    categorical=stored_categorical_columns(store, builder.key(Stage.REAL_SOURCE)),
                 )
             uncapped = smote_target(real_rows, settings.target_ratio)
             capped = {

@@ -83,6 +83,7 @@ class StageBuilder:
             pipeline=self.spec.name, role=stage, label_column=self.spec.label_column, generator=generator,
             fitted_on=fitted_on, task=self.spec.task,
             identifier_columns=self.spec.identifier_columns, text_columns=self.spec.text_columns,
+            categorical_columns=self.spec.categorical_columns,
             open_categories=tuple(self.spec.synthesizer.open_categories) if stage is Stage.SYNTHETIC else (),
         )
 

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import ConfigDict, Field
 
+from synth_pipeline.categorical_columns import stored_categorical_columns
 from synth_pipeline.config_bounds import MAX_EPOCHS, MAX_RATIO, MAX_ROWS
 from synth_pipeline.config_validation import validate_config
 from synth_pipeline.errors import GeneratorSpecError, SynthPipelineError
@@ -116,7 +117,9 @@ def build_synthetic(builder: StageBuilder) -> dg.AssetsDefinition:
                 resolve_generator(method, params, log=context.log, label_is_class=not label_task.is_regression,
                                   open_columns=settings.open_categories,
                                   text_columns=stored_text_columns(synth_pipeline_store,
-                                                                   builder.key(Stage.REAL_SOURCE))),
+                                                                   builder.key(Stage.REAL_SOURCE)),
+                                  categorical_columns=stored_categorical_columns(synth_pipeline_store,
+                                                                                 builder.key(Stage.REAL_SOURCE))),
                 features, method=method,
                 label_column=spec.label_column, num_rows=num_rows, seed=spec.seed + generation,
             )
