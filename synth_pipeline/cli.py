@@ -91,8 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_definitions_options(report, ", as given to `run`; the pipeline's dataset store names the data directory")
     report.add_argument("--pipeline", help="pipeline name, when the definitions hold more than one")
     report.add_argument("--generation", type=int_range(1, MAX_GENERATION), metavar="G",
-                        help="the generation to report on, one with stored data (default: the last with a stored "
-                        "training mix)")
+                        help="the generation to report on, one with stored data (default: the last generation run, "
+                        "blocked or not)")
     report.add_argument("--out", metavar="FILE", type=path_argument,
                         help="write the page here (default: <data dir>/_reports/<pipeline>/generation-<G>.html)")
     report.add_argument("--data-dir", metavar="DIR", type=path_argument,
@@ -304,32 +304,25 @@ def _require_writable_file(option: str, path: str) -> None:
 
 
 def _write_report(bound: BoundDefinitions, generation: int | None, out: Path | None = None):
-    """Build a generation's report of the bound pipeline from the stored files (default: the last stored
-    training mix's)."""
+    """Build a generation's report of the bound pipeline from the stored files (default: the last generation
+    with anything stored, whether or not it reached its training mix)."""
     from synth_pipeline.naming import Stage
     from synth_pipeline.report import build_generation_report
     from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.evaluation import LABEL_COLUMN_METADATA
-    from synth_pipeline.stages.previous import generation_stored, missing_mix_explanation
+    from synth_pipeline.stages.previous import stored_generation_numbers
 
     defs, pipeline = bound.defs, str(bound.pipeline)
     keys = {stage: key for stage, (key, _) in pipeline_stages(defs, pipeline).items()}
     store = dataset_store(defs, pipeline)
     if generation is None:
-        stored = store.stored_generations(keys[Stage.TRAINING_MIX])
-        if not stored and generation_stored(store, keys[Stage.TRAINING_MIX], 1):
-            # generation 1 ran but stopped before its mix: say why, and that its report can still be built
+        started = stored_generation_numbers(store, keys[Stage.TRAINING_MIX])
+        if not started:
             raise SynthPipelineError(
-                f"no training mix of {pipeline} is stored under {store.stage_location}: "
-                f"{missing_mix_explanation(store, keys[Stage.TRAINING_MIX], 1, _command(bound, 'run'))}. Its "
-                f"report, from what is stored: {_command(bound, 'report', '--generation', '1')}"
-            )
-        if not stored:
-            raise SynthPipelineError(
-                f"no training mix of {pipeline} is stored under {store.stage_location}; run a generation first "
+                f"nothing of {pipeline} is stored under {store.stage_location}; run a generation first "
                 f"({_command(bound, 'run')}), or pass the module of your runs with -m (or -f, or --data-dir)"
             )
-        generation = stored[-1]
+        generation = started[-1]  # the last generation run, blocked or not: its report says which
     if generation < 1:
         raise SynthPipelineError("--generation must be at least 1")
     label = defs.resolve_asset_graph().get(keys[Stage.EVALUATION]).metadata.get(LABEL_COLUMN_METADATA)
@@ -349,7 +342,26 @@ def _report(args: argparse.Namespace) -> int:
     written = _write_report(bound, args.generation, Path(args.out).absolute() if args.out else None)
     print(f"report of {pipeline}, generation {written.generation}: {written.path} ({written.plots} plots, "
           f"{written.seconds:.1f}s)")
+    if args.generation is None and (note := _last_mix_note(bound, written.generation)):
+        print(note)
     return 0
+
+
+def _last_mix_note(bound: BoundDefinitions, generation: int) -> str:
+    """A line for a default report of a generation that stopped before its training mix: which generation
+    last reached one, and the command for its report; empty when the generation has its mix."""
+    from synth_pipeline.naming import Stage
+    from synth_pipeline.runner import dataset_store, pipeline_stages
+
+    pipeline = str(bound.pipeline)
+    mix_key = pipeline_stages(bound.defs, pipeline)[Stage.TRAINING_MIX][0]
+    mixes = dataset_store(bound.defs, pipeline).stored_generations(mix_key)
+    if generation in mixes:
+        return ""
+    if not mixes:
+        return f"generation {generation} stopped before its training mix, and no generation has one stored yet"
+    return (f"generation {generation} stopped before its training mix; the last generation with one is {mixes[-1]}: "
+            f"{_command(bound, 'report', '--generation', str(mixes[-1]))}")
 
 
 def _require_stored_generation(defs, pipeline: str, generation: int | None) -> None:

@@ -68,7 +68,7 @@ _QUALITY_FIGURES = {
     "diversity": (("variance ratio", "min_variance_ratio"), ("its 95 % bound", "min_variance_upper_bound"),
                   ("in column", "min_variance_column"),
                   ("largest variance ratio", "max_variance_ratio"), ("tail coverage", "tail_coverage"),
-                  ("distinct rows", "distinct_row_ratio"),
+                  ("distinct-row ratio", "distinct_row_ratio"),
                   ("distinct-2 ratio", "text_distinct_2_ratio"), ("its 95 % bound", "text_distinct_2_upper_bound"),
                   ("vocabulary coverage ratio", "text_vocabulary_coverage_ratio"),
                   ("rare n-gram coverage ratio", "text_tail_coverage_ratio"),

@@ -11,7 +11,9 @@ from conftest import fast_spec
 from synth_pipeline import SynthPolicy, build_synth_pipeline
 from synth_pipeline.checks.blocked import BLOCKED_TAG, blocked_tag
 from synth_pipeline.naming import Stage
+from synth_pipeline.cli import main
 from synth_pipeline.report import report_path
+from synth_pipeline.storage import DATA_DIR_ENV
 from synth_pipeline.reporting import check_failures
 
 # Generation 2 only: synthetic rows fail fidelity (quality score below 1) and utility (ratio to real below 1.5).
@@ -25,7 +27,8 @@ def _observations(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str
     return {label: value.value for r in records for label, value in r.asset_observation.metadata.items()}
 
 
-def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(runner):
+def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(runner, tmp_path, monkeypatch,
+                                                                               capsys):
     pipeline = build_synth_pipeline(fast_spec(name="blk", unknown_source=None))
     [first] = runner.run(pipeline, [1], quality_checks=True)
     assert first.success
@@ -80,6 +83,22 @@ def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [dg.AssetCheckKey(mix, "synthetic_budget")])
     assert latest[dg.AssetCheckKey(mix, "synthetic_budget")].status.value == "PLANNED"
+
+    # `synth-pipeline report` without --generation reports the last generation run, blocked before its mix, and
+    # names the last generation with a mix (a trial's `report` exited 2 here, naming only the earlier generation)
+    defs_file = tmp_path / "blk_defs.py"
+    defs_file.write_text("from conftest import fast_spec\nfrom synth_pipeline import build_synth_pipeline\n\n"
+                         "defs = build_synth_pipeline(fast_spec(name='blk', unknown_source=None)).to_definitions()\n")
+    monkeypatch.setenv(DATA_DIR_ENV, str(runner.data_dir))
+    capsys.readouterr()
+    assert main(["report", "-f", str(defs_file)]) == 0
+    out = capsys.readouterr().out
+    assert f"report of blk, generation 2: {report_path(runner.data_dir, 'blk', 2)}" in out, out
+    assert f"generation 2 stopped before its training mix; the last generation with one is 1: synth-pipeline " \
+           f"report -f {defs_file} --generation 1" in out, out
+    banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', report_path(
+        runner.data_dir, "blk", 2).read_text())
+    assert banner and banner.group(1).startswith("generation 2 blocked by 3 checks: "), banner
 
 
 def test_a_block_by_a_check_of_an_asset_made_once_names_the_run_generation(runner):

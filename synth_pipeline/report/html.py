@@ -123,7 +123,7 @@ DIVERSITY_COLUMNS: list[Column] = [
     ("max_variance_ratio", "largest variance ratio", "f"), ("max_variance_lower_bound", "its 95 % lower bound", "f"),
     ("tail_coverage", "tail coverage", "f"), ("tail_coverage_upper_bound", "its 95 % bound", "f"),
     ("tail_coverage_lower_bound", "its 95 % lower bound", "f"),
-    ("distinct_row_ratio", "distinct rows", "f"), ("passed", "check", "b"),
+    ("distinct_row_ratio", "distinct-row ratio", "f"), ("passed", "check", "b"),
 ]
 PRIVACY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("synthetic_rows", "generated rows", "d"),
