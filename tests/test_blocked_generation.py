@@ -78,6 +78,12 @@ def test_a_blocked_generation_says_which_checks_blocked_it_and_what_did_not_run(
     assert {(item["asset"], item["check"]) for item in listed} == {
         ("blk/synthetic", "fidelity"), ("blk/synthetic", "utility"), ("blk/augmented", "utility")}
     assert all(item["observed"] is not None and item["threshold"] is not None for item in listed)
+    # the step writes the generation's report once, after its three blocking checks, and each links it
+    written = [e.user_message for e in instance.all_logs(blocked.run_id)
+               if e.user_message.startswith("generation 2 blocked; its report: ")]
+    assert written == [f"generation 2 blocked; its report: {report_path(runner.data_dir, 'blk', 2)}"], written
+    links = {(c.asset_key, c.name): c.metadata.get("report") for c in blocked.failed_checks if c.severity == "ERROR"}
+    assert set(map(str, links.values())) == {str(report_path(runner.data_dir, "blk", 2))}, links
 
     # Generation 1 keeps its passed results; generation 2's downstream checks were planned, never executed.
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(

@@ -7,9 +7,9 @@ When a blocking check fails, its step (:func:`~synth_pipeline.checks.rule_checks
   records an observation on the blocked partition (``blocked by <check>``) and on the same
   partition of every asset downstream of it (``not run``), shown at the top of that
   partition's metadata;
-* rewrites the generation's HTML report from what is stored (:func:`write_blocked_report`),
-  under the report's lock, whoever launched the run (CLI, UI, schedule or sensor), and links
-  it from the check's result;
+* links the generation's HTML report from the check's result and, once every check of the step
+  ran, rewrites that report from what is stored (:func:`write_blocked_report`), under the
+  report's lock, whoever launched the run (CLI, UI, schedule or sensor);
 * once every check of the step ran, ends the step with :func:`blocked_failure`: its message
   is the generation's verdict (:class:`~synth_pipeline.generation_verdict.GenerationVerdict`,
   as the CLI and report say it), every blocking failure recorded with observed vs limit, and
@@ -98,19 +98,31 @@ def run_generation(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) 
         return 0
 
 
+def blocked_report_path(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> Path | None:
+    """Where :func:`write_blocked_report` writes the checked generation's report; None when it writes none
+    (no generation, or a pipeline without an evaluation stage)."""
+    pipeline, generation = inputs.pipeline, run_generation(context, inputs)
+    if generation < 1 or pipeline.evaluation is None:
+        return None
+    from synth_pipeline.report import report_path
+
+    return report_path(inputs.store.root, pipeline.name, generation)
+
+
 def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckInputs) -> Path | None:
-    """Rewrite the checked generation's report after a blocking check failed; None when it cannot be.
+    """Rewrite the checked generation's report once a step's blocking checks failed; None when it cannot be.
 
     A report needs the pipeline's training mix and evaluation stages; a pipeline without them
     (e.g. a team's guarded assets with no evaluation) gets none. A failure to write is logged,
     never raised: the check's verdict is what blocks, the report is for people.
     """
-    pipeline, generation = inputs.pipeline, run_generation(context, inputs)
-    if generation < 1 or pipeline.evaluation is None:
+    path = blocked_report_path(context, inputs)
+    if path is None:
         return None
     from synth_pipeline.report import build_generation_report
     from synth_pipeline.task import Task
 
+    pipeline, generation = inputs.pipeline, run_generation(context, inputs)
     op_context = context.op_execution_context
     keys = stage_keys(op_context.job_def.asset_layer.asset_graph, pipeline)
     try:
@@ -118,7 +130,7 @@ def write_blocked_report(context: dg.AssetCheckExecutionContext, inputs: CheckIn
         classes = inputs.label_task.task is Task.CLASSIFICATION
         written = build_generation_report(
             inputs.store, keys, pipeline=pipeline.name, generation=generation,
-            label_column=pipeline.label_column if classes else None, run_id=op_context.run_id,
+            label_column=pipeline.label_column if classes else None, run_id=op_context.run_id, out=path,
         )
     except Exception as error:  # noqa: BLE001 - see the docstring
         op_context.log.warning(f"generation {generation} report not written: {type(error).__name__}: {error}")

@@ -347,11 +347,10 @@ def _checks_step(group: Sequence[RuleCheck], *, label: str) -> dg.AssetChecksDef
     )
     def checks_step(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         blocked: list[tuple[CheckInputs, str, dg.AssetCheckResult]] = []
-        report: Path | None = None
         errors: list[BaseException] = []
         for key in [key for key in by_key if key in context.selected_asset_check_keys]:
             try:
-                inputs, result, written = _run_rule(context, by_key[key])
+                inputs, result = _run_rule(context, by_key[key])
             except Exception as error:  # noqa: BLE001 - the others still run; the step fails with it below
                 context.log.error(f"check {key.name} on {key.asset_key.to_user_string()} raised "
                                   f"{type(error).__name__}: {error}")
@@ -360,7 +359,11 @@ def _checks_step(group: Sequence[RuleCheck], *, label: str) -> dg.AssetChecksDef
             yield shown_result(result, key)  # figures rounded for display; lineage and the store keep them exact
             if not result.passed and result.severity is dg.AssetCheckSeverity.ERROR:
                 blocked.append((inputs, key.name, result))
-                report = written or report
+        report = None
+        if blocked:  # once, after every check of the step has kept its record: the report names them all
+            from synth_pipeline.checks.blocked import write_blocked_report
+
+            report = write_blocked_report(context, blocked[0][0])
         if errors:
             raise errors[0]
         if blocked:
@@ -373,14 +376,13 @@ def _checks_step(group: Sequence[RuleCheck], *, label: str) -> dg.AssetChecksDef
     return checks_step
 
 
-def _run_rule(
-    context: dg.AssetCheckExecutionContext, rule: RuleCheck
-) -> tuple[CheckInputs, dg.AssetCheckResult, Path | None]:
+def _run_rule(context: dg.AssetCheckExecutionContext, rule: RuleCheck) -> tuple[CheckInputs, dg.AssetCheckResult]:
     """Evaluate one check: its result (exact figures), recorded in the store and lineage; when it blocks,
-    the checked data quarantined, the block recorded (run tags, partition notes) and the report rewritten.
+    the checked data quarantined, the block recorded (run tags, partition notes) and the generation's
+    report linked from the result (the step writes it once all its checks ran).
 
     Returns:
-        The check's inputs, its result and the generation's report (None unless it blocked and one was written).
+        The check's inputs and its result.
     """
     pipeline, asset_key, name = rule.pipeline, rule.asset_key, rule.name
     policy_key = policy_resource_key(pipeline.name)
@@ -410,16 +412,16 @@ def _run_rule(
         record = {**evaluation_record(result, outcomes), "run_id": context.op_execution_context.run_id}
         inputs.store.write_check_result(asset_key, name, generation, record)
         if blocked:
-            from synth_pipeline.checks.blocked import record_block, write_blocked_report
+            from synth_pipeline.checks.blocked import blocked_report_path, record_block
 
             record_block(context, inputs, check_name=name, evidence=result.description or name)
-            report = write_blocked_report(context, inputs)
+            report = blocked_report_path(context, inputs)  # written once, when the step's checks have all run
             if report is not None:  # the report, reachable from the failed check in the UI
                 result = check_result(outcomes, generation, {**extra, "report": dg.MetadataValue.path(
                     str(report))}, severity=severity)
         lineage.record(result, [outcome.to_dict() for outcome in outcomes], generation=generation,
                        verdict=record["verdict"])
-    return inputs, result, report
+    return inputs, result
 
 
 def check_generation(
