@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -13,7 +13,13 @@ from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.display import shown_float, shown_json
 from synth_pipeline.provenance import ProvenanceKind, user_columns
 
-__all__ = ["column_schema", "composition_metadata", "provenance_metadata"]
+__all__ = ["column_schema", "composition_metadata", "metadata_values", "provenance_metadata"]
+
+
+def metadata_values(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The plain values of Dagster metadata (of a materialization, check result or event): each
+    ``MetadataValue``'s ``value``, any other entry as it is; {} for None."""
+    return {key: getattr(value, "value", value) for key, value in (metadata or {}).items()}
 
 
 def provenance_metadata(

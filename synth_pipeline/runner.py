@@ -40,6 +40,7 @@ from synth_pipeline.generation_verdict import (
     verdict_from_records,
 )
 from synth_pipeline.generations import generation_key
+from synth_pipeline.metadata import metadata_values
 from synth_pipeline.naming import PIPELINE_TAG, Stage, tagged_stage_assets
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.rerun_command import RUN_COMMAND, run_command_of
@@ -547,7 +548,7 @@ def _summarize_run(
     stages = []
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        metadata = metadata_values(materialization.metadata)
         stages.append(
             StageRecord(
                 asset_key=materialization.asset_key.to_user_string(),
@@ -568,7 +569,7 @@ def _summarize_run(
             name=evaluation.check_name,
             passed=evaluation.passed,
             severity=evaluation.severity.value,
-            metadata={k: getattr(v, "value", v) for k, v in evaluation.metadata.items()},
+            metadata=metadata_values(evaluation.metadata),
         )
         for evaluation in result.get_asset_check_evaluations()
     ]

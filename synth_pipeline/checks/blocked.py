@@ -34,6 +34,7 @@ import dagster as dg
 
 from synth_pipeline.generation_verdict import GenerationVerdict, stored_blocking_failures, verdict_from_records
 from synth_pipeline.guarded import GuardedAssets
+from synth_pipeline.metadata import metadata_values
 from synth_pipeline.naming import Stage, tagged_stage_assets
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def blocked_failure(
         lines.append(f"report: {report}")
     failed = []
     for inputs, name, result in blocked:
-        metadata = {key: getattr(value, "value", value) for key, value in (result.metadata or {}).items()}
+        metadata = metadata_values(result.metadata)
         failed.append({"asset": inputs.checked.to_user_string(), "check": name, "evidence": result.description,
                        **{key: metadata.get(key) for key in ("rule", "observed", "threshold", "bound")}})
     return GenerationBlocked(description="\n".join(lines), metadata={"blocked_checks": dg.MetadataValue.json(failed)},

@@ -25,6 +25,7 @@ from synth_pipeline.composition import Composition, summarize
 from synth_pipeline.display import shown_float
 from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
+from synth_pipeline.metadata import metadata_values
 from synth_pipeline.naming import Stage
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.rerun_command import RUN_COMMAND, run_command_of
@@ -207,7 +208,7 @@ def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, generation: 
             materialization = record.asset_materialization
             if materialization is None:
                 continue
-            metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            metadata = metadata_values(materialization.metadata)
             if not generation or metadata.get("generation") == generation:
                 return metadata
         if not page.has_more:

@@ -49,6 +49,7 @@ from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Genera
 from synth_pipeline.lineage.layout import LineageLayout
 from synth_pipeline.lineage.naming import stored_dataset_name
 from synth_pipeline.lineage.versions import file_version, materialization_version, record_version, stored_version
+from synth_pipeline.metadata import metadata_values
 from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
 from synth_pipeline.stage_files import read_schema
 from synth_pipeline.storage import DatasetStore
@@ -419,7 +420,7 @@ class CheckLineage:
             )
             for rule in rules
         ]
-        metadata = {key: getattr(value, "value", value) for key, value in (result.metadata or {}).items()}
+        metadata = metadata_values(result.metadata)
         description = result.description
         for text, replacement in public.items():
             description = description.replace(text, replacement) if description else description
