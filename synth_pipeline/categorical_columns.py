@@ -50,11 +50,11 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.provenance import user_columns
 from synth_pipeline.resolved_columns import (
     ResolvedColumn,
     check_declared,
     declared_columns,
+    detected_columns,
     store_columns,
     stored_columns,
 )
@@ -144,14 +144,7 @@ def detect_categorical_columns(
     Returns:
         The detected columns, in column order.
     """
-    found = []
-    for column in user_columns(frame):
-        if column == label_column or column in exclude:
-            continue
-        evidence = category_evidence(frame[column])
-        if evidence is not None:
-            found.append(CategoricalColumn(str(column), "detected", evidence))
-    return found
+    return detected_columns(frame, category_evidence, label_column=label_column, exclude=exclude)
 
 
 def resolve_categorical_columns(

@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.errors import SynthPipelineError
-from synth_pipeline.provenance import user_columns
 from synth_pipeline.resolved_columns import (
     ResolvedColumn,
     check_declared,
     declared_columns,
+    detected_columns,
     store_columns,
     stored_columns,
 )
@@ -96,14 +96,7 @@ def detect_identifiers(
     Returns:
         The detected columns, in column order.
     """
-    found = []
-    for column in user_columns(frame):
-        if column == label_column or column in exclude:
-            continue
-        evidence = key_evidence(frame[column])
-        if evidence is not None:
-            found.append(IdentifierColumn(str(column), "detected", evidence))
-    return found
+    return detected_columns(frame, key_evidence, label_column=label_column, exclude=exclude)
 
 
 def key_evidence(values: pd.Series) -> str | None:

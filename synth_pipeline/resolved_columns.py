@@ -1,13 +1,15 @@
 """Columns with a role resolved once at the real source's ingestion: declared in the spec or detected.
 
-Identifier columns (:mod:`synth_pipeline.identifiers`) and free-text columns
-(:mod:`synth_pipeline.text_columns`) are each a list the spec may declare (``[]``: none)
+Identifier columns (:mod:`synth_pipeline.identifiers`), free-text columns
+(:mod:`synth_pipeline.text_columns`) and numbers that are categories
+(:mod:`synth_pipeline.categorical_columns`) are each a list the spec may declare (``[]``: none)
 or leave to detection, checked against the source, and kept beside the real source as a
 monitor, so that every later stage and check reads the same list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,6 +60,28 @@ def check_declared(frame: pd.DataFrame, declared: list[str], *, field: str, sour
     repeated = sorted({c for c in declared if declared.count(c) > 1})
     if repeated:
         raise SynthPipelineError(f"{source}: {field} names {repeated} more than once; fix the spec's {field}")
+
+
+def detected_columns(
+    frame: pd.DataFrame, evidence_of: Callable[[pd.Series], str | None], *, label_column: str,
+    exclude: Collection[str] = (),
+) -> list[ResolvedColumn]:
+    """The user columns of ``frame`` for which ``evidence_of`` finds evidence of a role, in column order.
+
+    Args:
+        frame: Real rows (provenance columns are ignored).
+        evidence_of: The detection rule: the figures behind the role, or None when the column lacks it.
+        label_column: Never detected (its role follows the task).
+        exclude: Columns resolved to another role first.
+    """
+    found = []
+    for column in user_columns(frame):
+        if column == label_column or column in exclude:
+            continue
+        evidence = evidence_of(frame[column])
+        if evidence is not None:
+            found.append(ResolvedColumn(str(column), "detected", evidence))
+    return found
 
 
 def declared_columns(declared: list[str]) -> list[ResolvedColumn]:

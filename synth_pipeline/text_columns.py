@@ -32,11 +32,11 @@ import pandas as pd
 
 from synth_pipeline.errors import SynthPipelineError
 from synth_pipeline.identifiers import MAX_KEY_WORDS, key_evidence, word_counts
-from synth_pipeline.provenance import user_columns
 from synth_pipeline.resolved_columns import (
     ResolvedColumn,
     check_declared,
     declared_columns,
+    detected_columns,
     store_columns,
     stored_columns,
 )
@@ -97,14 +97,7 @@ def detect_text_columns(
     Returns:
         The detected columns, in column order.
     """
-    found = []
-    for column in user_columns(frame):
-        if column == label_column or column in exclude:
-            continue
-        evidence = text_evidence(frame[column])
-        if evidence is not None:
-            found.append(TextColumn(str(column), "detected", evidence))
-    return found
+    return detected_columns(frame, text_evidence, label_column=label_column, exclude=exclude)
 
 
 def resolve_text_columns(
