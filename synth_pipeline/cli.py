@@ -193,6 +193,47 @@ def _run(args: argparse.Namespace) -> int:
         return _run_holding_lock(args, bound, pipeline, instance, home, policy)
 
 
+def _require_previous_generation_run(bound: BoundDefinitions, start: int, count: int) -> None:
+    """Refuse ``--start G`` when generation G-1 was never run in the data directory, before any run: generations
+    are a sequence (each builds on, and is checked against, the one before), and such a run would fit and store
+    generation G's first tables before failing.
+
+    Raises:
+        GenerationError: Naming the generations stored and the command that runs the missing ones in order.
+    """
+    from synth_pipeline.errors import GenerationError
+    from synth_pipeline.naming import Stage
+    from synth_pipeline.runner import dataset_store, pipeline_stages
+    from synth_pipeline.stages.previous import generation_stored, stored_generation_numbers
+
+    if start == 1:
+        return
+    store = dataset_store(bound.defs, str(bound.pipeline))
+    mix_key = pipeline_stages(bound.defs, str(bound.pipeline))[Stage.TRAINING_MIX][0]
+    if generation_stored(store, mix_key, start - 1):
+        return
+    stored = stored_generation_numbers(store, mix_key)
+    first = next(g for g in range(1, start) if g not in stored)
+    last = start + count - 1
+    run = _command(bound, "run")
+    raise GenerationError(
+        f"--start {start}: generation {start - 1} has not been run under {store.stage_location} "
+        f"(generations stored: {_generation_ranges(stored) or 'none'}), and generation {start} builds on it. Run "
+        f"the generations in order: {run} --start {first} --generations {last - first + 1} (generations {first} to "
+        f"{last}), or {run} --next to run the next one")
+
+
+def _generation_ranges(generations: list[int]) -> str:
+    """``1-4, 7`` for [1, 2, 3, 4, 7]."""
+    ranges: list[list[int]] = []
+    for generation in generations:
+        if ranges and generation == ranges[-1][1] + 1:
+            ranges[-1][1] = generation
+        else:
+            ranges.append([generation, generation])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
 def _policy_over_bound(defs: Any, pipeline: str, from_file: SynthPolicy, path: str) -> SynthPolicy:
     """The policy bound in the definitions with the fields the ``--policy`` file sets (only those).
 
@@ -240,6 +281,8 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
         from synth_pipeline.runner import next_generation_to_run
 
         start = next_generation_to_run(defs, pipeline=pipeline, instance=instance)
+    else:
+        _require_previous_generation_run(bound, start, args.generations)
     generations = list(range(start, start + args.generations))
     progress = Progress(len(generations))
     failed = False

@@ -10,11 +10,11 @@ import dagster as dg
 from conftest import fast_spec
 from synth_pipeline import SynthPolicy, build_synth_pipeline
 from synth_pipeline.checks.blocked import BLOCKED_TAG, blocked_tag
-from synth_pipeline.naming import Stage
 from synth_pipeline.cli import main
+from synth_pipeline.naming import Stage
 from synth_pipeline.report import report_path
-from synth_pipeline.storage import DATA_DIR_ENV
 from synth_pipeline.reporting import check_failures
+from synth_pipeline.storage import DATA_DIR_ENV
 
 # Generation 2 only: synthetic rows fail fidelity (quality score below 1) and utility (ratio to real below 1.5).
 STRICT = SynthPolicy(min_quality_score=1.0, min_tstr_trtr_ratio=1.5)

@@ -222,11 +222,14 @@ def test_run_report_and_lineage_work_on_one_component_and_their_hints_name_it(
     assert result.code == 0, result.err
     assert [(row["pipeline"], row["generation"]) for row in json.loads(result.out)] == [("beta", 1)]
 
-    # a step's hint names the command that runs this pipeline of this project, not `synth-pipeline run`
-    result = _main("run", *module, "--data-dir", str(data), "--start", "3")
-    assert result.code == 1
-    assert "generation 2 of beta/training_mix has not been materialized" in result.err
-    assert f"(synth-pipeline run -m {project.module} --pipeline beta --start 2)" in result.err
+    # a generation after one never run is refused before any run (a trial's `--start 9` with 1-4 stored fitted and
+    # stored generation 9's first tables, then failed); the hint names the command that runs this project's pipeline
+    result = _main("run", *module, "--data-dir", str(data), "--start", "4")
+    assert result.code == 2, result.err
+    assert (f"--start 4: generation 3 has not been run under {data} (generations stored: 1), and generation 4 builds "
+            f"on it. Run the generations in order: synth-pipeline run -m {project.module} --pipeline beta --start 2 "
+            "--generations 3 (generations 2 to 4)") in result.err, result.err
+    assert not (data / "beta" / "real_arrivals" / "4.parquet").exists()
 
 
 def test_a_killed_component_run_is_recovered_with_the_command_that_runs_it_again(project: Project) -> None:

@@ -122,6 +122,16 @@ def _stored_mix(store: DatasetStore, key: dg.AssetKey, generation: int) -> None:
     store.write(frame, key, str(generation))
 
 
+def test_a_missing_mix_names_the_first_generation_never_run(tmp_path):
+    store = DatasetStore(base_dir=str(tmp_path / "data"))
+    mix = dg.AssetKey(["p", "training_mix"])
+    for generation in (1, 2, 4):
+        _stored_mix(store, mix, generation)
+    with pytest.raises(GenerationError) as missing:
+        read_previous_mix(store, mix, 5, allow_failed=False, log=dg.get_dagster_logger())
+    assert "from generation 3 (synth-pipeline run --start 3 --generations 4, to generation 6)" in str(missing.value)
+
+
 def test_previous_mix_messages_fit_each_situation(tmp_path):
     store = DatasetStore(base_dir=str(tmp_path / "data"))
     mix = dg.AssetKey(["p", "training_mix"])
@@ -131,7 +141,8 @@ def test_previous_mix_messages_fit_each_situation(tmp_path):
     with pytest.raises(GenerationError) as never:
         read_previous_mix(store, mix, 2, allow_failed=False, log=log)
     assert "generation 2 has not been run" in str(never.value)
-    assert "synth-pipeline run --start 2" in str(never.value)
+    # from the first generation never run (a trial was told --start 8 with 1-4 stored, which fails alike)
+    assert "from generation 1 (synth-pipeline run --start 1 --generations 3, to generation 3)" in str(never.value)
 
     # its run stopped on a failed step: some of its assets are stored, no check failed
     _stored_mix(store, dg.AssetKey(["p", "real_arrivals"]), 2)

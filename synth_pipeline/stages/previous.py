@@ -88,11 +88,12 @@ def missing_mix_explanation(
             f"on: fix that cause and run generation {generation} again ({command} --start {generation}), "
             f"then generation {following}"
         )
+    stored = set(stored_generation_numbers(store, mix_key))
+    first = next(g for g in range(1, generation + 1) if g not in stored)  # the first never run, for the hint
     return (
         f"{where} has not been materialized: generation {generation} has not been run under "
-        f"{store.stage_location}. Run the generations in order: generation {generation} first "
-        f"({command} --start {generation}), or all "
-        f"from generation 1 ({command} --generations {following})"
+        f"{store.stage_location}. Run the generations in order, from generation {first} ({command} --start "
+        f"{first} --generations {following - first + 1}, to generation {following}), or {command} --next"
     )
 
 
