@@ -232,9 +232,12 @@ class DatasetStore(dg.ConfigurableResource):
     ) -> StagePath:
         """Keep one evaluation of a check (verdict and evidence lines, no row values) for the report.
 
-        ``generation`` is 0 for the unpartitioned stages; a rerun replaces the record.
+        ``generation`` is 0 for the unpartitioned stages; a rerun replaces the record. Each record
+        gets ``recorded_at``, when it was written (UTC): the report takes the run of a generation's
+        most recent record for its latest run (:mod:`synth_pipeline.report.runs`).
         """
-        frame = pd.DataFrame([{"generation": generation, "check": check_name, **row}])
+        frame = pd.DataFrame([{"generation": generation, "check": check_name, **row,
+                               "recorded_at": pd.Timestamp.now(tz="UTC")}])
         return self.write_monitor(asset_key, f"{CHECKS_MONITOR}/{check_name}", str(generation), frame)
 
     def check_results(self, asset_key: dg.AssetKey) -> pd.DataFrame:

@@ -410,7 +410,11 @@ def _run_rule(context: dg.AssetCheckExecutionContext, rule: RuleCheck) -> tuple[
         blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
         if blocked:
             inputs.store.quarantine(asset_key, partition, name, result.description or name)
-        record = {**evaluation_record(result, outcomes), "run_id": context.op_execution_context.run_id}
+        from synth_pipeline.checks.blocked import run_generation
+
+        # run_generation: which generation's run checked it (a check of a stage made once has generation 0)
+        record = {**evaluation_record(result, outcomes), "run_id": context.op_execution_context.run_id,
+                  "run_generation": run_generation(context, inputs)}
         inputs.store.write_check_result(asset_key, name, generation, record)
         if blocked:
             from synth_pipeline.checks.blocked import blocked_report_path, record_block

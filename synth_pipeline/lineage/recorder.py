@@ -278,7 +278,8 @@ class StepLineage:
             column_lineage=column_lineage_facet(sources, self.inputs),
         )
         self._emit(stage, RunState.COMPLETE, outputs=[dataset])
-        record_version(self.layout.version_record(path), version, digest, run_id=self.run_ids[stage])
+        record_version(self.layout.version_record(path), version, digest, run_id=self.run_ids[stage],
+                       dagster_run_id=self.context.run_id)
         self._published.add(stage)
         dagster_lineage = dagster_column_lineage(sources, inputs)
         return dg.MaterializeResult(

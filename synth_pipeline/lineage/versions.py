@@ -46,11 +46,14 @@ class StoredVersion:
             this content was recorded).
         digest: The content digest.
         rows: Its row count (None for non-tabular files).
+        dagster_run_id: The Dagster run whose publish wrote this content, as recorded (None: not
+            recorded, e.g. by an older version, or the file holds other content than recorded).
     """
 
     version: str
     digest: str
     rows: int | None
+    dagster_run_id: str | None = None
 
 
 def file_version(path: StagePath) -> tuple[str, int | None]:
@@ -79,13 +82,15 @@ def materialization_version(digest: str, *, name: str, partition: str | None, ru
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
-def record_version(record: Path, version: str, digest: str, *, run_id: str) -> None:
-    """Record that the stored file now holds ``version`` (whose content digest is ``digest``)."""
+def record_version(record: Path, version: str, digest: str, *, run_id: str, dagster_run_id: str | None = None) -> None:
+    """Record that the stored file now holds ``version`` (whose content digest is ``digest``), written by
+    the OpenLineage run ``run_id`` of the Dagster run ``dagster_run_id``."""
     # Replaced by rename, but neither fsynced nor named like atomic_write's temporary files:
     # a lost or torn record only makes readers fall back to the content digest.
     record.parent.mkdir(parents=True, exist_ok=True)
     partial = record.with_name(f"{record.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps({"version": version, "digest": digest, "run_id": run_id}))
+    partial.write_text(json.dumps({"version": version, "digest": digest, "run_id": run_id,
+                                   **({"dagster_run_id": dagster_run_id} if dagster_run_id else {})}))
     os.replace(partial, record)
 
 
@@ -102,7 +107,9 @@ def stored_version(path: StagePath, record: Path) -> StoredVersion:
     except (FileNotFoundError, ValueError):
         recorded = {}
     if recorded.get("digest") == digest and isinstance(recorded.get("version"), str):
-        return StoredVersion(version=recorded["version"], digest=digest, rows=rows)
+        writer = recorded.get("dagster_run_id")
+        return StoredVersion(version=recorded["version"], digest=digest, rows=rows,
+                             dagster_run_id=writer if isinstance(writer, str) else None)
     return StoredVersion(version=digest, digest=digest, rows=rows)
 
 

@@ -85,7 +85,9 @@ def build_generation_report(
         generation: The report's generation (the figures of generations 1..generation).
         label_column: The class label, for the per-class table.
         current_evaluation: This generation's evaluation frame, if not stored yet.
-        run_id: The Dagster run building it, shown in the page.
+        run_id: The Dagster run building it, shown in the page: the generation's latest run, which the
+            page describes (None: the run of the generation's most recent check record, see
+            :mod:`synth_pipeline.report.runs`).
         out: Write here instead of :func:`report_path`.
 
     Returns:
@@ -122,7 +124,7 @@ def _build(
 
     data = gather_report_data(
         store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
-        current_evaluation=current_evaluation,
+        current_evaluation=current_evaluation, run_id=run_id,
     )
     drawn = {
         "key": plots.key_plot(data),

@@ -12,6 +12,10 @@ Sources, all under the data directory of a :class:`~synth_pipeline.storage.Datas
   the mix model on the sealed holdout);
 - diversity, privacy and utility: the quality checks' figures per generation
   (``DatasetStore.monitor_history``), with the policy limits they were compared with.
+
+A generation run again is reported as its latest run left it: the rows, check records and
+stages an earlier run of it left are marked (an ``earlier_run`` column) and kept out of the
+verdict (:mod:`synth_pipeline.report.runs`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,15 @@ from synth_pipeline.metrics import PRIMARY_METRIC
 from synth_pipeline.metrics import tstr_trtr_ratio as score_ratio
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage
 from synth_pipeline.provenance import ALL_KINDS, ProvenanceKind
+from synth_pipeline.report.runs import (
+    EARLIER_COLUMN,
+    earlier_writer,
+    latest_run,
+    mark_earlier_records,
+    mark_generation_rows,
+    run_name,
+    short_run,
+)
 from synth_pipeline.storage import DatasetStore
 
 MONITORED_STAGES = (Stage.SYNTHETIC, Stage.AUGMENTED, Stage.TRAINING_MIX)
@@ -73,7 +86,14 @@ class ReportData:
             evidence lines (:func:`gather_checks`).
         check_verdicts: Every check evaluated in the report generation (and once on the
             unpartitioned stages): ``stage``, ``check``, ``verdict`` (:func:`gather_check_verdicts`).
-        verdict: Passed, or blocked by which checks (observed vs limit) and what did not run.
+        verdict: Passed, or blocked by which checks (observed vs limit) and what did not run,
+            as the latest run left the generation.
+        latest_run: The Dagster run the report describes, the generation's latest (None: the store
+            cannot tell, e.g. written by an older version). Rows, checks and stages an earlier run of
+            the generation left carry that run's id in an ``earlier_run`` column
+            (:mod:`synth_pipeline.report.runs`).
+        earlier_stages: Per-generation stages whose stored output of the report generation an
+            earlier run left: stage name -> that run's id.
     """
 
     pipeline: str
@@ -89,10 +109,12 @@ class ReportData:
     checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(CHECK_COLUMNS)))
     check_verdicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(VERDICT_COLUMNS)))
     verdict: GenerationVerdict | None = None
+    latest_run: str | None = None
+    earlier_stages: dict[str, str] = field(default_factory=dict)
 
 
-CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence")
-VERDICT_COLUMNS = ("stage", "check", "verdict")
+CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence", EARLIER_COLUMN)
+VERDICT_COLUMNS = ("stage", "check", "verdict", EARLIER_COLUMN)
 
 
 def gather_check_records(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, generation: int) -> pd.DataFrame:
@@ -105,27 +127,44 @@ def gather_check_records(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey],
     return records.assign(stage=records["asset"].map(stage_of))
 
 
+def _with_earlier(records: pd.DataFrame) -> pd.DataFrame:
+    return records if EARLIER_COLUMN in records.columns else records.assign(**{EARLIER_COLUMN: ""})
+
+
 def gather_check_verdicts(records: pd.DataFrame) -> pd.DataFrame:
     """The verdict of every kept check of :func:`gather_check_records`: ``stage``, ``check``, ``verdict``
-    (``passed``, ``failed``, ``warning`` or ``skipped``), in stage order."""
-    return records[list(VERDICT_COLUMNS)].reset_index(drop=True)
+    (``passed``, ``failed``, ``warning`` or ``skipped``) and ``earlier_run`` (the earlier run of the generation
+    that left it, else empty), in stage order."""
+    return _with_earlier(records)[list(VERDICT_COLUMNS)].reset_index(drop=True)
 
 
 def gather_verdict(
-    store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], records: pd.DataFrame, *, generation: int
+    store: DatasetStore,
+    keys: Mapping[Stage, dg.AssetKey],
+    records: pd.DataFrame,
+    *,
+    generation: int,
+    earlier_stages: Mapping[str, str] | None = None,
 ) -> GenerationVerdict:
-    """The generation's verdict from its kept check records (:func:`gather_check_records`): the blocking
-    checks that failed, and, when any did, the per-generation stages with nothing stored for it (not run)."""
-    blocking = blocking_failures(records)
-    per_generation = [keys[stage] for stage in Stage if stage in keys and stage in PARTITIONED_STAGES]
-    not_run = not_materialized(store, per_generation, generation) if blocking else []
+    """The generation's verdict from its kept check records (:func:`gather_check_records`) of its latest run
+    (those marked as an earlier run's are left out): the blocking checks that failed, and, when any did, the
+    per-generation stages the latest run did not write (nothing stored, or stored by an earlier run:
+    ``earlier_stages``, stage name -> run)."""
+    blocking = blocking_failures(records[_with_earlier(records)[EARLIER_COLUMN] == ""])
+    per_generation = [stage for stage in Stage if stage in keys and stage in PARTITIONED_STAGES]
+    not_run = []
+    if blocking:
+        missing = set(not_materialized(store, [keys[stage] for stage in per_generation], generation))
+        not_run = [keys[stage].to_user_string() for stage in per_generation
+                   if keys[stage].to_user_string() in missing or stage.value in (earlier_stages or {})]
     return verdict_from_records(generation, blocking, not_run)
 
 
 def gather_checks(records: pd.DataFrame) -> pd.DataFrame:
     """The checks of :func:`gather_check_records` that failed or warned, with every failed or unjudged
     rule's evidence line: ``stage``, ``check``, ``verdict`` (``failed`` or ``warning``), ``blocking``,
-    ``evidence`` (lines joined by newlines)."""
+    ``evidence`` (lines joined by newlines), ``earlier_run`` (the earlier run that left it, else empty)."""
+    records = _with_earlier(records)
     return records.loc[records["verdict"].isin(["failed", "warning"]), list(CHECK_COLUMNS)].reset_index(drop=True)
 
 
@@ -286,6 +325,7 @@ def gather_report_data(
     generation: int,
     label_column: str | None = None,
     current_evaluation: pd.DataFrame | None = None,
+    run_id: str | None = None,
 ) -> ReportData:
     """Everything a generation report shows, read from the stored files.
 
@@ -296,6 +336,8 @@ def gather_report_data(
         generation: The report's generation; later stored generations are left out.
         label_column: The class label, for the per-class table (None: no such table).
         current_evaluation: This generation's evaluation frame, if not stored yet.
+        run_id: The Dagster run building the report (the generation's latest run); None: the run of the
+            generation's most recent check record (:mod:`synth_pipeline.report.runs`).
 
     Returns:
         The report's figures.
@@ -315,18 +357,68 @@ def gather_report_data(
         notes.append(f"no stored evaluation for generation(s) {_ranges(missing_scores)}")
     empty = gather_empty(store, keys, through=generation)
     records = gather_check_records(store, keys, generation=generation)
+    latest = latest_run(records, generation, run_id)
+    records = mark_earlier_records(records, generation, latest)
+    earlier_stages = {stage.value: writer for stage in Stage if stage in keys and stage in PARTITIONED_STAGES
+                      if (writer := earlier_writer(store, keys[stage], generation, latest))}
+    composition = mark_generation_rows(composition, generation, earlier_stages.get(Stage.TRAINING_MIX.value, ""))
+    if current_evaluation is None:  # else the row is this run's evaluation, not the stored one
+        scores = mark_generation_rows(scores, generation, earlier_stages.get(Stage.EVALUATION.value, ""))
+    if earlier_stages and len(empty):
+        left = empty["stage"].map(earlier_stages).fillna("")
+        empty = empty.assign(**{EARLIER_COLUMN: left.where(empty["generation"] == generation, "")})
     monitors = {
-        name: gather_monitor(store, keys, name, through=generation, empty=empty)
+        name: _mark_monitor(gather_monitor(store, keys, name, through=generation, empty=empty), name, records,
+                            generation)
         for name in (DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR)
     }
+    notes += _earlier_notes(generation, latest, earlier_stages, records)
     return ReportData(
         pipeline=pipeline, generation=generation, composition=composition, class_fractions=class_fractions,
         scores=scores, diversity=monitors[DIVERSITY_MONITOR], privacy=monitors[PRIVACY_MONITOR],
         utility=monitors[UTILITY_MONITOR], notes=notes, empty=empty,
         checks=gather_checks(records),
         check_verdicts=gather_check_verdicts(records),
-        verdict=gather_verdict(store, keys, records, generation=generation),
+        verdict=gather_verdict(store, keys, records, generation=generation, earlier_stages=earlier_stages),
+        latest_run=latest, earlier_stages=earlier_stages,
     )
+
+
+def _mark_monitor(frame: pd.DataFrame, monitor: str, records: pd.DataFrame, generation: int) -> pd.DataFrame:
+    """A monitor's figures with the rows of ``generation`` its check (named like the monitor) kept from an
+    earlier run marked with that run (:data:`~synth_pipeline.report.runs.EARLIER_COLUMN`)."""
+    earlier = records[(records["check"] == monitor) & (records[EARLIER_COLUMN] != "")
+                      & (records["generation"] == generation)]
+    if frame.empty or earlier.empty:
+        return frame
+    writer = dict(zip(earlier["stage"], earlier[EARLIER_COLUMN], strict=True))
+    marked = frame.assign(**{EARLIER_COLUMN: ""})
+    rows = marked["generation"] == generation
+    marked.loc[rows, EARLIER_COLUMN] = marked.loc[rows, "stage"].map(writer).fillna("")
+    return marked
+
+
+def _earlier_notes(
+    generation: int, latest: str | None, earlier_stages: Mapping[str, str], records: pd.DataFrame
+) -> list[str]:
+    """What an earlier run of the generation left that the report shows, one note per kind."""
+    if latest is None:
+        return []
+    notes = []
+    if earlier_stages:
+        notes.append(f"generation {generation} was run again: run {short_run(latest)} did not write "
+                     + ", ".join(f"{stage} (left by {run_name(run)})" for stage, run in earlier_stages.items())
+                     + "; their figures are those of the earlier run")
+    earlier = records[records[EARLIER_COLUMN] != ""]
+    if len(earlier):
+        judged = earlier[earlier["verdict"].isin(["failed", "warning"])]
+        named = [f"{row.check} on {row.stage} ({row.verdict} in {run_name(str(getattr(row, EARLIER_COLUMN)))})"
+                 for row in judged.itertuples()]
+        others = len(earlier) - len(judged)
+        named += [f"{others} more that passed or were skipped"] if others else []
+        notes.append(f"checks of generation {generation} not run again in run {short_run(latest)}, kept as an "
+                     "earlier run left them and not part of the verdict: " + ", ".join(named))
+    return notes
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from synth_pipeline.generation_verdict import GenerationStatus
 from synth_pipeline.report.data import PRIMARY_METRIC, ReportData
+from synth_pipeline.report.runs import EARLIER_COLUMN, run_name, short_run
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
@@ -28,14 +29,15 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; }
 th { background: #f4f4f4; text-align: left; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .ok { color: #2a7a2a; } .failed { color: #b22222; font-weight: bold; } .warning { color: #b86e00; }
-.skipped { color: #555; font-style: italic; }
+.skipped { color: #555; font-style: italic; } .earlier { color: #555; font-style: italic; }
 p.verdict { border-left: 4px solid #b22222; padding: 0.4em 0.8em; background: #fbeeee; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.summary dt { font-weight: bold; } dl.summary dd { margin: 0; }
 """
 
 Column = tuple[str, str, str]
-"""(frame column, header, format): format ``d`` integer, ``f`` 3 decimals, ``s`` text, ``b`` verdict."""
+"""(frame column, header, format): format ``d`` integer, ``f`` 3 decimals, ``s`` text, ``b`` verdict,
+``r`` the earlier run that left a row (empty: the latest run's)."""
 
 _VERDICT_CLASS = {"passed": "ok", "failed": "failed", "warning": "warning", "skipped": "skipped"}
 
@@ -60,6 +62,9 @@ def png_data_uri(png: bytes) -> str:
 
 
 def _cell(value: object, kind: str) -> str:
+    if kind == "r":
+        run = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+        return f'<td class="earlier">{escape(run_name(run))}</td>' if run else "<td></td>"
     missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
     if missing:
         return '<td class="n">&ndash;</td>'
@@ -72,11 +77,15 @@ def _cell(value: object, kind: str) -> str:
     return f"<td>{escape(str(value))}</td>"
 
 
+_EARLIER: Column = (EARLIER_COLUMN, "left by an earlier run", "r")
+
+
 def table(frame: pd.DataFrame, columns: Sequence[Column], table_id: str) -> str:
-    """An HTML table of the given columns (those absent from ``frame`` are skipped)."""
+    """An HTML table of the given columns (those absent from ``frame`` are skipped), and, when ``frame`` marks
+    rows an earlier run of the generation left, a last column naming that run."""
     if "passed" in frame:
         frame = frame.assign(passed=verdicts(frame))
-    present = [column for column in columns if column[0] in frame.columns]
+    present = [column for column in [*columns, _EARLIER] if column[0] in frame.columns]
     head = "".join(f"<th>{escape(header)}</th>" for _, header, _ in present)
     body = "".join(
         "<tr>" + "".join(_cell(row[name], kind) for name, _, kind in present) + "</tr>"
@@ -141,13 +150,20 @@ def _number(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else escape(str(value))
 
 
+def _earlier(row: object) -> str:
+    """`` (left by run ...)`` for a row an earlier run of the generation left, else empty."""
+    run = getattr(row, EARLIER_COLUMN, "")
+    run = "" if run is None or (isinstance(run, float) and math.isnan(run)) else str(run)
+    return f' <span class="earlier">(left by {escape(run_name(run))})</span>' if run else ""
+
+
 def _verdicts(frame: pd.DataFrame, generation: int) -> str:
     rows = frame[frame["generation"] == generation] if "passed" in frame else frame.iloc[0:0]
     if rows.empty:
         return "not measured"
     return ", ".join(
-        f'{escape(str(stage))} <span class="{_VERDICT_CLASS[verdict]}">{verdict}</span>'
-        for stage, verdict in zip(rows["stage"], verdicts(rows), strict=True)
+        f'{escape(str(row.stage))} <span class="{_VERDICT_CLASS[verdict]}">{verdict}</span>{_earlier(row)}'
+        for row, verdict in zip(rows.itertuples(), verdicts(rows), strict=True)
     )
 
 
@@ -159,7 +175,8 @@ def _summary(data: ReportData) -> str:
         row = mix.iloc[0]
         items.append(("training mix", f"{int(row['rows'])} rows, synthetic fraction "
                       f"{_number(float(row['synthetic_fraction']))}, non-real fraction "
-                      f"{_number(float(row['non_real_fraction']))}, max depth {int(row['max_depth'])}"))
+                      f"{_number(float(row['non_real_fraction']))}, max depth {int(row['max_depth'])}"
+                      f"{_earlier(row)}"))
     else:
         items.append(("training mix", "none stored for this generation"))
     if len(scores):
@@ -167,7 +184,8 @@ def _summary(data: ReportData) -> str:
         items.append((f"scores ({PRIMARY_METRIC})",
                       f"TRTR {_number(float(row['real_only']))}, TSTR {_number(float(row['synthetic_only']))}, "
                       f"TSTR / TRTR {_number(float(row['tstr_trtr_ratio']))}, mix model "
-                      f"{_number(float(row['training_mix']))} on {int(row['holdout_rows'])} real holdout rows"))
+                      f"{_number(float(row['training_mix']))} on {int(row['holdout_rows'])} real holdout rows"
+                      f"{_earlier(row)}"))
     else:
         items.append(("scores", "not evaluated"))
     for name, frame in (("diversity", data.diversity), ("privacy", data.privacy), ("utility", data.utility)):
@@ -177,14 +195,15 @@ def _summary(data: ReportData) -> str:
     for name, rows in others.groupby("check", sort=True):
         items.append((f"{name} checks", ", ".join(
             f'{escape(str(row.stage))} <span class="{_VERDICT_CLASS.get(str(row.verdict), "warning")}">'
-            f"{escape(str(row.verdict))}</span>" for row in rows.itertuples())))
-    failed = data.checks[data.checks["verdict"] == "failed"]
+            f"{escape(str(row.verdict))}</span>{_earlier(row)}" for row in rows.itertuples())))
+    # an earlier run's failure did not block the latest run: listed below, not counted here
+    failed = data.checks[(data.checks["verdict"] == "failed") & (data.checks[EARLIER_COLUMN] == "")]
     items.append(("checks that failed", f'<span class="failed">{len(failed)} blocking</span>: '
                   + escape(", ".join(f"{r.check} on {r.stage}" for r in failed.itertuples())) if len(failed)
                   else "none"))
     for row in data.empty[data.empty["generation"] == data.generation].itertuples():
         items.append((f"{row.stage} (no rows)",
-                      f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}'))
+                      f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}{_earlier(row)}'))
     return '<dl class="summary">' + "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
 
 
@@ -203,9 +222,15 @@ def _checks(data: ReportData) -> str:
     for row in data.checks.itertuples():
         verdict = str(row.verdict)
         lines = "".join(f"<li><code>{escape(line)}</code></li>" for line in str(row.evidence).splitlines() if line)
-        items.append(f'<li><b>{escape(str(row.check))}</b> on {escape(str(row.stage))}: '
-                     f'<span class="{_VERDICT_CLASS.get(verdict, "warning")}">{escape(verdict)}</span>'
-                     f"{' (blocking)' if verdict == 'failed' else ''}<ul>{lines}</ul></li>")
+        earlier = str(getattr(row, EARLIER_COLUMN, "") or "")
+        if earlier:  # kept from an earlier run of the generation: not what blocked the latest one
+            latest = f" in run {short_run(data.latest_run)}" if data.latest_run else ""
+            shown = (f'<span class="earlier">{escape(verdict)} in {escape(run_name(earlier))}, not run again'
+                     f"{escape(latest)}</span>")
+        else:
+            shown = (f'<span class="{_VERDICT_CLASS.get(verdict, "warning")}">{escape(verdict)}</span>'
+                     f"{' (blocking)' if verdict == 'failed' else ''}")
+        items.append(f'<li><b>{escape(str(row.check))}</b> on {escape(str(row.stage))}: {shown}<ul>{lines}</ul></li>')
     return (f"<h2>Checks that failed or warned</h2>"
             "<p>Each line: the rule, its observed figure, the 95 % bound compared with the limit, the sample "
             f'size and the fix.</p><ul id="checks">{"".join(items)}</ul>')
@@ -240,6 +265,8 @@ def render_report(
     g = data.generation
     title = f"{data.pipeline}: generation {g} report"
     origin = f" in Dagster run <code>{escape(run_id)}</code>" if run_id else ""
+    if data.latest_run and data.latest_run != run_id:
+        origin += f", describing generation {g}'s latest run <code>{escape(data.latest_run)}</code>"
     where = f" from <code>{escape(source)}</code>" if source else ""
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -260,7 +287,9 @@ def render_report(
         table(data.composition, COMPOSITION_COLUMNS, "composition"),
     ]
     if len(data.class_fractions):
-        parts += [f"<p>Per class in generation {g}'s mix:</p>",
+        mix_run = data.earlier_stages.get("training_mix", "")
+        left = f" (left by {escape(run_name(mix_run))})" if mix_run else ""
+        parts += [f"<p>Per class in generation {g}'s mix{left}:</p>",
                   table(data.class_fractions, CLASS_COLUMNS, "classes")]
     parts += [
         "<h2>Train on synthetic vs train on real</h2>",
