@@ -302,7 +302,7 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
             # The evaluation did not run, so it wrote no report: build one from what is stored
             # (e.g. the figures of the check that failed), for the user to look at.
             try:
-                written = _write_report(bound, run.generation, run_id=run.run_id)
+                written = _write_report(bound, run.generation, run_id=run.run_id, step_errors=run.failures)
                 print(f"report (stored figures; generation {run.generation} was not evaluated): {written.path}")
             except Exception as error:  # a missing report must not hide the run's own failure
                 print(f"report not written: {type(error).__name__}: {error}", file=sys.stderr)
@@ -347,7 +347,7 @@ def _require_writable_file(option: str, path: str) -> None:
 
 
 def _write_report(bound: BoundDefinitions, generation: int | None, out: Path | None = None,
-                  run_id: str | None = None):
+                  run_id: str | None = None, step_errors: Sequence[tuple[str, str]] = ()):
     """Build a generation's report of the bound pipeline from the stored files (default: the last generation
     with anything stored, whether or not it reached its training mix), as the run ``run_id`` left it (default:
     the generation's latest run)."""
@@ -372,7 +372,7 @@ def _write_report(bound: BoundDefinitions, generation: int | None, out: Path | N
         raise SynthPipelineError("--generation must be at least 1")
     label = defs.resolve_asset_graph().get(keys[Stage.EVALUATION]).metadata.get(LABEL_COLUMN_METADATA)
     return build_generation_report(store, keys, pipeline=pipeline, generation=generation, label_column=label,
-                                   out=out, run_id=run_id)
+                                   out=out, run_id=run_id, step_errors=step_errors)
 
 
 def _report(args: argparse.Namespace) -> int:

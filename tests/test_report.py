@@ -279,3 +279,29 @@ def test_a_generation_blocked_outside_the_cli_gets_its_report_from_the_failing_c
     assert f", {pipeline.name}/training_mix synthetic_budget (synthetic fraction, overall: observed 0." in banner
     assert banner.endswith(f"; not run: {pipeline.name}/model, {pipeline.name}/evaluation"), banner
     assert run.verdict.headline() == banner.replace("&gt;", ">").replace("&lt;", "<")  # the CLI says the same
+
+
+def test_a_failed_generation_report_names_its_failed_step_and_error(tmp_path, monkeypatch, capsys):
+    """A trial's run on a source without its label column printed the step's error, but the page it wrote read
+    'checks that failed none' and said nothing of the failure."""
+    from synth_pipeline.datasets import breast_cancer
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    source = inputs / "no_label.csv"
+    breast_cancer().rename(columns={"target": "outcome"}).to_csv(source, index=False)
+
+    code = main(["run", "-m", "multiprocess_job", "--pipeline", "par_a", "--source", str(source)])
+
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    [step_line] = [line for line in captured.err.splitlines() if line.startswith("step ") and " FAILED: " in line]
+    step = step_line.split()[1]
+    text = report_path(tmp_path / "data", "par_a", 1).read_text()
+    banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', text)
+    assert banner and banner.group(1).startswith(f"generation 1 FAILED: an error in step {step}"), banner
+    errors = re.search(r'<ul id="step-errors">(.*?)</ul>', text)
+    assert errors and f"<code>{step}</code> FAILED: " in errors.group(1) and "target" in errors.group(1), errors
+    assert f'<dt>steps that failed</dt><dd><span class="failed">1</span>: {step}</dd>' in text

@@ -7,9 +7,10 @@ The evaluation asset calls :func:`build_generation_report` at the end of each ge
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +76,7 @@ def build_generation_report(
     current_evaluation: pd.DataFrame | None = None,
     run_id: str | None = None,
     out: Path | None = None,
+    step_errors: Sequence[tuple[str, str]] = (),
 ) -> GenerationReport:
     """Gather a generation's figures from the store, plot them and write the HTML page atomically.
 
@@ -89,6 +91,9 @@ def build_generation_report(
             page describes (None: the run of the generation's most recent check record, see
             :mod:`synth_pipeline.report.runs`).
         out: Write here instead of :func:`report_path`.
+        step_errors: The steps of the run that raised, with their messages (step key, message): the page's
+            verdict then reads FAILED and lists them (a failed run's page once said only "checks that
+            failed none").
 
     Returns:
         The written report.
@@ -102,7 +107,8 @@ def build_generation_report(
     # the CLI): gathering and writing under one lock, the last writer has read every earlier record.
     with FileLock(f"{path}.lock"):
         return _build(store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
-                      current_evaluation=current_evaluation, run_id=run_id, path=path, started=started)
+                      current_evaluation=current_evaluation, run_id=run_id, path=path, started=started,
+                      step_errors=tuple(step_errors))
 
 
 def _build(
@@ -116,6 +122,7 @@ def _build(
     run_id: str | None,
     path: Path,
     started: float,
+    step_errors: tuple[tuple[str, str], ...] = (),
 ) -> GenerationReport:
     import synth_pipeline.report.plots as plots
     from synth_pipeline.report.data import gather_report_data
@@ -126,6 +133,9 @@ def _build(
         store, keys, pipeline=pipeline, generation=generation, label_column=label_column,
         current_evaluation=current_evaluation, run_id=run_id,
     )
+    if step_errors and data.verdict is not None:
+        verdict = dataclasses.replace(data.verdict, errors=tuple(step for step, _ in step_errors))
+        data = dataclasses.replace(data, verdict=verdict, step_errors=step_errors)
     drawn = {
         "key": plots.key_plot(data),
         "composition": plots.composition_plot(data),

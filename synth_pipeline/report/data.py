@@ -94,6 +94,9 @@ class ReportData:
             (:mod:`synth_pipeline.report.runs`).
         earlier_stages: Per-generation stages whose stored output of the report generation an
             earlier run left: stage name -> that run's id.
+        step_errors: The steps of the generation's run that raised (not a failed check), with their
+            error messages, when the report's builder knows them (``synth-pipeline run``); the
+            verdict then reads FAILED and names them.
     """
 
     pipeline: str
@@ -111,6 +114,7 @@ class ReportData:
     verdict: GenerationVerdict | None = None
     latest_run: str | None = None
     earlier_stages: dict[str, str] = field(default_factory=dict)
+    step_errors: tuple[tuple[str, str], ...] = ()
 
 
 CHECK_COLUMNS = ("stage", "check", "verdict", "blocking", "evidence", EARLIER_COLUMN)

@@ -201,6 +201,9 @@ def _summary(data: ReportData) -> str:
     items.append(("checks that failed", f'<span class="failed">{len(failed)} blocking</span>: '
                   + escape(", ".join(f"{r.check} on {r.stage}" for r in failed.itertuples())) if len(failed)
                   else "none"))
+    if data.step_errors:  # "checks that failed: none" alone would read as a generation that went well
+        items.append(("steps that failed", f'<span class="failed">{len(data.step_errors)}</span>: '
+                      + escape(", ".join(step for step, _ in data.step_errors))))
     for row in data.empty[data.empty["generation"] == data.generation].itertuples():
         items.append((f"{row.stage} (no rows)",
                       f'every check <span class="skipped">skipped</span>: {escape(str(row.reason))}{_earlier(row)}'))
@@ -211,7 +214,17 @@ def _verdict_banner(data: ReportData) -> str:
     """The generation's verdict in one sentence, first on the page: blocked by which checks, what did not run."""
     if data.verdict is None or data.verdict.status is GenerationStatus.PASSED:
         return ""
-    return f'<p class="verdict failed" id="verdict">{escape(data.verdict.headline())}</p>'
+    banner = f'<p class="verdict failed" id="verdict">{escape(data.verdict.headline())}</p>'
+    if data.step_errors:  # what the run's failed steps said, as the CLI prints it
+        banner += '<ul id="step-errors">' + "".join(
+            f"<li><code>{escape(step)}</code> FAILED: {escape(_cut(message))}</li>"
+            for step, message in data.step_errors) + "</ul>"
+    return banner
+
+
+def _cut(message: str, limit: int = 1000) -> str:
+    """A step's error message, cut to ``limit`` characters (a traceback's worth of text helps nobody here)."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def _checks(data: ReportData) -> str:
