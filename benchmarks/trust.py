@@ -451,11 +451,16 @@ def make_inputs(pipeline, store, policy, generation: int, fitted_on: str | None)
 def rule_name(check: str, outcome: Any) -> str:
     """A rule's name without data values (column names, class labels, counts), so runs can be pooled.
 
-    ``variance ratio, smallest (mean_radius)`` -> ``variance ratio, smallest``; ``synthetic
-    fraction, class >50K (minority)`` -> ``synthetic fraction, class * (minority)``;
-    descriptive parentheses (``(lost tails)``, ``(95 % lower bound)``) are kept.
+    ``variance ratio, smallest (mean_radius)`` -> ``variance ratio, smallest``; ``non-real
+    fraction (synthetic + augmented + unknown), class #2 (value >50K, minority)`` -> ``non-real
+    fraction (synthetic + augmented + unknown), class * (minority)`` (and the older ``synthetic
+    fraction, class >50K (minority)`` likewise); descriptive parentheses (``(lost tails)``,
+    ``(95 % lower bound)``) are kept.
     """
     text = outcome if isinstance(outcome, str) else getattr(outcome, "rule", str(outcome))
+    # a class named by number and value: the value goes, the minority tag stays
+    text = re.sub(r"\bclass #\d+ \(value (?:[^()]|\([^()]*\))*?(, minority)?\)",
+                  lambda m: "class *" + (" (minority)" if m.group(1) else ""), text)
     text = re.sub(r"\b(smallest|largest) \((?:[^()]|\([^()]*\))*\)", r"\1", text)
     text = re.sub(r"\s*\((?:[^()]|\([^()]*\))*\)",
                   lambda m: m.group(0) if re.fullmatch(r"\s*\(95 % [^()]*\)", m.group(0))

@@ -24,9 +24,10 @@ BUDGET_FIX = (
     "(augmentation.target_ratio), or raise the policy's {field} if this share is intended"
 )
 GROWTH_FIX = (
-    "grow the synthetic share more slowly: sample fewer synthetic rows per generation (synthesizer.rows_per_real_row "
-    "or synthesizer.num_rows), bring more real rows (mix.real_arrival_batches, or run --source FILE with new "
-    "rows), use mix.mode accumulate, or raise the policy's max_synthetic_fraction_growth"
+    "grow the budgeted share more slowly: sample fewer synthetic rows per generation (synthesizer.rows_per_real_row "
+    "or synthesizer.num_rows), top up less (augmentation.target_ratio), bring more real rows "
+    "(mix.real_arrival_batches, or run --source FILE with new rows), use mix.mode accumulate, or raise the "
+    "policy's max_synthetic_fraction_growth"
 )
 FRESH_ROWS_FIX = (
     "bring new real rows to each generation: split the real data into at least as many arrival batches as "
@@ -54,8 +55,53 @@ HOLDOUT_REAL_FIX = (
 )
 
 
+def budgeted_measure(policy: SynthPolicy) -> str:
+    """What the synthetic budgets measure under ``policy``, named as the composition tables name it.
+
+    The budgets count the policy's budgeted kinds (:meth:`SynthPolicy.budgeted_kinds`): by default
+    synthetic, augmented and unknown rows, which is the tables' ``non-real fraction``; with only
+    synthetic rows budgeted, their ``synthetic fraction``; any other set of kinds is named by its
+    kinds. Each rule of :func:`synthetic_budget` and the growth rule of :func:`generation_budget`
+    start with it, so the figure a rule judges is the column of that name, not another.
+    """
+    kinds = [kind.value for kind in policy.budgeted_kinds()]
+    if kinds == [ProvenanceKind.SYNTHETIC.value]:
+        return "synthetic fraction"
+    if set(kinds) == {kind.value for kind in ProvenanceKind} - {ProvenanceKind.REAL.value}:
+        return f"non-real fraction ({' + '.join(kinds)})"
+    return f"budgeted fraction ({' + '.join(kinds)})"
+
+
+def class_rule_names(label: str, index: int, noun: str = "class", *, minority: bool = False) -> tuple[str, str]:
+    """A class's ``(private, public)`` name in a rule: ``class #2 (value 1)`` and ``class #2``.
+
+    Classes are numbered in label order (``#i`` from 1), so the public name, which holds no data
+    value and goes to lineage events and shared reports, names the same class as the private
+    one, which adds the value for the user's own terminal and the Dagster UI. A minority class
+    says so in both: ``class #2 (value 1, minority)``, ``class #2 (minority)``. A regression
+    label's quantile bins (``noun`` ``bin``) are named by number and range (``#01 [25, 30)``),
+    no row value: that name is kept, the public one being ``bin #i``.
+
+    Args:
+        label: The class label (for bins: the bin's name).
+        index: Its number in label order, from 1.
+        noun: ``class`` or ``bin`` (:attr:`Composition.group`).
+        minority: Whether the class is a minority.
+    """
+    tag = ", minority" if minority else ""
+    public = f"{noun} #{index}" + (" (minority)" if minority else "")
+    if noun != "class":
+        return f"{noun} {label}" + (" (minority)" if minority else ""), public
+    return f"class #{index} (value {label}{tag})", public
+
+
 def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[RuleOutcome]:
     """Budgeted fraction overall and per class; minority classes get the stricter limit.
+
+    The rules are named by what they measure (:func:`budgeted_measure`: with the default policy
+    ``non-real fraction (synthetic + augmented + unknown)``, the tables' non-real fraction) and
+    name each class by number and value (:func:`class_rule_names`): ``..., class #2 (value 1, minority)``,
+    public rule ``..., class #2 (minority)``.
 
     A class is a minority when the largest class has at least
     ``policy.minority_imbalance_ratio`` times its real rows
@@ -70,26 +116,27 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
     a difference in real rows between bins is chance, not imbalance.
     """
     kinds = policy.budgeted_kinds()
-    noun = composition.group
-    outcomes = [RuleOutcome("synthetic fraction, overall", composition.fraction(*kinds),
+    measure = budgeted_measure(policy)
+    outcomes = [RuleOutcome(f"{measure}, overall", composition.fraction(*kinds),
                             policy.max_synthetic_fraction, "max", sample_size=composition.rows,
                             fix=BUDGET_FIX.format(field="max_synthetic_fraction"))]
     minorities = _minorities(composition, policy)
     for index, (label, fraction) in enumerate(sorted(composition.class_fraction(*kinds).items()), start=1):
         rows = sum(composition.rows_by_class[label].values())
+        private, public = class_rule_names(label, index, composition.group, minority=label in minorities)
         if label in minorities:
             field = "max_minority_class_synthetic_fraction"
             outcomes.append(RuleOutcome(
-                f"synthetic fraction, class {label} (minority)", fraction,
-                policy.max_minority_class_synthetic_fraction, "max", f"synthetic fraction, class #{index} (minority)",
+                f"{measure}, {private}", fraction,
+                policy.max_minority_class_synthetic_fraction, "max", f"{measure}, {public}",
                 sample_size=rows,
                 fix=BUDGET_FIX.format(field=field) + " (a minority class: the largest class has at least "
                 f"{policy.minority_imbalance_ratio:g} times its real rows, policy minority_imbalance_ratio)",
             ))
         else:
             outcomes.append(RuleOutcome(
-                f"synthetic fraction, {noun} {label}", fraction, policy.max_class_synthetic_fraction, "max",
-                f"synthetic fraction, {noun} #{index}", sample_size=rows,
+                f"{measure}, {private}", fraction, policy.max_class_synthetic_fraction, "max",
+                f"{measure}, {public}", sample_size=rows,
                 fix=BUDGET_FIX.format(field="max_class_synthetic_fraction"),
             ))
     return outcomes
@@ -98,7 +145,7 @@ def synthetic_budget(composition: Composition, policy: SynthPolicy) -> list[Rule
 def minority_class_numbers(composition: Composition, policy: SynthPolicy) -> list[str]:
     """The minority classes by number (``class #i`` in label order, as rules' ``public_rule``), never by value."""
     minorities = _minorities(composition, policy)
-    return [f"class #{index}" for index, label in enumerate(sorted(composition.rows_by_class), start=1)
+    return [class_rule_names(label, index)[1] for index, label in enumerate(sorted(composition.rows_by_class), start=1)
             if label in minorities]
 
 
@@ -123,7 +170,7 @@ def generation_budget(
     kinds = policy.budgeted_kinds()
     growth = current.fraction(*kinds) - previous.fraction(*kinds) if previous is not None else 0.0
     return [
-        RuleOutcome("synthetic fraction growth since previous generation", growth,
+        RuleOutcome(f"{budgeted_measure(policy)} growth since previous generation", growth,
                     policy.max_synthetic_fraction_growth, "max", sample_size=current.rows, fix=GROWTH_FIX),
         RuleOutcome("fresh real rows", float(fresh_real_rows), float(policy.min_fresh_real_rows), "min",
                     sample_size=current.rows_by_kind[ProvenanceKind.REAL.value], fix=FRESH_ROWS_FIX),

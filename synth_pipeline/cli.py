@@ -274,7 +274,8 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
     from synth_pipeline.runner import dataset_store, run_generations
 
     defs = bound.defs
-    data_dir = dataset_store(defs, pipeline).root
+    store = dataset_store(defs, pipeline)
+    data_dir = store.root
     print(f"pipeline {pipeline}: data in {data_dir} (from {bound.data_dir.origin}), Dagster home {home}", flush=True)
     start = args.start
     if args.next:
@@ -297,7 +298,7 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
         verdict = run.verdict
         status = "done" if run.success else ("BLOCKED" if verdict.status is GenerationStatus.BLOCKED else "FAILED")
         print(f"generation {run.generation} {status} in {run.seconds:.1f}s (Dagster run {run.run_id})")
-        print(generation_summary(run))
+        print(generation_summary(run, store))
         if not run.success and written_report_path(run) is None:
             # The evaluation did not run, so it wrote no report: build one from what is stored
             # (e.g. the figures of the check that failed), for the user to look at.
@@ -315,7 +316,7 @@ def _run_holding_lock(args: argparse.Namespace, bound: BoundDefinitions, pipelin
             print(cut_echoes(f"step {step} FAILED: {message}", args.argv), file=sys.stderr)
         if args.summary:
             with open(args.summary, "a") as handle:
-                handle.write(markdown_summary(pipeline, run))
+                handle.write(markdown_summary(pipeline, run, store))
         failed = failed or not run.success
     print(f"\n{_lineage_summary(data_dir, run_ids, _command(bound, 'lineage composition'))}")
     return 1 if failed else 0

@@ -25,6 +25,14 @@ REGRESSION_METRICS = ("r2", "mae", "rmse")
 """Scores of a regressor on the holdout: R² (primary), mean absolute and root mean squared error (label units)."""
 REGRESSION_PRIMARY_METRIC = "r2"
 """The primary score of a regression label."""
+METRIC_NAMES = {"balanced_accuracy": "balanced accuracy", "r2": "R²", "f1_macro": "macro F1", "roc_auc": "ROC AUC",
+                "mae": "MAE", "rmse": "RMSE"}
+"""How a page names each score (the stored evaluation names it by its key, e.g. ``r2``)."""
+
+
+def metric_name(metric: str) -> str:
+    """A score's name for people: ``r2`` -> ``R²``, ``balanced_accuracy`` -> ``balanced accuracy``."""
+    return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
 def tstr_trtr_ratio(on_generated: float, on_real: float) -> float:

@@ -19,6 +19,11 @@ from synth_pipeline.naming import Stage
 from synth_pipeline.verdicts import RuleOutcome
 
 NO_ROWS = "no rows"
+AUGMENTATION_NOT_FOR_REGRESSION = (
+    "the label is a regression target: SMOTE augmentation tops up classes and does not apply to a continuous "
+    "label (spec `augmentation: null` removes the stage)"
+)
+"""Why the augmented stage is empty on a regression label (its log, metadata and skipped checks say so)."""
 
 _WHY: dict[Stage, str] = {
     Stage.AUGMENTED: "augmentation made none{in_generation}: no class of the real arrivals is below "
@@ -33,17 +38,22 @@ _WHY: dict[Stage, str] = {
 }
 
 
-def no_rows_reason(stage: Stage | str, generation: int | None = None) -> str:
+def no_rows_reason(stage: Stage | str, generation: int | None = None, *, regression: bool = False) -> str:
     """Why a stage holds no rows, as a skipped rule's reason: ``no rows: ...``.
 
     Args:
         stage: The empty stage.
         generation: Its generation (None or 0 for stages made once per pipeline).
+        regression: Whether the label is a regression target: the augmented stage is then empty
+            because SMOTE does not apply (:data:`AUGMENTATION_NOT_FOR_REGRESSION`), not for want of
+            a class to top up.
     """
     stage = Stage(stage)
     in_generation = f" in generation {generation}" if generation else ""
     of_generation = f" of generation {generation}" if generation else ""
     why = _WHY.get(stage, f"{stage.value} is empty")
+    if regression and stage is Stage.AUGMENTED:
+        why = "augmentation made none{in_generation}: " + AUGMENTATION_NOT_FOR_REGRESSION
     return f"{NO_ROWS}: {why.format(in_generation=in_generation, of_generation=of_generation)}"
 
 
@@ -54,7 +64,9 @@ def no_rows_outcome(
     *,
     threshold: float = 0.0,
     bound: Literal["max", "min"] = "max",
+    regression: bool = False,
 ) -> RuleOutcome:
-    """A skipped outcome of ``rule`` on an empty stage (0 rows measured), reason from :func:`no_rows_reason`."""
+    """A skipped outcome of ``rule`` on an empty stage (0 rows measured), reason from :func:`no_rows_reason`
+    (``regression``: the label is a regression target)."""
     return RuleOutcome(rule, 0.0, threshold, bound, sample_size=0, skipped=True,
-                       unjudged=no_rows_reason(stage, generation))
+                       unjudged=no_rows_reason(stage, generation, regression=regression))

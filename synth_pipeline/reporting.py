@@ -5,10 +5,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from synth_pipeline.generation_verdict import evidence_lines
 from synth_pipeline.no_rows import NO_ROWS
-from synth_pipeline.runner import CheckRecord, GenerationRun
+from synth_pipeline.runner import CheckRecord, GenerationRun, StageRecord
+
+if TYPE_CHECKING:
+    from synth_pipeline.storage import DatasetStore
+
+_MODELS = ("training_mix", "real_only", "synthetic_only")
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -30,8 +36,14 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def generation_summary(run: GenerationRun) -> str:
-    """Stage, provenance, rows, synthetic fraction and depth of every data stage of a run."""
+def generation_summary(run: GenerationRun, store: DatasetStore | None = None) -> str:
+    """Stage, provenance, rows, synthetic fraction and depth of every data stage of a run.
+
+    Args:
+        run: The generation run.
+        store: The pipeline's dataset store: the evaluation's scores are then read exact from the
+            stored evaluation (its Dagster metadata rounds them for the UI), as the report reads them.
+    """
     rows = []
     for record in run.stages:
         metadata = record.metadata
@@ -43,16 +55,28 @@ def generation_summary(run: GenerationRun) -> str:
                 "-" if record.generation is None else record.generation,
                 metadata["provenance"],
                 int(metadata.get("dagster/row_count", 0)),
-                float(metadata.get("synthetic_fraction", math.nan)),
-                float(metadata.get("non_real_fraction", math.nan)),
+                *_fractions(metadata),
                 int(metadata.get("max_depth", 0)),
             ]
         )
     table = format_table(
         ["stage", "generation", "provenance", "rows", "synthetic fraction", "non-real fraction", "max depth"], rows
     )
-    lines = (table, evaluation_summary(run), quality_summary(run), report_summary(run))
+    lines = (table, evaluation_summary(run, store), quality_summary(run), report_summary(run))
     return "\n".join(line for line in lines if line)
+
+
+def _fractions(metadata: dict) -> tuple[float, float]:
+    """A stage's synthetic and non-real fractions, exact: from its rows per kind where the metadata has
+    them (the ``*_fraction`` entries are rounded for the Dagster UI, and rounding those again to 3
+    decimals could differ from the report's figure by one in the last place), else those entries."""
+    counts = metadata.get("rows_by_kind")
+    if isinstance(counts, dict) and all(isinstance(counts.get(kind), int) for kind in ("real", "synthetic")):
+        total = sum(int(rows) for rows in counts.values())
+        if total:
+            return counts["synthetic"] / total, 1.0 - counts["real"] / total
+        return 0.0, 0.0
+    return (float(metadata.get("synthetic_fraction", math.nan)), float(metadata.get("non_real_fraction", math.nan)))
 
 
 _QUALITY_FIGURES = {
@@ -121,26 +145,47 @@ def check_verdict(check: CheckRecord) -> str:
     return "ok" if check.passed else ("FAILED" if check.severity == "ERROR" else "warning")
 
 
-def evaluation_summary(run: GenerationRun) -> str:
+def evaluation_summary(run: GenerationRun, store: DatasetStore | None = None) -> str:
     """One line per trained model: its primary score on the real holdout, the TSTR/TRTR ratio with the
     chance level, and why the ratio was not judged when the ``evaluation_on_real`` check says so (e.g. not
-    informative: real_only not clearly above chance)."""
+    informative: real_only not clearly above chance).
+
+    The scores and the ratio are the stored evaluation's exact figures when ``store`` holds it (as the
+    report shows them), else the evaluation's metadata (rounded for the Dagster UI).
+    """
+    from synth_pipeline.metrics import tstr_trtr_ratio
+
     for record in run.stages:
         metadata = record.metadata
         if "primary_metric" in metadata:
             metric = metadata["primary_metric"]
-            scores = ", ".join(
-                f"{name} {_cell(float(metadata[f'{name}_{metric}']))}"
-                for name in ("training_mix", "real_only", "synthetic_only")
-            )
+            figures = _stored_scores(store, record, metric)
+            ratio = (tstr_trtr_ratio(figures["synthetic_only"], figures["real_only"]) if figures
+                     else float(metadata["tstr_trtr_ratio"]))
+            figures = figures or {name: float(metadata[f"{name}_{metric}"]) for name in _MODELS}
+            scores = ", ".join(f"{name} {_cell(figures[name])}" for name in _MODELS)
             chance = metadata.get("chance_score")
             at_chance = f" (chance {_number(chance)})" if isinstance(chance, float) and _measured(chance) else ""
             line = (
                 f"evaluation on {metadata['evaluated_on']} ({metadata['holdout_rows']} real rows), "
-                f"{metric}: {scores}{at_chance}; TSTR/TRTR ratio {_cell(float(metadata['tstr_trtr_ratio']))}"
+                f"{metric}: {scores}{at_chance}; TSTR/TRTR ratio {_cell(ratio)}"
             )
             return line + "".join(f"; {reason}" for reason in _ratio_not_judged(run))
     return ""
+
+
+def _stored_scores(store: DatasetStore | None, record: StageRecord, metric: str) -> dict[str, float] | None:
+    """The three models' exact ``metric`` scores from the stored evaluation; None when it cannot be read."""
+    if store is None or record.generation is None:
+        return None
+    import dagster as dg
+
+    try:
+        frame = store.read(dg.AssetKey.from_user_string(record.asset_key), str(record.generation))
+        scores = frame.set_index("trained_on")[metric]
+        return {name: float(scores[name]) for name in _MODELS}
+    except Exception:  # noqa: BLE001 - a summary line falls back to the rounded metadata, never fails
+        return None
 
 
 def _ratio_not_judged(run: GenerationRun) -> list[str]:
@@ -219,15 +264,29 @@ class Progress:
                 f"{elapsed:.0f}s elapsed{left}")
 
 
-def markdown_summary(pipeline: str, run: GenerationRun) -> str:
-    """A Markdown section for one generation run: verdict, stages, evaluation, failed checks."""
+def markdown_summary(pipeline: str, run: GenerationRun, store: DatasetStore | None = None) -> str:
+    """A Markdown section for one generation run: verdict, stages, evaluation, failed checks; rules by their
+    public names (:func:`public_rule_names`), since the section is meant to be shared."""
     status = run.verdict.status.value
     verdict = "passed" if run.success else ("blocked" if status == "blocked" else "FAILED")
     lines = [f"### {pipeline}, generation {run.generation}: {verdict}", ""]
     if not run.success:
         lines += [run.verdict.headline(), ""]
-    lines += [f"Dagster run `{run.run_id}`, {run.seconds:.1f}s.", "", "```", generation_summary(run), "```", ""]
+    lines += [f"Dagster run `{run.run_id}`, {run.seconds:.1f}s.", "", "```", generation_summary(run, store), "```", ""]
     failures = check_failures(run) + [f"step {step} FAILED: {message}" for step, message in run.failures]
     if failures:
         lines += ["**Blocking failures**", "", *[f"- {line}" for line in failures], ""]
-    return "\n".join(lines) + "\n"
+    return public_rule_names("\n".join(lines), run) + "\n"
+
+
+def public_rule_names(text: str, run: GenerationRun) -> str:
+    """``text`` with every rule of the run's checks named by its ``public_rule`` (``class #2``, not
+    ``class #2 (value 1)``), as lineage events name it: for a summary that is shared (a CI job summary),
+    where no data value belongs. Longer rule texts are replaced first, so none is cut inside another."""
+    public = {str(rule["rule"]): str(rule["public_rule"])
+              for check in run.checks if isinstance(check.metadata.get("rules"), list)
+              for rule in check.metadata["rules"]
+              if isinstance(rule, dict) and rule.get("public_rule") and rule.get("rule")}
+    for private in sorted(public, key=len, reverse=True):
+        text = text.replace(private, public[private])
+    return text

@@ -37,13 +37,14 @@ class RuleOutcome:
     """One rule evaluated on one dataset, with its evidence and its fix.
 
     Attributes:
-        rule: What was measured, e.g. ``synthetic fraction, class 0 (minority)``.
+        rule: What was measured, e.g. ``non-real fraction (synthetic + augmented + unknown), class #2
+            (value 1, minority)``.
         observed: The point estimate.
         threshold: The policy's limit.
         bound: ``max`` when the figure may not exceed the threshold, ``min`` when it may
             not fall below it.
-        public_rule: The rule without data values (class labels become ``class #i``),
-            for lineage events.
+        public_rule: The rule without data values (``class #2 (value 1)`` becomes ``class #2``:
+            the same number, so both name one class), for lineage events and shared reports.
         confidence_bound: The one-sided 95 % confidence bound that is compared with the
             threshold (the lower bound for a ``max`` rule, the upper bound for a ``min``
             rule), so that a rule fails only when the evidence says so; None when the

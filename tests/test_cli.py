@@ -81,12 +81,12 @@ def test_a_failing_blocking_check_exits_1_and_names_check_asset_generation_and_v
                   PYTHONPATH=str(PROJECT / "tests"))
     assert result.returncode == 1
     headline, line = [line for line in result.stderr.splitlines() if "synthetic_budget" in line]
-    assert headline.startswith("generation 1 blocked by 1 check: par_a/training_mix synthetic_budget (synthetic "
-                               "fraction, overall: observed 0."), headline
+    assert headline.startswith("generation 1 blocked by 1 check: par_a/training_mix synthetic_budget (non-real "
+                               "fraction (synthetic + augmented + unknown), overall: observed 0."), headline
     assert headline.endswith("); not run: par_a/model, par_a/evaluation"), headline
     assert line.startswith("check synthetic_budget FAILED on par_a/training_mix, generation 1: ")
-    assert re.search(r"synthetic fraction, overall: observed 0\.\d+ > limit 0\.05, n = \d+; fix: .*"
-                     r"synthesizer\.rows_per_real_row", line), line
+    assert re.search(r"non-real fraction \(synthetic \+ augmented \+ unknown\), overall: "
+                     r"observed 0\.\d+ > limit 0\.05, n = \d+; fix: .*synthesizer\.rows_per_real_row", line), line
     assert "Traceback" not in result.stderr
 
 
@@ -112,7 +112,8 @@ def test_ci_gate_runs_the_next_generation_and_fails_with_a_markdown_summary(tmp_
     # a blocked generation is not a broken one: said so, with what blocked it and what did not run
     assert failing.returncode == 1 and "generation 2 BLOCKED" in failing.stdout  # --next went on from 1
     headline = re.search(r"^generation 2 blocked by 1 check: par_a/training_mix synthetic_budget "
-                         r"\(synthetic fraction, overall: observed 0\.\d+ > limit 0\.05, n = \d+\); "
+                         r"\(non-real fraction \(synthetic \+ augmented \+ unknown\), overall: "
+                         r"observed 0\.\d+ > limit 0\.05, n = \d+\); "
                          r"not run: par_a/model, par_a/evaluation$", failing.stderr, re.M)
     assert headline, failing.stderr
     text = summary.read_text()

@@ -89,7 +89,7 @@ def test_checks_on_an_empty_mix_and_empty_arrivals_skip_what_is_undefined_and_ju
     budget = checks[("training_mix", "generation_budget")]
     assert not budget.passed and budget.metadata["rule"] == "fresh real rows"
     verdicts = {rule["rule"]: rule["verdict"] for rule in budget.metadata["rules"]}
-    assert verdicts == {"synthetic fraction growth since previous generation": "skipped",
-                        "fresh real rows": "fail"}
+    growth = "non-real fraction (synthetic + augmented + unknown) growth since previous generation"
+    assert verdicts == {growth: "skipped", "fresh real rows": "fail"}
     assert "mix.real_arrival_batches" in budget.metadata["fix"]
     assert not any(record.stage == Stage.MODEL for record in second.stages)

@@ -187,9 +187,10 @@ def test_every_budget_rule_names_its_fix_and_sample_size():
         *holdout_purity(bad, policy),
     ]
     fields = {
-        "synthetic fraction, overall": "max_synthetic_fraction",
-        "synthetic fraction, class 0": "max_class_synthetic_fraction",
-        "synthetic fraction growth since previous generation": "max_synthetic_fraction_growth",
+        "non-real fraction (synthetic + augmented + unknown), overall": "max_synthetic_fraction",
+        "non-real fraction (synthetic + augmented + unknown), class #1 (value 0)": "max_class_synthetic_fraction",
+        "non-real fraction (synthetic + augmented + unknown) growth since previous generation":
+            "max_synthetic_fraction_growth",
         "fresh real rows": "mix.real_arrival_batches",
         "max depth": "fit_on: real",
         "unknown fraction": "mix.include_unknown",

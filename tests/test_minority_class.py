@@ -30,7 +30,7 @@ def test_balanced_classes_have_no_minority_and_0_403_does_not_block():
     assert mix.minority_classes(SynthPolicy().minority_imbalance_ratio) == []
     assert mix.imbalance_ratio == 1.0
     outcomes = _by_rule(synthetic_budget(mix, SynthPolicy()))
-    class_zero = outcomes["synthetic fraction, class 0"]
+    class_zero = outcomes["non-real fraction (synthetic + augmented + unknown), class #1 (value 0)"]
     assert class_zero.observed == pytest.approx(34 / 84) and class_zero.observed > 0.4
     assert class_zero.threshold == 0.5 and class_zero.passed
     assert not any("minority" in rule for rule in outcomes)
@@ -40,16 +40,16 @@ def test_balanced_classes_have_no_minority_and_0_403_does_not_block():
 def test_imbalanced_classes_get_the_stricter_limit():
     mix = _mix({"0": 100, "1": 40}, {"0": 20, "1": 27})  # ratio 2.5
     outcomes = _by_rule(synthetic_budget(mix, SynthPolicy()))
-    minority = outcomes["synthetic fraction, class 1 (minority)"]
+    minority = outcomes["non-real fraction (synthetic + augmented + unknown), class #2 (value 1, minority)"]
     assert minority.threshold == 0.4 and minority.observed == pytest.approx(27 / 67) and not minority.passed
-    assert minority.public_rule == "synthetic fraction, class #2 (minority)"
+    assert minority.public_rule == "non-real fraction (synthetic + augmented + unknown), class #2 (minority)"
     assert "max_minority_class_synthetic_fraction" in minority.fix and "rows_per_real_row" in minority.fix
     assert "n = 67" in minority.evidence()
-    assert outcomes["synthetic fraction, class 0"].threshold == 0.5
+    assert outcomes["non-real fraction (synthetic + augmented + unknown), class #1 (value 0)"].threshold == 0.5
     assert minority_class_numbers(mix, SynthPolicy()) == ["class #2"]
     # the same mix under a policy that calls only 3:1 imbalance a minority: the looser limit
     assert _by_rule(synthetic_budget(mix, SynthPolicy(minority_imbalance_ratio=3)))[
-        "synthetic fraction, class 1"].passed
+        "non-real fraction (synthetic + augmented + unknown), class #2 (value 1)"].passed
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,9 @@ def test_near_balanced_and_tied_classes(real, minorities):
     mix = _mix(real, dict.fromkeys(real, 10))
     assert mix.minority_classes(1.5) == minorities
     stricter = [o.rule for o in synthetic_budget(mix, SynthPolicy()) if o.threshold == 0.4]
-    assert stricter == [f"synthetic fraction, class {label} (minority)" for label in minorities]
+    number = {label: index for index, label in enumerate(sorted(real), start=1)}
+    assert stricter == [f"non-real fraction (synthetic + augmented + unknown), class #{number[label]} (value {label}, "
+                        "minority)" for label in minorities]
 
 
 def test_ratio_is_undefined_without_two_classes_or_real_rows():
@@ -114,7 +116,8 @@ def test_imbalanced_iris_materialization_names_the_minority_by_number(runner, tm
     check = run.check("synthetic_budget")
     assert check.metadata["minority_classes"] == ["class #3"]
     assert check.metadata["imbalance_ratio"] == pytest.approx(2.0)
-    assert not check.passed and check.metadata["rule"] == "synthetic fraction, class 2 (minority)"
+    assert not check.passed
+    assert check.metadata["rule"] == "non-real fraction (synthetic + augmented + unknown), class #3 (value 2, minority)"
     assert "minority_imbalance_ratio" in check.metadata["fix"]
 
 

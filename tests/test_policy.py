@@ -78,9 +78,9 @@ def test_minority_class_gets_the_stricter_limit():
                               provenance="mixed", max_depth=1, rows_by_class={"0": zero, "1": one})
     strict = SynthPolicy(max_minority_class_synthetic_fraction=0.3)
     outcomes = {o.rule: o for o in synthetic_budget(composition, strict)}
-    minority = outcomes["synthetic fraction, class 0 (minority)"]
+    minority = outcomes["non-real fraction (synthetic + augmented + unknown), class #1 (value 0, minority)"]
     assert minority.threshold == 0.3 and minority.observed == pytest.approx(9 / 29) and not minority.passed
-    assert outcomes["synthetic fraction, class 1"].threshold == 0.5
+    assert outcomes["non-real fraction (synthetic + augmented + unknown), class #2 (value 1)"].threshold == 0.5
 
 
 def test_growth_is_measured_against_the_previous_generation():
@@ -101,4 +101,4 @@ def test_policy_set_by_run_config_reaches_the_checks(runner):
     check = run.check("synthetic_budget")
     assert not check.passed
     assert check.metadata["threshold"] == pytest.approx(0.05)
-    assert check.metadata["rule"] == "synthetic fraction, overall"
+    assert check.metadata["rule"] == "non-real fraction (synthetic + augmented + unknown), overall"

@@ -85,7 +85,7 @@ def test_synthetic_budget_fails_when_synthetic_rows_outnumber_real_ones(runner):
                      synthesizer=SynthesizerSpec(params=FAST_SYNTHESIZER.params, rows_per_real_row=2.0))
     [run] = runner.run(build_synth_pipeline(spec), [1])
     check = _failed(run, "synthetic_budget")
-    assert check.metadata["rule"].startswith("synthetic fraction")
+    assert check.metadata["rule"].startswith("non-real fraction")
     assert check.metadata["observed"] > 0.6 and check.metadata["threshold"] in (0.4, 0.5)
 
 
@@ -98,7 +98,7 @@ def test_generation_budget_fails_without_fresh_real_rows_and_on_growth(runner):
     check = _failed(second, "generation_budget")
     rules = {r["rule"]: r for r in check.metadata["rules"]}
     assert rules["fresh real rows"]["observed"] == 0 and not rules["fresh real rows"]["passed"]
-    growth = rules["synthetic fraction growth since previous generation"]
+    growth = rules["non-real fraction (synthetic + augmented + unknown) growth since previous generation"]
     assert growth["observed"] > 0.1 and not growth["passed"]
     assert check.metadata["fresh_real_rows"] == 0 and check.metadata["generation"] == 2
 

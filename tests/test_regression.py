@@ -193,7 +193,8 @@ def test_diabetes_pipeline_end_to_end(runner):
 
         budget = _check(run, "training_mix", "synthetic_budget").metadata["rules"]
         per_bin = [r for r in budget if "bin #" in r["rule"]]
-        assert len(per_bin) == 10 and per_bin[0]["rule"].startswith("synthetic fraction, bin #01 [25, ")
+        assert len(per_bin) == 10
+        assert per_bin[0]["rule"].startswith("non-real fraction (synthetic + augmented + unknown), bin #01 [25, ")
 
         model = runner.store.read(pipeline.key(Stage.MODEL), str(g))
         from sklearn.base import is_regressor

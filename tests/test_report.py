@@ -121,7 +121,8 @@ def test_each_generation_writes_a_self_contained_report_with_the_figures_of_ever
         assert page.column("scores", "TRTR (train on real)") == [
             f"{evaluations[h].at['real_only', 'balanced_accuracy']:.3f}" for h in shown
         ]
-        assert page.column("classes", "class") == ["0", "1"]
+        assert page.column("classes", "label value") == ["0", "1"]
+        assert page.column("classes", "class #") == ["#1", "#2"]  # as the budget rules number them
         diversity = list(zip(page.column("diversity", "stage"), page.column("diversity", "generation"), strict=True))
         assert [("training_mix", str(h)) for h in shown] == [row for row in diversity if row[0] == "training_mix"]
         privacy = list(zip(page.column("privacy", "stage"), page.column("privacy", "generation"), strict=True))
@@ -175,8 +176,9 @@ def test_a_generation_stopped_by_a_blocking_check_gets_a_report_of_what_was_stor
     # first on the page: what blocked it, observed vs limit, and what did not run, as the CLI says it
     banner = re.search(r'<p class="verdict failed" id="verdict">(.*?)</p>', text)
     assert banner and re.fullmatch(
-        r"generation 1 blocked by 1 check: par_b/training_mix synthetic_budget \(synthetic fraction, overall: "
-        r"observed 0\.\d+ &gt; limit 0\.05, n = \d+\); not run: par_b/model, par_b/evaluation", banner.group(1)
+        r"generation 1 blocked by 1 check: par_b/training_mix synthetic_budget \(non-real fraction \(synthetic \+ "
+        r"augmented \+ unknown\), overall: observed 0\.\d+ &gt; limit 0\.05, n = \d+\); "
+        r"not run: par_b/model, par_b/evaluation", banner.group(1)
     ), banner
     assert '<dt>synthetic_budget checks</dt><dd>training_mix <span class="failed">failed</span>' in text
     page = _Page(text)
@@ -213,7 +215,8 @@ def test_a_blocked_generation_report_lists_every_failed_check_with_its_evidence(
         assert re.search(r"observed [\d.]+ &gt; limit [\d.]+, n = \d+; fix: ", item), item
     assert re.search(r"checks that failed</dt><dd><span class=\"failed\">\d+ blocking</span>", text)
     # class rules name the class by number, never by its label value (0 and 1 here)
-    assert "synthetic fraction, class #1" in text and not re.search(r"synthetic fraction, class [01]\b", text)
+    assert "non-real fraction (synthetic + augmented + unknown), class #1" in text
+    assert not re.search(r"class [01]\b|\(value [01]", text)
 
 
 def test_every_blocking_failure_of_a_generation_is_named_first_in_its_report(tmp_path):
@@ -276,7 +279,8 @@ def test_a_generation_blocked_outside_the_cli_gets_its_report_from_the_failing_c
     # whichever check finished last wrote it, having read both records
     first = f"generation 1 blocked by 2 checks: {pipeline.name}/training_mix recursion_depth ("
     assert banner.startswith(first), banner
-    assert f", {pipeline.name}/training_mix synthetic_budget (synthetic fraction, overall: observed 0." in banner
+    budget = "non-real fraction (synthetic + augmented + unknown), overall"
+    assert f", {pipeline.name}/training_mix synthetic_budget ({budget}: observed 0." in banner
     assert banner.endswith(f"; not run: {pipeline.name}/model, {pipeline.name}/evaluation"), banner
     assert run.verdict.headline() == banner.replace("&gt;", ">").replace("&lt;", "<")  # the CLI says the same
 

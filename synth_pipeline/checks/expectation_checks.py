@@ -15,7 +15,6 @@ from synth_pipeline.checks.provenance_checks import DATA_STAGES
 from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import Stage
-from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.quality.expectations import CHECK_NAME, load_suite, validate
 from synth_pipeline.verdicts import RuleOutcome
 
@@ -88,7 +87,7 @@ def _expectation_outcomes(inputs: CheckInputs, *, stage: Stage, path: Path, unex
     common = {"suite": dg.MetadataValue.path(str(path)), "rows": len(frame), "evaluated": summary.evaluated,
               "successful": summary.successful}
     if frame.empty and summary.success:
-        return [no_rows_outcome("failed expectations", stage, inputs.generation)], {
+        return [inputs.no_rows_outcome("failed expectations", stage)], {
             **common, "schema": f"{summary.evaluated} table expectation(s) on the schema passed; value expectations "
                                 "skipped"}
     fix = f"correct the data or, if the change is intended, the suite {path.name}"

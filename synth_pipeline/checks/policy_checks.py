@@ -85,10 +85,11 @@ def policy_rules(pipeline: GuardedAssets) -> list[RuleCheck]:
                       "No holdout row reached a generator's input, a synthetic or augmented output, or a "
                       "training mix, in this or any earlier generation."),
         rule_check(pipeline, mix, "synthetic_budget", _synthetic_budget,
-                      "Synthetic fraction within the policy, overall and per class (minority stricter)."),
+                      "Budgeted (by default non-real: synthetic + augmented + unknown) fraction within the policy, "
+                      "overall and per class (minority stricter)."),
         rule_check(pipeline, mix, "generation_budget", _generation_budget,
-                      "Synthetic fraction grows at most max_synthetic_fraction_growth per generation, and "
-                      "each generation brings at least min_fresh_real_rows fresh real rows."),
+                      "The budgeted (by default non-real) fraction grows at most max_synthetic_fraction_growth per "
+                      "generation, and each generation brings at least min_fresh_real_rows fresh real rows."),
         rule_check(pipeline, mix, "recursion_depth", _recursion_depth,
                       "No training row is deeper than max_depth generator hops from real data."),
         rule_check(pipeline, mix, "unknown_budget", _unknown_budget,
@@ -201,8 +202,10 @@ def _generation_budget(inputs: CheckInputs):
         ))
     kinds = inputs.policy.budgeted_kinds()
     return outcomes, {
-        "synthetic_fraction": dg.MetadataValue.float(current.fraction(*kinds)),
-        "previous_synthetic_fraction": dg.MetadataValue.float(previous.fraction(*kinds) if previous else float("nan")),
+        # the budgeted fraction the growth rule judges (budgeted_kinds), not the mix's synthetic fraction
+        "budgeted_fraction": dg.MetadataValue.float(current.fraction(*kinds)),
+        "previous_budgeted_fraction": dg.MetadataValue.float(previous.fraction(*kinds) if previous else float("nan")),
+        "budgeted_kinds": dg.MetadataValue.json([k.value for k in kinds]),
         "fresh_real_rows": fresh,
         "earlier_generations": dg.MetadataValue.json(sorted(earlier)),
     }

@@ -7,7 +7,6 @@ import dagster as dg
 from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.naming import STAGE_PROVENANCE, Stage
-from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.provenance import KIND_COLUMN, has_provenance, provenance_problems
 from synth_pipeline.verdicts import RuleOutcome
 
@@ -49,7 +48,7 @@ def _provenance_rules(inputs: CheckInputs, *, stage: Stage, expected: str | None
     """One rule per provenance problem found (none: one passing rule), with the rows' kinds."""
     frame = inputs.read(stage, keys=True)
     if frame.empty and has_provenance(frame):  # no row to judge; missing columns still fail below
-        return [no_rows_outcome("provenance problems", stage, inputs.generation)], {
+        return [inputs.no_rows_outcome("provenance problems", stage)], {
             "rows": 0, "kinds": dg.MetadataValue.json([])}
     problems = provenance_problems(frame) if has_provenance(frame) else ["provenance columns missing"]
     kinds = sorted(frame[KIND_COLUMN].dropna().unique()) if KIND_COLUMN in frame.columns else []

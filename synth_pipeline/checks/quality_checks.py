@@ -72,7 +72,6 @@ from synth_pipeline.generations import generation_key
 from synth_pipeline.guarded import GuardedAssets, as_guarded
 from synth_pipeline.model_cache import model_cache
 from synth_pipeline.naming import Stage
-from synth_pipeline.no_rows import no_rows_outcome
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import KIND_COLUMN, ProvenanceKind
 from synth_pipeline.quality.monitor_names import DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR
@@ -239,7 +238,7 @@ def _nothing_generated(
     figure of a quality check is undefined on no rows (see :mod:`synth_pipeline.no_rows`)."""
     if len(generated):
         return None
-    outcome = no_rows_outcome(f"{stage.value} rows to measure", stage, inputs.generation)
+    outcome = inputs.no_rows_outcome(f"{stage.value} rows to measure", stage)
     return [outcome], {"rows": 0}
 
 

@@ -72,6 +72,22 @@ class CheckInputs:
             return self.checked
         return self.pipeline.key(stage)
 
+    def no_rows_outcome(self, rule: str, stage: Stage) -> RuleOutcome:
+        """``rule`` skipped on ``stage``, which holds no rows, with the reason (:mod:`synth_pipeline.no_rows`):
+        for the augmented stage on a regression label, that augmentation does not apply, not that no class
+        needed topping up."""
+        from synth_pipeline.no_rows import no_rows_outcome
+
+        return no_rows_outcome(rule, stage, self.generation,
+                               regression=stage is Stage.AUGMENTED and self.regression_label())
+
+    def regression_label(self) -> bool:
+        """Whether the label is a regression target; False when its task cannot be read (no stored real data)."""
+        try:
+            return bool(self.label_task.is_regression)
+        except Exception:  # noqa: BLE001 - only the wording of a skipped rule's reason depends on it
+            return False
+
     def fresh_real_role(self) -> Stage:
         """Where this generation's fresh real rows are: the real arrivals, else the real train split."""
         return Stage.REAL_ARRIVALS if self.pipeline.real_arrivals is not None else Stage.REAL_TRAIN

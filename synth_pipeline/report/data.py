@@ -34,7 +34,7 @@ from synth_pipeline.generation_verdict import (
     not_materialized,
     verdict_from_records,
 )
-from synth_pipeline.metrics import PRIMARY_METRIC
+from synth_pipeline.metrics import PRIMARY_METRIC, REGRESSION_PRIMARY_METRIC
 from synth_pipeline.metrics import tstr_trtr_ratio as score_ratio
 from synth_pipeline.naming import PARTITIONED_STAGES, Stage
 from synth_pipeline.provenance import ALL_KINDS, ProvenanceKind
@@ -71,7 +71,8 @@ class ReportData:
         class_fractions: The report generation's mix per class label: ``class``,
             ``rows``, ``synthetic_fraction``, ``non_real_fraction``.
         scores: One row per stored evaluation: ``generation``, ``training_mix``,
-            ``real_only`` (TRTR), ``synthetic_only`` (TSTR) in :data:`PRIMARY_METRIC`,
+            ``real_only`` (TRTR), ``synthetic_only`` (TSTR) in the evaluation's primary metric
+            (named in ``metric``: ``balanced_accuracy``, ``r2`` for regression; :func:`scores_metric`),
             ``tstr_trtr_ratio``, ``mix_trtr_ratio``, the training rows of each model and
             ``holdout_rows``.
         diversity: The diversity check's figures, one row per stage and generation
@@ -214,12 +215,12 @@ def gather_composition(
             pd.DataFrame(class_rows, columns=["class", "rows", "synthetic_fraction", "non_real_fraction"]))
 
 
-def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | int]:
-    """One generation's scores (:data:`PRIMARY_METRIC`) from its evaluation frame."""
+def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | int | str]:
+    """One generation's scores in its primary metric (named in ``metric``) from its evaluation frame."""
     by_model = evaluation.set_index("trained_on")
     # a regression evaluation names its primary metric (r2); older frames have no such column
     metric = str(evaluation["primary_metric"].iloc[0]) if "primary_metric" in evaluation else PRIMARY_METRIC
-    row: dict[str, float | int] = {"generation": generation}
+    row: dict[str, float | int | str] = {"generation": generation}
     for model in ("training_mix", "real_only", "synthetic_only"):
         present = model in by_model.index
         row[model] = float(by_model.at[model, metric]) if present else float("nan")
@@ -227,7 +228,14 @@ def score_row(evaluation: pd.DataFrame, generation: int) -> dict[str, float | in
     row["tstr_trtr_ratio"] = score_ratio(row["synthetic_only"], row["real_only"])
     row["mix_trtr_ratio"] = score_ratio(row["training_mix"], row["real_only"])
     row["holdout_rows"] = int(evaluation["holdout_rows"].iloc[0]) if "holdout_rows" in evaluation else 0
+    row["metric"] = metric
     return row
+
+
+def scores_metric(scores: pd.DataFrame) -> str:
+    """The metric of the scores (:func:`gather_scores`): the latest generation's, else :data:`PRIMARY_METRIC`."""
+    named = scores["metric"].dropna() if "metric" in scores else pd.Series(dtype=object)
+    return str(named.iloc[-1]) if len(named) else PRIMARY_METRIC
 
 
 def gather_scores(
@@ -248,14 +256,17 @@ def gather_scores(
     if current is not None:
         rows.append(score_row(current, through))
     columns = ["generation", "training_mix", "training_mix_rows", "real_only", "real_only_rows", "synthetic_only",
-               "synthetic_only_rows", "tstr_trtr_ratio", "mix_trtr_ratio", "holdout_rows"]
+               "synthetic_only_rows", "tstr_trtr_ratio", "mix_trtr_ratio", "holdout_rows", "metric"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def gather_empty(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, through: int) -> pd.DataFrame:
+def gather_empty(
+    store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, through: int, regression: bool = False
+) -> pd.DataFrame:
     """Stored generations (up to ``through``) of the per-generation data stages that hold no rows.
 
-    Reads only each Parquet file's footer (its row count).
+    Reads only each Parquet file's footer (its row count). ``regression``: the label is a regression
+    target, so an empty augmented stage is empty because augmentation does not apply.
 
     Returns:
         ``stage``, ``generation`` and ``reason`` (why the stage is empty, ``no rows: ...``).
@@ -264,7 +275,8 @@ def gather_empty(store: DatasetStore, keys: Mapping[Stage, dg.AssetKey], *, thro
     from synth_pipeline.stage_files import parquet_file
 
     rows = [
-        {"stage": stage.value, "generation": generation, "reason": no_rows_reason(stage, generation)}
+        {"stage": stage.value, "generation": generation,
+         "reason": no_rows_reason(stage, generation, regression=regression)}
         for stage in DATA_STAGES_PER_GENERATION if stage in keys
         for generation in store.stored_generations(keys[stage], through=through)
         if parquet_file(store.parquet_path(keys[stage], str(generation))).metadata.num_rows == 0
@@ -359,7 +371,9 @@ def gather_report_data(
     missing_scores = sorted(set(composition["generation"]) - set(scores["generation"]))
     if missing_scores:
         notes.append(f"no stored evaluation for generation(s) {_ranges(missing_scores)}")
-    empty = gather_empty(store, keys, through=generation)
+    # a regression label's scores are R²: its empty augmented stage is then named as not applying
+    empty = gather_empty(store, keys, through=generation,
+                         regression=scores_metric(scores) == REGRESSION_PRIMARY_METRIC)
     records = gather_check_records(store, keys, generation=generation)
     latest = latest_run(records, generation, run_id)
     records = mark_earlier_records(records, generation, latest)

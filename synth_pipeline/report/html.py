@@ -15,7 +15,8 @@ from html import escape
 import pandas as pd
 
 from synth_pipeline.generation_verdict import GenerationStatus
-from synth_pipeline.report.data import PRIMARY_METRIC, ReportData
+from synth_pipeline.metrics import metric_name
+from synth_pipeline.report.data import ReportData, scores_metric
 from synth_pipeline.report.runs import EARLIER_COLUMN, run_name, short_run
 
 _STYLE = """
@@ -108,7 +109,8 @@ COMPOSITION_COLUMNS: list[Column] = [
     ("max_depth", "max depth", "d"),
 ]
 CLASS_COLUMNS: list[Column] = [
-    ("class", "class", "s"), ("rows", "rows", "d"), ("synthetic_fraction", "synthetic fraction", "f"),
+    ("number", "class #", "s"), ("class", "label value", "s"), ("rows", "rows", "d"),
+    ("synthetic_fraction", "synthetic fraction", "f"),
     ("non_real_fraction", "non-real fraction", "f"),
 ]
 SCORE_COLUMNS: list[Column] = [
@@ -142,6 +144,15 @@ PRIVACY_COLUMNS: list[Column] = [
     ("membership_auc", "membership AUC", "f"), ("membership_auc_lower_bound", "its 95 % lower bound", "f"),
     ("passed", "check", "b"),
 ]
+
+
+def _numbered(classes: pd.DataFrame) -> pd.DataFrame:
+    """The per-class table in label order with each class's number (``#i``), as the budget rules name it
+    (:func:`~synth_pipeline.budgets.class_rule_names`); a regression label's bins keep their own names."""
+    classes = classes.sort_values("class", key=lambda labels: labels.astype(str)).reset_index(drop=True)
+    if classes["class"].astype(str).str.startswith("#").all():  # quantile bins: "#01 [lo, hi)"
+        return classes
+    return classes.assign(number=[f"#{index}" for index in range(1, len(classes) + 1)])
 
 
 def _number(value: object) -> str:
@@ -181,7 +192,7 @@ def _summary(data: ReportData) -> str:
         items.append(("training mix", "none stored for this generation"))
     if len(scores):
         row = scores.iloc[0]
-        items.append((f"scores ({PRIMARY_METRIC})",
+        items.append((f"scores ({metric_name(str(row.get('metric') or scores_metric(data.scores)))})",
                       f"TRTR {_number(float(row['real_only']))}, TSTR {_number(float(row['synthetic_only']))}, "
                       f"TSTR / TRTR {_number(float(row['tstr_trtr_ratio']))}, mix model "
                       f"{_number(float(row['training_mix']))} on {int(row['holdout_rows'])} real holdout rows"
@@ -302,12 +313,14 @@ def render_report(
     if len(data.class_fractions):
         mix_run = data.earlier_stages.get("training_mix", "")
         left = f" (left by {escape(run_name(mix_run))})" if mix_run else ""
-        parts += [f"<p>Per class in generation {g}'s mix{left}:</p>",
-                  table(data.class_fractions, CLASS_COLUMNS, "classes")]
+        parts += [f"<p>Per class in generation {g}'s mix{left} (rules name a class by its number, "
+                  "<code>class #i</code> in label order):</p>",
+                  table(_numbered(data.class_fractions), CLASS_COLUMNS, "classes")]
     parts += [
         "<h2>Train on synthetic vs train on real</h2>",
         _figure(plots.get("scores"), "scores", "TSTR, TRTR and ratios per generation",
-                f"Left: {PRIMARY_METRIC} on the sealed real holdout. Right: the ratios to train-on-real, with "
+                f"Left: {escape(metric_name(scores_metric(data.scores)))} on the sealed real holdout. Right: the "
+                "ratios to train-on-real, with "
                 "the utility checks' ratios (the generated stage alone, fitted-on rows as the real side) and "
                 "the policy's minimum."),
         table(data.scores, SCORE_COLUMNS, "scores"),

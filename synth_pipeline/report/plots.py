@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from synth_pipeline.report.data import PRIMARY_METRIC, ReportData
+from synth_pipeline.metrics import metric_name
+from synth_pipeline.report.data import ReportData, scores_metric
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -156,9 +157,10 @@ def _scores(axes: Axes, scores: pd.DataFrame, span: Sequence[int]) -> None:
     for model in ("real_only", "synthetic_only", "training_mix"):
         _line(axes, generations, scores[model], label=SCORE_LABELS[model], color=SCORE_COLORS[model],
               linestyle=":" if model == "training_mix" else "-")
-    axes.set_ylim(0, 1.05)
-    _generation_axis(axes, span, title="Scores on the real holdout",
-                     ylabel=PRIMARY_METRIC.replace("_", " "))
+    # R² can be negative (a model worse than the label's mean): the axis then reaches below 0
+    lowest = scores[["real_only", "synthetic_only", "training_mix"]].min().min() if len(scores) else 0.0
+    axes.set_ylim(min(0.0, math.floor(float(lowest) * 10) / 10) if math.isfinite(lowest) else 0.0, 1.05)
+    _generation_axis(axes, span, title="Scores on the real holdout", ylabel=metric_name(scores_metric(scores)))
     _legend(axes, loc="lower left")
     if scores.empty:
         _nothing_to_show(axes, "no evaluation stored")

@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from synth_pipeline.display import rounded
+from synth_pipeline.metrics import metric_name
 
 if TYPE_CHECKING:
     from synth_pipeline.report.build import GenerationReport
@@ -31,13 +32,18 @@ _KEY_COLUMNS = (
 def key_table_markdown(data: ReportData) -> str:
     """The training mix's composition and the scores of the latest generations, one row each, as Markdown.
 
-    Scores are the primary metric (TRTR: train on real, TSTR: train on synthetic, both tested on
-    the real holdout); a generation without a stored mix or evaluation shows ``–`` there.
+    Scores are the primary metric, named in their headers (TRTR: train on real, TSTR: train on
+    synthetic, both tested on the real holdout); a generation without a stored mix or evaluation shows ``–`` there.
     """
     scores = data.scores[["generation", "real_only", "synthetic_only", "tstr_trtr_ratio"]]
     table = data.composition.merge(scores, on="generation", how="outer").sort_values("generation")
     table = table.tail(KEY_TABLE_GENERATIONS)
-    header = "| " + " | ".join(title for _, title in _KEY_COLUMNS) + " |"
+    from synth_pipeline.report.data import scores_metric
+
+    metric = metric_name(scores_metric(data.scores))
+    # the scores' columns name their metric (R² for a regression label), as the report's page does
+    header = "| " + " | ".join(f"{title} ({metric})" if column in ("real_only", "synthetic_only") else title
+                               for column, title in _KEY_COLUMNS) + " |"
     rule = "|" + "|".join("---:" for _ in _KEY_COLUMNS) + "|"
     lines = ["| " + " | ".join(_cell(row[column]) for column, _ in _KEY_COLUMNS) + " |" for _, row in table.iterrows()]
     return "\n".join([header, rule, *lines])

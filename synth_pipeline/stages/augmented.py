@@ -20,6 +20,7 @@ from synth_pipeline.generations import current_generation
 from synth_pipeline.generators.protocol import GeneratorInfo
 from synth_pipeline.identifiers import stored_identifiers
 from synth_pipeline.naming import Stage
+from synth_pipeline.no_rows import AUGMENTATION_NOT_FOR_REGRESSION
 from synth_pipeline.output_validation import SMOTE_ALTERNATIVE
 from synth_pipeline.policy import SynthPolicy
 from synth_pipeline.provenance import DEPTH_COLUMN, user_columns
@@ -28,7 +29,7 @@ from synth_pipeline.publishing import publish_declared
 from synth_pipeline.spec import SynthPipelineSpec
 from synth_pipeline.stages.builder import StageBuilder
 
-REGRESSION_SKIP = "the label is a regression target: SMOTE balances classes, and a continuous label has none"
+REGRESSION_SKIP = AUGMENTATION_NOT_FOR_REGRESSION
 
 
 def build_augmented(builder: StageBuilder) -> dg.AssetsDefinition:
