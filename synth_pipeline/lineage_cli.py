@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -84,16 +85,37 @@ def add_lineage_parser(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--pipeline", help=f"with --generator: only this pipeline; {choose}")
         else:
             action.add_argument("--pipeline", help=choose)
-    composition = actions.add_parser("composition", parents=[common], help="training-mix composition per generation")
+    composition = actions.add_parser(
+        "composition", parents=[common], help="training-mix composition per generation (of its last run)",
+        description="The training mix of each generation: of its last run (a rerun supersedes the runs "
+        "before it), or of every run with --all-runs. dagster_run_id names the run.")
     composition.add_argument("--pipeline", help=f"only this pipeline; {choose}")
-    checks = actions.add_parser("checks", parents=[common], help="check history per generation")
+    composition.add_argument("--all-runs", action="store_true",
+                             help="every run's mix of each generation, superseded ones included (column latest)")
+    checks = actions.add_parser(
+        "checks", parents=[common], help="check results per generation (latest evaluation of each check)",
+        description="Check results per generation: by default the latest evaluation of each check on each asset "
+        "in each generation (by event time: a rerun of a generation supersedes the runs before it), so "
+        "--failed lists what fails now. --all-runs shows every evaluation. dagster_run_id names the run, "
+        "evaluations how many runs evaluated that check there. The table shortens the detail column and "
+        "lists the full evidence of every evaluation that did not pass below it, one line per rule.")
     checks.add_argument("--pipeline", help=f"only this pipeline; {choose}")
     checks.add_argument("--generation", type=_GENERATION, metavar="G",
                         help="only this generation (0: checks of the stages outside generations)")
     checks.add_argument("--check", help="only this check")
-    checks.add_argument("--failed", action="store_true", help="only failed checks")
-    audit = actions.add_parser("holdout-audit", parents=[common],
-                               help="did any sealed-holdout row ever reach a generator? (exit 1 if so)")
+    checks.add_argument("--failed", action="store_true",
+                        help="only checks that did not pass (of the latest evaluations, unless --all-runs)")
+    checks.add_argument("--all-runs", action="store_true",
+                        help="every evaluation of every run, superseded ones included (column latest marks the "
+                        "latest); default: the latest evaluation of each check, asset and generation")
+    audit = actions.add_parser(
+        "holdout-audit", parents=[common],
+        help="did any sealed-holdout record ever reach a generator? (exit 1 if so)",
+        description="Per generator run: holdout records in its training data, counted as the holdout_isolation "
+        "check counts them (real and unknown-provenance rows beyond the train split's copies of their content), "
+        "and whether a sealed holdout is upstream of it. Exit 1 on a leak. Holdout contents the train split "
+        "also holds (duplicate rows, whose copies the split places one by one) are reported on stderr, not "
+        "counted as leaks.")
     audit.add_argument("--pipeline", help=f"only this pipeline; {choose}")
 
 
@@ -125,14 +147,37 @@ def run_lineage(args: argparse.Namespace) -> int:
         result = store.descendants(args.dataset, version=args.version, generation=args.generation,
                                    generator=args.generator, pipeline=args.pipeline, max_hops=args.max_hops)
     elif args.action == "composition":
-        result = store.composition(args.pipeline)
+        result = store.composition(args.pipeline, all_runs=args.all_runs)
     elif args.action == "checks":
         result = store.checks(pipeline=args.pipeline, generation=args.generation, check=args.check,
-                              failed_only=args.failed)
+                              failed_only=args.failed, all_runs=args.all_runs)
     else:
         result = store.holdout_audit(args.pipeline)
     print(render(result, args.format))
-    if args.action == "holdout-audit" and bool(result["leak"].any()):
+    if args.action == "checks" and args.format == "table":
+        evidence = evidence_lines(result)
+        if evidence:
+            print("\n" + "\n".join(evidence))
+    if args.action == "holdout-audit":
+        return _audit_verdict(result, store.holdout_overlap(args.pipeline))
+    return 0
+
+
+def _audit_verdict(audit: pd.DataFrame, overlap: pd.DataFrame) -> int:
+    """Say on stderr what the holdout audit found beside its table; 1 on a leak."""
+    for row in overlap.itertuples():
+        if row.shared_contents:
+            print(f"pipeline {row.pipeline}: {row.shared_contents} of {row.holdout_contents} holdout contents also "
+                  f"occur in the train split ({int(row.shared_holdout_copies)} holdout and "
+                  f"{int(row.shared_train_copies)} train-split copies: duplicate rows, whose copies the split "
+                  "places one by one); a fit input's copies up to the train split's are not counted as leaks "
+                  "(column shared_with_train_split)", file=sys.stderr)
+    unknown = audit[~audit["rule_applied"].astype(bool)]
+    if len(unknown):
+        print(f"{len(unknown)} generator run(s) have no recorded copies (recorded before copies were kept, or no "
+              "train split recorded): every holdout content in their training data counts as a leak "
+              "(column rule_applied)", file=sys.stderr)
+    if bool(audit["leak"].any()):
         print("holdout rows reached a generator", file=sys.stderr)
         return 1
     return 0
@@ -238,6 +283,28 @@ def _check_descendants_options(args: argparse.Namespace) -> None:
     if args.version is not None:
         raise SynthPipelineError("lineage descendants: --version applies only with a dataset name, not with "
                                  "--generator (use --generation)")
+
+
+_RULES = re.compile(r"(?P<head>\d+ rule\(s\) (?:failed|not judged)): (?P<rules>.*)", re.DOTALL)
+
+
+def evidence_lines(checks: pd.DataFrame) -> list[str]:
+    """The full evidence of every check evaluation in ``checks`` that did not pass, one line per rule,
+    for below the table (whose detail column is shortened)."""
+    shown = checks[~checks["verdict"].isin(["passed", "skipped"]) & checks["detail"].notna()]
+    if shown.empty:
+        return []
+    lines = [f"evidence of the {len(shown)} evaluation(s) above that did not pass (full text):"]
+    for row in shown.itertuples():
+        lines.append(f"- {row.pipeline} generation {row.generation} {row.dataset} {row.check_name} {row.verdict} "
+                     f"(run {row.dagster_run_id}):")
+        found = _RULES.fullmatch(str(row.detail))
+        if found is None:
+            lines.append(f"    {row.detail}")
+            continue
+        lines.append(f"    {found['head']}:")
+        lines += [f"    * {rule}" for rule in found["rules"].split(" | ")]
+    return lines
 
 
 def render(frame: pd.DataFrame, output_format: str) -> str:

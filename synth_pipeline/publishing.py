@@ -85,6 +85,7 @@ def publish_declared(
         entries = {"generation": generation, **entries}
     result = lineage.publish(role.value, stamped.value, metadata=entries, generation=generation,
                              generator=stamped.generator, sealed=role is Stage.REAL_HOLDOUT,
+                             row_hashes=role is Stage.REAL_TRAIN,
                              label_column=provenance.label_column,
                              fresh_columns=_fresh_columns(store, role, real_source))
     if stamped.privacy_spend is not None:  # recorded only for a published output

@@ -48,7 +48,7 @@ class Command:
         self.data = base / "data"
         self.home = base / "home"
         self.env = {**os.environ, "DAGSTER_HOME": str(self.home), "SYNTH_PIPELINE_DATA_DIR": str(self.data),
-                    "PYTHONPATH": str(TESTS)}
+                    "PYTHONPATH": os.pathsep.join([str(TESTS), str(TESTS.parent)])}
         self.runs = 0
         self.processes: list[subprocess.Popen] = []
 

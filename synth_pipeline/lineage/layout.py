@@ -3,8 +3,8 @@
 ::
 
     <data_dir>/lineage/events/<dagster run id>/<step>-<pid>.jsonl   the event journal
-    <data_dir>/lineage/row_hashes/<content digest>.parquet          row hashes of holdouts
-                                                                     and generator inputs
+    <data_dir>/lineage/row_hashes/<content digest>.parquet          row hashes of holdouts, train
+                                                                     splits and generator inputs
     <data_dir>/lineage/versions/<stored file path>.json             the version each stored
                                                                      dataset file holds
     <data_dir>/lineage/lineage.duckdb                               the query store
@@ -24,6 +24,9 @@ from pathlib import Path
 
 from synth_pipeline.data_dir import resolve_data_dir
 from synth_pipeline.stage_files import StagePath, is_remote
+
+MANIFEST_COUNTS = ("copies", "real_copies", "unknown_copies")
+"""Columns of a row-hash manifest beside ``row_hash``: rows with that hash, of them real, of them unknown-provenance."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 

@@ -46,11 +46,11 @@ from synth_pipeline.lineage.events import (
     run_event,
 )
 from synth_pipeline.lineage.facets import CheckRunFacet, DagsterRunFacet, Generator, ProvenanceDatasetFacet
-from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.lineage.layout import MANIFEST_COUNTS, LineageLayout
 from synth_pipeline.lineage.naming import stored_dataset_name
 from synth_pipeline.lineage.versions import file_version, materialization_version, record_version, stored_version
 from synth_pipeline.metadata import metadata_values
-from synth_pipeline.provenance import ROW_HASH_COLUMN, has_provenance
+from synth_pipeline.provenance import KIND_COLUMN, ROW_HASH_COLUMN, ProvenanceKind, has_provenance
 from synth_pipeline.stage_files import read_schema
 from synth_pipeline.storage import DatasetStore
 from synth_pipeline.verdicts import SHOWN_VERDICTS, shown_verdict
@@ -131,13 +131,29 @@ def _columns(path) -> tuple[str, ...] | None:
     return tuple(read_schema(path).names) if path.suffix == ".parquet" else None
 
 
-def keep_row_hashes(layout: LineageLayout, digest: str, hashes: np.ndarray) -> str:
-    """Store the row hashes of some content (once per content digest); return their path relative to ``layout.root``."""
+def keep_row_hashes(layout: LineageLayout, digest: str, frame: pd.DataFrame) -> str:
+    """Store the row hashes of some content with their copies per kind (once per content digest);
+    return their path relative to ``layout.root``.
+
+    Copies are kept because a content hash names a row's values, not a record: the holdout
+    audit counts copies as the holdout isolation check does (:mod:`synth_pipeline.isolation`).
+    A manifest written before the counts were kept is written again.
+    """
     path = layout.row_hash_manifest(digest)
-    if not path.exists():
-        table = pd.DataFrame({"row_hash": np.unique(np.asarray(hashes, dtype=np.uint64))})
+    if not path.exists() or not set(MANIFEST_COUNTS) <= set(read_schema(path).names):
+        table = row_hash_counts(frame)
         atomic_write(path, lambda handle: table.to_parquet(handle, index=False))
     return str(path.relative_to(layout.root))
+
+
+def row_hash_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct row hash of ``frame``: ``row_hash`` and the :data:`MANIFEST_COUNTS`."""
+    hashes = np.asarray(frame[ROW_HASH_COLUMN], dtype=np.uint64)
+    kinds = (frame[KIND_COLUMN].astype(str).to_numpy() if KIND_COLUMN in frame.columns
+             else np.full(len(frame), "", dtype=object))
+    counts = pd.DataFrame({"row_hash": hashes, "copies": 1, "real_copies": kinds == ProvenanceKind.REAL.value,
+                           "unknown_copies": kinds == ProvenanceKind.UNKNOWN.value})
+    return counts.groupby("row_hash", sort=True).sum().astype("int64").reset_index()
 
 
 @dataclass(frozen=True)
@@ -213,7 +229,7 @@ class StepLineage:
         """Record a generator's training data, keeping its row hashes for the holdout audit."""
         path = self.store.path_of(asset_key, partition)
         stored = stored_version(path, self.layout.version_record(path))
-        manifest = keep_row_hashes(self.layout, stored.digest, frame[ROW_HASH_COLUMN].to_numpy())
+        manifest = keep_row_hashes(self.layout, stored.digest, frame)
         ref = DatasetRef(
             name=asset_key.to_user_string(), version=stored.version, role="fit", manifest=manifest,
             digest=stored.digest, location=stored_dataset_name(path), columns=_columns(path),
@@ -230,6 +246,7 @@ class StepLineage:
         generation: int,
         generator: Generator | None = None,
         sealed: bool = False,
+        row_hashes: bool = False,
         label_column: str | None = None,
         fresh_columns: Sequence[str] = (),
     ) -> dg.MaterializeResult:
@@ -248,6 +265,8 @@ class StepLineage:
             generation: The generation made (0 outside generations).
             generator: What generated its rows, if generated.
             sealed: Whether it is the sealed holdout (its row hashes are kept).
+            row_hashes: Keep its row hashes although it is not sealed (the train split: the holdout
+                audit counts the train split's copies of a holdout row's content).
             label_column: For a model: the label it predicts (its schema's output).
             fresh_columns: Columns the step made afresh rather than from an input (generated keys).
         """
@@ -258,8 +277,8 @@ class StepLineage:
         version = materialization_version(digest, name=name, partition=output.partition, run_id=self.run_ids[stage])
         frame = value if isinstance(value, pd.DataFrame) else None
         manifest = (
-            keep_row_hashes(self.layout, digest, frame[ROW_HASH_COLUMN].to_numpy())
-            if sealed and frame is not None
+            keep_row_hashes(self.layout, digest, frame)
+            if (sealed or row_hashes) and frame is not None
             else None
         )
         provenance = provenance_facet(

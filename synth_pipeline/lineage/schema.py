@@ -10,12 +10,13 @@ Tables (documented in the README, "Lineage store"):
 - ``generators``: the generator behind each synthetic or augmented version;
 - ``generations`` (view): composition of each generation's training mix;
 - ``check_results`` and ``check_assertions``: every asset check outcome and its rules;
-- ``row_hashes``: row hashes of sealed holdouts and generator training data, per content digest;
+- ``row_hashes``: row hashes of sealed holdouts, train splits and generator training data, per content
+  digest, with their copies (NULL in manifests written before copies were kept);
 - ``ingested_files``: each journal file and the byte offset it has been read up to;
 - ``journal_dirs``: each journal run directory and its change stamp when last read.
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Inputs and outputs are read with types of their own: an input never carries the
 # provenance facet, an output never the input facets, and every field the reader need not
@@ -82,7 +83,9 @@ CREATE TABLE IF NOT EXISTS check_results (
 CREATE TABLE IF NOT EXISTS check_assertions (
     run_id VARCHAR, assertion VARCHAR, success BOOLEAN, expected VARCHAR, actual VARCHAR
 );
-CREATE TABLE IF NOT EXISTS row_hashes (content_digest VARCHAR, row_hash UBIGINT);
+CREATE TABLE IF NOT EXISTS row_hashes (
+    content_digest VARCHAR, row_hash UBIGINT, copies BIGINT, real_copies BIGINT, unknown_copies BIGINT
+);
 CREATE OR REPLACE VIEW runs AS
 SELECT run_id, any_value(job_name) AS job_name, any_value(job_type) AS job_type,
        any_value(dagster_run_id) AS dagster_run_id, any_value(step_key) AS step_key,

@@ -45,10 +45,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from synth_pipeline.lineage import graph_table, queries
 from synth_pipeline.lineage.graph import LineageGraph
-from synth_pipeline.lineage.layout import LineageLayout
+from synth_pipeline.lineage.layout import MANIFEST_COUNTS, LineageLayout
 from synth_pipeline.lineage.schema import (
     DDL,
     DROP_DUPLICATE_EVENTS,
@@ -175,19 +176,29 @@ class LineageStore:
                                                    where=self.where)
         return queries.reachable(graph, starts, upstream=False, max_hops=max_hops)
 
-    def composition(self, pipeline: str | None = None) -> pd.DataFrame:
-        """Per generation: rows per kind, synthetic and non-real fractions and depth of the training mix."""
+    def composition(self, pipeline: str | None = None, *, all_runs: bool = False) -> pd.DataFrame:
+        """Per generation: rows per kind, synthetic and non-real fractions and depth of the training mix
+        its last run made (with ``all_runs``: of every run's mix), and the Dagster run."""
         with self.connect() as connection:
-            return queries.composition(connection, pipeline)
+            return queries.composition(connection, pipeline, all_runs=all_runs)
 
     def checks(
         self, *, pipeline: str | None = None, generation: int | None = None, check: str | None = None,
-        failed_only: bool = False,
+        failed_only: bool = False, all_runs: bool = False,
     ) -> pd.DataFrame:
-        """Check history: every evaluation of every check, per generation."""
+        """Check results per generation: the latest evaluation of each check on each asset in each
+        generation, or (``all_runs``) every evaluation, superseded ones included.
+
+        Args:
+            pipeline: Only this pipeline.
+            generation: Only this generation.
+            check: Only this check.
+            failed_only: Only evaluations that did not pass (among the latest, unless ``all_runs``).
+            all_runs: The whole history rather than the latest evaluations.
+        """
         with self.connect() as connection:
             return queries.checks(connection, pipeline=pipeline, generation=generation, check=check,
-                                  failed_only=failed_only)
+                                  failed_only=failed_only, all_runs=all_runs)
 
     def check_outcomes(self, name: str, version: str, generation: int) -> dict[str, bool]:
         """Check name -> whether its latest evaluation on a dataset version, in this generation
@@ -233,6 +244,11 @@ class LineageStore:
         """Per generator run: holdout rows in its training data, and whether a holdout is upstream of it."""
         with self._graph_and_connection() as (graph, connection):
             return queries.holdout_audit(connection, graph, pipeline=pipeline)
+
+    def holdout_overlap(self, pipeline: str | None = None) -> pd.DataFrame:
+        """Per pipeline: the sealed holdout's contents the train split also holds (legitimate duplicate rows)."""
+        with self.connect() as connection:
+            return queries.holdout_overlap(connection, pipeline)
 
     @contextmanager
     def _graph_and_connection(self) -> Iterator[tuple[LineageGraph, duckdb.DuckDBPyConnection]]:
@@ -448,9 +464,7 @@ class LineageStore:
             for digest, manifest in connection.execute(MANIFESTS_TO_LOAD).fetchall():
                 path = self.layout.root / manifest
                 if path.is_file():
-                    connection.execute(
-                        "INSERT INTO row_hashes SELECT ?, row_hash FROM read_parquet(?)", [digest, str(path)]
-                    )
+                    connection.execute(_load_manifest(path), [digest, str(path)])
             connection.execute(
                 "INSERT OR REPLACE INTO ingested_files SELECT unnest($paths), unnest($offsets), now()",
                 {"paths": list(batch.files), "offsets": list(batch.files.values())},
@@ -468,6 +482,13 @@ class LineageStore:
             raise
         delta.add(edges["parent_id"], edges["child_id"])
         return int(added)
+
+
+def _load_manifest(path: Path) -> str:
+    """The statement loading one row-hash manifest; one written before copies were kept loads NULL counts."""
+    names = set(pq.read_schema(path).names)
+    counts = ", ".join(name if name in names else "NULL" for name in MANIFEST_COUNTS)
+    return f"INSERT INTO row_hashes SELECT ?, row_hash, {counts} FROM read_parquet(?)"
 
 
 class _GraphDelta:
