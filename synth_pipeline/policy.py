@@ -119,7 +119,10 @@ class SynthPolicy(dg.ConfigurableResource):
             against a 107-row fit input, at or under the 0.7 limit by chance alone, but
             0.78-0.84 on 20 and 0.83-0.87 on 30 (breast cancer: 0.87-0.89 on 20); the
             holdout control corrects what chance still costs at 20, and the adversarial
-            AUC's Hanley-McNeil bound widens with few rows.
+            AUC's Hanley-McNeil bound widens with few rows. The privacy check's distance
+            rules (DCR share, membership AUC) warn below it too: a handful of rows has no
+            power to show privacy (5 SMOTE rows: DCR share 1.0, lower bound 0.52, under the
+            0.55 limit), so their pass would claim what was not shown; exact copies stay judged.
         max_exact_copy_fraction: Largest share of generated rows that copy a row of the
             generator's fit input beyond what chance gives: copies of contents found only
             in the fit input minus copies of contents found only in the sealed holdout

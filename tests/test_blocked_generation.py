@@ -143,3 +143,23 @@ def test_a_rerun_of_a_generation_names_only_its_own_blocking_failures(runner):
     message = run_failure.dagster_event.event_specific_data.error.message.removeprefix(prefix)
     assert message.startswith("generation 1 blocked by 1 check: again/real_holdout holdout_purity ("), message
     assert "fidelity" not in message and "utility" not in message, message
+
+
+def test_the_run_tag_of_a_check_with_several_failed_rules_names_every_rule(runner):
+    """A trial's tag `synth_pipeline/blocked/<mix>/synthetic_budget` read "2 rule(s) failed: synthetic fraction,
+    overall: ..." and nothing of the second rule: stripping the first fix took the rest of the line with it."""
+    pipeline = build_synth_pipeline(fast_spec(name="tag", unknown_source=None))
+    strict = SynthPolicy(max_synthetic_fraction=0.01, max_class_synthetic_fraction=0.01,
+                         max_minority_class_synthetic_fraction=0.01)
+    [blocked] = runner.run(pipeline, [1], policy=strict)
+    check = blocked.check("synthetic_budget")
+    failed = [rule for rule in check.metadata["rules"] if rule["verdict"] == "fail"]
+    assert len(failed) >= 2, check.metadata["rules"]
+    tag = runner.instance.get_run_by_id(blocked.run_id).tags[blocked_tag(pipeline.key(Stage.TRAINING_MIX),
+                                                                           "synthetic_budget")]
+    assert tag.startswith(f"{len(failed)} rule(s) failed: ") and "fix:" not in tag, tag
+    shown = tag.split(": ", 1)[1].split(" | ")
+    assert len(shown) == len(failed), tag
+    for rule, text in zip(failed, shown, strict=True):
+        assert text.startswith(f"{rule['rule']}: observed "), (rule, text)
+        assert EVIDENCE.search(text), text

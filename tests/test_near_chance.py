@@ -10,6 +10,7 @@ holdout size and the fix. Real model fits and real pipeline runs (Gaussian copul
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from synth_pipeline.checks.quality_checks import (
 )
 from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
 from synth_pipeline.quality.utility import utility_scores
+from synth_pipeline.report import report_path
 from synth_pipeline.reporting import check_verdict, evaluation_summary, quality_summary
 from synth_pipeline.verdicts import RuleOutcome, Verdict
 
@@ -132,6 +134,23 @@ def test_a_pipeline_on_an_unpredictable_label_warns_that_utility_is_not_informat
     summary = evaluation_summary(run)
     assert "(chance 0.5); TSTR/TRTR ratio" in summary
     assert "ratio not judged: not informative: the model trained on the mix's real rows" in summary
+    # the report's utility table names nothing as judged, and shows no judged figure beside the warning
+    row = _report_utility_row(runner.data_dir, "chance", "synthetic")
+    assert row["ratio judged"] == "not judged" and row["judged ratio"] == row["its 95 % upper bound"] == "&ndash;"
+    assert row["check"] == "warning" and row["chance"] == "0.500"
+    # metadata keeps 4 significant digits, the table 3 decimals of the stored figure
+    plain = checks[("synthetic", "utility")].metadata["tstr_trtr_ratio"]
+    assert float(row["plain TSTR / TRTR"]) == pytest.approx(plain, abs=6e-4)
+
+
+def _report_utility_row(data_dir: Path, pipeline: str, stage: str, generation: int = 1) -> dict[str, str]:
+    """The cells (by column header) of a stage's row in the report's utility table."""
+    page = report_path(data_dir, pipeline, generation).read_text()
+    table = page.split('<table id="utility">', 1)[1].split("</table>", 1)[0]
+    header = re.findall(r"<th>(.*?)</th>", table)
+    [cells] = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)
+               if f"<td>{stage}</td>" in row]
+    return dict(zip(header, cells, strict=False))
 
 
 def _weak_signal(rows: int, seed: int = 2) -> pd.DataFrame:
@@ -226,3 +245,12 @@ def test_a_pipeline_judged_on_skill_shows_that_figure_first_in_its_summary(runne
     assert shown.startswith("TSTR/TRTR on skill above chance "), line
     assert ", its 95 % bound " in shown and ", plain TSTR/TRTR (not judged: a model at chance would reach the " \
         "limit) " in shown, line
+    # the report's utility table shows the judged figure (a trial's table showed the plain ratio and its bound,
+    # marked failed with that bound above the limit)
+    row = _report_utility_row(runner.data_dir, "weak", "synthetic")
+    assert row["ratio judged"] == "skill above chance"
+    for column, name in (("judged ratio", "tstr_trtr_skill_ratio"),
+                         ("its 95 % upper bound", "tstr_trtr_skill_ratio_upper_bound"),
+                         ("plain TSTR / TRTR", "tstr_trtr_ratio")):
+        assert float(row[column]) == pytest.approx(metadata[name], abs=6e-4), (column, row)
+    assert row["check"] == check_verdict(check).replace("ok", "passed")

@@ -5,6 +5,7 @@ import pytest
 from conftest import fast_spec, why
 from synth_pipeline import MixSpec, Stage, SynthPolicy, build_synth_pipeline
 from synth_pipeline.checks.quality_checks import DIVERSITY_MONITOR
+from synth_pipeline.quality.utility import CONTROL_DRAWS
 
 
 def _check(run, stage: str, name: str):
@@ -64,14 +65,21 @@ def test_one_real_only_baseline_per_generation_serves_both_utility_checks_and_th
     assert all(run.success for run in runs), why(runs[-1])
     for run in runs:
         synthetic, augmented = (_check(run, stage, "utility").metadata for stage in ("synthetic", "augmented"))
-        assert synthetic["trtr_score"] == augmented["trtr_score"]  # the same baseline fits
+        # the same baseline fits on every real row (the synthetic check compares with its size-matched control,
+        # fewer synthetic than real rows; augmentation trains on real + augmented rows, never fewer)
+        # as many real rows as generated ones, to within the class-stratified sample's rounding (one per class)
+        assert abs(synthetic["trtr_control_rows"] - synthetic["train_rows"]["generated"]) <= 2
+        assert augmented["trtr_control_rows"] == 0
+        assert synthetic["trtr_score_all_real_rows"] == augmented["trtr_score"]
     first = {s.stage: s.metadata for s in runs[0].stages}
     # generation 1: the mix's real rows are the real fit input, so the evaluation's real-only model is fit 0
     assert first["evaluation"]["real_only_balanced_accuracy"] == _check(runs[0], "synthetic", "utility").metadata[
-        "trtr_score"]
+        "trtr_score_all_real_rows"]
     fits = _check(runs[0], "synthetic", "utility").metadata["utility_fits"]
     cached = list((runner.store.root / "_cache" / "models").glob("*.pkl"))
     # Per generation one set of real-side fits (the utility checks). Generation 1's evaluation_on_real refits
     # the same rows and finds all of them (it used to fit them again, uncached); generation 2's evaluation
     # trains on both batches (accumulate): its real-only model, and the check's two resample fits of them.
-    assert len(cached) == 2 * fits + 1 + (fits - 1)
+    # Size-matched controls (CONTROL_DRAWS fits each): the synthetic check of each generation, and generation
+    # 2's evaluation_on_real (generation 1's draws the same samples of the same real rows: cached).
+    assert len(cached) == 2 * fits + 1 + (fits - 1) + 3 * CONTROL_DRAWS

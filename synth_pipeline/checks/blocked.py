@@ -57,6 +57,22 @@ def blocked_tag(asset_key: dg.AssetKey, check_name: str) -> str:
     return f"{BLOCKED_TAG}/{'.'.join(asset_key.path)}/{check_name}"
 
 
+def tag_evidence(evidence: str, limit: int = _TAG_VALUE_LIMIT) -> str:
+    """A failed check's evidence as a run tag's value: every failed rule with observed vs limit, no fixes.
+
+    The evidence joins its rules with `` | ``, each ending in ``; fix: ...`` (:func:`~synth_pipeline.checks.
+    rule_checks.rule_checks`); each fix is dropped up to the next rule, so every rule stays in the tag (a
+    trial's tag kept only the first of two failed rules). Past ``limit`` characters (Dagster keeps tag
+    values short) the value is cut and says how many rules the check's result holds.
+    """
+    value = re.sub(r"; fix: .*?(?= \| |\n|$)", "", evidence)
+    if len(value) <= limit:
+        return value
+    rules = value.count(" | ") + 1
+    tail = f"… ({rules} rules: the check's result has each)"
+    return value[: limit - len(tail)] + tail
+
+
 def stage_keys(graph: Any, pipeline: GuardedAssets) -> dict[Stage, dg.AssetKey]:
     """One asset key per stage of ``pipeline``: its guarded roles (the first asset of a role played by
     several), plus the template's other stages (the model) found by their pipeline and stage tags.
@@ -175,7 +191,7 @@ def record_block(context: dg.AssetCheckExecutionContext, inputs: CheckInputs, *,
     partition = op_context.partition_key if partitions_def is not None and op_context.has_partition_key else None
     context.instance.add_run_tags(op_context.run_id, {
         BLOCKED_TAG: f"generation {generation}" if generation else "yes",
-        blocked_tag(asset_key, check_name): re.sub(r"; fix: [^\n]*", "", evidence)[:_TAG_VALUE_LIMIT],
+        blocked_tag(asset_key, check_name): tag_evidence(evidence),
     })
     op_context.log_event(dg.AssetObservation(
         asset_key=asset_key, partition=partition,

@@ -249,12 +249,19 @@ def _evaluation_on_real(inputs: CheckInputs):
     The ratio is the evaluation's (``synthetic_only`` over ``real_only``); its bound is
     the utility check's (:mod:`synth_pipeline.quality.utility`): the same two models
     refitted on bootstrap resamples of the mix's synthetic and real rows, and a paired
-    bootstrap over holdout rows. Below ``min_utility_rows`` rows of either kind, when
+    bootstrap over holdout rows; with fewer synthetic than real rows in the mix, TRTR is refitted on
+    real samples of as many rows as the synthetic ones (the utility check's size-matched control). Below
+    ``min_utility_rows`` rows of either kind, when
     the ratio is undefined (one class, TRTR 0), or when it is not informative (the refitted
     TRTR's 95 % lower bound not above chance), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.checks.quality_checks import judged_utility_figure, utility_chance_figures, utility_outcome
+    from synth_pipeline.checks.quality_checks import (
+        judged_utility_figure,
+        utility_chance_figures,
+        utility_outcome,
+        utility_size_figures,
+    )
     from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
@@ -331,7 +338,7 @@ def _evaluation_on_real(inputs: CheckInputs):
         "trtr_score": dg.MetadataValue.float(float(scores.get("real_only", utility.trained_on_real))),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
         **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
-           for name, value in utility_chance_figures(utility).items()},
+           for name, value in {**utility_chance_figures(utility), **utility_size_figures(utility)}.items()},
         "tstr_trtr_judged": judged_utility_figure(utility, cause, policy.min_tstr_trtr_ratio),
         "utility_fits": utility.fits,
     }

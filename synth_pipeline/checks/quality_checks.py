@@ -13,7 +13,9 @@ privacy      synthetic, augmented        copies of training rows beyond chance (
                                          <= ``max_membership_auc`` (all: 95 % lower bound)
 utility      synthetic, augmented        TSTR / TRTR >= ``min_tstr_trtr_ratio`` (95 % upper
                                          bound, bootstrap; on skill above chance where a
-                                         model at chance would reach the limit); warns below
+                                         model at chance would reach the limit; TRTR on
+                                         real samples as large as the generated rows
+                                         where those are fewer); warns below
                                          ``min_utility_rows`` and when TRTR is not clearly
                                          above chance
 diversity    synthetic, augmented,       variance ratio, category coverage, tail coverage
@@ -58,11 +60,12 @@ import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
 from synth_pipeline.checks.quality_common import (
-    DIVERSITY_FIX,
+    GENERATOR_SETTINGS,
     MORE_ROWS_FIX,
     NO_HOLDOUT_FIX,
     augmented_enforced,
     blocks_on_failure,
+    diversity_fixes,
     too_few_rows,
 )
 from synth_pipeline.checks.rule_checks import CheckInputs, RuleCheck, asset_checks, rule_check
@@ -285,7 +288,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
                          else control.undefined and f"the holdout control cannot be scored: {control.undefined}")
     bound = float("nan") if control is None or quality_cause else quality_upper_bound(quality.score, control.score)
     adversarial = adversarial_auc(real, generated, seed=seed, max_rows=policy.adversarial_sample_rows)
-    generator = "augmentation" if stage is Stage.AUGMENTED else "synthesizer"
+    settings = GENERATOR_SETTINGS[stage]
     # Named inline: the CLI and the report show the evidence line, not the check's metadata.
     lowest = quality.lowest()
     differ = f" (lowest SDMetrics scores: {lowest})" if lowest else ""
@@ -296,11 +299,12 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
             policy.min_quality_score, "min", confidence_bound=bound,
             bound_name=f"upper bound, adding the shortfall of {control_rows} unseen holdout rows scored alike",
             sample_size=quality.synthetic_rows_used, sample_unit="generated rows", unjudged=quality_cause,
+            basis=None if control is None or quality_cause else quality_bound_basis(
+                quality.score, control.score, control_rows, policy.min_quality_score),
             fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or quality.undefined
                  else NO_HOLDOUT_FIX if quality_cause
                  else f"the generated columns or column pairs differ from the fit input{differ}: "
-                      f"try another {generator} or its parameters (spec `synthesizer.method`, "
-                      "`synthesizer.params`) or, if acceptable, lower `min_quality_score`"),
+                      f"try {settings} or, if acceptable, lower `min_quality_score`"),
         ),
         RuleOutcome(
             "adversarial AUC (real vs generated)", adversarial.auc, policy.max_adversarial_auc, "max",
@@ -308,8 +312,7 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
             sample_size=adversarial.real_rows + adversarial.synthetic_rows, sample_unit="real and generated rows",
             unjudged=too_few or adversarial.undefined,
             fix=(MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few or adversarial.undefined
-                 else f"a classifier tells generated rows from real ones{differ}: try another "
-                      f"{generator} or its parameters (spec `synthesizer.method`, `synthesizer.params`) or, if "
+                 else f"a classifier tells generated rows from real ones{differ}: try {settings} or, if "
                       "acceptable, raise `max_adversarial_auc`"),
         ),
     ]
@@ -336,6 +339,24 @@ def _fidelity(inputs: CheckInputs, *, stage: Stage):
             {"real": adversarial.real_rows, "generated": adversarial.synthetic_rows, "folds": adversarial.folds}
         ),
     }
+
+
+def quality_bound_basis(score: float, control: float, rows: int, limit: float) -> str:
+    """What the quality score's bound is, for its evidence line (see :mod:`synth_pipeline.quality.fidelity`).
+
+    The bound is the score plus the shortfall of one same-size holdout control: a correction for the
+    score's small-sample bias, not a confidence bound. When the control scores no higher than the generated
+    rows, the bound reaches 1 and ``min_quality_score`` cannot fail at this size; the line says so, with
+    what would let it bind, rather than reading as a score that was shown to be good enough.
+    """
+    shortfall = max(0.0, 1.0 - control)
+    basis = (f"the bound corrects the score for its sample size by one control draw ({rows} unseen holdout rows "
+             f"score {control:.3g}, a shortfall of {shortfall:.3g}); it is not a confidence bound")
+    if score + shortfall < 1.0:
+        return basis
+    return (f"{basis}; it reaches 1: at {rows} generated rows, unseen real rows score no higher than these, so "
+            f"`min_quality_score` ({limit:g}) cannot fail here and the score shows no more than that; more "
+            "generated rows (a larger control, a smaller shortfall) would let the limit bind")
 
 
 def _privacy(inputs: CheckInputs, *, stage: Stage):
@@ -403,12 +424,21 @@ def _real_key_outcomes(inputs: CheckInputs, stage: Stage) -> list[RuleOutcome]:
     )]
 
 
-_PRIVACY_FIX = ("{what}: make the generator generalise rather than remember (fewer epochs or a smaller "
-                "model, a differentially private generator, more fit rows) or, if acceptable, raise `{field}`")
+_PRIVACY_FIX = "{what}: {remedy} or, if acceptable, raise `{field}`"
+_PRIVACY_REMEDY = {
+    Stage.SYNTHETIC: ("make the generator generalise rather than remember (fewer epochs or a smaller model in "
+                      "`synthesizer.params`, a differentially private `synthesizer.method`, more fit rows)"),
+    Stage.AUGMENTED: ("interpolate less close to the real rows (fewer interpolated rows, `augmentation.target_ratio`; "
+                      "more neighbours to draw from, `augmentation.k_neighbors`)"),
+}
 
 
 def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[RuleOutcome]:
     """The three privacy rules, each judged on its 95 % lower bound (see :mod:`synth_pipeline.quality.privacy`).
+
+    Below ``min_fidelity_rows`` generated rows the DCR share and the membership AUC warn (not
+    judged): a few rows cannot show privacy, and their pass would claim it. The copy rule stays
+    judged at any size: a copy of a training row is evidence however few rows there are.
 
     The copy rule compares copies of the fit input with copies of the sealed holdout, so
     copies that low-cardinality data makes by chance do not count; it cannot be judged
@@ -416,8 +446,14 @@ def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[Ru
     """
     copies, dcr = report.copies, report.dcr
     generator = "augmentation" if stage is Stage.AUGMENTED else "generator"
+    remedy = _PRIVACY_REMEDY[stage]
     no_holdout = "no sealed holdout rows to compare with" if report.holdout_rows == 0 else None
     holdout_fix = "seal real rows away (spec `holdout_fraction`, a source with more rows)"
+    # A handful of generated rows gives the distance measures no power: a pass would claim privacy was
+    # shown. They warn below the minimum fidelity uses; copies are counted, and a copy is evidence at any size.
+    too_few = too_few_rows(report.synthetic_rows, policy.min_fidelity_rows, "generated rows")
+    distance_cause = no_holdout or too_few
+    distance_fix = holdout_fix if no_holdout else MORE_ROWS_FIX.format(field="min_fidelity_rows") if too_few else None
     return [
         RuleOutcome(
             f"copies of training rows beyond chance (share of generated rows; {copies.training_only_copies} copy a "
@@ -427,23 +463,24 @@ def _privacy_outcomes(report: Any, policy: SynthPolicy, stage: Stage) -> list[Ru
             public_rule="copies of training rows beyond chance (share of generated rows)",
             confidence_bound=copies.excess_copy_fraction_lower_bound, sample_size=report.synthetic_rows,
             fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
-                what=f"the {generator} replays training rows", field="max_exact_copy_fraction"),
+                what=f"the {generator} replays training rows", field="max_exact_copy_fraction", remedy=remedy),
             unjudged=no_holdout,
         ),
         RuleOutcome(
             "DCR share, closer to training than holdout (size-adjusted)", dcr.dcr_share, policy.max_dcr_share, "max",
             confidence_bound=dcr.dcr_share_lower_bound, sample_size=report.dcr_rows_used,
-            fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
+            fix=distance_fix or _PRIVACY_FIX.format(
                 what=f"the {generator}'s rows sit closer to training rows than to unseen real rows",
-                field="max_dcr_share"),
-            unjudged=no_holdout,
+                field="max_dcr_share", remedy=remedy),
+            unjudged=distance_cause,
         ),
         RuleOutcome(
             "membership-inference AUC (distance attack)", report.membership_auc, policy.max_membership_auc, "max",
             confidence_bound=report.membership_auc_lower_bound, sample_size=report.membership_candidates,
-            fix=holdout_fix if no_holdout else _PRIVACY_FIX.format(
-                what="the generated rows tell training records from unseen ones", field="max_membership_auc"),
-            unjudged=no_holdout,
+            sample_unit="candidate records", fix=distance_fix or _PRIVACY_FIX.format(
+                what="the generated rows tell training records from unseen ones", field="max_membership_auc",
+                remedy=remedy),
+            unjudged=distance_cause,
         ),
     ]
 
@@ -457,20 +494,50 @@ NEAR_CHANCE_FIX = (
 """The fix when the real-trained model is not clearly above chance (the ratio is not informative)."""
 
 
-def utility_fix(cause: str | None, *, trained_on: str, limit: float, skill: bool = False) -> str:
+SIZE_MATCHED_FIX = (
+    "generate more rows (spec `synthesizer.num_rows` or `synthesizer.rows_per_real_row`): TRTR is compared on real "
+    "samples of as many rows as the generated ones, and at this size even real rows do not train a model clearly "
+    "above chance, so no generator can show utility here")
+"""The fix when only the size-matched control is near chance (the model trained on every real row is not)."""
+
+
+def size_matched_note(scores: Any) -> str | None:
+    """How TRTR was sized, for the utility evidence: ``TRTR from real samples of 25 rows, as many as the generated
+    ones (...)``; None when TRTR trained on every real row."""
+    rows = int(getattr(scores, "control_rows", 0) or 0)
+    if not rows:
+        return None
+    generated = int(scores.second_rows_used)
+    rounding = "" if rows == generated else f" ({generated}, to within the class-stratified sample's rounding)"
+    return (f"TRTR from real samples of {rows} rows, as many as the generated ones{rounding} (mean of "
+            f"{scores.control_draws} "
+            f"seeded draws, each refitted; the model trained on all {scores.real_rows_used} real rows scores "
+            f"{float(scores.trained_on_real_all_rows):.3g}): a model trained on fewer rows scores lower whatever "
+            "the rows, so the limit is spent on the generator, not on the size gap")
+
+
+def utility_fix(cause: str | None, *, trained_on: str, limit: float, skill: bool = False,
+                stage: Stage = Stage.SYNTHETIC) -> str:
     """What to change when the utility rule fails (``cause`` None) or cannot be judged (``cause``).
 
     ``skill``: the rule judges the skill ratio (:func:`utility_outcome`), and the fix says what that
     figure measures (the share of the real-trained model's gain over chance), not the plain ratio.
+    ``stage``: the stage that made the rows, whose settings the fix names (SMOTE's are ``augmentation.*``).
     """
     if cause is None:
         shortfall = (f"keeps less than {limit:g} of the real-trained model's gain over chance" if skill
                      else f"scores below {limit:g} x the real-trained one")
+        if stage is Stage.AUGMENTED:
+            return (f"the model trained on {trained_on} rows {shortfall}: the interpolated rows blur the label's "
+                    f"relation to the features; try {GENERATOR_SETTINGS[stage]} or, if acceptable, lower "
+                    "`min_tstr_trtr_ratio`")
         return (f"the model trained on {trained_on} rows {shortfall}: a generator "
                 "that keeps the label's relation to the features (another `synthesizer.method` or its "
                 "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
     if cause.startswith("not enough rows"):
         return MORE_ROWS_FIX.format(field="min_utility_rows")
+    if cause.startswith("not informative") and "as many as the generated ones" in cause:
+        return SIZE_MATCHED_FIX
     if cause.startswith("not informative"):
         return NEAR_CHANCE_FIX
     subject = cause.split(" holds ")[0]
@@ -497,7 +564,7 @@ def chance_reaches_limit(scores: Any, limit: float) -> bool:
 
 
 def utility_outcome(scores: Any, cause: str | None, *, rule: str, trained_on: str, limit: float,
-                    note: str | None = None) -> RuleOutcome:
+                    note: str | None = None, stage: Stage = Stage.SYNTHETIC) -> RuleOutcome:
     """The utility rule: the plain TSTR/TRTR ratio, or the skill ratio where a model at chance reaches the limit.
 
     Where :func:`chance_reaches_limit` holds, the rule judges the ratio with chance taken out
@@ -514,9 +581,11 @@ def utility_outcome(scores: Any, cause: str | None, *, rule: str, trained_on: st
         trained_on: What the second model was trained on, for the fix.
         limit: ``min_tstr_trtr_ratio``.
         note: Appended to the evidence (e.g. how the figures relate to the evaluation's own).
+        stage: The stage that made the rows (its settings are named in the fix).
     """
     skill = cause is None and chance_reaches_limit(scores, limit)
-    fix = utility_fix(cause, trained_on=trained_on, limit=limit, skill=skill)
+    fix = utility_fix(cause, trained_on=trained_on, limit=limit, skill=skill, stage=stage)
+    note = "; ".join(filter(None, (size_matched_note(scores), note))) or None
     generated, real, chance = (float(scores.trained_on_generated), float(scores.trained_on_real),
                                float(scores.chance))
     if skill:
@@ -557,8 +626,23 @@ def utility_chance_figures(scores: Any) -> dict[str, float | bool]:
     }
 
 
+def utility_size_figures(scores: Any) -> dict[str, float | int]:
+    """What TRTR was trained on, for metadata: ``trtr_control_rows`` (rows of each size-matched real sample,
+    0: every real row), ``trtr_control_draws``, and ``trtr_score_all_real_rows`` with its 95 % lower bound
+    (the model trained on every real fit-input row, reported whichever TRTR is compared)."""
+    return {
+        "trtr_control_rows": int(scores.control_rows),
+        "trtr_control_draws": int(scores.control_draws),
+        "trtr_score_all_real_rows": float(scores.trained_on_real_all_rows),
+        "trtr_score_all_real_rows_lower_bound": float(scores.trained_on_real_all_rows_lower_bound),
+    }
+
+
 def _utility(inputs: CheckInputs, *, stage: Stage):
     """TSTR / TRTR with its bootstrap upper bound (see :mod:`synth_pipeline.quality.utility`).
+
+    Where the generated rows are fewer than the real fit input's, TRTR is the size-matched control
+    (real samples of as many rows, "Same size" in that module) and the evidence says so.
 
     Below ``min_utility_rows`` training rows (either model) the rule warns (not judged),
     and only the point estimate is computed; an undefined ratio (a training set with one
@@ -588,13 +672,14 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     )
     cause = scores.undefined or too_few or scores.not_informative
     outcomes = [utility_outcome(scores, cause, rule=f"utility ratio ({trained_on} / real, {scores.metric})",
-                                trained_on=trained_on, limit=policy.min_tstr_trtr_ratio)]
+                                trained_on=trained_on, limit=policy.min_tstr_trtr_ratio, stage=stage)]
     _store_figures(inputs, stage, UTILITY_MONITOR, {
         "metric": scores.metric, "tstr_score": scores.trained_on_generated, "trtr_score": scores.trained_on_real,
         "tstr_trtr_ratio": scores.ratio, "tstr_trtr_ratio_upper_bound": scores.ratio_upper_bound,
         "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
         "holdout_rows": scores.holdout_rows, "second_model_trained_on": trained_on,
-        **utility_chance_figures(scores),
+        **utility_chance_figures(scores), **utility_size_figures(scores),
+        "tstr_trtr_judged": judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio),
     }, outcomes, limits={"limit_tstr_trtr_ratio": policy.min_tstr_trtr_ratio})
     return outcomes, {
         "compared_with": source,
@@ -605,6 +690,8 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(scores.ratio_upper_bound),
         **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
            for name, value in utility_chance_figures(scores).items()},
+        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
+           for name, value in utility_size_figures(scores).items()},
         "tstr_trtr_judged": judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio),
         "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
@@ -615,7 +702,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
     }
 
 
-def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
+def _diversity_outcomes(report: Any, policy: SynthPolicy, stage: Stage = Stage.SYNTHETIC) -> list[RuleOutcome]:
     """The diversity rules of a :class:`~synth_pipeline.quality.diversity.DiversityReport`.
 
     Lower limits are compared with the 95 % upper bounds, upper limits (over-dispersion)
@@ -627,7 +714,8 @@ def _diversity_outcomes(report: Any, policy: SynthPolicy) -> list[RuleOutcome]:
     rows = report.rows
     # The judged column is the one whose bound decides, which need not hold the extreme point estimate:
     # the rule says so. The per-column figures are Dagster metadata only, so a failing line names its columns.
-    lost, wide = DIVERSITY_FIX["lost"], DIVERSITY_FIX["wide"]
+    fixes = diversity_fixes(stage)
+    lost, wide = fixes["lost"], fixes["wide"]
     outcomes = [
         RuleOutcome(_judged_column("variance ratio, smallest", low, "upper"),
                     report.variance_ratios.get(low, float("nan")), policy.min_variance_ratio, "min",
@@ -697,7 +785,7 @@ def _diversity(inputs: CheckInputs, *, stage: Stage):
     data, real = inputs.without_text(data), inputs.without_text(real)
     report = measure_diversity(data.drop(columns=opened), real, categorical=inputs.categorical_columns)
     policy = inputs.policy
-    outcomes = _diversity_outcomes(report, policy) + text_outcomes
+    outcomes = _diversity_outcomes(report, policy, stage) + text_outcomes
     trend_outcomes, trend_metadata = _collapse_trend(inputs, stage, data, real, list(report.variance_ratios))
     outcomes += trend_outcomes
     _store_figures(inputs, stage, DIVERSITY_MONITOR, report.headline(), outcomes, limits={

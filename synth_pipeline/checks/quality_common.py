@@ -22,6 +22,29 @@ DIVERSITY_FIX = {
     "wide": ("another marginal distribution (spec `synthesizer.params`, e.g. `default_distribution: beta`) or "
              "synthesizer, or, if acceptable, raise `{field}`"),
 }
+"""The diversity fixes of the synthetic stage and the training mix (``synthesizer.*``, ``mix.*``)."""
+
+AUGMENTED_DIVERSITY_FIX = {
+    "lost": ("SMOTE places rows between real neighbours of a class, which narrows its spread by design: "
+             "interpolate fewer rows (`augmentation.target_ratio`) or between more neighbours "
+             "(`augmentation.k_neighbors`), leave augmentation out (`augmentation: null`), or, if acceptable, "
+             "lower `{field}`"),
+    "wide": ("other augmentation settings (`augmentation.k_neighbors`, `augmentation.target_ratio`) or none "
+             "(`augmentation: null`), or, if acceptable, raise `{field}`"),
+}
+"""The diversity fixes of the augmented stage: SMOTE is configured under ``augmentation.*``, not ``synthesizer.*``."""
+
+GENERATOR_SETTINGS = {
+    Stage.SYNTHETIC: "another synthesizer or its parameters (spec `synthesizer.method`, `synthesizer.params`)",
+    Stage.AUGMENTED: ("other augmentation settings (spec `augmentation.target_ratio`, `augmentation.k_neighbors`) "
+                      "or no augmentation (`augmentation: null`)"),
+}
+"""What a fix offers to change in the stage that made the rows: SMOTE's settings are ``augmentation.*``."""
+
+
+def diversity_fixes(stage: Stage) -> dict[str, str]:
+    """The diversity fixes (``lost``, ``wide``) of ``stage``: SMOTE's for the augmented stage."""
+    return AUGMENTED_DIVERSITY_FIX if stage is Stage.AUGMENTED else DIVERSITY_FIX
 
 
 def augmented_enforced(policy: SynthPolicy) -> bool:

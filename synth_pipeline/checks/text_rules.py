@@ -35,10 +35,10 @@ import pandas as pd
 
 from synth_pipeline.budgets import RuleOutcome
 from synth_pipeline.checks.quality_common import (
-    DIVERSITY_FIX,
     MORE_ROWS_FIX,
     NO_HOLDOUT_FIX,
     blocks_on_failure,
+    diversity_fixes,
     too_few_rows,
 )
 from synth_pipeline.checks.rule_checks import CheckInputs
@@ -186,7 +186,7 @@ def text_diversity(inputs: CheckInputs, stage: Stage, data: pd.DataFrame, holdou
     from synth_pipeline.text.monitors import measure_text_diversity
 
     policy = inputs.policy
-    lost = DIVERSITY_FIX["lost"]
+    lost = diversity_fixes(stage)["lost"]
     outcomes, figures, stored = [], {}, []
     for column in texts:
         report = measure_text_diversity(data[column], holdout[column], seed=inputs.pipeline.seed + inputs.generation,

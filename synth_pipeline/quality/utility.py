@@ -6,6 +6,18 @@ on the sealed real holdout:
 - **TRTR** (train on real, test on real): on the real rows the generator was fitted on;
 - **TSTR** (train on synthetic, test on real): on the generated rows.
 
+**Same size.** A model trained on 25 rows scores lower than one trained on 101, whatever the
+rows: in a new-user trial, 20 draws of 25 real rows from a 101-row fit input had a mean skill
+ratio of 0.676 against the model trained on all 101, and 60 % fell below the 0.7 limit, so a
+generator returning real rows would be blocked for the size gap alone. Where the generated rows
+are fewer than the real ones (:func:`size_matched_rows`), TRTR is therefore the mean score of
+models trained on :data:`CONTROL_DRAWS` seeded, class-stratified real samples of as many rows as
+the generated ones (the fidelity score's holdout control and category coverage likewise compare
+with "a real sample of the same size"); the model trained on every real row is still fitted and
+reported (:attr:`UtilityScore.trained_on_real_all_rows`), and decides whether the label is
+learnable at all. Augmentation's second model trains on real + augmented rows, never fewer than
+the real ones, so it is compared with every real row.
+
 For augmentation, which adds rows to some classes only and cannot train a model on its
 own, the second model is trained on the real rows plus the augmented ones.
 
@@ -21,6 +33,20 @@ wine table). Two draws make it noisy, and both are resampled:
   without early stopping (below 10,000 rows).
 - *the holdout rows it is scored on*: a paired bootstrap over holdout rows; each
   resample scores both models of one randomly chosen fit on the same rows.
+
+With a size-matched control (see "Same size") a third draw adds to these: which real
+sample of that size the control happened to get. A model on 25 real rows may land anywhere
+from chance to the full model's score, and a generator as good as the real data returns what
+amounts to one more such sample. Each resample therefore scores one of the generated side's
+fits (as above) against *one* control draw chosen at random, not against their mean (the point
+estimate is against the mean); the spread of single draws then widens the bound as the
+generated rows' own luck of the draw would. TRTR's lower bound, which decides whether the
+comparison is informative, is likewise that of a single control draw: where a model on as
+many real rows as the generated ones is not clearly above chance, the generated rows cannot
+show utility (the check warns and asks for more generated rows). On a weak-signal table (230
+rows: 101 fit rows, 129 holdout rows, 25 generated rows drawn from the fit input), averaging
+the draws in every resample or leaving out the generated side's refits failed 1 to 2 of 8
+such real-draw generators; this scheme failed none.
 
 The 95th percentile of the resampled ratios is the one-sided 95 % upper bound
 (percentile bootstrap, Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993,
@@ -64,7 +90,7 @@ with the weighted R² (:func:`weighted_r2`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,6 +109,8 @@ UTILITY_FITS = 3
 """Fits per model: one on all rows, the others on bootstrap resamples of the training rows."""
 BOOTSTRAP_RESAMPLES = 1000
 """Paired bootstrap resamples of the holdout rows."""
+CONTROL_DRAWS = 5
+"""Real samples of the generated row count behind the size-matched TRTR (see module docs)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +144,12 @@ class UtilityScore:
             when not computed or not informative.
         not_informative: Why the ratio says nothing (TRTR not clearly above chance), with the
             figures; None when it is informative or undefined.
+        trained_on_real_all_rows: TRTR of the model trained on every real fit-input row (after
+            ``max_rows``); equals :attr:`trained_on_real` without size matching.
+        trained_on_real_all_rows_lower_bound: Its one-sided 95 % lower bound; NaN when not computed.
+        control_rows: Rows of each real sample the size-matched TRTR was trained on (as many as
+            the generated rows, :func:`size_matched_rows`); 0: TRTR trained on every real row.
+        control_draws: Real samples (each its own fit) averaged into the size-matched TRTR; 0: none.
     """
 
     trained_on_generated: float
@@ -135,6 +169,10 @@ class UtilityScore:
     skill_ratio: float = float("nan")
     skill_ratio_upper_bound: float = float("nan")
     not_informative: str | None = None
+    trained_on_real_all_rows: float = float("nan")
+    trained_on_real_all_rows_lower_bound: float = float("nan")
+    control_rows: int = 0
+    control_draws: int = 0
 
 
 def weighted_r2(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -219,39 +257,35 @@ def balanced_accuracy(correct: np.ndarray, classes: np.ndarray, weights: np.ndar
 
 
 def bootstrap_scores(
-    generated_hits: list[np.ndarray], real_hits: list[np.ndarray], classes: np.ndarray, *, resamples: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Paired bootstrap over holdout rows of two models' balanced accuracies.
+    score: Callable[[np.ndarray, np.ndarray | None], float], generated: list[np.ndarray], real: list[np.ndarray],
+    control: list[np.ndarray] | None = None, *, rows: int, resamples: int, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Paired bootstrap over holdout rows of the models' scores (see module docs).
 
     Args:
-        generated_hits: Per fit, 1.0 where the generated-trained model is right, shape ``(n,)``.
-        real_hits: The same for the real-trained model, fit by fit.
-        classes: Integer code of each holdout row's true class.
+        score: A model's score from its per-holdout-row output and the rows' draw counts
+            (balanced accuracy from hits, weighted R² from predictions).
+        generated: Per fit, the generated-trained model's output on the holdout rows.
+        real: The same for the model trained on every real row, fit by fit.
+        control: Per draw, the output of the model trained on a real sample of the generated
+            row count (the size-matched control); None without size matching.
+        rows: Holdout rows.
         resamples: Bootstrap resamples.
         rng: Random generator.
 
     Returns:
-        TSTR and TRTR of each resample (one fit drawn at random per resample, both models
-        scored on the same rows).
+        TSTR, the TRTR compared with it and TRTR on every real row, per resample, all scored on
+        the same rows: fit ``k`` of both models, ``k`` drawn at random; the compared TRTR is the one
+        on every real row, or with a control one of its draws, drawn at random.
     """
-    n = len(classes)
-    on_generated, on_real = np.empty(resamples), np.empty(resamples)
+    on_generated, compared, on_all = np.empty(resamples), np.empty(resamples), np.empty(resamples)
     for b in range(resamples):
-        weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-        fit = int(rng.integers(len(generated_hits)))
-        on_real[b] = balanced_accuracy(real_hits[fit], classes, weights)
-        on_generated[b] = balanced_accuracy(generated_hits[fit], classes, weights)
-    return on_generated, on_real
-
-
-def bootstrap_ratios(
-    generated_hits: list[np.ndarray], real_hits: list[np.ndarray], classes: np.ndarray, *, resamples: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Paired bootstrap over holdout rows of the ratio of two models' balanced accuracies
-    (:func:`bootstrap_scores`); NaN where the real-trained score is 0."""
-    return _ratios(*bootstrap_scores(generated_hits, real_hits, classes, resamples=resamples, rng=rng))
+        weights = np.bincount(rng.integers(0, rows, rows), minlength=rows).astype(float)
+        fit = int(rng.integers(len(generated)))
+        on_generated[b] = score(generated[fit], weights)
+        on_all[b] = score(real[fit], weights)
+        compared[b] = on_all[b] if control is None else score(control[int(rng.integers(len(control)))], weights)
+    return on_generated, compared, on_all
 
 
 def _ratios(on_generated: np.ndarray, on_real: np.ndarray, chance: float = 0.0) -> np.ndarray:
@@ -300,6 +334,17 @@ def _judged(
     return figures
 
 
+def size_matched_rows(generated_rows: int, real_rows: int, *, with_real: bool = False) -> int:
+    """Rows of each real control sample TRTR is refitted on, to match the generated rows; 0: none.
+
+    Size matching applies only when the generated rows are fewer than the real ones and train a
+    model on their own: a model trained on 25 rows scores lower than one trained on 101 whatever
+    the rows are, so a plain TRTR would charge the generator for the size gap (see module docs).
+    Augmentation's second model trains on real + augmented rows, never fewer than the real ones.
+    """
+    return generated_rows if not with_real and 0 < generated_rows < real_rows else 0
+
+
 def utility_scores(
     generated: pd.DataFrame,
     real: pd.DataFrame,
@@ -316,10 +361,13 @@ def utility_scores(
     cache: ModelCache | None = None,
     max_rows: int | None = None,
     text: Sequence[str] = (),
+    size_matched: bool = True,
 ) -> UtilityScore:
     """TSTR and TRTR of the same model on ``holdout``, their ratio and its 95 % upper bound.
 
-    Costs ``2 x fits`` model fits; ``fits=1`` gives the point estimate only.
+    Costs ``2 x fits`` model fits (``fits=1`` gives the point estimate only), plus :data:`CONTROL_DRAWS`
+    fits on real samples of the generated row count where size matching applies
+    (:func:`size_matched_rows`; one with ``fits=1``).
 
     Args:
         generated: The generated rows.
@@ -345,6 +393,9 @@ def utility_scores(
             returned are the rows before sampling.
         text: Free-text feature columns (:mod:`synth_pipeline.text_columns`), passed to the model
             factory as ``text=`` (TSTR/TRTR with a text classifier).
+        size_matched: Compare TSTR with the size-matched control where it applies (see module
+            docs); False: with the model trained on every real row (the comparison before size
+            matching, kept for benchmarks).
     """
     second = pd.concat([real, generated], ignore_index=True) if with_real else generated
     holdout = holdout[holdout[label_column].notna()].reset_index(drop=True)
@@ -352,92 +403,116 @@ def utility_scores(
     generated_name, real_name = names or (
         "real + generated rows" if with_real else "synthetic sample", "real fit input")
     task = Task(task)
-    strata = None if task is Task.REGRESSION else label_column
+    regression = task is Task.REGRESSION
+    metric = primary_metric(task)
+    strata = None if regression else label_column
     second = stratified_sample(second, max_rows, np.random.default_rng([seed, 3]), strata)
     real = stratified_sample(real, max_rows, np.random.default_rng([seed, 4]), strata)
     sizes.update(second_rows_used=len(second), real_rows_used=len(real))
-    if task is Task.REGRESSION:
-        return _regression_utility(second, real, holdout, label_column=label_column,
-                                   factory=model_factory(factory, task), seed=seed, fits=fits, resamples=resamples,
-                                   sizes=sizes, names=(generated_name, real_name), cache=cache, text=text)
-    cause = undefined_cause(second, real, holdout, label_column=label_column,
-                            generated_name=generated_name, real_name=real_name)
+    cause = (_regression_cause(second, real, holdout, label_column=label_column, names=(generated_name, real_name))
+             if regression else undefined_cause(second, real, holdout, label_column=label_column,
+                                                generated_name=generated_name, real_name=real_name))
+    nan = float("nan")
     if cause is not None:
-        nan = float("nan")
-        return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, undefined=cause)
+        return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric, undefined=cause)
+    if regression:
+        factory = model_factory(factory, task)
+        truth = holdout[label_column].to_numpy(dtype="float64")
+
+        def score(output: np.ndarray, weights: np.ndarray | None = None) -> float:
+            return weighted_r2(truth, output, weights)
+    else:
+        classes = pd.factorize(holdout[label_column])[0]
+
+        def score(output: np.ndarray, weights: np.ndarray | None = None) -> float:
+            return balanced_accuracy(output, classes, weights)
+
+    def output(rows: pd.DataFrame, model_seed: int, model_cache: ModelCache | None) -> np.ndarray:
+        model = train_classifier(rows, label_column=label_column, factory=factory, seed=model_seed,
+                                 cache=model_cache, text=text)
+        return _predicted(model, holdout) if regression else _correct(model, holdout, label_column)
+
     streams = _streams(seed)
-    hits: dict[str, list[np.ndarray]] = {"generated": [], "real": []}
+    matched = size_matched_rows(len(second), len(real), with_real=with_real) if size_matched else 0
+    outputs: dict[str, list[np.ndarray]] = {"generated": [], "real": [], "control": []}
     for name, training in (("generated", second), ("real", real)):
         for fit in range(fits):
-            rows = training if fit == 0 else _stratified_resample(training, label_column, streams[name])
-            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
-                                     cache=cache if name == "real" else None, text=text)
-            hits[name].append(_correct(model, holdout, label_column))
-    rng = streams["bootstrap"]
-    classes = pd.factorize(holdout[label_column])[0]
-    on_generated = balanced_accuracy(hits["generated"][0], classes)
-    on_real = balanced_accuracy(hits["real"][0], classes)
-    count = int(classes.max()) + 1
-    chance = chance_score(PRIMARY_METRIC, count)
-    if on_real == 0:
-        return UtilityScore(on_generated, on_real, float("nan"), float("nan"), **sizes, fits=fits, chance=chance,
+            rows = training if fit == 0 else _resample(training, strata, streams[name])
+            outputs[name].append(output(rows, seed + fit, cache if name == "real" else None))
+    control = None
+    if matched:
+        # The draws depend on the real rows, the size and the seed only: cached like TRTR's fits.
+        draws_rng = np.random.default_rng([seed, 5, matched])
+        samples = [stratified_sample(real, matched, draws_rng, strata) for _ in range(CONTROL_DRAWS if fits > 1 else 1)]
+        control = outputs["control"] = [output(rows, seed + draw, cache) for draw, rows in enumerate(samples)]
+        matched = round(float(np.mean([len(rows) for rows in samples])))
+    on_generated = score(outputs["generated"][0])
+    on_all = score(outputs["real"][0])
+    on_real = float(np.mean([score(each) for each in outputs["control"]])) if matched else on_all
+    chance = chance_score(metric, None if regression else int(classes.max()) + 1)
+    extra = {"trained_on_real_all_rows": on_all, "control_rows": matched, "control_draws": len(outputs["control"])}
+    if regression and not on_all > 0:
+        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, metric=metric, chance=0.0, **extra,
+                            undefined=f"TRTR R² is {on_all:.3g} <= 0: the model trained on the {real_name} predicts "
+                                      "the holdout no better than its mean, so the ratio is undefined")
+    if not regression and on_all == 0:
+        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, chance=chance, **extra,
                             undefined=f"TRTR score is 0: the model trained on the {real_name} gets no holdout "
                                       "row right, so the ratio is undefined")
-    resampled = None
+    resampled = on_all_rows = None
+    all_lower = nan
     if fits > 1 and resamples > 0:
-        resampled = bootstrap_scores(hits["generated"], hits["real"], classes, resamples=resamples, rng=rng)
-    judged = _judged(on_generated, on_real, chance=chance, resampled=resampled,
-                     metric=PRIMARY_METRIC, real_name=real_name, holdout_rows=len(holdout), classes=count)
-    return UtilityScore(on_generated, on_real, **judged, **sizes, fits=fits)
+        tstr, compared, on_all_rows = bootstrap_scores(score, outputs["generated"], outputs["real"], control,
+                                                       rows=len(holdout), resamples=resamples,
+                                                       rng=streams["bootstrap"])
+        resampled = (tstr, compared)
+        all_lower = _percentile(on_all_rows, 5)
+    compared_name = real_name
+    if matched:
+        compared_name = (f"real samples of {matched} rows (as many as the generated ones, mean of "
+                         f"{len(outputs['control'])} draws from the {real_name})")
+    judged = _judged(on_generated, on_real, chance=chance, resampled=resampled, metric=metric,
+                     real_name=compared_name, holdout_rows=len(holdout),
+                     classes=None if regression else int(classes.max()) + 1)
+    full = None
+    if matched:  # the label must be learnable from every real row too, else nothing here is informative
+        full = _judged(on_generated, on_all, chance=chance,
+                       resampled=None if resampled is None else (resampled[0], on_all_rows), metric=metric,
+                       real_name=real_name, holdout_rows=len(holdout),
+                       classes=None if regression else int(classes.max()) + 1).get("not_informative")
+    if full:
+        judged.update(not_informative=full, skill_ratio_upper_bound=nan)
+    elif matched and judged.get("not_informative"):
+        judged["not_informative"] += (
+            f"; the model trained on all {len(real)} real rows is above chance (TRTR {on_all:.3g}, 95 % lower bound "
+            f"{all_lower:.3g}): {matched} rows are too few for any generator, real rows included, to show the "
+            "label's signal")
+    extra["trained_on_real_all_rows_lower_bound"] = all_lower
+    return UtilityScore(on_generated, on_real, **judged, **sizes, fits=fits, metric=metric, **extra)
 
 
-def _regression_utility(
-    second: pd.DataFrame, real: pd.DataFrame, holdout: pd.DataFrame, *, label_column: str, factory: str, seed: int,
-    fits: int, resamples: int, sizes: dict[str, int], names: tuple[str, str], cache: ModelCache | None = None,
-    text: Sequence[str] = (),
-) -> UtilityScore:
-    """:func:`utility_scores` for a regression label: R², plain bootstrap of training rows (see module docs)."""
+def _resample(frame: pd.DataFrame, strata: str | None, rng: np.random.Generator) -> pd.DataFrame:
+    """A bootstrap resample of training rows: stratified by class (each keeps its count), plain without classes."""
+    if strata is not None:
+        return _stratified_resample(frame, strata, rng)
+    return frame.iloc[rng.integers(0, len(frame), len(frame))]
+
+
+def _predicted(model, holdout: pd.DataFrame) -> np.ndarray:
     from synth_pipeline.modeling import model_threads
 
-    metric = primary_metric(Task.REGRESSION)
-    nan = float("nan")
+    features = model_input(model, holdout)
+    with model_threads(len(features)):
+        return np.asarray(model.predict(features), dtype="float64")
+
+
+def _regression_cause(second: pd.DataFrame, real: pd.DataFrame, holdout: pd.DataFrame, *, label_column: str,
+                      names: tuple[str, str]) -> str | None:
+    """Why R² TSTR / TRTR cannot be computed on these rows (a constant label), or None."""
     for name, frame in zip(names, (second, real), strict=True):
         if frame[label_column].dropna().nunique() < 2:
-            return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric,
-                                undefined=f"{name} holds fewer than two label values: a regressor cannot be "
-                                          "trained on a constant label")
+            return (f"{name} holds fewer than two label values: a regressor cannot be trained on a "
+                    "constant label")
     if len(holdout) < 2 or holdout[label_column].nunique() < 2:
-        return UtilityScore(nan, nan, nan, nan, **sizes, fits=0, metric=metric,
-                            undefined="the holdout holds fewer than two label values: R² is undefined")
-    streams = _streams(seed)
-    rng = streams["bootstrap"]
-    truth = holdout[label_column].to_numpy(dtype="float64")
-    predictions: dict[str, list[np.ndarray]] = {"generated": [], "real": []}
-    for key, training in (("generated", second), ("real", real)):
-        for fit in range(fits):
-            stream = streams[key]
-            rows = training if fit == 0 else training.iloc[stream.integers(0, len(training), len(training))]
-            model = train_classifier(rows, label_column=label_column, factory=factory, seed=seed + fit,
-                                     cache=cache if key == "real" else None, text=text)
-            features = model_input(model, holdout)
-            with model_threads(len(features)):
-                predictions[key].append(np.asarray(model.predict(features), dtype="float64"))
-    on_generated = weighted_r2(truth, predictions["generated"][0])
-    on_real = weighted_r2(truth, predictions["real"][0])
-    if not on_real > 0:
-        return UtilityScore(on_generated, on_real, nan, nan, **sizes, fits=fits, metric=metric, chance=0.0,
-                            undefined=f"TRTR R² is {on_real:.3g} <= 0: the model trained on the {names[1]} predicts "
-                                      "the holdout no better than its mean, so the ratio is undefined")
-    resampled = None
-    if fits > 1 and resamples > 0:
-        n = len(truth)
-        generated_scores, real_scores = np.empty(resamples), np.empty(resamples)
-        for b in range(resamples):
-            weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
-            fit = int(rng.integers(fits))
-            generated_scores[b] = weighted_r2(truth, predictions["generated"][fit], weights)
-            real_scores[b] = weighted_r2(truth, predictions["real"][fit], weights)
-        resampled = (generated_scores, real_scores)
-    judged = _judged(on_generated, on_real, chance=chance_score(metric), resampled=resampled, metric=metric,
-                     real_name=names[1], holdout_rows=len(holdout))
-    return UtilityScore(on_generated, on_real, **judged, **sizes, fits=fits, metric=metric)
+        return "the holdout holds fewer than two label values: R² is undefined"
+    return None

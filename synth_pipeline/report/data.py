@@ -333,6 +333,46 @@ def gather_monitor(
     return pd.concat(frames, ignore_index=True).sort_values(["stage", "generation"], ignore_index=True)
 
 
+SKILL_JUDGED = "skill above chance"
+PLAIN_JUDGED = "TSTR / TRTR"
+NOT_JUDGED = "not judged"
+
+
+def judged_utility_columns(utility: pd.DataFrame) -> pd.DataFrame:
+    """The utility monitor's rows with the figure its check judged beside the verdict.
+
+    The utility rule judges the skill ratio ``(TSTR - chance) / (TRTR - chance)`` in place of the plain
+    ratio where a model at chance would reach the limit (:func:`~synth_pipeline.checks.quality_checks.
+    utility_outcome`), and judges nothing where TRTR is not clearly above chance or too few rows trained
+    a model. A table showing the plain ratio and its bound beside a "failed" verdict would then show a
+    figure that was not judged (a bound above the minimum marked failed).
+
+    Args:
+        utility: The utility monitor's rows (:func:`gather_monitor`): ``tstr_trtr_ratio`` and its upper
+            bound, ``tstr_trtr_skill_ratio`` and its upper bound, ``tstr_trtr_judged`` (the judged
+            figure's name; absent from figures stored before it was kept, then the plain ratio, which
+            was the rule then unless the skill figures say otherwise), ``verdict``.
+
+    Returns:
+        The rows with ``judged`` (``TSTR / TRTR``, ``skill above chance`` or ``not judged``),
+        ``judged_ratio`` and ``judged_upper_bound`` (NaN where nothing was judged).
+    """
+    if utility.empty or "tstr_trtr_ratio" not in utility:
+        return utility
+    names = utility["tstr_trtr_judged"] if "tstr_trtr_judged" in utility else \
+        pd.Series("tstr_trtr_ratio", index=utility.index)
+    skill = names.eq("tstr_trtr_skill_ratio")
+    unjudged = utility["verdict"].isin(["warn", "skipped"]) if "verdict" in utility else \
+        pd.Series(False, index=utility.index)
+    nan = pd.Series(float("nan"), index=utility.index)
+    skill_ratio = utility.get("tstr_trtr_skill_ratio", nan).astype(float)
+    skill_bound = utility.get("tstr_trtr_skill_ratio_upper_bound", nan).astype(float)
+    ratio = skill_ratio.where(skill, utility["tstr_trtr_ratio"].astype(float))
+    bound = skill_bound.where(skill, utility.get("tstr_trtr_ratio_upper_bound", nan).astype(float))
+    judged = pd.Series(PLAIN_JUDGED, index=utility.index).mask(skill, SKILL_JUDGED).mask(unjudged, NOT_JUDGED)
+    return utility.assign(judged=judged, judged_ratio=ratio.mask(unjudged), judged_upper_bound=bound.mask(unjudged))
+
+
 def gather_report_data(
     store: DatasetStore,
     keys: Mapping[Stage, dg.AssetKey],
@@ -390,6 +430,7 @@ def gather_report_data(
                             generation)
         for name in (DIVERSITY_MONITOR, PRIVACY_MONITOR, UTILITY_MONITOR)
     }
+    monitors[UTILITY_MONITOR] = judged_utility_columns(monitors[UTILITY_MONITOR])
     notes += _earlier_notes(generation, latest, earlier_stages, records)
     return ReportData(
         pipeline=pipeline, generation=generation, composition=composition, class_fractions=class_fractions,

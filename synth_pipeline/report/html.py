@@ -44,16 +44,17 @@ _VERDICT_CLASS = {"passed": "ok", "failed": "failed", "warning": "warning", "ski
 
 
 def verdicts(frame: pd.DataFrame) -> pd.Series:
-    """Each stored check result as ``passed``, ``failed`` (blocking), ``warning`` (failed, not blocking)
-    or ``skipped`` (no rows to measure: a ``verdict`` of ``skipped``)."""
+    """Each stored check result as ``passed``, ``failed`` (blocking), ``warning`` (failed, not blocking, or
+    a rule not judged: a ``verdict`` of ``warn``) or ``skipped`` (no rows to measure: a ``verdict`` of
+    ``skipped``)."""
     if "passed" not in frame:
         return pd.Series(dtype=object, index=frame.index)
     blocking = (frame["blocking"].map(lambda b: True if pd.isna(b) else bool(b)) if "blocking" in frame
                 else pd.Series(True, index=frame.index))
     failed = blocking.map(lambda b: "failed" if bool(b) else "warning")
     shown = frame["passed"].astype(bool).map({True: "passed"}).fillna(failed)
-    if "verdict" in frame:
-        shown = shown.mask(frame["verdict"] == "skipped", "skipped")
+    if "verdict" in frame:  # a rule not judged (too few rows, not informative) warns, as the CLI says
+        shown = shown.mask(frame["verdict"] == "warn", "warning").mask(frame["verdict"] == "skipped", "skipped")
     return shown
 
 
@@ -122,9 +123,10 @@ SCORE_COLUMNS: list[Column] = [
 ]
 UTILITY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("tstr_score", "trained on generated", "f"),
-    ("trtr_score", "trained on real", "f"), ("tstr_trtr_ratio", "ratio", "f"),
-    ("tstr_trtr_ratio_upper_bound", "its 95 % upper bound", "f"),
+    ("trtr_score", "trained on real", "f"), ("chance_score", "chance", "f"), ("judged", "ratio judged", "s"),
+    ("judged_ratio", "judged ratio", "f"), ("judged_upper_bound", "its 95 % upper bound", "f"),
     ("limit_tstr_trtr_ratio", "limit (min)", "f"), ("passed", "check", "b"),
+    ("tstr_trtr_ratio", "plain TSTR / TRTR", "f"), ("tstr_trtr_skill_ratio", "skill ratio", "f"),
 ]
 DIVERSITY_COLUMNS: list[Column] = [
     ("stage", "stage", "s"), ("generation", "generation", "d"), ("rows", "rows", "d"),
@@ -326,7 +328,11 @@ def render_report(
         table(data.scores, SCORE_COLUMNS, "scores"),
     ]
     if len(data.utility):
-        parts += ["<p>Utility checks:</p>", table(data.utility, UTILITY_COLUMNS, "utility")]
+        parts += ["<p>Utility checks. The ratio judged is the plain TSTR / TRTR, or the skill ratio "
+                  "(TSTR - chance) / (TRTR - chance) where a model that learned nothing would already reach "
+                  "the limit on the plain ratio; nothing is judged where TRTR is not clearly above chance or "
+                  "too few rows trained a model. The check fails when the judged ratio's 95 % upper bound is "
+                  "below the limit.</p>", table(data.utility, UTILITY_COLUMNS, "utility")]
     parts.append("<h2>Diversity (collapse monitors)</h2>")
     if len(data.diversity):
         parts += [

@@ -220,9 +220,9 @@ def scores_plot(data: ReportData) -> bytes | None:
     utility = data.utility
     for stage, label in (("synthetic", "utility check: synthetic"), ("augmented", "utility check: augmented")):
         rows = utility[utility["stage"] == stage] if "stage" in utility else utility.iloc[0:0]
-        if len(rows) and "tstr_trtr_ratio" in rows:
-            _line(ratios, rows["generation"], rows["tstr_trtr_ratio"], label=label, color=STAGE_COLORS[stage],
-                  linestyle="--", alpha=0.7)
+        if len(rows) and "judged_ratio" in rows:  # the figure its check judged against the limit
+            _line(ratios, rows["generation"], rows["judged_ratio"], label=f"{label} (ratio judged)",
+                  color=STAGE_COLORS[stage], linestyle="--", alpha=0.7)
     _limit(ratios, utility, "limit_tstr_trtr_ratio", "policy limit (min)")
     plotted = [line.get_ydata() for line in ratios.get_lines()]
     numbers = pd.Series([float(v) for values in plotted for v in values], dtype=float).dropna()
