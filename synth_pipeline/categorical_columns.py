@@ -23,6 +23,7 @@ it is not in this list, and :func:`measured_categories` adds it.
 Detection rule, on the real source's non-missing values of a numeric (not boolean) column
 that is not the label, an identifier or free text (the first that holds decides):
 
+- **constant**: one whole-number value, a category whose evidence says it tells a model nothing;
 - **flag**: whole numbers with at most :data:`MAX_FLAG_VALUES` distinct values;
 - **few levels**: whole numbers with at most ``min(MAX_LEVELS, rows / 10)`` distinct
   values, the rule SDV 2.0 itself uses to model such a column as discrete levels (its
@@ -108,6 +109,9 @@ def category_evidence(values: pd.Series) -> str | None:
     if not np.isfinite(numbers).all() or not (numbers == np.round(numbers)).all():
         return None
     distinct = int(pd.unique(numbers).size)
+    if distinct == 1:  # a trial's constant column read "1 distinct whole-number value(s): a flag"
+        return ("1 distinct whole-number value: a constant, kept as one category (it tells a model nothing: "
+                "drop it from the source, or check how it was exported)")
     if distinct <= MAX_FLAG_VALUES:
         return f"{distinct} distinct whole-number value(s): a flag"
     if distinct <= min(MAX_LEVELS, round(len(values) / 10)):

@@ -62,8 +62,23 @@ def generation_summary(run: GenerationRun, store: DatasetStore | None = None) ->
     table = format_table(
         ["stage", "generation", "provenance", "rows", "synthetic fraction", "non-real fraction", "max depth"], rows
     )
-    lines = (table, evaluation_summary(run, store), quality_summary(run), report_summary(run))
+    lines = (table, *stage_notes(run), evaluation_summary(run, store), quality_summary(run), report_summary(run))
     return "\n".join(line for line in lines if line)
+
+
+def stage_notes(run: GenerationRun) -> list[str]:
+    """What a stage's row count alone does not say, one line each: augmentation the policy's class budgets
+    capped (SMOTE's target and the rows allowed, per class), which otherwise shows only in metadata
+    (a trial's summary read ``fraud/augmented 2 augmented 5`` where SMOTE aimed at 304)."""
+    notes = []
+    for record in run.stages:
+        capped = getattr(record.metadata.get("capped_by_policy"), "value", record.metadata.get("capped_by_policy"))
+        if capped:
+            classes = ", ".join(f"{name} {figures['target']} -> {figures['allowed']} rows"
+                                for name, figures in capped.items())
+            notes.append(f"note: {record.asset_key}: augmentation capped by the policy's class budgets "
+                         f"(max_class_synthetic_fraction, max_minority_class_synthetic_fraction): {classes}")
+    return notes
 
 
 def _fractions(metadata: dict) -> tuple[float, float]:

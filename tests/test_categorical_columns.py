@@ -49,6 +49,7 @@ def _codes(digits: int, distinct: int, rows: int = ROWS) -> np.ndarray:
     (RNG.integers(1, 3, ROWS).astype(float), "a flag"),  # 1.0/2.0 floats
     (pd.Series(RNG.integers(0, 2, ROWS)).where(RNG.random(ROWS) > 0.1).to_numpy(), "a flag"),  # gaps: float
     (RNG.integers(0, 4, ROWS), "levels"),  # a contract coded 0/1/2/3
+    (np.full(ROWS, 3), "how it was exported)"),  # a constant: said so, not called a flag
     (_codes(5, 200), "a code"),  # postal codes
     (_codes(3, 150), "a code"),  # area codes
 ])

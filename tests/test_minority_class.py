@@ -162,3 +162,10 @@ def test_default_augmentation_respects_the_default_minority_budget(runner, tmp_p
     capped = augmented.metadata["capped_by_policy"]
     assert set(capped) == {"class #2"} and capped["class #2"]["allowed"] < capped["class #2"]["target"]
     assert augmented.metadata["dagster/row_count"] == capped["class #2"]["allowed"]
+    # ... and the CLI summary says so under its table (a trial saw the cut only in metadata)
+    from synth_pipeline.reporting import generation_summary
+
+    note = (f"note: imbalanced/augmented: augmentation capped by the policy's class budgets "
+            f"(max_class_synthetic_fraction, max_minority_class_synthetic_fraction): class #2 "
+            f"{capped['class #2']['target']} -> {capped['class #2']['allowed']} rows")
+    assert note in generation_summary(run).splitlines(), generation_summary(run)
