@@ -202,14 +202,11 @@ def _require_previous_generation_run(bound: BoundDefinitions, start: int, count:
         GenerationError: Naming the generations stored and the command that runs the missing ones in order.
     """
     from synth_pipeline.errors import GenerationError
-    from synth_pipeline.naming import Stage
-    from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.previous import generation_stored, stored_generation_numbers
 
     if start == 1:
         return
-    store = dataset_store(bound.defs, str(bound.pipeline))
-    mix_key = pipeline_stages(bound.defs, str(bound.pipeline))[Stage.TRAINING_MIX][0]
+    store, mix_key = _store_and_mix(bound.defs, str(bound.pipeline))
     if generation_stored(store, mix_key, start - 1):
         return
     stored = stored_generation_numbers(store, mix_key)
@@ -396,18 +393,23 @@ def _report(args: argparse.Namespace) -> int:
 def _last_mix_note(bound: BoundDefinitions, generation: int) -> str:
     """A line for a default report of a generation that stopped before its training mix: which generation
     last reached one, and the command for its report; empty when the generation has its mix."""
-    from synth_pipeline.naming import Stage
-    from synth_pipeline.runner import dataset_store, pipeline_stages
-
-    pipeline = str(bound.pipeline)
-    mix_key = pipeline_stages(bound.defs, pipeline)[Stage.TRAINING_MIX][0]
-    mixes = dataset_store(bound.defs, pipeline).stored_generations(mix_key)
+    store, mix_key = _store_and_mix(bound.defs, str(bound.pipeline))
+    mixes = store.stored_generations(mix_key)
     if generation in mixes:
         return ""
     if not mixes:
         return f"generation {generation} stopped before its training mix, and no generation has one stored yet"
     return (f"generation {generation} stopped before its training mix; the last generation with one is {mixes[-1]}: "
             f"{_command(bound, 'report', '--generation', str(mixes[-1]))}")
+
+
+def _store_and_mix(defs, pipeline: str):
+    """``pipeline``'s dataset store and its training mix's asset key (the stage whose generations the
+    commands about stored generations read)."""
+    from synth_pipeline.naming import Stage
+    from synth_pipeline.runner import dataset_store, pipeline_stages
+
+    return dataset_store(defs, pipeline), pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0]
 
 
 def _require_stored_generation(defs, pipeline: str, generation: int | None) -> None:
@@ -417,12 +419,9 @@ def _require_stored_generation(defs, pipeline: str, generation: int | None) -> N
         NothingRecordedError: Nothing of the pipeline is stored in the data directory.
         UnknownNameError: Nothing of that generation is stored; the message lists those that are.
     """
-    from synth_pipeline.naming import Stage
-    from synth_pipeline.runner import dataset_store, pipeline_stages
     from synth_pipeline.stages.previous import stored_generation_numbers
 
-    store = dataset_store(defs, pipeline)
-    mix_key = pipeline_stages(defs, pipeline)[Stage.TRAINING_MIX][0]
+    store, mix_key = _store_and_mix(defs, pipeline)
     stored = stored_generation_numbers(store, mix_key)
     if not stored:
         raise NothingRecordedError(f"nothing recorded yet for pipeline {quoted(pipeline)} in {cut(str(store.root))}; "
