@@ -455,9 +455,13 @@ def rule_name(check: str, outcome: Any) -> str:
     fraction (synthetic + augmented + unknown), class #2 (value >50K, minority)`` -> ``non-real
     fraction (synthetic + augmented + unknown), class * (minority)`` (and the older ``synthetic
     fraction, class >50K (minority)`` likewise); descriptive parentheses (``(lost tails)``,
-    ``(95 % lower bound)``) are kept.
+    ``(95 % lower bound)``) are kept; ``utility ratio (generated / real, balanced_accuracy): TSTR 0.422 /
+    TRTR 0.861`` -> ``utility ratio (generated / real, balanced_accuracy)``.
     """
     text = outcome if isinstance(outcome, str) else getattr(outcome, "rule", str(outcome))
+    # the figures a rule names after its name (``utility ratio (...): TSTR 0.42 / TRTR 0.86``, ``..., on skill
+    # above chance: (TSTR - chance) / (TRTR - chance) with TSTR 0.52, ...``) go: one row per rule, not per run
+    text = re.sub(r":\s[^:]*\d[^:]*$", "", text)
     # a class named by number and value: the value goes, the minority tag stays
     text = re.sub(r"\bclass #\d+ \(value (?:[^()]|\([^()]*\))*?(, minority)?\)",
                   lambda m: "class *" + (" (minority)" if m.group(1) else ""), text)
