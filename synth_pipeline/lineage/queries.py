@@ -83,23 +83,29 @@ run. ``verdict`` is what was concluded (``passed``, ``failed``, ``warning``, ``s
 judge, e.g. no rows); ``state`` is the OpenLineage run's end state (COMPLETE for anything that did not
 block, skipped checks included). ``$failed_only`` keeps those not passed, after picking the latest."""
 
-HOLDOUT_AUDIT_SQL = """
-WITH holdout AS (
+_HOLDOUT_COPIES = """holdout AS (
     SELECT d.pipeline, h.row_hash, max(h.copies) AS copies
     FROM dataset_versions AS d JOIN row_hashes AS h ON h.content_digest = d.content_digest
     WHERE d.sealed
     GROUP BY ALL
-), holdout_counted AS (
-    SELECT d.pipeline, bool_and(h.copies IS NOT NULL) AS counted
-    FROM dataset_versions AS d JOIN row_hashes AS h ON h.content_digest = d.content_digest
-    WHERE d.sealed
-    GROUP BY ALL
-), train_split AS (
+)"""
+"""Each pipeline's sealed holdout contents (row hashes) with their copies (the most any sealed version holds)."""
+
+_TRAIN_SPLIT = """train_split AS (
     SELECT pipeline, content_digest
     FROM dataset_versions
     WHERE stage = 'real_train' AND content_digest IN (SELECT content_digest FROM row_hashes WHERE copies IS NOT NULL)
     QUALIFY row_number() OVER (PARTITION BY pipeline ORDER BY produced_at DESC) = 1
-), train AS (
+)"""
+"""Each pipeline's latest recorded train split that has copies recorded (its content digest)."""
+
+HOLDOUT_AUDIT_SQL = """
+WITH """ + _HOLDOUT_COPIES + """, holdout_counted AS (
+    SELECT d.pipeline, bool_and(h.copies IS NOT NULL) AS counted
+    FROM dataset_versions AS d JOIN row_hashes AS h ON h.content_digest = d.content_digest
+    WHERE d.sealed
+    GROUP BY ALL
+), """ + _TRAIN_SPLIT + """, train AS (
     SELECT t.pipeline, h.row_hash, h.real_copies AS copies
     FROM train_split AS t JOIN row_hashes AS h USING (content_digest)
 ), fit AS (
@@ -162,17 +168,7 @@ written before they were, or no train split recorded): the holdout records are t
 
 
 HOLDOUT_OVERLAP_SQL = """
-WITH holdout AS (
-    SELECT d.pipeline, h.row_hash, max(h.copies) AS copies
-    FROM dataset_versions AS d JOIN row_hashes AS h ON h.content_digest = d.content_digest
-    WHERE d.sealed
-    GROUP BY ALL
-), train_split AS (
-    SELECT pipeline, content_digest
-    FROM dataset_versions
-    WHERE stage = 'real_train' AND content_digest IN (SELECT content_digest FROM row_hashes WHERE copies IS NOT NULL)
-    QUALIFY row_number() OVER (PARTITION BY pipeline ORDER BY produced_at DESC) = 1
-)
+WITH """ + _HOLDOUT_COPIES + ", " + _TRAIN_SPLIT + """
 SELECT h.pipeline, count(*) AS holdout_contents, count(t.row_hash) AS shared_contents,
        sum(h.copies) FILTER (WHERE t.row_hash IS NOT NULL) AS shared_holdout_copies,
        sum(t.real_copies) AS shared_train_copies
