@@ -115,6 +115,8 @@ def holdout_isolation(
     leaked_in = {datasets[path]: count for path, count in sorted(leaks.per_file.items(), key=lambda i: datasets[i[0]])}
     exact = RuleOutcome(
         EXACT_RULE, float(leaks.records), 0.0, "max", sample_size=leaks.real_rows,
+        # real rows only: unknown-provenance rows, even exact copies, are judged by the near-copy rule
+        sample_unit="real rows",
         fix=(f"holdout records are in {_listed(leaked_in)}: real rows may enter training only from the train split "
              "(real_arrivals); remove rows copied in from the holdout or the real source and re-materialize "
              "those generations, and never feed the real_holdout asset to a generator or a mix"),
@@ -131,7 +133,8 @@ def holdout_isolation(
     }
     fix_near = ("a source that holds the sealed holdout's records (or slightly changed copies) must not reach "
                 "training: remove those rows, or leave the source out of the mix (mix.include_unknown); if the "
-                "rows are legitimate, raise max_holdout_near_copies or lower holdout_near_copy_quantile")
+                "rows are independent records that merely equal or resemble holdout rows, raise "
+                "max_holdout_near_copies or lower holdout_near_copy_quantile")
     if candidates.empty:
         near = RuleOutcome(NEAR_RULE, 0.0, policy.max_holdout_near_copies, "max", sample_size=0, skipped=True,
                            unjudged="no rows: no unknown-provenance row reached a training input")
@@ -151,8 +154,9 @@ def holdout_isolation(
         NEAR_RULE, result.excess, policy.max_holdout_near_copies, "max",
         confidence_bound=result.excess_lower_bound, sample_size=result.rows,
         fix=(f"{result.near_copies} rows within {result.radius:.3g} of a holdout row and closer to it than to "
-             f"any train-split row (chance rate {result.chance_rate:.3g}, from {result.control_rows} train-split "
-             f"rows) are in {_listed(near_in)}: {fix_near}"),
+             f"any train-split row ({result.exact_copies} of them exact copies of holdout rows; chance rate "
+             f"{result.chance_rate:.3g}, from {result.control_rows} train-split rows) are in {_listed(near_in)}: "
+             f"{fix_near}"),
     )
     return [exact, near, *text_outcomes], {**metadata, "near_copies": dg.MetadataValue.json(near_in),
                                            "near_copy_figures": dg.MetadataValue.json(result.to_dict()),

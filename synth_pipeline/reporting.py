@@ -143,6 +143,10 @@ def quality_summary(run: GenerationRun) -> str:
                           ) if isinstance(rules, list) else []
         if unjudged:  # say why, not only that, a figure was not judged
             shown = "; ".join([part for part in (shown, "not judged: " + "; ".join(unjudged)) if part])
+        if check.metadata.get("not_blocking") and isinstance(rules, list):  # failed, and the policy lets it pass
+            failed = [str(rule.get("rule")) for rule in rules if rule.get("verdict") == "fail"]
+            shown = "; ".join([part for part in (shown, f"{check.metadata['not_blocking']}: {', '.join(failed)}")
+                               if part])
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
     suites = [check for check in run.checks if check.name == "expectations" and check_verdict(check) != "skipped"]
     if suites:

@@ -123,6 +123,24 @@ def test_holdout_records_declared_real_are_exact_leaks(runner, tmp_path):
     assert "real rows may enter training only from the train split" in rules[EXACT_RULE]["evidence"]
 
 
+def test_exact_holdout_copies_from_an_unknown_source_are_named_as_such(runner, tmp_path):
+    """A trial: 11 exact holdout rows in a vendor file read "holdout records: observed 0" (the exact rule counts
+    real rows) and the near-copy fix did not say that some were exact copies. Both now say what they counted."""
+    holdout, _ = _split(breast_cancer(), "target")
+    holdout[user_columns(holdout)].iloc[:20].to_csv(tmp_path / "vendor.csv", index=False)  # unknown rows
+    spec = fast_spec(name="exact", mix=MixSpec(include_unknown=True))
+    pipeline = build_synth_pipeline(spec.model_copy(update={"unknown_source": SourceSpec(
+        path=str(tmp_path / "vendor.csv"))}))
+    [run] = runner.run(pipeline, [1], policy=LENIENT_UNKNOWN)
+    check = run.check("holdout_isolation")
+    rules = {rule["rule"]: rule for rule in check.metadata["rules"]}
+    assert not check.passed and rules[NEAR_RULE]["verdict"] == "fail", check.metadata["evidence"]
+    assert check.metadata["near_copy_figures"]["exact_copies"] == 20
+    assert "(20 of them exact copies of holdout rows; chance rate " in rules[NEAR_RULE]["evidence"]
+    assert rules[EXACT_RULE]["verdict"] == "pass"
+    assert f"observed 0 <= limit 0, n = {rules[EXACT_RULE]['sample_size']} real rows" in rules[EXACT_RULE]["evidence"]
+
+
 @pytest.mark.parametrize("field,value", [("holdout_near_copy_quantile", 0.0), ("holdout_near_copy_quantile", 1.0),
                                          ("max_holdout_near_copies", -1)])
 def test_near_copy_policy_fields_are_validated(field, value):

@@ -74,6 +74,23 @@ def test_a_label_the_features_do_not_predict_is_not_informative(classes):
         outcome.evidence()
 
 
+def test_with_a_size_matched_trtr_the_reason_quotes_the_ratio_it_does_not_judge_with_its_own_scores():
+    """Fewer generated rows than real ones: the model on every real row decides that nothing is informative, and
+    the reason quotes the ratio of the figures reported (TSTR over the size-matched TRTR), not a second ratio over
+    the all-rows TRTR (a trial's line read "TSTR/TRTR 0.999 ... so the ratio 0.988 (TSTR 0.545 / TRTR 0.552)")."""
+    frame = _unrelated(600, 2)
+    score = utility_scores(frame.iloc[:40], frame.iloc[40:400], frame.iloc[400:], label_column="label",
+                           factory=CLASSIFIER, seed=0)
+
+    assert score.control_rows == 40 and score.trained_on_real != score.trained_on_real_all_rows
+    reason = score.not_informative
+    assert reason.startswith("not informative: the model trained on the real fit input is not clearly above chance "
+                             f"(TRTR balanced_accuracy {score.trained_on_real_all_rows:.3g}"), reason
+    assert (f"so the ratio {score.ratio:.3g} (TSTR {score.trained_on_generated:.3g} / TRTR "
+            f"{score.trained_on_real:.3g} of real samples of 40 rows) compares near-chance scores") in reason, reason
+    assert _outcome(score).fix == NEAR_CHANCE_FIX  # the label is unlearnable at any size: not "generate more rows"
+
+
 def test_a_label_the_features_predict_is_judged_and_its_skill_ratio_reported():
     frame = load_breast_cancer(as_frame=True).frame.sample(frac=1, random_state=0).reset_index(drop=True)
     score = utility_scores(frame.iloc[:100], frame.iloc[100:300], frame.iloc[300:420], label_column="target",
@@ -128,6 +145,9 @@ def test_a_pipeline_on_an_unpredictable_label_warns_that_utility_is_not_informat
         assert metadata["tstr_trtr_informative"] is False and metadata["chance_score"] == 0.5, key
         assert metadata["trtr_score_lower_bound"] <= 0.5, key
         assert metadata["fix"] == NEAR_CHANCE_FIX, key
+        # the scores beside the ratio are the ones it is made of (the evaluation's own models are kept apart)
+        assert metadata["tstr_trtr_ratio"] == pytest.approx(metadata["tstr_score"] / metadata["trtr_score"],
+                                                            rel=2e-3), key
     [utility_line] = [line for line in quality_summary(run).splitlines() if line.startswith("utility")]
     assert " warning " in utility_line and " ok " not in utility_line
     assert "not judged: not informative: the model trained on the real fit input" in utility_line

@@ -83,3 +83,33 @@ def test_one_real_only_baseline_per_generation_serves_both_utility_checks_and_th
     # Size-matched controls (CONTROL_DRAWS fits each): the synthetic check of each generation, and generation
     # 2's evaluation_on_real (generation 1's draws the same samples of the same real rows: cached).
     assert len(cached) == 2 * fits + 1 + (fits - 1) + 3 * CONTROL_DRAWS
+
+
+def test_a_failure_the_policy_does_not_enforce_says_so_and_which_setting(runner, tmp_path):
+    """A trial's augmented privacy line read "warning" with no reason, while its evidence said "1 rule(s) failed":
+    augmented privacy and diversity only warn unless `enforce_quality_on_augmented`, and the line now says so."""
+    import numpy as np
+    import pandas as pd
+
+    from conftest import FAST_SYNTHESIZER
+    from synth_pipeline import SourceSpec, SynthPipelineSpec
+    from synth_pipeline.reporting import quality_summary
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1200, 3)), columns=["a", "b", "c"]).assign(
+        label=(rng.random(1200) < 0.25).astype(int))  # SMOTE tops the minority up with rows near real ones
+    frame.to_csv(tmp_path / "imbalanced.csv", index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(
+        name="adv", label_column="label", real_source=SourceSpec(path=str(tmp_path / "imbalanced.csv")),
+        synthesizer=FAST_SYNTHESIZER, unknown_source=None))
+    [run] = runner.run(pipeline, [1], policy=SynthPolicy(max_dcr_share=0.5, max_membership_auc=0.5),
+                       quality_checks=True, keep_going=True)
+    [check] = [c for c in run.checks if c.asset_key == "adv/augmented" and c.name == "privacy"]
+    failed = [rule["rule"] for rule in check.metadata["rules"] if rule["verdict"] == "fail"]
+    assert failed and check.severity == "WARN" and not check.passed
+    assert check.metadata["not_blocking"] == \
+        "failed, not blocking: the policy's `enforce_quality_on_augmented` is false"
+    [line] = [text for text in quality_summary(run).splitlines() if text.startswith("privacy   adv/augmented")]
+    assert line.endswith(f"; {check.metadata['not_blocking']}: {', '.join(failed)}"), line
+    # an enforced check that fails blocks and needs no such note
+    assert all("not_blocking" not in c.metadata for c in run.checks if c.asset_key != "adv/augmented")

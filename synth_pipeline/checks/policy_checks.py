@@ -334,9 +334,15 @@ def _evaluation_on_real(inputs: CheckInputs):
         "evaluated_on": holdout_key,
         "evaluation_set_digest": str(report["evaluation_set_digest"].iloc[0]),
         "holdout_digest": digest,
-        "tstr_score": dg.MetadataValue.float(float(scores.get("synthetic_only", utility.trained_on_generated))),
-        "trtr_score": dg.MetadataValue.float(float(scores.get("real_only", utility.trained_on_real))),
+        # the scores of the ratio judged (as on the utility check: TRTR is the size-matched control where
+        # it applies), so that tstr_trtr_ratio = tstr_score / trtr_score and the bounds belong to them; the
+        # evaluation's own models (every row of each training set) are kept beside them
+        "tstr_score": dg.MetadataValue.float(utility.trained_on_generated),
+        "trtr_score": dg.MetadataValue.float(utility.trained_on_real),
+        "tstr_trtr_ratio": dg.MetadataValue.float(utility.ratio),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
+        **{f"evaluation_{name}_score": dg.MetadataValue.float(float(scores[name]))
+           for name in ("synthetic_only", "real_only") if name in scores.index},
         **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
            for name, value in {**utility_chance_figures(utility), **utility_size_figures(utility)}.items()},
         "tstr_trtr_judged": judged_utility_figure(utility, cause, policy.min_tstr_trtr_ratio),

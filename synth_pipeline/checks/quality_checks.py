@@ -112,19 +112,21 @@ def quality_rules(pipeline: GuardedAssets, only: Collection[str] | None = None) 
         # SMOTE interpolates between real rows: it sits close to them and narrows their
         # spread by design, so for augmented data these two warn unless the policy enforces them.
         enforced = None if stage is Stage.SYNTHETIC else augmented_enforced
+        enforced_by = None if stage is Stage.SYNTHETIC else "enforce_quality_on_augmented"
         checks += [
             rule_check(pipeline, stage, "fidelity", partial(_fidelity, stage=stage),
                        "SDMetrics quality (column shapes, pair trends) and adversarial AUC against the real "
                        "fit input.", asset_key=key),
             rule_check(pipeline, stage, "privacy", partial(_privacy, stage=stage),
                        "Copies of training rows beyond chance, DCR share and membership-inference AUC, each "
-                       "against the sealed holdout, within the policy.", enforced=enforced, asset_key=key),
+                       "against the sealed holdout, within the policy.", enforced=enforced, enforced_by=enforced_by,
+                       asset_key=key),
             rule_check(pipeline, stage, "utility", partial(_utility, stage=stage),
                        "Train-on-generated vs train-on-real score on the sealed holdout (same model).",
                        asset_key=key),
             rule_check(pipeline, stage, "diversity", partial(_diversity, stage=stage),
                        "Collapse monitors (variance, categories, tails, distinct rows) against real data.",
-                       enforced=enforced, asset_key=key),
+                       enforced=enforced, enforced_by=enforced_by, asset_key=key),
         ]
     checks.append(rule_check(pipeline, Stage.TRAINING_MIX, "diversity", partial(_diversity, stage=Stage.TRAINING_MIX),
                              "Collapse monitors (variance, categories, tails, distinct rows) against real data."))
@@ -536,7 +538,7 @@ def utility_fix(cause: str | None, *, trained_on: str, limit: float, skill: bool
                 "`synthesizer.params`), more generated rows, or, if acceptable, lower `min_tstr_trtr_ratio`")
     if cause.startswith("not enough rows"):
         return MORE_ROWS_FIX.format(field="min_utility_rows")
-    if cause.startswith("not informative") and "as many as the generated ones" in cause:
+    if cause.startswith("not informative") and "too few for any generator, real rows included" in cause:
         return SIZE_MATCHED_FIX
     if cause.startswith("not informative"):
         return NEAR_CHANCE_FIX

@@ -249,6 +249,8 @@ class RuleCheck:
         asset_key: The checked asset.
         enforced: Whether the run's policy enforces this check; when it returns False a
             failure is a WARN (shown, not blocking, no quarantine). None: always enforced.
+        enforced_by: The policy field ``enforced`` reads (e.g. ``enforce_quality_on_augmented``), named in
+            a failure that does not block (metadata ``not_blocking``).
         additional_deps: Other assets the check reads: in a run that materializes them, it waits for them.
     """
 
@@ -259,6 +261,7 @@ class RuleCheck:
     description: str
     asset_key: dg.AssetKey
     enforced: Callable[[SynthPolicy], bool] | None = None
+    enforced_by: str | None = None
     additional_deps: tuple[dg.AssetKey, ...] = ()
 
     @property
@@ -282,6 +285,7 @@ def rule_check(
     description: str,
     *,
     enforced: Callable[[SynthPolicy], bool] | None = None,
+    enforced_by: str | None = None,
     asset_key: dg.AssetKey | None = None,
     additional_deps: Sequence[dg.AssetKey] = (),
 ) -> RuleCheck:
@@ -294,7 +298,7 @@ def rule_check(
     Args are the attributes of :class:`RuleCheck`; ``asset_key`` defaults to the only asset of ``stage``.
     """
     return RuleCheck(pipeline=pipeline, stage=stage, name=name, evaluate=evaluate, description=description,
-                     asset_key=asset_key or pipeline.key(stage), enforced=enforced,
+                     asset_key=asset_key or pipeline.key(stage), enforced=enforced, enforced_by=enforced_by,
                      additional_deps=tuple(additional_deps))
 
 
@@ -422,6 +426,10 @@ def _run_rule(context: dg.AssetCheckExecutionContext, rule: RuleCheck) -> tuple[
             dg.AssetCheckSeverity.ERROR if rule.enforced is None or rule.enforced(inputs.policy)
             else dg.AssetCheckSeverity.WARN
         )
+        if severity is dg.AssetCheckSeverity.WARN and any(o.verdict is Verdict.FAIL for o in outcomes):
+            # a failure the policy lets through: say which setting, or the line reads as a bare "warning"
+            setting = f"`{rule.enforced_by}` is false" if rule.enforced_by else "it does not enforce this check"
+            extra = {**extra, "not_blocking": f"failed, not blocking: the policy's {setting}"}
         result = check_result(outcomes, generation, extra, severity=severity)
         blocked = not result.passed and result.severity is dg.AssetCheckSeverity.ERROR
         if blocked:

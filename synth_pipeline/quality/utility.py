@@ -303,9 +303,12 @@ def _percentile(values: np.ndarray, q: float) -> float:
 
 def _judged(
     on_generated: float, on_real: float, *, chance: float, resampled: tuple[np.ndarray, np.ndarray] | None,
-    metric: str, real_name: str, holdout_rows: int, classes: int | None = None,
+    metric: str, real_name: str, holdout_rows: int, classes: int | None = None, ratio_text: str | None = None,
 ) -> dict[str, object]:
-    """The ratio, its bounds, the skill ratio and whether the ratio is informative (see module docs)."""
+    """The ratio, its bounds, the skill ratio and whether the ratio is informative (see module docs).
+
+    ``ratio_text`` names the ratio the reason speaks of, when it is not ``on_generated / on_real`` (the
+    all-rows model decides informativeness while a size-matched TRTR is the ratio's denominator)."""
     nan = float("nan")
     upper = lower = skill_upper = nan
     if resampled is not None:
@@ -327,9 +330,9 @@ def _judged(
              else f"chance {chance:.3g} = 1/{classes} classes")
     figures["not_informative"] = (
         f"not informative: the model trained on the {real_name} is not clearly above chance (TRTR {metric} "
-        f"{on_real:.3g}{bound} <= {level}; {holdout_rows} holdout rows), so the ratio {ratio:.3g} (TSTR "
-        f"{on_generated:.3g} / TRTR {on_real:.3g}) compares near-chance scores and says nothing about the "
-        "generated rows"
+        f"{on_real:.3g}{bound} <= {level}; {holdout_rows} holdout rows), so "
+        f"{ratio_text or f'the ratio {ratio:.3g} (TSTR {on_generated:.3g} / TRTR {on_real:.3g})'} compares "
+        "near-chance scores and says nothing about the generated rows"
     )
     return figures
 
@@ -468,8 +471,11 @@ def utility_scores(
         resampled = (tstr, compared)
         all_lower = _percentile(on_all_rows, 5)
     compared_name = real_name
-    if matched:
-        compared_name = (f"real samples of {matched} rows (as many as the generated ones, mean of "
+    if matched:  # a class-stratified sample rounds per class: say so where that shows
+        generated_rows = sizes["generated_rows"]
+        as_many = ("as many as the generated ones" if matched == generated_rows else
+                   f"as many as the {generated_rows} generated ones, to within the class-stratified sample's rounding")
+        compared_name = (f"real samples of {matched} rows ({as_many}, mean of "
                          f"{len(outputs['control'])} draws from the {real_name})")
     judged = _judged(on_generated, on_real, chance=chance, resampled=resampled, metric=metric,
                      real_name=compared_name, holdout_rows=len(holdout),
@@ -479,7 +485,10 @@ def utility_scores(
         full = _judged(on_generated, on_all, chance=chance,
                        resampled=None if resampled is None else (resampled[0], on_all_rows), metric=metric,
                        real_name=real_name, holdout_rows=len(holdout),
-                       classes=None if regression else int(classes.max()) + 1).get("not_informative")
+                       classes=None if regression else int(classes.max()) + 1,
+                       ratio_text=(f"the ratio {tstr_trtr_ratio(on_generated, on_real):.3g} (TSTR {on_generated:.3g} "
+                                   f"/ TRTR {on_real:.3g} of real samples of {matched} rows)"),
+                       ).get("not_informative")
     if full:
         judged.update(not_informative=full, skill_ratio_upper_bound=nan)
     elif matched and judged.get("not_informative"):
