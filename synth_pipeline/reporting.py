@@ -143,6 +143,10 @@ def quality_summary(run: GenerationRun) -> str:
                           ) if isinstance(rules, list) else []
         if unjudged:  # say why, not only that, a figure was not judged
             shown = "; ".join([part for part in (shown, "not judged: " + "; ".join(unjudged)) if part])
+        tstr, chance = check.metadata.get("tstr_score"), check.metadata.get("chance_score")
+        if (check.name == "utility" and isinstance(tstr, float) and isinstance(chance, float) and chance > 0
+                and tstr < chance):  # a pass on a wide bound: the reader should still see this
+            shown += f"; note: TSTR {_number(tstr)} is below chance {_number(chance)}"
         if check.metadata.get("not_blocking") and isinstance(rules, list):  # failed, and the policy lets it pass
             failed = [str(rule.get("rule")) for rule in rules if rule.get("verdict") == "fail"]
             shown = "; ".join([part for part in (shown, f"{check.metadata['not_blocking']}: {', '.join(failed)}")
@@ -189,8 +193,33 @@ def evaluation_summary(run: GenerationRun, store: DatasetStore | None = None) ->
                 f"evaluation on {metadata['evaluated_on']} ({metadata['holdout_rows']} real rows), "
                 f"{metric}: {scores}{at_chance}; TSTR/TRTR ratio {_cell(ratio)}"
             )
-            return line + "".join(f"; {reason}" for reason in _ratio_not_judged(run))
+            return line + "".join(f"; {reason}" for reason in [*_ratio_not_judged(run), *_ratio_judged(run, ratio)])
     return ""
+
+
+def _ratio_judged(run: GenerationRun, shown: float) -> list[str]:
+    """The figure ``evaluation_on_real`` judged, where it is not the ratio ``shown`` (the evaluation's own models):
+    the skill ratio where a model at chance would reach the limit, else the refitted models' ratio (TRTR
+    size-matched where the mix holds fewer synthetic than real rows), each with the bound compared. A trial's
+    line showed 0.722 while the check had passed a skill ratio of 0.389 (bound 2.64)."""
+    for check in run.checks:
+        metadata = check.metadata
+        if check.name != "evaluation_on_real" or metadata.get("unjudged_rules") or "tstr_trtr_judged" not in metadata:
+            continue
+        judged = str(metadata["tstr_trtr_judged"])
+        value, bound = metadata.get(judged), metadata.get(f"{judged}_upper_bound")
+        if not isinstance(value, (int, float)) or not _measured(value):
+            return []
+        skill = judged == "tstr_trtr_skill_ratio"
+        if not skill and abs(float(value) - shown) <= 5e-4:
+            return []
+        name = "TSTR/TRTR on skill above chance" if skill else "TSTR/TRTR"
+        sized = (f", TRTR from real samples of {metadata['trtr_control_rows']} rows"
+                 if metadata.get("trtr_control_rows") else "")
+        bounded = f", its 95 % bound {_number(bound)}" if isinstance(bound, float) and _measured(bound) else ""
+        return [f"judged by evaluation_on_real ({check_verdict(check)}): {name} {_number(value)}{bounded} "
+                f"(refitted models{sized})"]
+    return []
 
 
 def _stored_scores(store: DatasetStore | None, record: StageRecord, metric: str) -> dict[str, float] | None:

@@ -29,7 +29,7 @@ from synth_pipeline.checks.quality_checks import (
 from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
 from synth_pipeline.quality.utility import utility_scores
 from synth_pipeline.report import report_path
-from synth_pipeline.reporting import check_verdict, evaluation_summary, quality_summary
+from synth_pipeline.reporting import check_verdict, evaluation_summary, generation_summary, quality_summary
 from synth_pipeline.verdicts import RuleOutcome, Verdict
 
 CLASSIFIER = "synth_pipeline.modeling:default_classifier"
@@ -274,3 +274,11 @@ def test_a_pipeline_judged_on_skill_shows_that_figure_first_in_its_summary(runne
                          ("plain TSTR / TRTR", "tstr_trtr_ratio")):
         assert float(row[column]) == pytest.approx(metadata[name], abs=6e-4), (column, row)
     assert row["check"] == check_verdict(check).replace("ok", "passed")
+    # the evaluation line names the figure evaluation_on_real judged beside the evaluation's own plain ratio (a
+    # trial's line showed only a plain 0.722 where the check had judged a skill ratio of 0.389)
+    [on_real] = [c for c in run.checks if c.name == "evaluation_on_real"]
+    assert on_real.metadata["tstr_trtr_judged"] == "tstr_trtr_skill_ratio", on_real.metadata["evidence"]
+    [evaluation] = [text for text in generation_summary(run, runner.store).splitlines()
+                    if text.startswith("evaluation on")]
+    assert (f"; judged by evaluation_on_real ({check_verdict(on_real)}): TSTR/TRTR on skill above chance "
+            f"{on_real.metadata['tstr_trtr_skill_ratio']:.4g}, its 95 % bound ") in evaluation, evaluation

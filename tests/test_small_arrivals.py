@@ -198,3 +198,29 @@ def test_fixes_on_the_augmented_asset_name_the_augmentation_settings():
     privacy = _privacy_outcomes(evaluate_privacy(tagged.iloc[:40], tagged.iloc[40:140], tagged.iloc[140:], seed=0),
                                 SynthPolicy(max_dcr_share=0.5, max_membership_auc=0.5), Stage.AUGMENTED)
     assert all("augmentation." in o.fix and "synthesizer." not in o.fix for o in privacy[1:]), [o.fix for o in privacy]
+
+
+class FlippedLabels(RealDraws):
+    """A generator that learned the label backwards: real rows with the binary label inverted."""
+
+    def sample(self, num_rows: int, *, seed: int) -> pd.DataFrame:
+        rows = super().sample(num_rows, seed=seed)
+        return rows.assign(label=1 - rows["label"])
+
+
+def test_a_generated_model_below_chance_is_named_on_the_cli_line(tmp_path):
+    """A trial's utility line read "ok" for a model trained on generated rows that scored below chance (0.304
+    against 1/3), on a bound wide enough to pass; the line now says TSTR is below chance, whatever the verdict."""
+    from synth_pipeline.reporting import quality_summary
+
+    source = tmp_path / "strong.csv"
+    weak_table(rows=600).to_csv(source, index=False)
+    pipeline = build_synth_pipeline(SynthPipelineSpec(
+        name="flipped", label_column="label", real_source=SourceSpec(path=str(source)), unknown_source=None,
+        augmentation=None, synthesizer=SynthesizerSpec(method=f"{__name__}:FlippedLabels", num_rows=120),
+    ))
+    [run] = Runner(tmp_path / "data").run(pipeline, [1], quality_checks=True, keep_going=True)
+    check = _check(run, "synthetic", "utility")
+    assert check.metadata["tstr_score"] < check.metadata["chance_score"] == 0.5, check.metadata["evidence"]
+    [line] = [text for text in quality_summary(run).splitlines() if text.startswith("utility   flipped/synthetic")]
+    assert line.endswith(f"; note: TSTR {check.metadata['tstr_score']:.4g} is below chance 0.5"), line
