@@ -317,6 +317,9 @@ def markdown_summary(pipeline: str, run: GenerationRun, store: DatasetStore | No
     public names (:func:`public_rule_names`), since the section is meant to be shared."""
     status = run.verdict.status.value
     verdict = "passed" if run.success else ("blocked" if status == "blocked" else "FAILED")
+    warned = sum(check_verdict(check) == "warning" for check in run.checks)
+    if warned:  # a CI reader skims the heading: "passed" alone hid warnings in a trial
+        verdict += f", {warned} warning{'s' if warned != 1 else ''}"
     lines = [f"### {pipeline}, generation {run.generation}: {verdict}", ""]
     if not run.success:
         lines += [run.verdict.headline(), ""]

@@ -18,6 +18,9 @@ import pandas as pd
 from synth_pipeline.errors import DataSourceError
 from synth_pipeline.provenance import ROW_HASH_COLUMN
 
+MANY_NUMERIC_CLASSES = 20
+"""More distinct numeric labels than this, too many of them too small to split: the error suggests regression."""
+
 
 def mix64(values: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: turns (hash XOR seed) into a well-spread score."""
@@ -235,5 +238,14 @@ def check_holdout_split(
         f"{source}: {what} {shown}{more} of {len(per_class)} (numbered in sorted label order) are too small to "
         f"split: sealing {fraction:.0%} of each class as the holdout needs at least {needed} rows per "
         "class, so that the holdout and training both get some. Add rows of those classes, merge or drop them, "
-        "or change holdout_fraction in the pipeline spec"
+        f"or change holdout_fraction in the pipeline spec{_quantity_hint(frame[label_column], len(per_class), strata)}"
     )
+
+
+def _quantity_hint(labels: pd.Series, classes: int, strata: object) -> str:
+    """A hint that a numeric label with many values may be a quantity (a trial forced ``task: classification`` on
+    a float label with 419 values in 1,650 rows and got a list of small classes, not the likely fix)."""
+    if strata is not None or classes <= MANY_NUMERIC_CLASSES or not pd.api.types.is_numeric_dtype(labels):
+        return ""
+    return (f"; with {classes} distinct numeric labels, the label may be a quantity: then set task: regression "
+            "(or task: auto) in the pipeline spec")

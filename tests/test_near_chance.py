@@ -29,7 +29,13 @@ from synth_pipeline.checks.quality_checks import (
 from synth_pipeline.metrics import chance_score, tstr_trtr_skill_ratio
 from synth_pipeline.quality.utility import utility_scores
 from synth_pipeline.report import report_path
-from synth_pipeline.reporting import check_verdict, evaluation_summary, generation_summary, quality_summary
+from synth_pipeline.reporting import (
+    check_verdict,
+    evaluation_summary,
+    generation_summary,
+    markdown_summary,
+    quality_summary,
+)
 from synth_pipeline.verdicts import RuleOutcome, Verdict
 
 CLASSIFIER = "synth_pipeline.modeling:default_classifier"
@@ -154,6 +160,10 @@ def test_a_pipeline_on_an_unpredictable_label_warns_that_utility_is_not_informat
     summary = evaluation_summary(run)
     assert "(chance 0.5); TSTR/TRTR ratio" in summary
     assert "ratio not judged: not informative: the model trained on the mix's real rows" in summary
+    # a CI summary's heading does not hide the warnings behind "passed"
+    warned = sum(check_verdict(c) == "warning" for c in run.checks)
+    assert warned >= 2 and markdown_summary("chance", run).startswith(
+        f"### chance, generation 1: passed, {warned} warnings\n"), markdown_summary("chance", run)[:200]
     # the report's utility table names nothing as judged, and shows no judged figure beside the warning
     row = _report_utility_row(runner.data_dir, "chance", "synthetic")
     assert row["ratio judged"] == "not judged" and row["judged ratio"] == row["its 95 % upper bound"] == "&ndash;"

@@ -82,6 +82,22 @@ def test_a_continuous_label_declared_classification_is_refused_at_the_split_with
         check_holdout_split(frame, label_column="y", fraction=0.2, source="test data")
 
 
+def test_many_numeric_labels_too_small_to_split_suggest_regression():
+    """A trial: a float label with 419 values in 1,650 rows (not over half distinct) declared classification got a
+    list of small classes; the way out, a regression task, is now named too."""
+    labels = np.r_[np.repeat(np.arange(50) * 1.5, 4), np.arange(50, 60) * 1.5]  # 60 values, 10 seen once
+    frame = ingest(pd.DataFrame({"x": np.arange(len(labels), dtype=float), "y": labels}),
+                   declared_kind=ProvenanceKind.REAL, dataset="t/real_source")
+    with pytest.raises(DataSourceError, match="too small to split.*with 60 distinct numeric labels, the label may be a "
+                                              "quantity: then set task: regression"):
+        check_holdout_split(frame, label_column="y", fraction=0.2, source="test data")
+    few = ingest(pd.DataFrame({"x": np.arange(12.0), "y": [0, 1] * 5 + [2, 3]}), declared_kind=ProvenanceKind.REAL,
+                 dataset="t/real_source")
+    with pytest.raises(DataSourceError, match="too small to split") as refused:  # a few classes: no such hint
+        check_holdout_split(few, label_column="y", fraction=0.2, source="test data")
+    assert "regression" not in str(refused.value)
+
+
 # -- quantile bins ---------------------------------------------------------------------------------------
 
 
