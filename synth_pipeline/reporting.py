@@ -72,7 +72,7 @@ def stage_notes(run: GenerationRun) -> list[str]:
     (a trial's summary read ``fraud/augmented 2 augmented 5`` where SMOTE aimed at 304)."""
     notes = []
     for record in run.stages:
-        capped = getattr(record.metadata.get("capped_by_policy"), "value", record.metadata.get("capped_by_policy"))
+        capped = record.metadata.get("capped_by_policy")  # plain values (runner: metadata_values)
         if capped:
             classes = ", ".join(f"{name} {figures['target']} -> {figures['allowed']} rows"
                                 for name, figures in capped.items())
@@ -142,15 +142,14 @@ def quality_summary(run: GenerationRun) -> str:
         unjudged = sorted({rule["reason"] for rule in rules if rule.get("verdict") == "warn" and rule.get("reason")}
                           ) if isinstance(rules, list) else []
         if unjudged:  # say why, not only that, a figure was not judged
-            shown = "; ".join([part for part in (shown, "not judged: " + "; ".join(unjudged)) if part])
+            shown = _joined(shown, "not judged: " + "; ".join(unjudged))
         tstr, chance = check.metadata.get("tstr_score"), check.metadata.get("chance_score")
         if (check.name == "utility" and isinstance(tstr, float) and isinstance(chance, float) and chance > 0
                 and tstr < chance):  # a pass on a wide bound: the reader should still see this
-            shown += f"; note: TSTR {_number(tstr)} is below chance {_number(chance)}"
+            shown = _joined(shown, f"note: TSTR {_number(tstr)} is below chance {_number(chance)}")
         if check.metadata.get("not_blocking") and isinstance(rules, list):  # failed, and the policy lets it pass
             failed = [str(rule.get("rule")) for rule in rules if rule.get("verdict") == "fail"]
-            shown = "; ".join([part for part in (shown, f"{check.metadata['not_blocking']}: {', '.join(failed)}")
-                               if part])
+            shown = _joined(shown, f"{check.metadata['not_blocking']}: {', '.join(failed)}")
         lines.append(f"{check.name:<9} {check.asset_key:<28} {verdict:<7} {shown}")
     suites = [check for check in run.checks if check.name == "expectations" and check_verdict(check) != "skipped"]
     if suites:
@@ -159,6 +158,11 @@ def quality_summary(run: GenerationRun) -> str:
         verdict = f"FAILED on {', '.join(failed)}" if failed else "all passed"
         lines.append(f"expectations: {len(suites)} Great Expectations suites, {evaluated} expectations, {verdict}")
     return "\n".join(sorted(lines))
+
+
+def _joined(*parts: str) -> str:
+    """The non-empty parts of a summary line, joined by ``; ``."""
+    return "; ".join(part for part in parts if part)
 
 
 def check_verdict(check: CheckRecord) -> str:

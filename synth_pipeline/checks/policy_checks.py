@@ -256,12 +256,7 @@ def _evaluation_on_real(inputs: CheckInputs):
     TRTR's 95 % lower bound not above chance), the ratio warns with its cause; without
     synthetic rows in the mix it is skipped (not applicable).
     """
-    from synth_pipeline.checks.quality_checks import (
-        judged_utility_figure,
-        utility_chance_figures,
-        utility_outcome,
-        utility_size_figures,
-    )
+    from synth_pipeline.checks.quality_checks import judged_utility_figure, utility_figure_metadata, utility_outcome
     from synth_pipeline.model_cache import model_cache
     from synth_pipeline.quality.utility import UTILITY_FITS, tstr_trtr_ratio, utility_scores
     from synth_pipeline.task import primary_metric
@@ -343,8 +338,7 @@ def _evaluation_on_real(inputs: CheckInputs):
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(utility.ratio_upper_bound),
         **{f"evaluation_{name}_score": dg.MetadataValue.float(float(scores[name]))
            for name in ("synthetic_only", "real_only") if name in scores.index},
-        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
-           for name, value in {**utility_chance_figures(utility), **utility_size_figures(utility)}.items()},
+        **utility_figure_metadata(utility),
         "tstr_trtr_judged": judged_utility_figure(utility, cause, policy.min_tstr_trtr_ratio),
         "utility_fits": utility.fits,
     }

@@ -640,6 +640,14 @@ def utility_size_figures(scores: Any) -> dict[str, float | int]:
     }
 
 
+def utility_figure_metadata(scores: Any) -> dict[str, Any]:
+    """:func:`utility_chance_figures` and :func:`utility_size_figures` as Dagster metadata values (floats as
+    ``MetadataValue.float``), for the utility checks and ``evaluation_on_real``."""
+    figures = {**utility_chance_figures(scores), **utility_size_figures(scores)}
+    return {name: dg.MetadataValue.float(value) if isinstance(value, float) else value
+            for name, value in figures.items()}
+
+
 def _utility(inputs: CheckInputs, *, stage: Stage):
     """TSTR / TRTR with its bootstrap upper bound (see :mod:`synth_pipeline.quality.utility`).
 
@@ -673,6 +681,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         text=inputs.text_columns,
     )
     cause = scores.undefined or too_few or scores.not_informative
+    judged = judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio)
     outcomes = [utility_outcome(scores, cause, rule=f"utility ratio ({trained_on} / real, {scores.metric})",
                                 trained_on=trained_on, limit=policy.min_tstr_trtr_ratio, stage=stage)]
     _store_figures(inputs, stage, UTILITY_MONITOR, {
@@ -680,8 +689,7 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "tstr_trtr_ratio": scores.ratio, "tstr_trtr_ratio_upper_bound": scores.ratio_upper_bound,
         "generated_rows": scores.generated_rows, "real_rows": scores.real_rows,
         "holdout_rows": scores.holdout_rows, "second_model_trained_on": trained_on,
-        **utility_chance_figures(scores), **utility_size_figures(scores),
-        "tstr_trtr_judged": judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio),
+        **utility_chance_figures(scores), **utility_size_figures(scores), "tstr_trtr_judged": judged,
     }, outcomes, limits={"limit_tstr_trtr_ratio": policy.min_tstr_trtr_ratio})
     return outcomes, {
         "compared_with": source,
@@ -690,11 +698,8 @@ def _utility(inputs: CheckInputs, *, stage: Stage):
         "trtr_score": dg.MetadataValue.float(scores.trained_on_real),
         "tstr_trtr_ratio": dg.MetadataValue.float(scores.ratio),
         "tstr_trtr_ratio_upper_bound": dg.MetadataValue.float(scores.ratio_upper_bound),
-        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
-           for name, value in utility_chance_figures(scores).items()},
-        **{name: dg.MetadataValue.float(value) if isinstance(value, float) else value
-           for name, value in utility_size_figures(scores).items()},
-        "tstr_trtr_judged": judged_utility_figure(scores, cause, policy.min_tstr_trtr_ratio),
+        **utility_figure_metadata(scores),
+        "tstr_trtr_judged": judged,
         "utility_fits": scores.fits,
         "second_model_trained_on": trained_on,
         "train_rows": dg.MetadataValue.json({"generated": scores.generated_rows, "real": scores.real_rows}),
